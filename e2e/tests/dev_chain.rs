@@ -1,0 +1,96 @@
+//! End to end: the real `twinnet-node --dev`, driven over RPC.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)]
+
+use std::process::{Command, Output};
+
+use twinnet_test_support::{
+	free_balance, free_ports, node_binary,
+	subxt::{self, utils::AccountId32},
+	subxt_signer::sr25519::dev,
+	TestNode,
+};
+
+
+/// One `TWIN` in planck (12 decimals).
+const UNITS: u128 = 1_000_000_000_000;
+
+#[tokio::test]
+async fn dev_chain_finalizes_blocks_and_applies_a_signed_transfer() {
+	let node = TestNode::start().await.expect("node starts");
+	node.wait_for_best_block(1).await.expect("blocks are produced");
+	node.wait_for_finalized_block(1).await.expect("blocks are finalized");
+
+	let client = node.client();
+	let bob: AccountId32 = dev::bob().public_key().to_account_id();
+	let start = client.at_current_block().await.expect("finalized block");
+	let balance_before =
+		free_balance(&client, start.block_hash(), &bob).await.expect("Bob's balance");
+
+	let amount = 42 * UNITS;
+	let transfer = subxt::dynamic::tx(
+		"Balances",
+		"transfer_keep_alive",
+		(dev::bob().public_key().to_address::<()>(), amount),
+	);
+	let included = start
+		.transactions()
+		.sign_and_submit_then_watch_default(&transfer, &dev::alice())
+		.await
+		.expect("transfer accepted by the pool")
+		.wait_for_finalized()
+		.await
+		.expect("transfer finalized");
+	included.wait_for_success().await.expect("transfer succeeded");
+
+	let balance_after =
+		free_balance(&client, included.block_hash(), &bob).await.expect("Bob's new balance");
+	assert_eq!(balance_after, balance_before + amount, "node log:\n{}", node.log());
+}
+
+/// Runs the node binary with `args` and returns what it printed.
+fn run_node(args: &[&str]) -> Output {
+	Command::new(node_binary().expect("node binary")).args(args).output().expect("node binary runs")
+}
+
+/// The error a failed run reported: its last line on stderr.
+fn reported_error(output: &Output) -> String {
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(!output.status.success(), "the node should have failed; stderr:\n{stderr}");
+	assert!(
+		!stderr.contains("panicked") && !stderr.contains("backtrace"),
+		"the node panicked instead of reporting an error:\n{stderr}"
+	);
+	stderr.lines().filter(|line| !line.trim().is_empty()).last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn unknown_chain_name_is_a_one_line_error() {
+	let output = run_node(&["--chain", "no-such-chain", "--tmp"]);
+	let error = reported_error(&output);
+	assert!(error.starts_with("Error: "), "unexpected last line: {error}");
+	assert!(error.contains("unknown chain `no-such-chain`"), "unexpected error: {error}");
+	assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn rpc_port_in_use_is_a_one_line_error() {
+	let [p2p_port] = free_ports().expect("free port");
+	let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+	let rpc_port = taken.local_addr().expect("bound address").port().to_string();
+	let output = run_node(&[
+		"--dev",
+		"--tmp",
+		"--rpc-port",
+		&rpc_port,
+		"--port",
+		&p2p_port.to_string(),
+		"--no-prometheus",
+		"--no-telemetry",
+		"--no-hardware-benchmarks",
+	]);
+	let error = reported_error(&output);
+	assert!(error.starts_with("Error: "), "unexpected last line: {error}");
+	assert!(error.contains(&rpc_port), "the error should name the port: {error}");
+	assert_eq!(output.status.code(), Some(1));
+}

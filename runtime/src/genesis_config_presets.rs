@@ -1,0 +1,92 @@
+//! Genesis presets: the initial state of the `development` and `local_testnet` chains.
+//!
+//! The node builds its chain specs from these through the `GenesisBuilder`
+//! runtime API, so the runtime alone decides what a fresh chain contains.
+
+use alloc::{vec, vec::Vec};
+use frame_support::build_struct_json_patch;
+use serde_json::Value;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
+use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+use crate::{
+	AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig,
+	SudoConfig, UNITS,
+};
+
+/// What each pre-funded development account starts with: one million `TWIN`.
+pub const DEV_ENDOWMENT: Balance = 1_000_000 * UNITS;
+
+/// A validator's consensus keys.
+struct Validator {
+	aura: AuraId,
+	grandpa: GrandpaId,
+}
+
+impl Validator {
+	/// The well-known development keys of `sr` (Aura) and `ed` (GRANDPA).
+	fn dev(sr: Sr25519Keyring, ed: Ed25519Keyring) -> Self {
+		Self { aura: sr.public().into(), grandpa: ed.public().into() }
+	}
+}
+
+/// The genesis patch shared by every preset.
+fn genesis(validators: Vec<Validator>, endowed: Vec<AccountId>, root: AccountId) -> Value {
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed.into_iter().map(|account| (account, DEV_ENDOWMENT)).collect::<Vec<_>>(),
+		},
+		aura: AuraConfig {
+			authorities: validators.iter().map(|v| v.aura.clone()).collect::<Vec<_>>(),
+		},
+		grandpa: GrandpaConfig {
+			authorities: validators.iter().map(|v| (v.grandpa.clone(), 1)).collect::<Vec<_>>(),
+		},
+		sudo: SudoConfig { key: Some(root) },
+	})
+}
+
+/// The well-known development accounts (Alice to Ferdie and their stashes).
+fn dev_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
+}
+
+/// `development`: Alice alone validates; the dev accounts are funded; Alice is sudo.
+pub fn development_genesis() -> Value {
+	genesis(
+		vec![Validator::dev(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// `local_testnet`: Alice, Bob, Charlie and Dave validate; the dev accounts are funded.
+pub fn local_testnet_genesis() -> Value {
+	genesis(
+		vec![
+			Validator::dev(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			Validator::dev(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			Validator::dev(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+			Validator::dev(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+		],
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The JSON patch of the preset `id`, if there is one.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		DEV_RUNTIME_PRESET => development_genesis(),
+		LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		_ => return None,
+	};
+	serde_json::to_vec(&patch).ok()
+}
+
+/// The names of the presets this runtime offers.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+}

@@ -1,0 +1,14 @@
+# Sourced by the project's scripts: installs what is missing (scripts/setup)
+# and sets the build environment they share.
+
+TWINNET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$TWINNET_ROOT"
+
+"$TWINNET_ROOT/scripts/setup"
+
+# One shared target directory outside the repo, so every clone reuses builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/twinnet/target}"
+# The rustup toolchain that builds the runtime to WASM (see docs/build.md).
+export WASM_BUILD_TOOLCHAIN="${WASM_BUILD_TOOLCHAIN:-debwasm}"
+# The node binary the end-to-end tests start.
+export TWINNET_NODE="$CARGO_TARGET_DIR/debug/twinnet-node"

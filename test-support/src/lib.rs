@@ -1,0 +1,252 @@
+//! End-to-end test support: starts a real `twinnet-node` on free local ports
+//! and gives tests an RPC client (subxt) to it.
+//!
+//! ```ignore
+//! let node = TestNode::start().await?;
+//! node.wait_for_finalized_block(1).await?;
+//! let client = node.client();
+//! ```
+//!
+//! The node runs with `--dev` on a temporary database, with its output kept in
+//! a log file that is printed if the node fails to come up. Dropping the
+//! [`TestNode`] kills the node, also when the test fails or panics.
+
+use std::{
+	fs::File,
+	io::Read,
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, ExitStatus, Stdio},
+	time::{Duration, Instant},
+};
+
+pub use subxt;
+pub use subxt_signer;
+
+use subxt::{OnlineClient, PolkadotConfig};
+
+/// The client configuration that matches TwinNet's runtime
+/// (`MultiAddress<AccountId32, ()>` addresses, `u32` block numbers, BLAKE2 hashing).
+pub type TwinNetConfig = PolkadotConfig;
+/// An RPC client of a running node.
+pub type Client = OnlineClient<TwinNetConfig>;
+/// Errors of the test harness.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long a node may take to open its RPC port.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long to wait for a block to be produced or finalized.
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A running `twinnet-node --dev`, killed when dropped.
+pub struct TestNode {
+	child: Child,
+	log_path: PathBuf,
+	rpc_port: u16,
+	client: Client,
+	_base_dir: tempfile::TempDir,
+}
+
+impl TestNode {
+	/// Starts the node binary ([`node_binary`]) with `--dev`, and waits until
+	/// its RPC server answers.
+	pub async fn start() -> Result<Self, Error> {
+		Self::start_with_args(&[]).await
+	}
+
+	/// Like [`TestNode::start`], with extra command-line arguments.
+	pub async fn start_with_args(args: &[&str]) -> Result<Self, Error> {
+		let binary = node_binary()?;
+		let base_dir = tempfile::Builder::new().prefix("twinnet-e2e").tempdir()?;
+		let log_path = base_dir.path().join("node.log");
+		let log = File::create(&log_path)?;
+		let [rpc_port, p2p_port] = free_ports()?;
+
+		let child = Command::new(&binary)
+			.arg("--dev")
+			.arg("--base-path")
+			.arg(base_dir.path().join("chain"))
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--port", &p2p_port.to_string()])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--no-hardware-benchmarks"])
+			.args(args)
+			.stdin(Stdio::null())
+			.stdout(log.try_clone()?)
+			.stderr(log)
+			.spawn()
+			.map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+
+		let mut starting = StartingNode { child: Some(child), log_path: log_path.clone() };
+		let client = starting.connect(rpc_port).await?;
+		let child = starting.child.take().ok_or("node process lost during start-up")?;
+		Ok(Self { child, log_path, rpc_port, client, _base_dir: base_dir })
+	}
+
+	/// The node's WebSocket RPC address.
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// A subxt client connected to the node.
+	pub fn client(&self) -> Client {
+		self.client.clone()
+	}
+
+	/// The node's output so far.
+	pub fn log(&self) -> String {
+		read_log(&self.log_path)
+	}
+
+	/// Waits until the best block number reaches `number`.
+	pub async fn wait_for_best_block(&self, number: u64) -> Result<(), Error> {
+		let blocks = self.client.stream_best_blocks().await?;
+		wait_for_block(blocks, number, "best").await
+	}
+
+	/// Waits until the finalized block number reaches `number`.
+	pub async fn wait_for_finalized_block(&self, number: u64) -> Result<(), Error> {
+		let blocks = self.client.stream_blocks().await?;
+		wait_for_block(blocks, number, "finalized").await
+	}
+}
+
+impl Drop for TestNode {
+	fn drop(&mut self) {
+		stop(&mut self.child);
+	}
+}
+
+/// A node whose RPC server is not up yet; kills the node if start-up fails.
+struct StartingNode {
+	child: Option<Child>,
+	log_path: PathBuf,
+}
+
+impl StartingNode {
+	async fn connect(&mut self, rpc_port: u16) -> Result<Client, Error> {
+		let url = format!("ws://127.0.0.1:{rpc_port}");
+		let deadline = Instant::now() + STARTUP_TIMEOUT;
+		loop {
+			if let Some(status) = self.exited()? {
+				return Err(self.failure(&format!("node exited during start-up ({status})")));
+			}
+			if let Ok(client) = Client::from_insecure_url(&url).await {
+				return Ok(client);
+			}
+			if Instant::now() > deadline {
+				return Err(self.failure("node did not open its RPC port in time"));
+			}
+			tokio::time::sleep(Duration::from_millis(250)).await;
+		}
+	}
+
+	fn exited(&mut self) -> Result<Option<ExitStatus>, Error> {
+		match self.child.as_mut() {
+			Some(child) => Ok(child.try_wait()?),
+			None => Err("node process lost during start-up".into()),
+		}
+	}
+
+	fn failure(&self, what: &str) -> Error {
+		format!("{what}; node log:\n{}", read_log(&self.log_path)).into()
+	}
+}
+
+impl Drop for StartingNode {
+	fn drop(&mut self) {
+		if let Some(child) = self.child.as_mut() {
+			stop(child);
+		}
+	}
+}
+
+/// The `twinnet-node` binary under test: `$TWINNET_NODE` if set, else the
+/// one built into the same target directory as the running test.
+pub fn node_binary() -> Result<PathBuf, Error> {
+	let binary = match std::env::var_os("TWINNET_NODE") {
+		Some(path) => PathBuf::from(path),
+		// A test runs from `<target>/<profile>/deps/`; the node is in `<target>/<profile>/`.
+		None => std::env::current_exe()?
+			.parent()
+			.and_then(Path::parent)
+			.ok_or("cannot locate the target directory")?
+			.join("twinnet-node"),
+	};
+	if binary.is_file() {
+		Ok(binary)
+	} else {
+		Err(format!(
+			"no node binary at {}: run `cargo build -p twinnet-node` first (scripts/test does)",
+			binary.display()
+		)
+		.into())
+	}
+}
+
+/// Kills the node and reaps it.
+fn stop(child: &mut Child) {
+	let _ = child.kill();
+	let _ = child.wait();
+}
+
+fn read_log(path: &Path) -> String {
+	let mut log = String::new();
+	match File::open(path).and_then(|mut file| file.read_to_string(&mut log)) {
+		Ok(_) => log,
+		Err(e) => format!("<cannot read {}: {e}>", path.display()),
+	}
+}
+
+async fn wait_for_block(
+	mut blocks: subxt::client::Blocks<TwinNetConfig>,
+	number: u64,
+	kind: &str,
+) -> Result<(), Error> {
+	let wait = async {
+		while let Some(block) = blocks.next().await {
+			if block?.number() >= number {
+				return Ok(());
+			}
+		}
+		Err::<(), Error>(format!("the {kind} block stream ended before block {number}").into())
+	};
+	tokio::time::timeout(BLOCK_TIMEOUT, wait)
+		.await
+		.map_err(|_| format!("no {kind} block {number} within {BLOCK_TIMEOUT:?}"))?
+}
+
+/// Ports the OS reports free right now (bound, read, released).
+pub fn free_ports<const N: usize>() -> Result<[u16; N], Error> {
+	let listeners = (0..N)
+		.map(|_| TcpListener::bind("127.0.0.1:0"))
+		.collect::<Result<Vec<_>, _>>()?;
+	let ports = listeners
+		.iter()
+		.map(|listener| listener.local_addr().map(|addr| addr.port()))
+		.collect::<Result<Vec<_>, _>>()?;
+	ports.try_into().map_err(|_| "port count mismatch".into())
+}
+
+/// The part of `System::Account` a test reads.
+#[derive(Debug, subxt::ext::scale_decode::DecodeAsType)]
+#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+struct AccountInfo {
+	data: AccountData,
+}
+
+#[derive(Debug, subxt::ext::scale_decode::DecodeAsType)]
+#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+struct AccountData {
+	free: u128,
+}
+
+/// The free balance of `account` in the state of block `at`.
+pub async fn free_balance(
+	client: &Client,
+	at: subxt::utils::H256,
+	account: &subxt::utils::AccountId32,
+) -> Result<u128, Error> {
+	let address = subxt::dynamic::storage::<([u8; 32],), AccountInfo>("System", "Account");
+	let info = client.at_block(at).await?.storage().fetch(address, (account.0,)).await?.decode()?;
+	Ok(info.data.free)
+}
