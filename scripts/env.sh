@@ -8,7 +8,10 @@ cd "$TWINNET_ROOT"
 
 # One shared target directory outside the repo, so every clone reuses builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/twinnet/target}"
-# The rustup toolchain that builds the runtime to WASM (see docs/build.md).
+# The rustup toolchain that builds the runtime to WASM (see docs/build.md), and
+# the workspace whose Cargo.lock the WASM build must use (the target directory
+# is outside the repo, where the WASM builder cannot find it by itself).
 export WASM_BUILD_TOOLCHAIN="${WASM_BUILD_TOOLCHAIN:-debwasm}"
+export WASM_BUILD_WORKSPACE_HINT="$TWINNET_ROOT"
 # The node binary the end-to-end tests start.
 export TWINNET_NODE="$CARGO_TARGET_DIR/debug/twinnet-node"

@@ -53,7 +53,8 @@ fn run_node(args: &[&str]) -> Output {
 	Command::new(node_binary().expect("node binary")).args(args).output().expect("node binary runs")
 }
 
-/// The error a failed run reported: its last line on stderr.
+/// The error a failed run reported: its one line on stderr that starts with
+/// `Error: ` (log lines the node wrote before failing may surround it).
 fn reported_error(output: &Output) -> String {
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(!output.status.success(), "the node should have failed; stderr:\n{stderr}");
@@ -61,16 +62,35 @@ fn reported_error(output: &Output) -> String {
 		!stderr.contains("panicked") && !stderr.contains("backtrace"),
 		"the node panicked instead of reporting an error:\n{stderr}"
 	);
-	stderr.lines().filter(|line| !line.trim().is_empty()).last().unwrap_or_default().to_string()
+	let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("Error: ")).collect();
+	assert_eq!(errors.len(), 1, "expected one error line; stderr:\n{stderr}");
+	errors.concat()
 }
 
 #[test]
 fn unknown_chain_name_is_a_one_line_error() {
 	let output = run_node(&["--chain", "no-such-chain", "--tmp"]);
 	let error = reported_error(&output);
-	assert!(error.starts_with("Error: "), "unexpected last line: {error}");
 	assert!(error.contains("unknown chain `no-such-chain`"), "unexpected error: {error}");
 	assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn p2p_port_in_use_is_a_one_line_error() {
+	let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind a port");
+	let p2p_port = taken.local_addr().expect("bound address").port().to_string();
+	let [rpc_port] = free_ports().expect("free port");
+	let output = run_node(&[
+		"--dev",
+		"--tmp",
+		"--port",
+		&p2p_port,
+		"--rpc-port",
+		&rpc_port.to_string(),
+		"--no-prometheus",
+	]);
+	let error = reported_error(&output);
+	assert!(error.contains(&format!(":{p2p_port}")) && error.contains("--port"), "{error}");
 }
 
 #[test]
@@ -87,10 +107,9 @@ fn rpc_port_in_use_is_a_one_line_error() {
 		&p2p_port.to_string(),
 		"--no-prometheus",
 		"--no-telemetry",
-		"--no-hardware-benchmarks",
 	]);
 	let error = reported_error(&output);
-	assert!(error.starts_with("Error: "), "unexpected last line: {error}");
-	assert!(error.contains(&rpc_port), "the error should name the port: {error}");
+	assert!(error.contains(&format!("127.0.0.1:{rpc_port}")), "the error should name the port: {error}");
+	assert!(error.contains("already in use"), "the error should say why: {error}");
 	assert_eq!(output.status.code(), Some(1));
 }

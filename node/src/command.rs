@@ -109,7 +109,9 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			runner.run_node_until_exit(|config| async move {
+			runner.run_node_until_exit(|mut config| async move {
+				serve_rpc_only_where_asked(&mut config);
+				ensure_ports_free(&config)?;
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<
@@ -148,4 +150,52 @@ fn benchmark(cli: &Cli, cmd: &frame_benchmarking_cli::BenchmarkCmd) -> sc_cli::R
 		BenchmarkCmd::Storage(_) | BenchmarkCmd::Overhead(_) | BenchmarkCmd::Extrinsic(_) =>
 			Err("this node supports the `pallet`, `block` and `machine` benchmarks".into()),
 	}
+}
+
+/// Makes the RPC server fail to start when its port is taken, instead of
+/// moving to a random port that clients do not know about.
+fn serve_rpc_only_where_asked(config: &mut sc_service::Configuration) {
+	for endpoint in config.rpc.addr.iter_mut().flatten() {
+		endpoint.retry_random_port = false;
+	}
+}
+
+/// Fails with a one-line error naming the port when a port the node must
+/// listen on (RPC, or p2p over TCP) is already taken.
+fn ensure_ports_free(config: &sc_service::Configuration) -> sc_cli::Result<()> {
+	use sc_network::multiaddr::Protocol;
+	use std::net::{IpAddr, SocketAddr, TcpListener};
+
+	let rpc = config
+		.rpc
+		.addr
+		.iter()
+		.flatten()
+		.filter(|endpoint| !endpoint.is_optional)
+		.map(|endpoint| ("RPC", "--rpc-port", endpoint.listen_addr));
+	let p2p = config.network.listen_addresses.iter().filter_map(|address| {
+		let mut ip = None;
+		let mut port = None;
+		for protocol in address.iter() {
+			match protocol {
+				Protocol::Ip4(v4) => ip = Some(IpAddr::V4(v4)),
+				Protocol::Ip6(v6) => ip = Some(IpAddr::V6(v6)),
+				Protocol::Tcp(p) => port = Some(p),
+				_ => {},
+			}
+		}
+		Some(("p2p", "--port", SocketAddr::new(ip?, port?)))
+	});
+	for (service, flag, address) in rpc.chain(p2p) {
+		// Port 0 asks the OS for any free port; nothing to check.
+		if address.port() == 0 {
+			continue;
+		}
+		if let Err(error) = TcpListener::bind(address) {
+			return Err(sc_cli::Error::Input(format!(
+				"cannot listen for {service} on {address}: {error}; choose another port with {flag}"
+			)));
+		}
+	}
+	Ok(())
 }

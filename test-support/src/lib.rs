@@ -44,6 +44,7 @@ pub struct TestNode {
 	log_path: PathBuf,
 	rpc_port: u16,
 	client: Client,
+	rpc: subxt::rpcs::RpcClient,
 	_base_dir: tempfile::TempDir,
 }
 
@@ -68,7 +69,7 @@ impl TestNode {
 			.arg(base_dir.path().join("chain"))
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--port", &p2p_port.to_string()])
-			.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--no-hardware-benchmarks"])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(args)
 			.stdin(Stdio::null())
 			.stdout(log.try_clone()?)
@@ -78,8 +79,9 @@ impl TestNode {
 
 		let mut starting = StartingNode { child: Some(child), log_path: log_path.clone() };
 		let client = starting.connect(rpc_port).await?;
+		let rpc = subxt::rpcs::RpcClient::from_insecure_url(format!("ws://127.0.0.1:{rpc_port}")).await?;
 		let child = starting.child.take().ok_or("node process lost during start-up")?;
-		Ok(Self { child, log_path, rpc_port, client, _base_dir: base_dir })
+		Ok(Self { child, log_path, rpc_port, client, rpc, _base_dir: base_dir })
 	}
 
 	/// The node's WebSocket RPC address.
@@ -90,6 +92,34 @@ impl TestNode {
 	/// A subxt client connected to the node.
 	pub fn client(&self) -> Client {
 		self.client.clone()
+	}
+
+	/// Calls the JSON-RPC method `method` with `params`.
+	pub async fn rpc(
+		&self,
+		method: &str,
+		params: subxt::rpcs::client::RpcParams,
+	) -> Result<serde_json::Value, Error> {
+		Ok(self.rpc.request(method, params).await?)
+	}
+
+	/// Signs `call` with `signer`, submits it, and waits until it is in a
+	/// finalized block and succeeded; returns its events.
+	pub async fn submit(
+		&self,
+		call: &impl subxt::transactions::Payload,
+		signer: &subxt_signer::sr25519::Keypair,
+	) -> Result<subxt::extrinsics::ExtrinsicEvents<TwinNetConfig>, Error> {
+		let included = self
+			.client
+			.at_current_block()
+			.await?
+			.transactions()
+			.sign_and_submit_then_watch_default(call, signer)
+			.await?
+			.wait_for_finalized()
+			.await?;
+		Ok(included.wait_for_success().await?)
 	}
 
 	/// The node's output so far.
