@@ -16,10 +16,12 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use twinnet_primitives::did::{Controller, DidId, DidResolution};
+
 use super::{
-	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, Executive, Grandpa,
-	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
-	TransactionPayment, VERSION,
+	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Executive,
+	Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
+	TransactionPayment, Twins, VERSION,
 };
 
 impl_runtime_apis! {
@@ -201,6 +203,16 @@ impl_runtime_apis! {
 
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_twins_runtime_api::TwinsApi<Block, AccountId, BlockNumber> for Runtime {
+		fn resolve(did: DidId) -> Option<DidResolution<AccountId, BlockNumber>> {
+			Twins::resolve(&did)
+		}
+
+		fn list_by_controller(controller: Controller<AccountId>) -> Vec<DidId> {
+			Twins::dids_controlled_by(&controller)
 		}
 	}
 

@@ -19,7 +19,7 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX, VERSION,
+	EXISTENTIAL_DEPOSIT, MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -120,4 +120,25 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	pub const DidDepositBase: Balance = 100 * MILLI_UNITS;
+	pub const DidDepositPerByte: Balance = MILLI_UNITS;
+	pub const CustodyDeposit: Balance = 100 * MILLI_UNITS;
+}
+
+impl pallet_twins::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DepositBase = DidDepositBase;
+	type DepositPerByte = DidDepositPerByte;
+	type CustodyDeposit = CustodyDeposit;
+	type MaxVerificationMethods = ConstU32<8>;
+	type MaxServices = ConstU32<8>;
+	type MaxFragmentLength = ConstU32<32>;
+	type MaxServiceTypeLength = ConstU32<64>;
+	type MaxUrlLength = ConstU32<200>;
+	type MaxSchemaLength = ConstU32<32>;
+	type WeightInfo = pallet_twins::weights::SubstrateWeight<Runtime>;
 }

@@ -11,9 +11,12 @@ use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
+use pallet_twins::GenesisDid;
+use twinnet_primitives::did::SubjectKind;
+
 use crate::{
 	AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig,
-	SudoConfig, UNITS,
+	SudoConfig, TwinsConfig, UNITS,
 };
 
 /// What each pre-funded development account starts with: one million `TWIN`.
@@ -32,8 +35,29 @@ impl Validator {
 	}
 }
 
+/// The dev chain's sample DIDs: Bob's institution `did:twin` (first) holds
+/// the data of Alice's patient twin (second); each has its creator's sr25519
+/// key as `#key-1`.
+fn sample_dids() -> Vec<GenesisDid<AccountId>> {
+	let did = |creator: Sr25519Keyring, kind, custodian| GenesisDid {
+		creator: creator.to_account_id(),
+		kind,
+		sr25519_key: creator.public().0,
+		custodian,
+	};
+	vec![
+		did(Sr25519Keyring::Bob, SubjectKind::Institution, None),
+		did(Sr25519Keyring::Alice, SubjectKind::PatientTwin, Some(0)),
+	]
+}
+
 /// The genesis patch shared by every preset.
-fn genesis(validators: Vec<Validator>, endowed: Vec<AccountId>, root: AccountId) -> Value {
+fn genesis(
+	validators: Vec<Validator>,
+	endowed: Vec<AccountId>,
+	root: AccountId,
+	dids: Vec<GenesisDid<AccountId>>,
+) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed.into_iter().map(|account| (account, DEV_ENDOWMENT)).collect::<Vec<_>>(),
@@ -45,6 +69,7 @@ fn genesis(validators: Vec<Validator>, endowed: Vec<AccountId>, root: AccountId)
 			authorities: validators.iter().map(|v| (v.grandpa.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		twins: TwinsConfig { dids },
 	})
 }
 
@@ -53,12 +78,14 @@ fn dev_accounts() -> Vec<AccountId> {
 	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
 }
 
-/// `development`: Alice alone validates; the dev accounts are funded; Alice is sudo.
+/// `development`: Alice alone validates; the dev accounts are funded; Alice is
+/// sudo; a sample institution (Bob's) holds a sample patient twin (Alice's).
 pub fn development_genesis() -> Value {
 	genesis(
 		vec![Validator::dev(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		sample_dids(),
 	)
 }
 
@@ -73,6 +100,7 @@ pub fn local_testnet_genesis() -> Value {
 		],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		Vec::new(),
 	)
 }
 

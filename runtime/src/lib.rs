@@ -202,4 +202,8 @@ mod runtime {
 
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	// TwinNet's own pallets start at index 10.
+	#[runtime::pallet_index(10)]
+	pub type Twins = pallet_twins;
 }

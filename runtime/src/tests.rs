@@ -6,9 +6,11 @@ use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRE
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::BuildStorage;
 
+use twinnet_primitives::traits::DidRegistry;
+
 use crate::{
 	genesis_config_presets::{get_preset, preset_names, DEV_ENDOWMENT},
-	Runtime, RuntimeGenesisConfig, System, EXISTENTIAL_DEPOSIT, TOKEN_DECIMALS, UNITS,
+	Runtime, RuntimeGenesisConfig, System, Twins, EXISTENTIAL_DEPOSIT, TOKEN_DECIMALS, UNITS,
 };
 
 /// Applies `patch` onto `base` as the node does: objects merge key by key.
@@ -49,9 +51,17 @@ fn development_has_alice_as_sole_validator_and_sudo_and_funds_dev_accounts() {
 		assert_eq!(aura.into_inner(), vec![alice.public().into()]);
 		assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 1);
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(alice.to_account_id()));
-		for account in Sr25519Keyring::well_known() {
-			assert_eq!(System::account(account.to_account_id()).data.free, DEV_ENDOWMENT);
+		let (alice, bob) = (alice.to_account_id(), Sr25519Keyring::Bob.to_account_id());
+		for account in Sr25519Keyring::well_known().map(|k| k.to_account_id()) {
+			let reserved = System::account(&account).data.reserved;
+			assert_eq!(System::account(&account).data.free + reserved, DEV_ENDOWMENT);
+			// Only the sample DIDs' creators hold deposits.
+			assert_eq!(reserved > 0, account == alice || account == bob);
 		}
+		let institution = Twins::derive_did(&bob, 0);
+		let twin = Twins::derive_did(&alice, 1);
+		assert_eq!(Twins::custodian(&twin), Some(institution));
+		assert!(Twins::is_controlled_by(&twin, &alice));
 	});
 }
 

@@ -1,0 +1,139 @@
+//! JSON-RPC of pallet-twins: W3C DID resolution of `did:twin` DIDs.
+//!
+//! - `twin_resolveDid(did, at?)`: a W3C DID resolution result. Malformed input
+//!   resolves with `didResolutionMetadata.error = "invalidDid"`, an unknown DID
+//!   with `"notFound"`; neither is an RPC error.
+//! - `twin_listByController(controller, at?)`: the active DIDs an account
+//!   (SS58 address) or a DID (`did:twin:…`) controls.
+
+pub mod document;
+
+use std::{marker::PhantomData, sync::Arc};
+
+use codec::Codec;
+use jsonrpsee::{
+	core::RpcResult,
+	proc_macros::rpc,
+	types::{error::ErrorObject, ErrorObjectOwned},
+};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::crypto::Ss58Codec;
+use sp_runtime::traits::Block as BlockT;
+use twinnet_primitives::did::Controller;
+
+pub use pallet_twins_runtime_api::TwinsApi as TwinsRuntimeApi;
+
+use document::{format_did, parse_did, resolution_error, resolution_result, AccountFormat};
+
+/// The `twin_*` RPC methods.
+#[rpc(server)]
+pub trait TwinsApi<BlockHash> {
+	/// Resolves a `did:twin` DID to a W3C DID resolution result.
+	#[method(name = "twin_resolveDid")]
+	fn resolve_did(&self, did: String, at: Option<BlockHash>) -> RpcResult<serde_json::Value>;
+
+	/// Lists the active DIDs an account (SS58) or a DID controls.
+	#[method(name = "twin_listByController")]
+	fn list_by_controller(&self, controller: String, at: Option<BlockHash>)
+		-> RpcResult<Vec<String>>;
+}
+
+/// Implements [`TwinsApiServer`] on a client.
+pub struct Twins<C, Block, AccountId> {
+	client: Arc<C>,
+	_marker: PhantomData<(Block, AccountId)>,
+}
+
+impl<C, Block, AccountId> Twins<C, Block, AccountId> {
+	/// The RPC handler over `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client, _marker: PhantomData }
+	}
+}
+
+/// Writes accounts as `did:pkh:polkadot:<CAIP-2 chain id>:<SS58 address>`,
+/// the chain id being the first 16 bytes of the genesis hash in hex.
+struct PkhAccounts {
+	chain_id: String,
+}
+
+impl<AccountId: Ss58Codec> AccountFormat<AccountId> for PkhAccounts {
+	fn account_did(&self, account: &AccountId) -> String {
+		format!("did:pkh:polkadot:{}:{}", self.chain_id, account.to_ss58check())
+	}
+}
+
+/// An error from the runtime, which malformed input never causes.
+fn internal_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObject::owned(
+		jsonrpsee::types::error::INTERNAL_ERROR_CODE,
+		"runtime API call failed",
+		Some(error.to_string()),
+	)
+}
+
+/// A parameter that is neither a DID nor an SS58 address.
+fn invalid_controller(controller: &str) -> ErrorObjectOwned {
+	ErrorObject::owned(
+		jsonrpsee::types::error::INVALID_PARAMS_CODE,
+		"controller must be a did:twin DID or an SS58 address",
+		Some(controller.to_string()),
+	)
+}
+
+impl<C, Block, AccountId> Twins<C, Block, AccountId>
+where
+	Block: BlockT,
+	C: HeaderBackend<Block>,
+{
+	fn at(&self, at: Option<Block::Hash>) -> Block::Hash {
+		at.unwrap_or_else(|| self.client.info().best_hash)
+	}
+
+	fn accounts(&self) -> PkhAccounts {
+		let genesis = self.client.info().genesis_hash;
+		let hex: String = genesis.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
+		PkhAccounts { chain_id: hex }
+	}
+}
+
+impl<C, Block, AccountId, BlockNumber> TwinsApiServer<Block::Hash> for Twins<C, Block, AccountId>
+where
+	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
+	BlockNumber: Codec + serde::Serialize,
+	AccountId: Codec + Ss58Codec + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: TwinsRuntimeApi<Block, AccountId, BlockNumber>,
+{
+	fn resolve_did(&self, did: String, at: Option<Block::Hash>) -> RpcResult<serde_json::Value> {
+		let Ok(id) = parse_did(&did) else {
+			return Ok(resolution_error("invalidDid"));
+		};
+		let resolution =
+			self.client.runtime_api().resolve(self.at(at), id).map_err(internal_error)?;
+		Ok(resolution_result(&id, resolution, &self.accounts()))
+	}
+
+	fn list_by_controller(
+		&self,
+		controller: String,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Vec<String>> {
+		let parsed = match parse_did(&controller) {
+			Ok(did) => Controller::Did(did),
+			Err(_) => Controller::Account(
+				AccountId::from_ss58check(&controller).map_err(|_| invalid_controller(&controller))?,
+			),
+		};
+		let dids = self
+			.client
+			.runtime_api()
+			.list_by_controller(self.at(at), parsed)
+			.map_err(internal_error)?;
+		Ok(dids.iter().map(format_did).collect())
+	}
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! Tests of DID parsing and of the documents and resolution results.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use sp_core::H256;
+use twinnet_primitives::did::{
+	Controller, DidResolution, DidView, PublicKey, Relationships, ServiceView, SubjectKind,
+	VerificationMethodView,
+};
+
+use crate::document::*;
+
+struct TestAccounts;
+
+impl AccountFormat<u64> for TestAccounts {
+	fn account_did(&self, account: &u64) -> String {
+		format!("did:pkh:test:{account}")
+	}
+}
+
+fn did() -> H256 {
+	H256::repeat_byte(0x42)
+}
+
+fn view() -> DidView<u64, u32> {
+	let method = |fragment: &str, key, relationships| VerificationMethodView {
+		fragment: fragment.as_bytes().to_vec(),
+		key,
+		relationships,
+	};
+	DidView {
+		kind: SubjectKind::PatientTwin,
+		controller: Controller::Account(7),
+		verification_methods: vec![
+			method(
+				"key-1",
+				PublicKey::Sr25519([1; 32]),
+				Relationships { authentication: true, ..Default::default() },
+			),
+			method(
+				"key-2",
+				PublicKey::Ed25519([2; 32]),
+				Relationships { assertion_method: true, capability_delegation: true, ..Default::default() },
+			),
+			method(
+				"key-3",
+				PublicKey::Ecdsa([3; 33]),
+				Relationships { key_agreement: true, authentication: true, ..Default::default() },
+			),
+		],
+		services: vec![ServiceView {
+			fragment: b"data".to_vec(),
+			service_type: b"TwinDataEndpoint".to_vec(),
+			endpoint: b"https://hospital.example/twins/1".to_vec(),
+		}],
+		metadata_hash: Some(H256::repeat_byte(9)),
+		schema: Some(b"NWB 2.x".to_vec()),
+		custodian: Some(H256::repeat_byte(5)),
+		created: 3,
+		updated: 8,
+	}
+}
+
+/// Checks what DID Core requires of a document: a well-formed id, unique
+/// method and service ids under it, relationships naming existing methods.
+fn assert_valid_document(document: &Value) {
+	let id = document["id"].as_str().expect("id");
+	assert!(parse_did(id).is_ok(), "malformed id {id}");
+	let mut ids = HashSet::new();
+	let methods = document["verificationMethod"].as_array().cloned().unwrap_or_default();
+	for method in &methods {
+		let method_id = method["id"].as_str().expect("method id");
+		assert!(method_id.starts_with(&format!("{id}#")), "{method_id} is not under {id}");
+		assert!(ids.insert(method_id.to_string()), "duplicate id {method_id}");
+		assert!(method["publicKeyMultibase"].as_str().expect("key").starts_with('z'));
+		assert_eq!(method["type"], "Multikey");
+	}
+	for relationship in ["authentication", "assertionMethod", "capabilityDelegation", "keyAgreement"] {
+		for reference in document[relationship].as_array().cloned().unwrap_or_default() {
+			let reference = reference.as_str().expect("a reference");
+			assert!(
+				methods.iter().any(|m| m["id"] == reference),
+				"{relationship} names a missing method {reference}"
+			);
+		}
+	}
+	for service in document["service"].as_array().cloned().unwrap_or_default() {
+		let service_id = service["id"].as_str().expect("service id");
+		assert!(ids.insert(service_id.to_string()), "duplicate id {service_id}");
+	}
+}
+
+#[test]
+fn dids_round_trip_through_their_string_form() {
+	let text = format_did(&did());
+	assert!(text.starts_with("did:twin:"));
+	assert_eq!(parse_did(&text), Ok(did()));
+}
+
+#[test]
+fn malformed_dids_are_rejected() {
+	let valid = format_did(&did());
+	let short = format!("did:twin:{}", bs58::encode([1u8; 31]).into_string());
+	for bad in [
+		"",
+		"did:twin:",
+		"did:example:123",
+		"DID:twin:abc",
+		"did:twin:0OIl",
+		short.as_str(),
+		&format!("{valid}#key-1"),
+		&format!("{valid}?versionId=1"),
+		&format!("{valid}/path"),
+		&format!(" {valid}"),
+	] {
+		assert_eq!(parse_did(bad), Err(InvalidDid), "{bad:?} should be invalid");
+	}
+}
+
+#[test]
+fn multibase_keys_carry_their_multicodec() {
+	// Ed25519 keys in multibase start with `z6Mk`, secp256k1 ones with `zQ3s`.
+	assert!(public_key_multibase(&PublicKey::Ed25519([2; 32])).starts_with("z6Mk"));
+	assert!(public_key_multibase(&PublicKey::Ecdsa([3; 33])).starts_with("zQ3s"));
+	let sr = public_key_multibase(&PublicKey::Sr25519([1; 32]));
+	let decoded = bs58::decode(&sr[1..]).into_vec().expect("base58");
+	assert_eq!(&decoded[..2], &[0xef, 0x01]);
+	assert_eq!(&decoded[2..], &[1; 32]);
+}
+
+#[test]
+fn an_active_did_resolves_to_a_valid_document() {
+	let result = resolution_result(&did(), Some(DidResolution::Active(view())), &TestAccounts);
+	let document = &result["didDocument"];
+	assert_valid_document(document);
+	let id = format_did(&did());
+	assert_eq!(document["id"], id.as_str());
+	assert_eq!(document["controller"], "did:pkh:test:7");
+	assert_eq!(document["verificationMethod"].as_array().map(Vec::len), Some(3));
+	assert_eq!(
+		document["authentication"],
+		serde_json::json!([format!("{id}#key-1"), format!("{id}#key-3")])
+	);
+	assert_eq!(document["keyAgreement"], serde_json::json!([format!("{id}#key-3")]));
+	assert_eq!(document["service"][0]["serviceEndpoint"], "https://hospital.example/twins/1");
+	assert_eq!(document["service"][0]["type"], "TwinDataEndpoint");
+
+	let metadata = &result["didDocumentMetadata"];
+	assert_eq!(metadata["deactivated"], false);
+	assert_eq!((metadata["createdBlock"].as_u64(), metadata["updatedBlock"].as_u64()), (Some(3), Some(8)));
+	assert_eq!(metadata["dataSchema"], "NWB 2.x");
+	assert_eq!(metadata["twinKind"], "PatientTwin");
+	assert_eq!(metadata["custodian"], format_did(&H256::repeat_byte(5)).as_str());
+	assert_eq!(result["didResolutionMetadata"]["contentType"], "application/did+ld+json");
+	assert!(result["didResolutionMetadata"].get("error").is_none());
+}
+
+#[test]
+fn a_did_controlled_by_a_did_names_it_as_controller() {
+	let mut guarded = view();
+	guarded.controller = Controller::Did(H256::repeat_byte(1));
+	let result = resolution_result(&did(), Some(DidResolution::Active(guarded)), &TestAccounts);
+	assert_eq!(result["didDocument"]["controller"], format_did(&H256::repeat_byte(1)).as_str());
+}
+
+#[test]
+fn a_deactivated_did_resolves_as_deactivated() {
+	let resolution = DidResolution::Deactivated { kind: SubjectKind::Model, created: 2, deactivated: 9 };
+	let result = resolution_result::<u64, u32>(&did(), Some(resolution), &TestAccounts);
+	assert_valid_document(&result["didDocument"]);
+	assert_eq!(result["didDocumentMetadata"]["deactivated"], true);
+	assert_eq!(result["didDocumentMetadata"]["deactivatedBlock"], 9);
+	assert!(result["didResolutionMetadata"].get("error").is_none());
+}
+
+#[test]
+fn an_unknown_did_is_not_found() {
+	let result = resolution_result::<u64, u32>(&did(), None, &TestAccounts);
+	assert_eq!(result["didResolutionMetadata"]["error"], "notFound");
+	assert!(result["didDocument"].is_null());
+}

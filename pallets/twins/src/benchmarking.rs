@@ -1,0 +1,325 @@
+//! Benchmarks of pallet-twins (frame-benchmarking v2), each in its worst case:
+//! the signer acts through the last authentication key of a controlling DID
+//! that has the most keys, records are as large as the bounds allow, and the
+//! deposit moves from one account to another.
+
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use sp_core::H256;
+use sp_runtime::{traits::Saturating, AccountId32};
+use twinnet_primitives::did::{Controller, DidId, PublicKey, Relationships, SubjectKind};
+
+use crate::*;
+
+/// The seed of the benchmarks' signer: its account is the sr25519 key `[SIGNER; 32]`.
+const SIGNER: u8 = 2;
+
+/// A funded account whose sr25519 public key is `[seed; 32]`.
+fn funded<T: Config>(seed: u8) -> T::AccountId {
+	let who: T::AccountId = AccountId32::new([seed; 32]).into();
+	let amount = BalanceOf::<T>::from(u32::MAX).saturating_mul(BalanceOf::<T>::from(u32::MAX));
+	T::Currency::set_balance(&who, amount);
+	who
+}
+
+/// `bytes` bytes, of which the first two encode `index`.
+fn unique_bytes(index: u32, bytes: u32, fill: u8) -> vec::Vec<u8> {
+	let mut out = vec![fill; bytes as usize];
+	for (byte, value) in out.iter_mut().zip([b'a' + (index / 26 % 26) as u8, b'a' + (index % 26) as u8]) {
+		*byte = value;
+	}
+	out
+}
+
+fn fragment<T: Config>(index: u32) -> Fragment<T> {
+	BoundedVec::truncate_from(unique_bytes(index, T::MaxFragmentLength::get(), b'x'))
+}
+
+fn key(index: u32) -> PublicKey {
+	let mut bytes = [7u8; 32];
+	for (byte, value) in bytes.iter_mut().zip(index.to_le_bytes()) {
+		*byte = value;
+	}
+	PublicKey::Sr25519(bytes)
+}
+
+fn method<T: Config>(index: u32, key: PublicKey, authentication: bool) -> VerificationMethodOf<T> {
+	VerificationMethod {
+		fragment: fragment::<T>(index),
+		key,
+		relationships: Relationships { authentication, ..Default::default() },
+	}
+}
+
+/// `count` verification methods, none of them an authentication key.
+fn methods<T: Config>(
+	count: u32,
+	first_index: u32,
+) -> BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods> {
+	BoundedVec::truncate_from(
+		(first_index..first_index.saturating_add(count)).map(|i| method::<T>(i, key(i), false)).collect(),
+	)
+}
+
+fn service<T: Config>(index: u32) -> ServiceOf<T> {
+	let mut url = b"https://".to_vec();
+	url.resize(T::MaxUrlLength::get() as usize, b'a');
+	Service {
+		fragment: fragment::<T>(index),
+		service_type: BoundedVec::truncate_from(unique_bytes(index, T::MaxServiceTypeLength::get(), b'T')),
+		endpoint: BoundedVec::truncate_from(url),
+	}
+}
+
+/// The DID most recently created.
+fn last_did<T: Config>(creator: &T::AccountId) -> DidId {
+	Pallet::<T>::derive_did(creator, DidCounter::<T>::get().saturating_sub(1))
+}
+
+/// A DID whose authorisation check is the costliest: its controller is a
+/// guardian DID with the most keys, the signer's key being the last.
+struct Setup<T: Config> {
+	owner: T::AccountId,
+	signer: T::AccountId,
+	guardian: DidId,
+}
+
+impl<T: Config> Setup<T> {
+	fn new() -> Self {
+		let owner = funded::<T>(1);
+		let signer = funded::<T>(SIGNER);
+		let mut guardian_methods = methods::<T>(T::MaxVerificationMethods::get().saturating_sub(1), 1000);
+		let signer_key = method::<T>(999, PublicKey::Sr25519([SIGNER; 32]), true);
+		let _ = guardian_methods.try_push(signer_key);
+		Self::create(&owner, SubjectKind::Institution, None, guardian_methods);
+		let guardian = last_did::<T>(&owner);
+		Self { owner, signer, guardian }
+	}
+
+	fn create(
+		who: &T::AccountId,
+		kind: SubjectKind,
+		controller: Option<Controller<T::AccountId>>,
+		methods: BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods>,
+	) {
+		let created = Pallet::<T>::create(RawOrigin::Signed(who.clone()).into(), kind, controller, methods);
+		assert!(created.is_ok(), "benchmark setup: create failed");
+	}
+
+	/// A DID of `kind` under the guardian, with `keys` keys and `services`
+	/// services, its deposit held by the owner.
+	fn did(&self, kind: SubjectKind, keys: u32, services: u32) -> DidId {
+		Self::create(&self.owner, kind, Some(Controller::Did(self.guardian)), methods::<T>(keys, 0));
+		let did = last_did::<T>(&self.owner);
+		for index in 0..services {
+			let added = Pallet::<T>::add_service(
+				RawOrigin::Signed(self.owner.clone()).into(),
+				did,
+				service::<T>(index.saturating_add(500)),
+			);
+			assert!(added.is_ok(), "benchmark setup: add_service failed");
+		}
+		did
+	}
+
+	/// The largest DID with room for one more key or service.
+	fn full_did_with_room(&self) -> DidId {
+		self.did(
+			SubjectKind::PatientTwin,
+			T::MaxVerificationMethods::get().saturating_sub(1),
+			T::MaxServices::get().saturating_sub(1),
+		)
+	}
+
+	/// The largest DID.
+	fn full_did(&self) -> DidId {
+		self.did(SubjectKind::PatientTwin, T::MaxVerificationMethods::get(), T::MaxServices::get())
+	}
+
+	/// A twin in custody of one institution with another's offer pending,
+	/// both institutions under the guardian.
+	fn twin_in_custody(&self) -> (DidId, DidId) {
+		let twin = self.full_did();
+		let current = self.did(SubjectKind::Institution, 0, 0);
+		let next = self.did(SubjectKind::Institution, 0, 0);
+		let owner = || RawOrigin::Signed(self.owner.clone());
+		assert!(Pallet::<T>::offer_custody(owner().into(), current, twin).is_ok());
+		assert!(Pallet::<T>::accept_custody(owner().into(), twin).is_ok());
+		assert!(Pallet::<T>::offer_custody(owner().into(), next, twin).is_ok());
+		(twin, next)
+	}
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn create(n: Linear<0, { T::MaxVerificationMethods::get() }>) {
+		let setup = Setup::<T>::new();
+		let methods = methods::<T>(n, 0);
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(setup.signer.clone()),
+			SubjectKind::PatientTwin,
+			Some(Controller::Did(setup.guardian)),
+			methods,
+		);
+
+		assert!(Dids::<T>::contains_key(last_did::<T>(&setup.signer)));
+	}
+
+	#[benchmark]
+	fn add_verification_method() {
+		let setup = Setup::<T>::new();
+		let did = setup.full_did_with_room();
+		let new = method::<T>(300, key(300), true);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), did, new);
+
+		assert_eq!(Dids::<T>::get(did).map(|d| d.depositor), Some(setup.signer));
+	}
+
+	#[benchmark]
+	fn remove_verification_method() {
+		let setup = Setup::<T>::new();
+		let did = setup.full_did();
+		let last = fragment::<T>(T::MaxVerificationMethods::get().saturating_sub(1));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), did, last);
+
+		assert_eq!(Dids::<T>::get(did).map(|d| d.depositor), Some(setup.signer));
+	}
+
+	#[benchmark]
+	fn rotate_key() {
+		let setup = Setup::<T>::new();
+		let did = setup.full_did();
+		let last = fragment::<T>(T::MaxVerificationMethods::get().saturating_sub(1));
+		let new = method::<T>(300, key(300), true);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), did, last, new);
+
+		assert_eq!(Dids::<T>::get(did).map(|d| d.depositor), Some(setup.signer));
+	}
+
+	#[benchmark]
+	fn rotate_controller() {
+		let setup = Setup::<T>::new();
+		let did = setup.full_did();
+		let other_guardian = setup.did(SubjectKind::Institution, 0, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), did, Controller::Did(other_guardian));
+
+		assert_eq!(Dids::<T>::get(did).map(|d| d.controller), Some(Controller::Did(other_guardian)));
+	}
+
+	#[benchmark]
+	fn add_service() {
+		let setup = Setup::<T>::new();
+		let did = setup.full_did_with_room();
+		let new = service::<T>(300);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), did, new);
+
+		assert_eq!(Dids::<T>::get(did).map(|d| d.depositor), Some(setup.signer));
+	}
+
+	#[benchmark]
+	fn remove_service() {
+		let setup = Setup::<T>::new();
+		let did = setup.full_did();
+		let last = fragment::<T>(T::MaxServices::get().saturating_sub(1).saturating_add(500));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), did, last);
+
+		assert_eq!(Dids::<T>::get(did).map(|d| d.depositor), Some(setup.signer));
+	}
+
+	#[benchmark]
+	fn set_metadata() {
+		let setup = Setup::<T>::new();
+		let did = setup.full_did();
+		let schema = BoundedVec::truncate_from(vec![b'S'; T::MaxSchemaLength::get() as usize]);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), did, Some(H256::repeat_byte(1)), Some(schema));
+
+		assert_eq!(Dids::<T>::get(did).and_then(|d| d.metadata_hash), Some(H256::repeat_byte(1)));
+	}
+
+	#[benchmark]
+	fn deactivate() {
+		let setup = Setup::<T>::new();
+		let (twin, _) = setup.twin_in_custody();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin);
+
+		assert!(DeactivatedDids::<T>::contains_key(twin));
+	}
+
+	#[benchmark]
+	fn offer_custody() {
+		let setup = Setup::<T>::new();
+		let (twin, next) = setup.twin_in_custody();
+		assert!(Pallet::<T>::cancel_custody_offer(RawOrigin::Signed(setup.owner.clone()).into(), twin).is_ok());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), next, twin);
+
+		assert!(CustodyOffers::<T>::contains_key(twin));
+	}
+
+	#[benchmark]
+	fn accept_custody() {
+		let setup = Setup::<T>::new();
+		let (twin, next) = setup.twin_in_custody();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin);
+
+		assert_eq!(Custodians::<T>::get(twin).map(|c| c.institution), Some(next));
+	}
+
+	#[benchmark]
+	fn cancel_custody_offer() {
+		let setup = Setup::<T>::new();
+		let (twin, _) = setup.twin_in_custody();
+		// The twin's controller check fails first; the institution's succeeds.
+		let detached = Controller::Account(setup.owner.clone());
+		assert!(Pallet::<T>::rotate_controller(RawOrigin::Signed(setup.owner.clone()).into(), twin, detached).is_ok());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin);
+
+		assert!(!CustodyOffers::<T>::contains_key(twin));
+	}
+
+	#[benchmark]
+	fn end_custody() {
+		let setup = Setup::<T>::new();
+		let (twin, _) = setup.twin_in_custody();
+		let detached = Controller::Account(setup.owner.clone());
+		assert!(Pallet::<T>::rotate_controller(RawOrigin::Signed(setup.owner.clone()).into(), twin, detached).is_ok());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin);
+
+		assert!(!Custodians::<T>::contains_key(twin));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}
