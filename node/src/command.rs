@@ -138,8 +138,10 @@ fn benchmark(cli: &Cli, cmd: &frame_benchmarking_cli::BenchmarkCmd) -> sc_cli::R
 
 	let runner = cli.create_runner(cmd)?;
 	match cmd {
+		// With `--runtime`, the benchmarked runtime and its genesis come from that file.
 		BenchmarkCmd::Pallet(cmd) => runner.sync_run(|config| {
-			cmd.run_with_spec::<HashingFor<Block>, ()>(Some(config.chain_spec))
+			let chain_spec = cmd.runtime.is_none().then_some(config.chain_spec);
+			cmd.run_with_spec::<HashingFor<Block>, ()>(chain_spec)
 		}),
 		BenchmarkCmd::Block(cmd) => runner.sync_run(|config| {
 			let PartialComponents { client, .. } = service::new_partial(&config)?;
