@@ -31,10 +31,12 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ pallet_twins_rpc::TwinsRuntimeApi<Block, AccountId, BlockNumber>
+		+ pallet_consent_rpc::ConsentRuntimeApi<Block, AccountId, BlockNumber>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
+	use pallet_consent_rpc::{Consent, ConsentApiServer};
 	use pallet_twins_rpc::{Twins, TwinsApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
@@ -42,6 +44,7 @@ where
 	let mut module = RpcModule::new(());
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(Twins::<_, Block, AccountId>::new(client).into_rpc())?;
+	module.merge(Twins::<_, Block, AccountId>::new(client.clone()).into_rpc())?;
+	module.merge(Consent::<_, Block, AccountId>::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -5,6 +5,9 @@
 //!
 //! - [`did`]: decentralised identifiers (`did:twin:<id>`), their subjects,
 //!   keys and the read-only view of a DID that runtime APIs return.
+//! - [`consent`]: consent grants, scopes, purposes, privacy budgets, and
+//!   the [`consent::ConsentLedger`] pallets check before touching a twin's data.
+//! - [`deposit`]: storage deposits as fungible holds.
 //! - [`traits`]: the interfaces one pallet offers another (for example
 //!   "is this account the controller of that twin?").
 
@@ -12,5 +15,7 @@
 
 extern crate alloc;
 
+pub mod consent;
+pub mod deposit;
 pub mod did;
 pub mod traits;

@@ -16,10 +16,13 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
-use twinnet_primitives::did::{Controller, DidId, DidResolution};
+use twinnet_primitives::{
+	consent::{AuditRecord, GrantView},
+	did::{Controller, DidId, DidResolution},
+};
 
 use super::{
-	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Executive,
+	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Consent, Executive,
 	Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
 	TransactionPayment, Twins, VERSION,
 };
@@ -213,6 +216,16 @@ impl_runtime_apis! {
 
 		fn list_by_controller(controller: Controller<AccountId>) -> Vec<DidId> {
 			Twins::dids_controlled_by(&controller)
+		}
+	}
+
+	impl pallet_consent_runtime_api::ConsentApi<Block, AccountId, BlockNumber> for Runtime {
+		fn grants_of(twin: DidId) -> Vec<GrantView<AccountId, BlockNumber>> {
+			Consent::grants_of(&twin)
+		}
+
+		fn usage_of(twin: DidId) -> Vec<AuditRecord<AccountId, BlockNumber>> {
+			Consent::audit_trail(&twin)
 		}
 	}
 

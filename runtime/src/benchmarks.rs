@@ -4,7 +4,7 @@ use alloc::{string::String, vec::Vec};
 use frame_benchmarking::{BenchmarkBatch, BenchmarkConfig, BenchmarkList};
 use frame_support::traits::{StorageInfo, StorageInfoTrait, WhitelistedStorageKeys};
 
-use crate::{AllPalletsWithSystem, Balances, Runtime, Sudo, Timestamp, Twins};
+use crate::{AllPalletsWithSystem, Balances, Consent, Runtime, Sudo, Timestamp, Twins};
 
 type BaselineBench = frame_benchmarking::baseline::Pallet<Runtime>;
 type SystemBench = frame_system_benchmarking::Pallet<Runtime>;
@@ -21,6 +21,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
 	[pallet_twins, Twins]
+	[pallet_consent, Consent]
 );
 
 /// The benchmarks this runtime offers, and its storage layout.

@@ -17,7 +17,7 @@ use sp_runtime::{traits::One, Perbill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime, Twins, DAYS,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
 	EXISTENTIAL_DEPOSIT, MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
@@ -141,4 +141,48 @@ impl pallet_twins::Config for Runtime {
 	type MaxUrlLength = ConstU32<200>;
 	type MaxSchemaLength = ConstU32<32>;
 	type WeightInfo = pallet_twins::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	pub const GrantDepositBase: Balance = 100 * MILLI_UNITS;
+	pub const GrantDepositPerByte: Balance = MILLI_UNITS;
+	pub const RequestDeposit: Balance = 100 * MILLI_UNITS;
+	/// Patients have a week to answer an access request.
+	pub const RequestLifetime: BlockNumber = 7 * DAYS;
+}
+
+impl pallet_consent::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = Twins;
+	type GrantDepositBase = GrantDepositBase;
+	type DepositPerByte = GrantDepositPerByte;
+	type RequestDeposit = RequestDeposit;
+	type RequestLifetime = RequestLifetime;
+	type MaxGrantsPerTwin = ConstU32<64>;
+	type MaxRequestsPerTwin = ConstU32<16>;
+	type MaxPurposes = ConstU32<7>;
+	type MaxDatasets = ConstU32<16>;
+	type MaxAuditRecords = ConstU32<128>;
+	type WeightInfo = pallet_consent::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = TwinsBenchmarkHelper;
+}
+
+/// Creates the DIDs pallet-consent's benchmarks need, through pallet-twins.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct TwinsBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_consent::BenchmarkHelper<AccountId> for TwinsBenchmarkHelper {
+	fn create_did(
+		creator: &AccountId,
+		kind: twinnet_primitives::did::SubjectKind,
+		controller: twinnet_primitives::did::Controller<AccountId>,
+	) -> twinnet_primitives::did::DidId {
+		match Twins::do_create(creator.clone(), kind, controller, Default::default()) {
+			Ok(did) => did,
+			Err(error) => panic!("benchmark DID: {error:?}"),
+		}
+	}
 }

@@ -206,4 +206,7 @@ mod runtime {
 	// TwinNet's own pallets start at index 10.
 	#[runtime::pallet_index(10)]
 	pub type Twins = pallet_twins;
+
+	#[runtime::pallet_index(11)]
+	pub type Consent = pallet_consent;
 }

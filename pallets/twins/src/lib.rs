@@ -74,13 +74,8 @@ pub type BalanceOf<T> =
 pub mod pallet {
 	use super::*;
 	use codec::{Encode, MaxEncodedLen};
-	use frame_support::{
-		pallet_prelude::*,
-		traits::{
-			fungible::MutateHold,
-			tokens::Precision,
-		},
-	};
+	use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
+	use twinnet_primitives::deposit::{move_deposit, release};
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
 	use sp_runtime::{traits::Saturating, AccountId32};
@@ -770,28 +765,17 @@ pub mod pallet {
 			mut details: DidDetails<T>,
 			signer: &T::AccountId,
 		) -> DispatchResult {
-			let reason = HoldReason::DidDeposit.into();
 			details.updated = frame_system::Pallet::<T>::block_number();
-			let old_deposit = details.deposit;
 			let new_deposit = Self::deposit_for(&details);
-			if details.depositor == *signer {
-				if new_deposit > old_deposit {
-					T::Currency::hold(&reason, signer, new_deposit.saturating_sub(old_deposit))
-						.map_err(|_| Error::<T>::CannotPayDeposit)?;
-				} else {
-					T::Currency::release(
-						&reason,
-						signer,
-						old_deposit.saturating_sub(new_deposit),
-						Precision::Exact,
-					)?;
-				}
-			} else {
-				T::Currency::hold(&reason, signer, new_deposit)
-					.map_err(|_| Error::<T>::CannotPayDeposit)?;
-				Self::release_did_deposit(&details)?;
-				details.depositor = signer.clone();
-			}
+			move_deposit::<_, T::Currency>(
+				&HoldReason::DidDeposit.into(),
+				&details.depositor,
+				details.deposit,
+				signer,
+				new_deposit,
+			)
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			details.depositor = signer.clone();
 			details.deposit = new_deposit;
 			Dids::<T>::insert(did, details);
 			Ok(())
@@ -799,23 +783,19 @@ pub mod pallet {
 
 		/// Returns the deposit of `details` to its depositor.
 		fn release_did_deposit(details: &DidDetails<T>) -> Result<BalanceOf<T>, DispatchError> {
-			T::Currency::release(
-				&HoldReason::DidDeposit.into(),
-				&details.depositor,
-				details.deposit,
-				Precision::Exact,
-			)
+			release::<_, T::Currency>(&HoldReason::DidDeposit.into(), &details.depositor, details.deposit)
+				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			Ok(details.deposit)
 		}
 
 		/// Returns the deposit of a custody offer or record to whoever made the offer.
 		fn release_custody_deposit(custody: &Custody<T::AccountId>) -> DispatchResult {
-			T::Currency::release(
+			release::<_, T::Currency>(
 				&HoldReason::CustodyDeposit.into(),
 				&custody.depositor,
 				T::CustodyDeposit::get(),
-				Precision::Exact,
 			)
-			.map(|_| ())
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))
 		}
 
 		/// Resolves `did` for the runtime API.

@@ -171,6 +171,33 @@ fn create_rejects_unsigned_origins() {
 }
 
 #[test]
+fn every_call_needs_a_signed_origin() {
+	run_test(|| {
+		let did = alice_twin();
+		let none = || RuntimeOrigin::none();
+		let root = || RuntimeOrigin::root();
+		for origin in [none(), root()] {
+			let o = || origin.clone();
+			assert_noop!(Twins::add_verification_method(o(), did, method("k", sr(5))), DispatchError::BadOrigin);
+			assert_noop!(Twins::remove_verification_method(o(), did, fragment("key-1")), DispatchError::BadOrigin);
+			assert_noop!(
+				Twins::rotate_key(o(), did, fragment("key-1"), method("k", sr(5))),
+				DispatchError::BadOrigin
+			);
+			assert_noop!(Twins::rotate_controller(o(), did, Controller::Account(bob())), DispatchError::BadOrigin);
+			assert_noop!(Twins::add_service(o(), did, service("s", "T", "https://a")), DispatchError::BadOrigin);
+			assert_noop!(Twins::remove_service(o(), did, fragment("s")), DispatchError::BadOrigin);
+			assert_noop!(Twins::set_metadata(o(), did, None, None), DispatchError::BadOrigin);
+			assert_noop!(Twins::deactivate(o(), did), DispatchError::BadOrigin);
+			assert_noop!(Twins::offer_custody(o(), did, did), DispatchError::BadOrigin);
+			assert_noop!(Twins::accept_custody(o(), did), DispatchError::BadOrigin);
+			assert_noop!(Twins::cancel_custody_offer(o(), did), DispatchError::BadOrigin);
+			assert_noop!(Twins::end_custody(o(), did), DispatchError::BadOrigin);
+		}
+	});
+}
+
+#[test]
 fn create_rejects_a_missing_or_deactivated_controller_did() {
 	run_test(|| {
 		let controller = Some(Controller::Did(unknown_did()));

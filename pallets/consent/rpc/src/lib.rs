@@ -1,0 +1,272 @@
+//! JSON-RPC of pallet-consent, for patients' wallets and auditors.
+//!
+//! - `consent_grantsOf(twin, at?)`: every grant of a twin (by `did:twin`
+//!   DID): grantee, scope, purposes, datasets, period, budget, spent and
+//!   remaining budget, who granted it and whether it applies now.
+//! - `consent_usageOf(twin, at?)`: the twin's audit trail (grants, uses,
+//!   spends, revocations) and each compute grant's remaining budget.
+
+use std::{marker::PhantomData, sync::Arc};
+
+use codec::Codec;
+use jsonrpsee::{
+	core::RpcResult,
+	proc_macros::rpc,
+	types::{error::ErrorObject, ErrorObjectOwned},
+};
+use serde_json::{json, Value};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::crypto::Ss58Codec;
+use sp_runtime::traits::Block as BlockT;
+use twinnet_primitives::{
+	consent::{AuditEvent, AuditRecord, Authority, GrantStatus, GrantView, Grantee, PrivacyBudget, Purpose, Scope},
+	did::DidId,
+};
+
+pub use pallet_consent_runtime_api::ConsentApi as ConsentRuntimeApi;
+use pallet_twins_rpc::document::{format_did, parse_did};
+
+/// The `consent_*` RPC methods.
+#[rpc(server)]
+pub trait ConsentApi<BlockHash> {
+	/// The grants of a twin.
+	#[method(name = "consent_grantsOf")]
+	fn grants_of(&self, twin: String, at: Option<BlockHash>) -> RpcResult<Value>;
+
+	/// The audit trail and remaining budgets of a twin.
+	#[method(name = "consent_usageOf")]
+	fn usage_of(&self, twin: String, at: Option<BlockHash>) -> RpcResult<Value>;
+}
+
+/// Implements [`ConsentApiServer`] on a client.
+pub struct Consent<C, Block, AccountId> {
+	client: Arc<C>,
+	_marker: PhantomData<(Block, AccountId)>,
+}
+
+impl<C, Block, AccountId> Consent<C, Block, AccountId> {
+	/// The RPC handler over `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client, _marker: PhantomData }
+	}
+}
+
+fn invalid_twin(twin: &str) -> ErrorObjectOwned {
+	ErrorObject::owned(
+		jsonrpsee::types::error::INVALID_PARAMS_CODE,
+		"twin must be a did:twin DID",
+		Some(twin.to_string()),
+	)
+}
+
+fn internal_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObject::owned(
+		jsonrpsee::types::error::INTERNAL_ERROR_CODE,
+		"runtime API call failed",
+		Some(error.to_string()),
+	)
+}
+
+/// `value` of a fixed-point number with `decimals` decimals, as a decimal string.
+fn decimal(value: u64, decimals: u32) -> String {
+	let unit = 10u64.pow(decimals);
+	let fraction = format!("{:0width$}", value % unit, width = decimals as usize);
+	let fraction = fraction.trim_end_matches('0');
+	if fraction.is_empty() {
+		format!("{}", value / unit)
+	} else {
+		format!("{}.{fraction}", value / unit)
+	}
+}
+
+/// A privacy budget: epsilon and delta as decimal strings (exact).
+pub fn budget_json(budget: &PrivacyBudget) -> Value {
+	json!({
+		"epsilon": decimal(budget.epsilon.into_inner(), 9),
+		"delta": decimal(budget.delta.deconstruct(), 18),
+	})
+}
+
+fn grantee_json<AccountId: Ss58Codec>(grantee: &Grantee<AccountId>) -> Value {
+	match grantee {
+		Grantee::Account(account) => json!({ "account": account.to_ss58check() }),
+		Grantee::Institution(did) => json!({ "institution": format_did(did) }),
+		Grantee::Job(job) => json!({ "job": job }),
+	}
+}
+
+fn purpose_name(purpose: Purpose) -> &'static str {
+	match purpose {
+		Purpose::ClinicalCare => "clinicalCare",
+		Purpose::Research => "research",
+		Purpose::ModelTraining => "modelTraining",
+		Purpose::QualityImprovement => "qualityImprovement",
+		Purpose::PublicHealth => "publicHealth",
+		Purpose::Education => "education",
+		Purpose::Commercial => "commercial",
+	}
+}
+
+fn authority_name(authority: Authority) -> &'static str {
+	match authority {
+		Authority::Patient => "patient",
+		Authority::Guardian => "guardian",
+	}
+}
+
+fn remaining(grant: &GrantView<impl Sized, impl Sized>) -> Option<PrivacyBudget> {
+	grant.budget.and_then(|budget| budget.checked_sub(&grant.spent))
+}
+
+/// A grant as `consent_grantsOf` returns it.
+pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
+	grant: &GrantView<AccountId, BlockNumber>,
+) -> Value {
+	json!({
+		"id": grant.id,
+		"grantee": grantee_json(&grant.grantee),
+		"scope": match grant.scope { Scope::View => "view", Scope::Compute => "compute" },
+		"purposes": grant.purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
+		"datasets": grant.datasets.as_ref().map(|d| d.iter().map(format_did).collect::<Vec<_>>()),
+		"startsAt": grant.starts_at,
+		"expiresAt": grant.expires_at,
+		"budget": grant.budget.as_ref().map(budget_json),
+		"spent": budget_json(&grant.spent),
+		"remaining": remaining(grant).as_ref().map(budget_json),
+		"revokedAt": grant.revoked_at,
+		"grantedBy": authority_name(grant.granted_by),
+		"status": match grant.status {
+			GrantStatus::Active => "active",
+			GrantStatus::NotStarted => "notStarted",
+			GrantStatus::Expired => "expired",
+			GrantStatus::Revoked => "revoked",
+		},
+	})
+}
+
+/// An audit record as `consent_usageOf` returns it.
+pub fn audit_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
+	record: &AuditRecord<AccountId, BlockNumber>,
+) -> Value {
+	let mut entry = match &record.event {
+		AuditEvent::Granted { grant, by } =>
+			json!({ "event": "granted", "grant": grant, "by": authority_name(*by) }),
+		AuditEvent::Narrowed { grant, by } =>
+			json!({ "event": "narrowed", "grant": grant, "by": authority_name(*by) }),
+		AuditEvent::Revoked { grant, by } =>
+			json!({ "event": "revoked", "grant": grant, "by": authority_name(*by) }),
+		AuditEvent::Used { grant, grantee, purpose } => json!({
+			"event": "used",
+			"grant": grant,
+			"grantee": grantee_json(grantee),
+			"purpose": purpose_name(*purpose),
+		}),
+		AuditEvent::BudgetSpent { grant, amount } =>
+			json!({ "event": "budgetSpent", "grant": grant, "amount": budget_json(amount) }),
+	};
+	entry["block"] = json!(record.block);
+	entry
+}
+
+impl<C, Block, AccountId> Consent<C, Block, AccountId>
+where
+	Block: BlockT,
+	C: HeaderBackend<Block>,
+{
+	fn at(&self, at: Option<Block::Hash>) -> Block::Hash {
+		at.unwrap_or_else(|| self.client.info().best_hash)
+	}
+}
+
+fn parse_twin(twin: &str) -> Result<DidId, ErrorObjectOwned> {
+	parse_did(twin).map_err(|_| invalid_twin(twin))
+}
+
+impl<C, Block, AccountId, BlockNumber> ConsentApiServer<Block::Hash> for Consent<C, Block, AccountId>
+where
+	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
+	BlockNumber: Codec + serde::Serialize,
+	AccountId: Codec + Ss58Codec + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ConsentRuntimeApi<Block, AccountId, BlockNumber>,
+{
+	fn grants_of(&self, twin: String, at: Option<Block::Hash>) -> RpcResult<Value> {
+		let twin = parse_twin(&twin)?;
+		let grants =
+			self.client.runtime_api().grants_of(self.at(at), twin).map_err(internal_error)?;
+		Ok(Value::Array(grants.iter().map(grant_json).collect()))
+	}
+
+	fn usage_of(&self, twin: String, at: Option<Block::Hash>) -> RpcResult<Value> {
+		let twin = parse_twin(&twin)?;
+		let at = self.at(at);
+		let api = self.client.runtime_api();
+		let trail = api.usage_of(at, twin).map_err(internal_error)?;
+		let grants = api.grants_of(at, twin).map_err(internal_error)?;
+		let budgets: Vec<Value> = grants
+			.iter()
+			.filter_map(|grant| {
+				let budget = grant.budget.as_ref()?;
+				Some(json!({
+					"grant": grant.id,
+					"budget": budget_json(budget),
+					"spent": budget_json(&grant.spent),
+					"remaining": remaining(grant).as_ref().map(budget_json),
+				}))
+			})
+			.collect();
+		Ok(json!({ "uses": trail.iter().map(audit_json).collect::<Vec<_>>(), "budgets": budgets }))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_runtime::{AccountId32, FixedU64, Perquintill};
+
+	#[test]
+	fn decimals_are_exact() {
+		assert_eq!(decimal(1_500_000_000, 9), "1.5");
+		assert_eq!(decimal(2_000_000_000, 9), "2");
+		assert_eq!(decimal(1, 9), "0.000000001");
+		assert_eq!(decimal(10_000_000_000_000, 18), "0.00001");
+		assert_eq!(decimal(0, 18), "0");
+	}
+
+	#[test]
+	fn grants_render_with_their_remaining_budget() {
+		let budget = PrivacyBudget { epsilon: FixedU64::from_u32(2), delta: Perquintill::from_parts(10) };
+		let spent = PrivacyBudget { epsilon: FixedU64::from_rational(1, 2), delta: Perquintill::from_parts(4) };
+		let grant = GrantView::<AccountId32, u32> {
+			id: 3,
+			grantee: Grantee::Account(AccountId32::new([1; 32])),
+			scope: Scope::Compute,
+			purposes: vec![Purpose::Research, Purpose::ModelTraining],
+			datasets: None,
+			starts_at: 1,
+			expires_at: 9,
+			budget: Some(budget),
+			spent,
+			revoked_at: None,
+			granted_by: Authority::Patient,
+			status: GrantStatus::Active,
+		};
+		let value = grant_json(&grant);
+		assert_eq!(value["scope"], "compute");
+		assert_eq!(value["purposes"], json!(["research", "modelTraining"]));
+		assert_eq!(value["remaining"], json!({ "epsilon": "1.5", "delta": "0.000000000000000006" }));
+		assert_eq!(value["status"], "active");
+		assert_eq!(value["grantedBy"], "patient");
+		assert!(value["grantee"]["account"].as_str().is_some_and(|a| a.starts_with('5')));
+	}
+
+	#[test]
+	fn audit_records_name_their_block_and_event() {
+		let record = AuditRecord::<AccountId32, u32> {
+			block: 7,
+			event: AuditEvent::Revoked { grant: 2, by: Authority::Guardian },
+		};
+		assert_eq!(audit_json(&record), json!({ "event": "revoked", "grant": 2, "by": "guardian", "block": 7 }));
+	}
+}

@@ -1,0 +1,244 @@
+//! Benchmarks of pallet-consent (frame-benchmarking v2), each in its worst
+//! case: a guardian acts through the twin's controlling DID, terms name the
+//! most purposes and datasets and an institution grantee, deposits move
+//! between accounts and the audit trail is full.
+
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use sp_runtime::{traits::One, FixedU64, Perquintill, Saturating};
+use twinnet_primitives::{
+	consent::{ConsentLedger, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
+	did::{Controller, DidId, SubjectKind},
+};
+
+use crate::*;
+
+const PURPOSES: [Purpose; 7] = [
+	Purpose::ClinicalCare,
+	Purpose::Research,
+	Purpose::ModelTraining,
+	Purpose::QualityImprovement,
+	Purpose::PublicHealth,
+	Purpose::Education,
+	Purpose::Commercial,
+];
+
+fn funded<T: Config>(name: &'static str) -> T::AccountId {
+	let who: T::AccountId = account(name, 0, 0);
+	let amount = BalanceOf::<T>::from(u32::MAX).saturating_mul(BalanceOf::<T>::from(u32::MAX));
+	T::Currency::set_balance(&who, amount);
+	who
+}
+
+/// A patient twin under a guardian DID, an institution grantee and the most
+/// datasets, all created by `guardian`.
+struct Setup<T: Config> {
+	guardian: T::AccountId,
+	researcher: T::AccountId,
+	twin: DidId,
+	institution: DidId,
+	datasets: Vec<DidId>,
+}
+
+impl<T: Config> Setup<T> {
+	fn new() -> Self {
+		let guardian = funded::<T>("guardian");
+		let researcher = funded::<T>("researcher");
+		let own = || Controller::Account(guardian.clone());
+		let guardian_did = T::BenchmarkHelper::create_did(&guardian, SubjectKind::Institution, own());
+		let twin = T::BenchmarkHelper::create_did(
+			&guardian,
+			SubjectKind::PatientTwin,
+			Controller::Did(guardian_did),
+		);
+		let institution = T::BenchmarkHelper::create_did(
+			&guardian,
+			SubjectKind::Institution,
+			Controller::Account(researcher.clone()),
+		);
+		let datasets = (0..T::MaxDatasets::get())
+			.map(|_| T::BenchmarkHelper::create_did(&guardian, SubjectKind::Dataset, own()))
+			.collect();
+		Self { guardian, researcher, twin, institution, datasets }
+	}
+
+	/// Compute terms for the institution, with the most purposes and datasets.
+	fn terms(&self) -> TermsOf<T> {
+		let purposes = PURPOSES.iter().copied().take(T::MaxPurposes::get() as usize).collect();
+		Terms {
+			grantee: Grantee::Institution(self.institution),
+			scope: Scope::Compute,
+			purposes: BoundedVec::truncate_from(purposes),
+			datasets: Some(BoundedVec::truncate_from(self.datasets.clone())),
+			starts_at: frame_system::Pallet::<T>::block_number(),
+			expires_at: frame_system::Pallet::<T>::block_number()
+				.saturating_add(1_000u32.into()),
+			budget: Some(PrivacyBudget { epsilon: FixedU64::from_u32(10), delta: Perquintill::one() }),
+		}
+	}
+
+	fn grant(&self, terms: TermsOf<T>) -> GrantId {
+		let origin = RawOrigin::Signed(self.guardian.clone()).into();
+		assert!(Pallet::<T>::grant(origin, self.twin, terms).is_ok(), "benchmark setup: grant");
+		NextGrantId::<T>::get().saturating_sub(1)
+	}
+
+	/// Fills the twin's audit trail, so each new record drops the oldest.
+	fn fill_audit_trail(&self, grant: GrantId) {
+		let tiny = PrivacyBudget { epsilon: FixedU64::from_inner(1), delta: Perquintill::zero() };
+		for _ in 0..T::MaxAuditRecords::get() {
+			assert!(Pallet::<T>::spend_budget(&self.twin, grant, tiny).is_ok());
+		}
+	}
+
+	fn request(&self) -> RequestId {
+		let origin = RawOrigin::Signed(self.researcher.clone()).into();
+		assert!(Pallet::<T>::request_access(origin, self.twin, self.terms()).is_ok());
+		NextRequestId::<T>::get().saturating_sub(1)
+	}
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn grant() {
+		let setup = Setup::<T>::new();
+		let first = setup.grant(setup.terms());
+		setup.fill_audit_trail(first);
+		let terms = setup.terms();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, terms);
+
+		assert_eq!(GrantCount::<T>::get(setup.twin), 2);
+	}
+
+	#[benchmark]
+	fn revoke() {
+		let setup = Setup::<T>::new();
+		let grant = setup.grant(setup.terms());
+		setup.fill_audit_trail(grant);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, grant);
+
+		assert!(Grants::<T>::get(setup.twin, grant).is_some_and(|g| g.revoked_at.is_some()));
+	}
+
+	#[benchmark]
+	fn narrow() {
+		let setup = Setup::<T>::new();
+		let grant = setup.grant(setup.terms());
+		setup.fill_audit_trail(grant);
+		let mut narrower = setup.terms();
+		narrower.expires_at = narrower.expires_at.saturating_sub(One::one());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, grant, narrower.clone());
+
+		assert_eq!(Grants::<T>::get(setup.twin, grant).map(|g| g.terms), Some(narrower));
+	}
+
+	#[benchmark]
+	fn request_access() {
+		let setup = Setup::<T>::new();
+		let terms = setup.terms();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, terms);
+
+		assert_eq!(RequestCount::<T>::get(setup.twin), 1);
+	}
+
+	#[benchmark]
+	fn approve_request() {
+		let setup = Setup::<T>::new();
+		let first = setup.grant(setup.terms());
+		setup.fill_audit_trail(first);
+		let request = setup.request();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, request);
+
+		assert_eq!(GrantCount::<T>::get(setup.twin), 2);
+	}
+
+	#[benchmark]
+	fn reject_request() {
+		let setup = Setup::<T>::new();
+		let request = setup.request();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, request);
+
+		assert_eq!(RequestCount::<T>::get(setup.twin), 0);
+	}
+
+	#[benchmark]
+	fn close_request() {
+		let setup = Setup::<T>::new();
+		let request = setup.request();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, request);
+
+		assert_eq!(RequestCount::<T>::get(setup.twin), 0);
+	}
+
+	/// The twin has the most grants, all for the grantee; only the one
+	/// visited last covers the use, so every grant is read and checked.
+	#[benchmark]
+	fn record_use() {
+		let setup = Setup::<T>::new();
+		for _ in 0..T::MaxGrantsPerTwin::get() {
+			setup.grant(setup.terms());
+		}
+		let last = Grants::<T>::iter_prefix(setup.twin).map(|(id, _)| id).last().unwrap_or_default();
+		let mut without_research = setup.terms();
+		without_research.purposes.retain(|p| *p != Purpose::Research);
+		let others: Vec<GrantId> =
+			Grants::<T>::iter_prefix(setup.twin).map(|(id, _)| id).filter(|id| *id != last).collect();
+		for id in others {
+			let origin = RawOrigin::Signed(setup.guardian.clone()).into();
+			assert!(Pallet::<T>::narrow(origin, setup.twin, id, without_research.clone()).is_ok());
+		}
+		setup.fill_audit_trail(last);
+		let dataset = setup.datasets.last().copied();
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(setup.researcher.clone()),
+			setup.twin,
+			Grantee::Institution(setup.institution),
+			Scope::Compute,
+			Purpose::Research,
+			dataset,
+		);
+
+		assert!(AuditTrail::<T>::get(setup.twin)
+			.last()
+			.is_some_and(|r| matches!(r.event, AuditEvent::Used { grant, .. } if grant == last)));
+	}
+
+	#[benchmark]
+	fn prune_grant() {
+		let setup = Setup::<T>::new();
+		let grant = setup.grant(setup.terms());
+		let origin = RawOrigin::Signed(setup.guardian.clone()).into();
+		assert!(Pallet::<T>::revoke(origin, setup.twin, grant).is_ok());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, grant);
+
+		assert!(Grants::<T>::get(setup.twin, grant).is_none());
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

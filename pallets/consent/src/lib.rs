@@ -1,0 +1,864 @@
+//! # pallet-consent: patients' consent to the use of their twin's data
+//!
+//! Patients decide, from their own wallets, who may see or compute on their
+//! twin's data; every other pallet checks that decision, through
+//! [`ConsentLedger`], before any access.
+//!
+//! ## Grants
+//!
+//! A grant ([`Grant`]) ties together a patient twin (`pallet-twins` DID), a
+//! grantee (a researcher's account, an institution DID, or a federated job),
+//! a [`Scope`] (`View`: read and decrypt; `Compute`: approved computations
+//! whose results leave only in aggregate), a set of [`Purpose`]s, optionally
+//! the only datasets it covers, a period (start and expiry blocks) and, for
+//! compute grants, a differential-privacy budget that computations spend.
+//!
+//! - [`Pallet::grant`] makes one; [`Pallet::revoke`] ends it in the same
+//!   block; [`Pallet::narrow`] only ever reduces it (fewer purposes or
+//!   datasets, earlier expiry, smaller budget).
+//! - A researcher asks with [`Pallet::request_access`]; the patient
+//!   [`Pallet::approve_request`]s (which makes the grant) or
+//!   [`Pallet::reject_request`]s. Open requests expire after
+//!   [`Config::RequestLifetime`]; [`Pallet::close_request`] withdraws one or
+//!   clears an expired one.
+//! - A grantee records a use of a view grant with [`Pallet::record_use`];
+//!   pallets record uses and spend budget through [`ConsentLedger`].
+//! - [`Pallet::prune_grant`] deletes a revoked or expired grant and returns
+//!   its deposit.
+//!
+//! ## Who decides
+//!
+//! The patient: the twin's controlling account, or whoever signs with one of
+//! the twin's own authentication keys. A guardian: whoever controls the twin
+//! through its controlling DID (`pallet-twins`). Both may grant; a guardian
+//! cannot revoke or narrow what the patient granted, while the patient may
+//! override any grant, so a patient's own key, once set, has the last word.
+//!
+//! ## Audit trail
+//!
+//! Every grant, narrowing, revocation, use and budget spend emits an event and
+//! appends an [`AuditRecord`] to the twin's trail, which keeps the latest
+//! [`Config::MaxAuditRecords`].
+//!
+//! ## Deposits
+//!
+//! Whoever stores pays: a grant holds [`Config::GrantDepositBase`] plus
+//! [`Config::DepositPerByte`] per byte from its signer; a request holds
+//! [`Config::RequestDeposit`] from the requester until it is closed.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+use frame_support::traits::fungible;
+use twinnet_primitives::{
+	consent::{
+		AuditEvent, AuditRecord, Authority, ConsentDenied, ConsentLedger, GrantId, GrantView,
+		Grantee, PrivacyBudget, Purpose, Scope,
+	},
+	did::{Controller, DidId, SubjectKind},
+	traits::DidRegistry,
+};
+
+/// A balance of the pallet's currency.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+/// The identifier of an access request.
+pub type RequestId = u64;
+
+/// Creates the DIDs benchmarks need (the runtime does so through pallet-twins).
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// A DID of `kind`, created by `creator` (who pays its deposit) and
+	/// controlled by `controller`.
+	fn create_did(creator: &AccountId, kind: SubjectKind, controller: Controller<AccountId>) -> DidId;
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use codec::Encode;
+	use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::{Saturating, Zero};
+	use twinnet_primitives::deposit::{move_deposit, release};
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency deposits are held in.
+		type Currency: fungible::Mutate<Self::AccountId>
+			+ fungible::InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ fungible::MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The DID registry: which twins exist and who controls them.
+		type Dids: DidRegistry<Self::AccountId>;
+
+		/// The fixed part of a grant's deposit.
+		#[pallet::constant]
+		type GrantDepositBase: Get<BalanceOf<Self>>;
+
+		/// The deposit per byte a grant stores.
+		#[pallet::constant]
+		type DepositPerByte: Get<BalanceOf<Self>>;
+
+		/// The deposit of an access request.
+		#[pallet::constant]
+		type RequestDeposit: Get<BalanceOf<Self>>;
+
+		/// How long a request stays open for the patient to decide.
+		#[pallet::constant]
+		type RequestLifetime: Get<BlockNumberFor<Self>>;
+
+		/// The most grants (live or not yet pruned) a twin may have.
+		#[pallet::constant]
+		type MaxGrantsPerTwin: Get<u32>;
+
+		/// The most open requests a twin may have.
+		#[pallet::constant]
+		type MaxRequestsPerTwin: Get<u32>;
+
+		/// The most purposes a grant may list.
+		#[pallet::constant]
+		type MaxPurposes: Get<u32>;
+
+		/// The most datasets a grant may be restricted to.
+		#[pallet::constant]
+		type MaxDatasets: Get<u32>;
+
+		/// How many audit records each twin keeps (the latest).
+		#[pallet::constant]
+		type MaxAuditRecords: Get<u32>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+
+		/// Creates the DIDs benchmarks need.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The deposit of a consent grant.
+		GrantDeposit,
+		/// The deposit of an access request.
+		RequestDeposit,
+	}
+
+	/// Grants by twin.
+	#[pallet::storage]
+	pub type Grants<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, DidId, Twox64Concat, GrantId, Grant<T>>;
+
+	/// How many grants each twin has.
+	#[pallet::storage]
+	pub type GrantCount<T: Config> = StorageMap<_, Twox64Concat, DidId, u32, ValueQuery>;
+
+	/// The identifier of the next grant.
+	#[pallet::storage]
+	pub type NextGrantId<T: Config> = StorageValue<_, GrantId, ValueQuery>;
+
+	/// Open access requests by twin.
+	#[pallet::storage]
+	pub type Requests<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, DidId, Twox64Concat, RequestId, AccessRequest<T>>;
+
+	/// How many open requests each twin has.
+	#[pallet::storage]
+	pub type RequestCount<T: Config> = StorageMap<_, Twox64Concat, DidId, u32, ValueQuery>;
+
+	/// The identifier of the next request.
+	#[pallet::storage]
+	pub type NextRequestId<T: Config> = StorageValue<_, RequestId, ValueQuery>;
+
+	/// Each twin's audit trail: the latest [`Config::MaxAuditRecords`] records.
+	#[pallet::storage]
+	pub type AuditTrail<T: Config> =
+		StorageMap<_, Twox64Concat, DidId, BoundedVec<AuditRecordOf<T>, T::MaxAuditRecords>, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// Consent was granted.
+		Granted {
+			twin: DidId,
+			grant: GrantId,
+			grantee: Grantee<T::AccountId>,
+			scope: Scope,
+			expires_at: BlockNumberFor<T>,
+			budget: Option<PrivacyBudget>,
+			by: Authority,
+		},
+		/// A grant was narrowed.
+		Narrowed { twin: DidId, grant: GrantId, by: Authority },
+		/// A grant was revoked; it no longer applies from this block on.
+		Revoked { twin: DidId, grant: GrantId, by: Authority },
+		/// A grant was used.
+		Used { twin: DidId, grant: GrantId, grantee: Grantee<T::AccountId>, purpose: Purpose },
+		/// Privacy budget was spent under a compute grant.
+		BudgetSpent { twin: DidId, grant: GrantId, amount: PrivacyBudget, remaining: PrivacyBudget },
+		/// A revoked or expired grant was deleted and its deposit returned.
+		Pruned { twin: DidId, grant: GrantId },
+		/// A researcher asked for access.
+		AccessRequested {
+			twin: DidId,
+			request: RequestId,
+			requester: T::AccountId,
+			grantee: Grantee<T::AccountId>,
+			scope: Scope,
+		},
+		/// The patient approved a request: it became `grant`.
+		RequestApproved { twin: DidId, request: RequestId, grant: GrantId },
+		/// The patient rejected a request.
+		RequestRejected { twin: DidId, request: RequestId },
+		/// A request was withdrawn, or cleared after it expired.
+		RequestClosed { twin: DidId, request: RequestId },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The twin is unknown or deactivated.
+		TwinNotFound,
+		/// The DID is not a patient twin.
+		NotATwin,
+		/// The signer is neither the patient nor a guardian of the twin.
+		NotAuthorized,
+		/// A guardian cannot change what the patient decided.
+		PatientDecision,
+		/// No such grant on this twin.
+		GrantNotFound,
+		/// No such open request on this twin.
+		RequestNotFound,
+		/// The grant was already revoked.
+		AlreadyRevoked,
+		/// The grant was revoked or has expired.
+		GrantNotLive,
+		/// The grant is still live: revoke it, or wait for its expiry.
+		GrantStillLive,
+		/// Purposes must be 1 or more, ascending, each once.
+		InvalidPurposes,
+		/// A dataset list must be non-empty, each dataset once.
+		InvalidDatasets,
+		/// A named dataset is not an active dataset DID.
+		UnknownDataset,
+		/// The grantee institution is not an active institution DID.
+		InvalidGrantee,
+		/// The period must end after it starts and after this block.
+		InvalidPeriod,
+		/// A compute grant needs a privacy budget with a positive epsilon.
+		MissingBudget,
+		/// A view grant has no privacy budget.
+		BudgetOnViewGrant,
+		/// Narrowing must not widen anything and must change something.
+		NotNarrower,
+		/// The narrowed budget is below what was already spent.
+		BudgetBelowSpent,
+		/// The twin has as many grants as allowed; prune revoked or expired ones.
+		TooManyGrants,
+		/// The twin has as many open requests as allowed.
+		TooManyRequests,
+		/// The request expired.
+		RequestExpired,
+		/// Only the requester may close a request before it expires.
+		RequestStillOpen,
+		/// The signer cannot pay the deposit.
+		CannotPayDeposit,
+		/// The grantee has no grant on this twin.
+		NoGrant,
+		/// The grant was revoked.
+		Revoked,
+		/// The grant's period has not begun.
+		NotStarted,
+		/// The grant expired.
+		Expired,
+		/// The grant is for another scope.
+		ScopeMismatch,
+		/// The grant does not cover this purpose.
+		PurposeNotGranted,
+		/// The grant is restricted to other datasets.
+		DatasetNotCovered,
+		/// The spend would exceed the grant's privacy budget.
+		BudgetExceeded,
+	}
+
+	impl<T> From<ConsentDenied> for Error<T> {
+		fn from(denied: ConsentDenied) -> Self {
+			match denied {
+				ConsentDenied::TwinNotFound => Error::TwinNotFound,
+				ConsentDenied::NoGrant => Error::NoGrant,
+				ConsentDenied::Revoked => Error::Revoked,
+				ConsentDenied::NotStarted => Error::NotStarted,
+				ConsentDenied::Expired => Error::Expired,
+				ConsentDenied::ScopeMismatch => Error::ScopeMismatch,
+				ConsentDenied::PurposeNotGranted => Error::PurposeNotGranted,
+				ConsentDenied::DatasetNotCovered => Error::DatasetNotCovered,
+				ConsentDenied::BudgetExceeded => Error::BudgetExceeded,
+			}
+		}
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Grants, as the twin's patient or guardian, `terms` on `twin`. The
+		/// signer holds the grant's deposit.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::grant())]
+		pub fn grant(origin: OriginFor<T>, twin: DidId, terms: TermsOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let by = Self::authority(&twin, &who)?;
+			Self::do_grant(twin, terms, by, who).map(|_| ())
+		}
+
+		/// Revokes `grant`: it no longer applies, from this block on.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::revoke())]
+		pub fn revoke(origin: OriginFor<T>, twin: DidId, grant: GrantId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let by = Self::authority(&twin, &who)?;
+			let mut record = Grants::<T>::get(twin, grant).ok_or(Error::<T>::GrantNotFound)?;
+			ensure!(record.revoked_at.is_none(), Error::<T>::AlreadyRevoked);
+			Self::ensure_may_change(by, &record)?;
+
+			record.revoked_at = Some(frame_system::Pallet::<T>::block_number());
+			Grants::<T>::insert(twin, grant, record);
+			Self::audit(&twin, AuditEvent::Revoked { grant, by });
+			Self::deposit_event(Event::Revoked { twin, grant, by });
+			Ok(())
+		}
+
+		/// Narrows `grant` to `narrower` terms: the same grantee and scope,
+		/// and purposes, datasets, expiry and budget that are each no wider
+		/// (a budget no lower than what was spent).
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::narrow())]
+		pub fn narrow(
+			origin: OriginFor<T>,
+			twin: DidId,
+			grant: GrantId,
+			narrower: TermsOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let by = Self::authority(&twin, &who)?;
+			let mut record = Grants::<T>::get(twin, grant).ok_or(Error::<T>::GrantNotFound)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				record.revoked_at.is_none() && now < record.terms.expires_at,
+				Error::<T>::GrantNotLive
+			);
+			Self::ensure_may_change(by, &record)?;
+			Self::ensure_valid_terms(&narrower)?;
+			Self::ensure_narrower(&record, &narrower)?;
+
+			let new_deposit = Self::deposit_for(&narrower, &record);
+			move_deposit::<_, T::Currency>(
+				&HoldReason::GrantDeposit.into(),
+				&record.depositor,
+				record.deposit,
+				&who,
+				new_deposit,
+			)
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			record.terms = narrower;
+			record.depositor = who;
+			record.deposit = new_deposit;
+			Grants::<T>::insert(twin, grant, record);
+			Self::audit(&twin, AuditEvent::Narrowed { grant, by });
+			Self::deposit_event(Event::Narrowed { twin, grant, by });
+			Ok(())
+		}
+
+		/// Asks for access to `twin` on `terms`, as the grantee (its account,
+		/// or the controller of its institution DID). The request stays open
+		/// for [`Config::RequestLifetime`] blocks; the signer holds
+		/// [`Config::RequestDeposit`] until it is closed.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::request_access())]
+		pub fn request_access(origin: OriginFor<T>, twin: DidId, terms: TermsOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_twin(&twin)?;
+			ensure!(Self::acts_as(&who, &terms.grantee), Error::<T>::NotAuthorized);
+			Self::ensure_valid_terms(&terms)?;
+			let count = RequestCount::<T>::get(twin);
+			ensure!(count < T::MaxRequestsPerTwin::get(), Error::<T>::TooManyRequests);
+
+			T::Currency::hold(&HoldReason::RequestDeposit.into(), &who, T::RequestDeposit::get())
+				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+			let request = NextRequestId::<T>::get();
+			NextRequestId::<T>::put(request.saturating_add(1));
+			RequestCount::<T>::insert(twin, count.saturating_add(1));
+			let expires_at =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::RequestLifetime::get());
+			let (grantee, scope) = (terms.grantee.clone(), terms.scope);
+			Requests::<T>::insert(twin, request, AccessRequest { terms, requester: who.clone(), expires_at });
+			Self::deposit_event(Event::AccessRequested { twin, request, requester: who, grantee, scope });
+			Ok(())
+		}
+
+		/// Approves, as the patient or a guardian, an open request: it becomes
+		/// a grant on its terms, whose deposit the signer holds.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::approve_request())]
+		pub fn approve_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let by = Self::authority(&twin, &who)?;
+			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() < open.expires_at,
+				Error::<T>::RequestExpired
+			);
+			Self::close(twin, request, &open)?;
+			let grant = Self::do_grant(twin, open.terms, by, who)?;
+			Self::deposit_event(Event::RequestApproved { twin, request, grant });
+			Ok(())
+		}
+
+		/// Rejects, as the patient or a guardian, an open request.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::reject_request())]
+		pub fn reject_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::authority(&twin, &who)?;
+			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
+			Self::close(twin, request, &open)?;
+			Self::deposit_event(Event::RequestRejected { twin, request });
+			Ok(())
+		}
+
+		/// Withdraws a request (its requester, at any time), or clears an
+		/// expired one (anyone); the deposit goes back to the requester.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::close_request())]
+		pub fn close_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
+			ensure!(
+				who == open.requester ||
+					frame_system::Pallet::<T>::block_number() >= open.expires_at,
+				Error::<T>::RequestStillOpen
+			);
+			Self::close(twin, request, &open)?;
+			Self::deposit_event(Event::RequestClosed { twin, request });
+			Ok(())
+		}
+
+		/// Records, as `grantee` (its account, or its institution's
+		/// controller), a use of `twin`'s data under a live grant with
+		/// `scope` and `purpose` (and `dataset`, if named).
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::record_use())]
+		pub fn record_use(
+			origin: OriginFor<T>,
+			twin: DidId,
+			grantee: Grantee<T::AccountId>,
+			scope: Scope,
+			purpose: Purpose,
+			dataset: Option<DidId>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(Self::acts_as(&who, &grantee), Error::<T>::NotAuthorized);
+			<Self as ConsentLedger<T::AccountId>>::use_grant(&twin, &grantee, scope, purpose, dataset.as_ref())
+				.map_err(Error::<T>::from)?;
+			Ok(())
+		}
+
+		/// Deletes a revoked or expired grant and returns its deposit (anyone
+		/// may call this).
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::prune_grant())]
+		pub fn prune_grant(origin: OriginFor<T>, twin: DidId, grant: GrantId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let record = Grants::<T>::get(twin, grant).ok_or(Error::<T>::GrantNotFound)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				record.revoked_at.is_some() || now >= record.terms.expires_at,
+				Error::<T>::GrantStillLive
+			);
+			release::<_, T::Currency>(&HoldReason::GrantDeposit.into(), &record.depositor, record.deposit)
+				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			Grants::<T>::remove(twin, grant);
+			GrantCount::<T>::mutate_exists(twin, decrement);
+			Self::deposit_event(Event::Pruned { twin, grant });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The active patient twin `twin`, or why it is not one.
+		fn ensure_twin(twin: &DidId) -> DispatchResult {
+			match T::Dids::active_kind(twin) {
+				Some(SubjectKind::PatientTwin) => Ok(()),
+				Some(_) => Err(Error::<T>::NotATwin.into()),
+				None => Err(Error::<T>::TwinNotFound.into()),
+			}
+		}
+
+		/// Who `who` is for `twin`: the patient (the controlling account, or
+		/// a signer with the twin's own authentication key) or a guardian
+		/// (acting through the controlling DID).
+		pub fn authority(twin: &DidId, who: &T::AccountId) -> Result<Authority, DispatchError> {
+			Self::ensure_twin(twin)?;
+			let controller = T::Dids::controller(twin).ok_or(Error::<T>::TwinNotFound)?;
+			if controller == Controller::Account(who.clone()) || T::Dids::authenticates_as(twin, who) {
+				Ok(Authority::Patient)
+			} else if T::Dids::is_controlled_by(twin, who) {
+				Ok(Authority::Guardian)
+			} else {
+				Err(Error::<T>::NotAuthorized.into())
+			}
+		}
+
+		/// A guardian may not change a grant the patient made.
+		fn ensure_may_change(by: Authority, grant: &Grant<T>) -> DispatchResult {
+			ensure!(
+				!(by == Authority::Guardian && grant.granted_by == Authority::Patient),
+				Error::<T>::PatientDecision
+			);
+			Ok(())
+		}
+
+		/// Whether `who` may act as `grantee`.
+		fn acts_as(who: &T::AccountId, grantee: &Grantee<T::AccountId>) -> bool {
+			match grantee {
+				Grantee::Account(account) => account == who,
+				Grantee::Institution(did) => T::Dids::is_controlled_by(did, who),
+				Grantee::Job(_) => false,
+			}
+		}
+
+		/// Terms are well formed and name things that exist.
+		fn ensure_valid_terms(terms: &TermsOf<T>) -> DispatchResult {
+			let ascending = terms.purposes.windows(2).all(|pair| matches!(pair, [a, b] if a < b));
+			ensure!(!terms.purposes.is_empty() && ascending, Error::<T>::InvalidPurposes);
+			if let Some(datasets) = &terms.datasets {
+				ensure!(!datasets.is_empty(), Error::<T>::InvalidDatasets);
+				for (index, dataset) in datasets.iter().enumerate() {
+					ensure!(!datasets.iter().take(index).any(|d| d == dataset), Error::<T>::InvalidDatasets);
+					ensure!(
+						T::Dids::active_kind(dataset) == Some(SubjectKind::Dataset),
+						Error::<T>::UnknownDataset
+					);
+				}
+			}
+			if let Grantee::Institution(did) = &terms.grantee {
+				ensure!(
+					T::Dids::active_kind(did) == Some(SubjectKind::Institution),
+					Error::<T>::InvalidGrantee
+				);
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				terms.starts_at < terms.expires_at && now < terms.expires_at,
+				Error::<T>::InvalidPeriod
+			);
+			match (terms.scope, &terms.budget) {
+				(Scope::Compute, Some(budget)) if !budget.epsilon.is_zero() => Ok(()),
+				(Scope::Compute, _) => Err(Error::<T>::MissingBudget.into()),
+				(Scope::View, Some(_)) => Err(Error::<T>::BudgetOnViewGrant.into()),
+				(Scope::View, None) => Ok(()),
+			}
+		}
+
+		/// `narrower` keeps the grantee and scope of `grant` and widens nothing.
+		fn ensure_narrower(grant: &Grant<T>, narrower: &TermsOf<T>) -> DispatchResult {
+			let current = &grant.terms;
+			let purposes_ok = narrower.purposes.iter().all(|p| current.purposes.contains(p));
+			let datasets_ok = match (&current.datasets, &narrower.datasets) {
+				(None, _) => true,
+				(Some(_), None) => false,
+				(Some(allowed), Some(named)) => named.iter().all(|d| allowed.contains(d)),
+			};
+			let period_ok = narrower.starts_at >= current.starts_at &&
+				narrower.expires_at <= current.expires_at;
+			let budget_ok = match (&current.budget, &narrower.budget) {
+				(Some(budget), Some(smaller)) => smaller.fits_within(budget),
+				(None, None) => true,
+				_ => false,
+			};
+			ensure!(
+				narrower.grantee == current.grantee &&
+					narrower.scope == current.scope &&
+					purposes_ok && datasets_ok && period_ok && budget_ok &&
+					narrower != current,
+				Error::<T>::NotNarrower
+			);
+			if let Some(budget) = &narrower.budget {
+				ensure!(grant.spent.fits_within(budget), Error::<T>::BudgetBelowSpent);
+			}
+			Ok(())
+		}
+
+		/// The deposit of a grant with `terms` (and the rest of `grant`).
+		fn deposit_for(terms: &TermsOf<T>, grant: &Grant<T>) -> BalanceOf<T> {
+			let bytes = grant.encoded_size()
+				.saturating_sub(grant.terms.encoded_size())
+				.saturating_add(terms.encoded_size());
+			let bytes = BalanceOf::<T>::from(u32::try_from(bytes).unwrap_or(u32::MAX));
+			T::GrantDepositBase::get().saturating_add(T::DepositPerByte::get().saturating_mul(bytes))
+		}
+
+		/// Makes a grant on `terms`, decided by `by` and signed by `who`, who
+		/// holds its deposit.
+		fn do_grant(
+			twin: DidId,
+			terms: TermsOf<T>,
+			by: Authority,
+			who: T::AccountId,
+		) -> Result<GrantId, DispatchError> {
+			Self::ensure_valid_terms(&terms)?;
+			let count = GrantCount::<T>::get(twin);
+			ensure!(count < T::MaxGrantsPerTwin::get(), Error::<T>::TooManyGrants);
+
+			let mut record = Grant {
+				terms,
+				spent: PrivacyBudget::default(),
+				revoked_at: None,
+				granted_by: by,
+				depositor: who.clone(),
+				deposit: Default::default(),
+			};
+			record.deposit = Self::deposit_for(&record.terms, &record);
+			T::Currency::hold(&HoldReason::GrantDeposit.into(), &who, record.deposit)
+				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+
+			let grant = NextGrantId::<T>::get();
+			NextGrantId::<T>::put(grant.saturating_add(1));
+			GrantCount::<T>::insert(twin, count.saturating_add(1));
+			let event = Event::Granted {
+				twin,
+				grant,
+				grantee: record.terms.grantee.clone(),
+				scope: record.terms.scope,
+				expires_at: record.terms.expires_at,
+				budget: record.terms.budget,
+				by,
+			};
+			Grants::<T>::insert(twin, grant, record);
+			Self::audit(&twin, AuditEvent::Granted { grant, by });
+			Self::deposit_event(event);
+			Ok(grant)
+		}
+
+		/// Removes an open request and returns its deposit.
+		fn close(twin: DidId, request: RequestId, open: &AccessRequest<T>) -> DispatchResult {
+			release::<_, T::Currency>(
+				&HoldReason::RequestDeposit.into(),
+				&open.requester,
+				T::RequestDeposit::get(),
+			)
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			Requests::<T>::remove(twin, request);
+			RequestCount::<T>::mutate_exists(twin, decrement);
+			Ok(())
+		}
+
+		/// Appends `event` to the audit trail of `twin`, dropping the oldest
+		/// record when the trail is full.
+		pub(crate) fn audit(twin: &DidId, event: AuditEvent<T::AccountId>) {
+			let record = AuditRecord { block: frame_system::Pallet::<T>::block_number(), event };
+			AuditTrail::<T>::mutate(twin, |trail| {
+				if trail.is_full() {
+					trail.remove(0);
+				}
+				// Cannot fail: there is room now (unless the bound is zero).
+				let _ = trail.try_push(record);
+			});
+		}
+
+		/// The live grant of `grantee` on `twin` covering the request, or the
+		/// reason of the grant that came closest.
+		pub(crate) fn find_grant(
+			twin: &DidId,
+			grantee: &Grantee<T::AccountId>,
+			scope: Scope,
+			purpose: Purpose,
+			dataset: Option<&DidId>,
+		) -> Result<GrantId, ConsentDenied> {
+			if T::Dids::active_kind(twin) != Some(SubjectKind::PatientTwin) {
+				return Err(ConsentDenied::TwinNotFound);
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut closest = ConsentDenied::NoGrant;
+			for (id, grant) in Grants::<T>::iter_prefix(twin) {
+				if grant.terms.grantee != *grantee {
+					continue;
+				}
+				match grant.ensure_live(now).and_then(|()| grant.ensure_covers(scope, purpose, dataset)) {
+					Ok(()) => return Ok(id),
+					Err(reason) if rank(reason) > rank(closest) => closest = reason,
+					Err(_) => {},
+				}
+			}
+			Err(closest)
+		}
+
+		/// All grants of `twin` as of this block, for the runtime API.
+		pub fn grants_of(twin: &DidId) -> alloc::vec::Vec<GrantView<T::AccountId, BlockNumberFor<T>>> {
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut grants: alloc::vec::Vec<_> =
+				Grants::<T>::iter_prefix(twin).map(|(id, grant)| grant.view(id, now)).collect();
+			grants.sort_by_key(|grant| grant.id);
+			grants
+		}
+
+		/// The audit trail of `twin`, for the runtime API.
+		pub fn audit_trail(twin: &DidId) -> alloc::vec::Vec<AuditRecordOf<T>> {
+			AuditTrail::<T>::get(twin).into_inner()
+		}
+
+		/// Checks the pallet's invariants:
+		/// - no grant has spent more than its budget, and only compute grants
+		///   have budgets;
+		/// - the grant and request counts match the records, within bounds;
+		/// - each account's holds equal the deposits the records say it holds.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use alloc::collections::btree_map::BTreeMap;
+			use frame_support::traits::fungible::InspectHold;
+
+			let mut grant_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+			let mut grants_per_twin = BTreeMap::<DidId, u32>::new();
+			for (twin, _, grant) in Grants::<T>::iter() {
+				match (grant.terms.scope, &grant.terms.budget) {
+					(Scope::Compute, Some(budget)) =>
+						ensure!(grant.spent.fits_within(budget), "a grant overspent its budget"),
+					(Scope::View, None) =>
+						ensure!(grant.spent == PrivacyBudget::default(), "a view grant spent budget"),
+					_ => return Err("a grant's scope and budget disagree".into()),
+				}
+				let held = grant_deposits.entry(grant.depositor.clone()).or_default();
+				*held = held.saturating_add(grant.deposit);
+				let count = grants_per_twin.entry(twin).or_default();
+				*count = count.saturating_add(1);
+			}
+			for (twin, count) in GrantCount::<T>::iter() {
+				ensure!(grants_per_twin.remove(&twin) == Some(count), "grant count differs from grants");
+				ensure!(count <= T::MaxGrantsPerTwin::get(), "too many grants");
+			}
+			ensure!(grants_per_twin.is_empty(), "grants without a count");
+
+			let mut request_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+			let mut requests_per_twin = BTreeMap::<DidId, u32>::new();
+			for (twin, _, request) in Requests::<T>::iter() {
+				let held = request_deposits.entry(request.requester).or_default();
+				*held = held.saturating_add(T::RequestDeposit::get());
+				let count = requests_per_twin.entry(twin).or_default();
+				*count = count.saturating_add(1);
+			}
+			for (twin, count) in RequestCount::<T>::iter() {
+				ensure!(requests_per_twin.remove(&twin) == Some(count), "request count differs");
+				ensure!(count <= T::MaxRequestsPerTwin::get(), "too many requests");
+			}
+			ensure!(requests_per_twin.is_empty(), "requests without a count");
+
+			for (reason, deposits) in [
+				(HoldReason::GrantDeposit, grant_deposits),
+				(HoldReason::RequestDeposit, request_deposits),
+			] {
+				for (account, deposit) in deposits {
+					ensure!(
+						T::Currency::balance_on_hold(&reason.into(), &account) == deposit,
+						"deposits on hold differ from the records"
+					);
+				}
+			}
+			Ok(())
+		}
+	}
+
+	/// Counts down a per-twin count, removing it at zero.
+	fn decrement(count: &mut Option<u32>) {
+		*count = count.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+	}
+
+	/// How close a denied request came to being allowed.
+	fn rank(reason: ConsentDenied) -> u8 {
+		match reason {
+			ConsentDenied::TwinNotFound | ConsentDenied::NoGrant => 0,
+			ConsentDenied::Revoked => 1,
+			ConsentDenied::Expired => 2,
+			ConsentDenied::NotStarted => 3,
+			ConsentDenied::ScopeMismatch => 4,
+			ConsentDenied::PurposeNotGranted => 5,
+			ConsentDenied::DatasetNotCovered => 6,
+			ConsentDenied::BudgetExceeded => 7,
+		}
+	}
+}
+
+impl<T: Config> ConsentLedger<T::AccountId> for Pallet<T> {
+	fn check(
+		twin: &DidId,
+		grantee: &Grantee<T::AccountId>,
+		scope: Scope,
+		purpose: Purpose,
+		dataset: Option<&DidId>,
+	) -> Result<GrantId, ConsentDenied> {
+		Self::find_grant(twin, grantee, scope, purpose, dataset)
+	}
+
+	fn use_grant(
+		twin: &DidId,
+		grantee: &Grantee<T::AccountId>,
+		scope: Scope,
+		purpose: Purpose,
+		dataset: Option<&DidId>,
+	) -> Result<GrantId, ConsentDenied> {
+		let grant = Self::find_grant(twin, grantee, scope, purpose, dataset)?;
+		Self::audit(twin, AuditEvent::Used { grant, grantee: grantee.clone(), purpose });
+		Self::deposit_event(Event::Used { twin: *twin, grant, grantee: grantee.clone(), purpose });
+		Ok(grant)
+	}
+
+	fn spend_budget(
+		twin: &DidId,
+		grant: GrantId,
+		amount: PrivacyBudget,
+	) -> Result<PrivacyBudget, ConsentDenied> {
+		let mut record = Grants::<T>::get(twin, grant).ok_or(ConsentDenied::NoGrant)?;
+		record.ensure_live(frame_system::Pallet::<T>::block_number())?;
+		let budget = record.terms.budget.ok_or(ConsentDenied::ScopeMismatch)?;
+		let spent = record.spent.checked_add(&amount).ok_or(ConsentDenied::BudgetExceeded)?;
+		if !spent.fits_within(&budget) {
+			return Err(ConsentDenied::BudgetExceeded);
+		}
+		let remaining = budget.checked_sub(&spent).ok_or(ConsentDenied::BudgetExceeded)?;
+		record.spent = spent;
+		Grants::<T>::insert(twin, grant, record);
+		Self::audit(twin, AuditEvent::BudgetSpent { grant, amount });
+		Self::deposit_event(Event::BudgetSpent { twin: *twin, grant, amount, remaining });
+		Ok(remaining)
+	}
+}

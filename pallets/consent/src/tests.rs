@@ -1,0 +1,748 @@
+//! Unit and property tests of pallet-consent.
+
+#![allow(clippy::arithmetic_side_effects)]
+
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
+use sp_runtime::{traits::Zero, AccountId32, DispatchError, FixedU64, Perquintill};
+use twinnet_primitives::{
+	consent::{ConsentDenied, ConsentLedger, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
+	did::{Controller, DidId, SubjectKind},
+};
+
+use crate::{mock::*, *};
+
+// ---- helpers ---------------------------------------------------------------
+
+fn origin(who: &AccountId32) -> RuntimeOrigin {
+	RuntimeOrigin::signed(who.clone())
+}
+
+/// A twin controlled by the patient's account.
+fn patient_twin() -> DidId {
+	create_did(&patient(), SubjectKind::PatientTwin, Controller::Account(patient()), None)
+}
+
+/// A twin controlled by the guardian's DID, with the patient's own key
+/// (`[1; 32]`, the patient's account) if `patient_key`.
+fn guarded_twin(patient_key: bool) -> DidId {
+	let guardian_did =
+		create_did(&guardian(), SubjectKind::Institution, Controller::Account(guardian()), None);
+	let key = patient_key.then_some([1; 32]);
+	create_did(&guardian(), SubjectKind::PatientTwin, Controller::Did(guardian_did), key)
+}
+
+fn budget(epsilon_milli: u64) -> PrivacyBudget {
+	PrivacyBudget { epsilon: FixedU64::from_rational(epsilon_milli.into(), 1000), delta: Perquintill::zero() }
+}
+
+fn purposes(list: &[Purpose]) -> BoundedVec<Purpose, <Test as Config>::MaxPurposes> {
+	BoundedVec::truncate_from(list.to_vec())
+}
+
+fn view_terms() -> TermsOf<Test> {
+	Terms {
+		grantee: Grantee::Account(researcher()),
+		scope: Scope::View,
+		purposes: purposes(&[Purpose::Research]),
+		datasets: None,
+		starts_at: 1,
+		expires_at: 100,
+		budget: None,
+	}
+}
+
+fn compute_terms(epsilon_milli: u64) -> TermsOf<Test> {
+	Terms {
+		scope: Scope::Compute,
+		purposes: purposes(&[Purpose::Research, Purpose::ModelTraining]),
+		budget: Some(budget(epsilon_milli)),
+		..view_terms()
+	}
+}
+
+fn grant(twin: DidId, terms: TermsOf<Test>) -> GrantId {
+	assert_ok!(Consent::grant(origin(&patient()), twin, terms));
+	NextGrantId::<Test>::get() - 1
+}
+
+fn researcher_() -> Grantee<AccountId32> {
+	Grantee::Account(researcher())
+}
+
+fn check(twin: DidId, scope: Scope, purpose: Purpose) -> Result<GrantId, ConsentDenied> {
+	Consent::check(&twin, &researcher_(), scope, purpose, None)
+}
+
+fn grant_hold(who: &AccountId32) -> u64 {
+	Balances::balance_on_hold(&HoldReason::GrantDeposit.into(), who)
+}
+
+fn request_hold(who: &AccountId32) -> u64 {
+	Balances::balance_on_hold(&HoldReason::RequestDeposit.into(), who)
+}
+
+fn last_request() -> RequestId {
+	NextRequestId::<Test>::get() - 1
+}
+
+// ---- grant -------------------------------------------------------------------
+
+#[test]
+fn the_patient_grants_view_access() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, view_terms());
+		let record = Grants::<Test>::get(twin, id).expect("stored");
+		assert_eq!(record.terms, view_terms());
+		assert_eq!(record.granted_by, Authority::Patient);
+		assert_eq!(record.spent, PrivacyBudget::default());
+		assert!(record.deposit > GRANT_DEPOSIT_BASE);
+		assert_eq!(grant_hold(&patient()), record.deposit);
+		assert_eq!(GrantCount::<Test>::get(twin), 1);
+		System::assert_last_event(
+			Event::Granted {
+				twin,
+				grant: id,
+				grantee: researcher_(),
+				scope: Scope::View,
+				expires_at: 100,
+				budget: None,
+				by: Authority::Patient,
+			}
+			.into(),
+		);
+		assert_eq!(
+			Consent::audit_trail(&twin),
+			vec![AuditRecord { block: 1, event: AuditEvent::Granted { grant: id, by: Authority::Patient } }]
+		);
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Ok(id));
+	});
+}
+
+#[test]
+fn grant_rejects_bad_origins_and_signers() {
+	run_test(|| {
+		let twin = patient_twin();
+		assert_noop!(Consent::grant(RuntimeOrigin::none(), twin, view_terms()), DispatchError::BadOrigin);
+		assert_noop!(Consent::grant(origin(&stranger()), twin, view_terms()), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Consent::grant(origin(&patient()), DidId::repeat_byte(9), view_terms()),
+			Error::<Test>::TwinNotFound
+		);
+		let institution =
+			create_did(&patient(), SubjectKind::Institution, Controller::Account(patient()), None);
+		assert_noop!(Consent::grant(origin(&patient()), institution, view_terms()), Error::<Test>::NotATwin);
+	});
+}
+
+#[test]
+fn grant_rejects_malformed_terms() {
+	run_test(|| {
+		let twin = patient_twin();
+		let institution =
+			create_did(&patient(), SubjectKind::Institution, Controller::Account(patient()), None);
+		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let cases: Vec<(TermsOf<Test>, Error<Test>)> = vec![
+			(Terms { purposes: purposes(&[]), ..view_terms() }, Error::InvalidPurposes),
+			(
+				Terms { purposes: purposes(&[Purpose::Research, Purpose::ClinicalCare]), ..view_terms() },
+				Error::InvalidPurposes,
+			),
+			(
+				Terms { purposes: purposes(&[Purpose::Research, Purpose::Research]), ..view_terms() },
+				Error::InvalidPurposes,
+			),
+			(Terms { datasets: Some(BoundedVec::new()), ..view_terms() }, Error::InvalidDatasets),
+			(
+				Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset, dataset])), ..view_terms() },
+				Error::InvalidDatasets,
+			),
+			(
+				Terms { datasets: Some(BoundedVec::truncate_from(vec![twin])), ..view_terms() },
+				Error::UnknownDataset,
+			),
+			(Terms { grantee: Grantee::Institution(twin), ..view_terms() }, Error::InvalidGrantee),
+			(Terms { starts_at: 100, expires_at: 100, ..view_terms() }, Error::InvalidPeriod),
+			(Terms { starts_at: 0, expires_at: 1, ..view_terms() }, Error::InvalidPeriod),
+			(Terms { budget: None, ..compute_terms(1000) }, Error::MissingBudget),
+			(compute_terms(0), Error::MissingBudget),
+			(Terms { budget: Some(budget(1000)), ..view_terms() }, Error::BudgetOnViewGrant),
+		];
+		for (terms, error) in cases {
+			assert_noop!(Consent::grant(origin(&patient()), twin, terms), error);
+		}
+		// The same terms, well formed, are accepted.
+		let good = Terms {
+			grantee: Grantee::Institution(institution),
+			datasets: Some(BoundedVec::truncate_from(vec![dataset])),
+			..view_terms()
+		};
+		assert_ok!(Consent::grant(origin(&patient()), twin, good));
+	});
+}
+
+#[test]
+fn grant_is_bounded_per_twin_and_needs_a_deposit() {
+	run_test(|| {
+		let twin = patient_twin();
+		for _ in 0..MAX_PER_TWIN {
+			grant(twin, view_terms());
+		}
+		assert_noop!(Consent::grant(origin(&patient()), twin, view_terms()), Error::<Test>::TooManyGrants);
+
+		let poor_twin = create_did(&patient(), SubjectKind::PatientTwin, Controller::Account(poor()), None);
+		assert_noop!(
+			Consent::grant(origin(&poor()), poor_twin, view_terms()),
+			Error::<Test>::CannotPayDeposit
+		);
+	});
+}
+
+// ---- the rules a check applies ------------------------------------------------
+
+#[test]
+fn a_check_applies_scope_purpose_and_dataset_rules() {
+	run_test(|| {
+		let twin = patient_twin();
+		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let other = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let id = grant(
+			twin,
+			Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset])), ..compute_terms(1000) },
+		);
+		let check_on = |scope, purpose, on: Option<&DidId>| {
+			Consent::check(&twin, &researcher_(), scope, purpose, on)
+		};
+		assert_eq!(check_on(Scope::Compute, Purpose::ModelTraining, Some(&dataset)), Ok(id));
+		assert_eq!(check_on(Scope::Compute, Purpose::Research, Some(&dataset)), Ok(id));
+		assert_eq!(check_on(Scope::View, Purpose::Research, Some(&dataset)), Err(ConsentDenied::ScopeMismatch));
+		assert_eq!(
+			check_on(Scope::Compute, Purpose::Commercial, Some(&dataset)),
+			Err(ConsentDenied::PurposeNotGranted)
+		);
+		assert_eq!(
+			check_on(Scope::Compute, Purpose::Research, Some(&other)),
+			Err(ConsentDenied::DatasetNotCovered)
+		);
+		assert_eq!(check_on(Scope::Compute, Purpose::Research, None), Err(ConsentDenied::DatasetNotCovered));
+		assert_eq!(
+			Consent::check(&twin, &Grantee::Account(stranger()), Scope::Compute, Purpose::Research, None),
+			Err(ConsentDenied::NoGrant)
+		);
+		assert_eq!(
+			Consent::check(&DidId::repeat_byte(7), &researcher_(), Scope::View, Purpose::Research, None),
+			Err(ConsentDenied::TwinNotFound)
+		);
+	});
+}
+
+#[test]
+fn a_grant_applies_from_its_start_until_before_its_expiry() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, Terms { starts_at: 5, expires_at: 10, ..view_terms() });
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Err(ConsentDenied::NotStarted));
+		System::set_block_number(5);
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Ok(id));
+		System::set_block_number(9);
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Ok(id));
+		System::set_block_number(10);
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Err(ConsentDenied::Expired));
+	});
+}
+
+#[test]
+fn a_check_reports_the_reason_of_the_closest_grant_or_uses_any_that_applies() {
+	run_test(|| {
+		let twin = patient_twin();
+		let expired = grant(twin, Terms { expires_at: 3, ..view_terms() });
+		let wrong_purpose = grant(twin, Terms { purposes: purposes(&[Purpose::Education]), ..view_terms() });
+		System::set_block_number(3);
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Err(ConsentDenied::PurposeNotGranted));
+		let live = grant(twin, view_terms());
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Ok(live));
+		assert_ne!(expired, wrong_purpose);
+	});
+}
+
+// ---- revoke -------------------------------------------------------------------
+
+#[test]
+fn revocation_takes_effect_in_the_same_block() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, compute_terms(1000));
+		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Ok(id));
+		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
+		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Err(ConsentDenied::Revoked));
+		assert_eq!(Consent::spend_budget(&twin, id, budget(1)), Err(ConsentDenied::Revoked));
+		assert_noop!(
+			Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::Compute, Purpose::Research, None),
+			Error::<Test>::Revoked
+		);
+		assert_eq!(Grants::<Test>::get(twin, id).and_then(|g| g.revoked_at), Some(1));
+		System::assert_last_event(Event::Revoked { twin, grant: id, by: Authority::Patient }.into());
+	});
+}
+
+#[test]
+fn revoke_errors() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, view_terms());
+		assert_noop!(Consent::revoke(origin(&patient()), twin, 99), Error::<Test>::GrantNotFound);
+		assert_noop!(Consent::revoke(origin(&stranger()), twin, id), Error::<Test>::NotAuthorized);
+		assert_noop!(Consent::revoke(origin(&researcher()), twin, id), Error::<Test>::NotAuthorized);
+		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
+		assert_noop!(Consent::revoke(origin(&patient()), twin, id), Error::<Test>::AlreadyRevoked);
+	});
+}
+
+// ---- guardians -----------------------------------------------------------------
+
+#[test]
+fn a_guardian_grants_for_a_twin_it_controls() {
+	run_test(|| {
+		let twin = guarded_twin(false);
+		assert_ok!(Consent::grant(origin(&guardian()), twin, view_terms()));
+		let id = NextGrantId::<Test>::get() - 1;
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.granted_by), Some(Authority::Guardian));
+		assert_eq!(check(twin, Scope::View, Purpose::Research), Ok(id));
+		assert_ok!(Consent::revoke(origin(&guardian()), twin, id));
+	});
+}
+
+#[test]
+fn the_patients_own_key_overrides_the_guardian() {
+	run_test(|| {
+		let twin = guarded_twin(true);
+		// The guardian grants; the patient, with the twin's own key, revokes it.
+		assert_ok!(Consent::grant(origin(&guardian()), twin, view_terms()));
+		let by_guardian = NextGrantId::<Test>::get() - 1;
+		assert_ok!(Consent::revoke(origin(&patient()), twin, by_guardian));
+		System::assert_last_event(Event::Revoked { twin, grant: by_guardian, by: Authority::Patient }.into());
+
+		// The patient grants; the guardian can neither revoke nor narrow it.
+		let by_patient = grant(twin, compute_terms(1000));
+		assert_eq!(Grants::<Test>::get(twin, by_patient).map(|g| g.granted_by), Some(Authority::Patient));
+		assert_noop!(Consent::revoke(origin(&guardian()), twin, by_patient), Error::<Test>::PatientDecision);
+		assert_noop!(
+			Consent::narrow(origin(&guardian()), twin, by_patient, compute_terms(500)),
+			Error::<Test>::PatientDecision
+		);
+		assert_ok!(Consent::narrow(origin(&patient()), twin, by_patient, compute_terms(500)));
+	});
+}
+
+// ---- narrow ----------------------------------------------------------------------
+
+#[test]
+fn narrow_reduces_purposes_period_and_budget() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, compute_terms(1000));
+		assert_ok!(Consent::spend_budget(&twin, id, budget(200)));
+		let narrower = Terms {
+			purposes: purposes(&[Purpose::ModelTraining]),
+			expires_at: 50,
+			budget: Some(budget(200)),
+			..compute_terms(1000)
+		};
+		assert_ok!(Consent::narrow(origin(&patient()), twin, id, narrower.clone()));
+		let record = Grants::<Test>::get(twin, id).expect("stored");
+		assert_eq!(record.terms, narrower);
+		assert_eq!(record.remaining(), Some(budget(0)));
+		assert_eq!(grant_hold(&patient()), record.deposit);
+		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Err(ConsentDenied::PurposeNotGranted));
+		assert_eq!(Consent::spend_budget(&twin, id, PrivacyBudget {
+			epsilon: FixedU64::from_inner(1),
+			delta: Perquintill::zero(),
+		}), Err(ConsentDenied::BudgetExceeded));
+		System::assert_last_event(Event::Narrowed { twin, grant: id, by: Authority::Patient }.into());
+	});
+}
+
+#[test]
+fn narrow_never_widens() {
+	run_test(|| {
+		let twin = patient_twin();
+		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let restricted = Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset])), ..compute_terms(1000) };
+		let id = grant(twin, restricted.clone());
+		let wider: Vec<TermsOf<Test>> = vec![
+			restricted.clone(),
+			Terms { purposes: purposes(&[Purpose::Research, Purpose::Commercial]), ..restricted.clone() },
+			Terms { expires_at: 101, ..restricted.clone() },
+			Terms { starts_at: 0, ..restricted.clone() },
+			Terms { budget: Some(budget(1001)), ..restricted.clone() },
+			Terms { datasets: None, ..restricted.clone() },
+			Terms { grantee: Grantee::Account(stranger()), ..restricted.clone() },
+			Terms { scope: Scope::View, budget: None, ..restricted.clone() },
+		];
+		for terms in wider {
+			assert_noop!(Consent::narrow(origin(&patient()), twin, id, terms), Error::<Test>::NotNarrower);
+		}
+		assert_ok!(Consent::spend_budget(&twin, id, budget(300)));
+		assert_noop!(
+			Consent::narrow(origin(&patient()), twin, id, Terms { budget: Some(budget(299)), ..restricted.clone() }),
+			Error::<Test>::BudgetBelowSpent
+		);
+		assert_noop!(
+			Consent::narrow(origin(&patient()), twin, id, Terms { purposes: purposes(&[]), ..restricted.clone() }),
+			Error::<Test>::InvalidPurposes
+		);
+		assert_noop!(Consent::narrow(origin(&patient()), twin, 99, restricted.clone()), Error::<Test>::GrantNotFound);
+		assert_noop!(Consent::narrow(origin(&stranger()), twin, id, restricted.clone()), Error::<Test>::NotAuthorized);
+		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
+		assert_noop!(
+			Consent::narrow(origin(&patient()), twin, id, Terms { expires_at: 50, ..restricted }),
+			Error::<Test>::GrantNotLive
+		);
+	});
+}
+
+// ---- budgets ---------------------------------------------------------------------
+
+#[test]
+fn spends_never_exceed_the_budget_by_a_single_unit() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, compute_terms(1000));
+		let unit = PrivacyBudget { epsilon: FixedU64::from_inner(1), delta: Perquintill::zero() };
+		// Several spends in one block, up to the exact budget.
+		assert_eq!(Consent::spend_budget(&twin, id, budget(400)), Ok(budget(600)));
+		assert_eq!(Consent::spend_budget(&twin, id, budget(599)), Ok(budget(1)));
+		let last = budget(1).checked_sub(&unit).expect("one unit less");
+		assert_eq!(Consent::spend_budget(&twin, id, last), Ok(unit));
+		assert_eq!(Consent::spend_budget(&twin, id, unit), Ok(PrivacyBudget::default()));
+		let spent = Grants::<Test>::get(twin, id).map(|g| g.spent);
+		assert_eq!(Consent::spend_budget(&twin, id, unit), Err(ConsentDenied::BudgetExceeded));
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent), spent);
+		System::assert_has_event(
+			Event::BudgetSpent { twin, grant: id, amount: budget(400), remaining: budget(600) }.into(),
+		);
+	});
+}
+
+#[test]
+fn delta_is_budgeted_too() {
+	run_test(|| {
+		let twin = patient_twin();
+		let with_delta = PrivacyBudget { epsilon: FixedU64::from_u32(1), delta: Perquintill::from_parts(1_000) };
+		let id = grant(twin, Terms { budget: Some(with_delta), ..compute_terms(1000) });
+		let spend = |parts| PrivacyBudget { epsilon: FixedU64::zero(), delta: Perquintill::from_parts(parts) };
+		assert_ok!(Consent::spend_budget(&twin, id, spend(999)));
+		assert_eq!(Consent::spend_budget(&twin, id, spend(2)), Err(ConsentDenied::BudgetExceeded));
+		assert_ok!(Consent::spend_budget(&twin, id, spend(1)));
+	});
+}
+
+#[test]
+fn spends_need_a_live_compute_grant() {
+	run_test(|| {
+		let twin = patient_twin();
+		let view = grant(twin, view_terms());
+		assert_eq!(Consent::spend_budget(&twin, view, budget(1)), Err(ConsentDenied::ScopeMismatch));
+		assert_eq!(Consent::spend_budget(&twin, 99, budget(1)), Err(ConsentDenied::NoGrant));
+		let compute = grant(twin, Terms { starts_at: 5, ..compute_terms(1000) });
+		assert_eq!(Consent::spend_budget(&twin, compute, budget(1)), Err(ConsentDenied::NotStarted));
+		System::set_block_number(100);
+		assert_eq!(Consent::spend_budget(&twin, compute, budget(1)), Err(ConsentDenied::Expired));
+	});
+}
+
+// ---- requests ----------------------------------------------------------------------
+
+#[test]
+fn an_approved_request_becomes_a_grant() {
+	run_test(|| {
+		let twin = patient_twin();
+		assert_ok!(Consent::request_access(origin(&researcher()), twin, compute_terms(2000)));
+		let request = last_request();
+		assert_eq!(request_hold(&researcher()), REQUEST_DEPOSIT);
+		System::assert_last_event(
+			Event::AccessRequested {
+				twin,
+				request,
+				requester: researcher(),
+				grantee: researcher_(),
+				scope: Scope::Compute,
+			}
+			.into(),
+		);
+		assert_ok!(Consent::approve_request(origin(&patient()), twin, request));
+		let id = NextGrantId::<Test>::get() - 1;
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.terms), Some(compute_terms(2000)));
+		assert_eq!(request_hold(&researcher()), 0);
+		assert!(Requests::<Test>::get(twin, request).is_none());
+		System::assert_last_event(Event::RequestApproved { twin, request, grant: id }.into());
+	});
+}
+
+#[test]
+fn an_institution_requests_through_its_controller() {
+	run_test(|| {
+		let twin = patient_twin();
+		let institution =
+			create_did(&researcher(), SubjectKind::Institution, Controller::Account(researcher()), None);
+		let terms = Terms { grantee: Grantee::Institution(institution), ..view_terms() };
+		assert_noop!(
+			Consent::request_access(origin(&stranger()), twin, terms.clone()),
+			Error::<Test>::NotAuthorized
+		);
+		assert_ok!(Consent::request_access(origin(&researcher()), twin, terms));
+		assert_ok!(Consent::approve_request(origin(&patient()), twin, last_request()));
+		assert_ok!(Consent::record_use(
+			origin(&researcher()),
+			twin,
+			Grantee::Institution(institution),
+			Scope::View,
+			Purpose::Research,
+			None
+		));
+	});
+}
+
+#[test]
+fn requests_are_rejected_withdrawn_or_expire() {
+	run_test(|| {
+		let twin = patient_twin();
+		let ask = || Consent::request_access(origin(&researcher()), twin, view_terms());
+
+		assert_ok!(ask());
+		assert_noop!(Consent::reject_request(origin(&stranger()), twin, last_request()), Error::<Test>::NotAuthorized);
+		assert_ok!(Consent::reject_request(origin(&patient()), twin, last_request()));
+		assert_eq!(request_hold(&researcher()), 0);
+
+		assert_ok!(ask());
+		assert_noop!(Consent::close_request(origin(&stranger()), twin, last_request()), Error::<Test>::RequestStillOpen);
+		assert_ok!(Consent::close_request(origin(&researcher()), twin, last_request()));
+		System::assert_last_event(Event::RequestClosed { twin, request: last_request() }.into());
+
+		assert_ok!(ask());
+		System::set_block_number(1 + REQUEST_LIFETIME);
+		assert_noop!(Consent::approve_request(origin(&patient()), twin, last_request()), Error::<Test>::RequestExpired);
+		assert_ok!(Consent::close_request(origin(&stranger()), twin, last_request()));
+		assert_eq!(request_hold(&researcher()), 0);
+		assert_noop!(Consent::close_request(origin(&stranger()), twin, last_request()), Error::<Test>::RequestNotFound);
+		assert_noop!(Consent::approve_request(origin(&patient()), twin, 99), Error::<Test>::RequestNotFound);
+		assert_noop!(Consent::reject_request(origin(&patient()), twin, 99), Error::<Test>::RequestNotFound);
+	});
+}
+
+#[test]
+fn request_errors() {
+	run_test(|| {
+		let twin = patient_twin();
+		let as_someone_else = Terms { grantee: Grantee::Account(stranger()), ..view_terms() };
+		assert_noop!(
+			Consent::request_access(origin(&researcher()), twin, as_someone_else),
+			Error::<Test>::NotAuthorized
+		);
+		let job = Terms { grantee: Grantee::Job(1), ..view_terms() };
+		assert_noop!(Consent::request_access(origin(&researcher()), twin, job), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Consent::request_access(origin(&researcher()), twin, Terms { purposes: purposes(&[]), ..view_terms() }),
+			Error::<Test>::InvalidPurposes
+		);
+		assert_noop!(
+			Consent::request_access(origin(&researcher()), DidId::repeat_byte(5), view_terms()),
+			Error::<Test>::TwinNotFound
+		);
+		let poor_terms = Terms { grantee: Grantee::Account(poor()), ..view_terms() };
+		assert_noop!(Consent::request_access(origin(&poor()), twin, poor_terms), Error::<Test>::CannotPayDeposit);
+		for _ in 0..MAX_PER_TWIN {
+			assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
+		}
+		assert_noop!(
+			Consent::request_access(origin(&researcher()), twin, view_terms()),
+			Error::<Test>::TooManyRequests
+		);
+	});
+}
+
+// ---- uses and the audit trail ------------------------------------------------------
+
+#[test]
+fn a_grantee_records_its_uses() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, view_terms());
+		assert_ok!(Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::View, Purpose::Research, None));
+		System::assert_last_event(
+			Event::Used { twin, grant: id, grantee: researcher_(), purpose: Purpose::Research }.into(),
+		);
+		assert_eq!(
+			Consent::audit_trail(&twin).last().map(|r| r.event.clone()),
+			Some(AuditEvent::Used { grant: id, grantee: researcher_(), purpose: Purpose::Research })
+		);
+		assert_noop!(
+			Consent::record_use(origin(&stranger()), twin, researcher_(), Scope::View, Purpose::Research, None),
+			Error::<Test>::NotAuthorized
+		);
+		assert_noop!(
+			Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::View, Purpose::Commercial, None),
+			Error::<Test>::PurposeNotGranted
+		);
+		assert_noop!(
+			Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::Compute, Purpose::Research, None),
+			Error::<Test>::ScopeMismatch
+		);
+		assert_noop!(
+			Consent::record_use(
+				origin(&stranger()),
+				twin,
+				Grantee::Account(stranger()),
+				Scope::View,
+				Purpose::Research,
+				None
+			),
+			Error::<Test>::NoGrant
+		);
+	});
+}
+
+#[test]
+fn the_audit_trail_keeps_the_latest_records() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, compute_terms(1000));
+		for _ in 0..MAX_AUDIT {
+			assert_ok!(Consent::spend_budget(&twin, id, budget(1)));
+		}
+		let trail = Consent::audit_trail(&twin);
+		assert_eq!(trail.len(), MAX_AUDIT as usize);
+		assert!(trail.iter().all(|r| matches!(r.event, AuditEvent::BudgetSpent { .. })));
+	});
+}
+
+// ---- prune ------------------------------------------------------------------------
+
+#[test]
+fn prune_deletes_revoked_or_expired_grants() {
+	run_test(|| {
+		let twin = patient_twin();
+		let revoked = grant(twin, view_terms());
+		let expiring = grant(twin, Terms { expires_at: 5, ..view_terms() });
+		assert_noop!(Consent::prune_grant(origin(&stranger()), twin, revoked), Error::<Test>::GrantStillLive);
+		assert_ok!(Consent::revoke(origin(&patient()), twin, revoked));
+		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, revoked));
+		System::assert_last_event(Event::Pruned { twin, grant: revoked }.into());
+		assert_noop!(Consent::prune_grant(origin(&stranger()), twin, expiring), Error::<Test>::GrantStillLive);
+		System::set_block_number(5);
+		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, expiring));
+		assert_eq!(GrantCount::<Test>::get(twin), 0);
+		assert_eq!(grant_hold(&patient()), 0);
+		assert_noop!(Consent::prune_grant(origin(&stranger()), twin, expiring), Error::<Test>::GrantNotFound);
+	});
+}
+
+// ---- property: budgets ---------------------------------------------------------------
+
+mod budget_property {
+	use super::*;
+	use proptest::prelude::*;
+
+	#[derive(Debug, Clone)]
+	enum Op {
+		Grant { epsilon: u64 },
+		Spend { grant: usize, epsilon: u64, delta: u64 },
+		Narrow { grant: usize, epsilon: u64 },
+		Revoke { grant: usize },
+		NextBlock,
+	}
+
+	fn op() -> impl Strategy<Value = Op> {
+		prop_oneof![
+			(1u64..5_000).prop_map(|epsilon| Op::Grant { epsilon }),
+			(0usize..4, 0u64..2_000, 0u64..2_000).prop_map(|(grant, epsilon, delta)| Op::Spend { grant, epsilon, delta }),
+			(0usize..4, 0u64..5_000).prop_map(|(grant, epsilon)| Op::Narrow { grant, epsilon }),
+			(0usize..4).prop_map(|grant| Op::Revoke { grant }),
+			Just(Op::NextBlock),
+		]
+	}
+
+	/// What the test expects of each grant.
+	struct Model {
+		id: GrantId,
+		budget: PrivacyBudget,
+		spent: PrivacyBudget,
+		revoked: bool,
+	}
+
+	/// Epsilon in thousandths as raw units (nine decimals), delta in raw parts.
+	fn amount(epsilon_milli: u64, delta_parts: u64) -> PrivacyBudget {
+		PrivacyBudget {
+			epsilon: FixedU64::from_inner(epsilon_milli * 1_000_000 + epsilon_milli % 7),
+			delta: Perquintill::from_parts(delta_parts),
+		}
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(200))]
+		#[test]
+		fn spent_never_exceeds_budget_nor_underflows(ops in prop::collection::vec(op(), 1..40)) {
+			run_test(|| {
+				let twin = patient_twin();
+				let mut grants: Vec<Model> = Vec::new();
+				for op in ops {
+					match op {
+						Op::Grant { epsilon } => {
+							let budget = amount(epsilon, 1_000_000);
+							let terms = Terms { budget: Some(budget), ..compute_terms(1) };
+							let result = Consent::grant(origin(&patient()), twin, terms);
+							if grants.len() < MAX_PER_TWIN as usize {
+								assert_ok!(result);
+								let id = NextGrantId::<Test>::get() - 1;
+								grants.push(Model { id, budget, spent: PrivacyBudget::default(), revoked: false });
+							} else {
+								assert!(result.is_err());
+							}
+						},
+						Op::Spend { grant, epsilon, delta } => {
+							let Some(model) = grants.get_mut(grant) else { continue };
+							let spend = amount(epsilon, delta);
+							let result = Consent::spend_budget(&twin, model.id, spend);
+							let expected = model.spent.checked_add(&spend).filter(|s| s.fits_within(&model.budget));
+							match (model.revoked, expected) {
+								(false, Some(spent)) => {
+									assert_eq!(result, Ok(model.budget.checked_sub(&spent).expect("fits")));
+									model.spent = spent;
+								},
+								(true, _) => assert_eq!(result, Err(ConsentDenied::Revoked)),
+								(false, None) => assert_eq!(result, Err(ConsentDenied::BudgetExceeded)),
+							}
+						},
+						Op::Narrow { grant, epsilon } => {
+							let Some(model) = grants.get_mut(grant) else { continue };
+							let narrower = PrivacyBudget { epsilon: amount(epsilon, 0).epsilon, ..model.budget };
+							let terms = Terms { budget: Some(narrower), ..compute_terms(1) };
+							let result = Consent::narrow(origin(&patient()), twin, model.id, terms);
+							let allowed = !model.revoked &&
+								narrower.fits_within(&model.budget) &&
+								narrower != model.budget &&
+								model.spent.fits_within(&narrower);
+							assert_eq!(result.is_ok(), allowed, "{result:?}");
+							if allowed {
+								model.budget = narrower;
+							}
+						},
+						Op::Revoke { grant } => {
+							let Some(model) = grants.get_mut(grant) else { continue };
+							let result = Consent::revoke(origin(&patient()), twin, model.id);
+							assert_eq!(result.is_ok(), !model.revoked);
+							model.revoked = true;
+						},
+						Op::NextBlock => System::set_block_number(System::block_number() + 1),
+					}
+					for model in &grants {
+						let stored = Grants::<Test>::get(twin, model.id).expect("not pruned");
+						assert_eq!(stored.spent, model.spent);
+						assert!(stored.spent.fits_within(&stored.terms.budget.expect("compute")));
+					}
+					Consent::do_try_state().expect("invariants hold after every step");
+				}
+			});
+		}
+	}
+}

@@ -1,0 +1,172 @@
+//! The records pallet-consent stores.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
+use scale_info::TypeInfo;
+use twinnet_primitives::{
+	consent::{GrantStatus, GrantView},
+	consent::{AuditRecord, Authority, ConsentDenied, Grantee, PrivacyBudget, Purpose, Scope},
+	did::DidId,
+};
+
+use crate::{BalanceOf, Config};
+
+/// What a grant allows, or a request asks for.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxPurposes, MaxDatasets))]
+#[codec(mel_bound(AccountId: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
+pub struct Terms<AccountId, BlockNumber, MaxPurposes: Get<u32>, MaxDatasets: Get<u32>>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// Who may act.
+	pub grantee: Grantee<AccountId>,
+	/// View or compute.
+	pub scope: Scope,
+	/// The purposes allowed: at least one, in ascending order, each once.
+	pub purposes: BoundedVec<Purpose, MaxPurposes>,
+	/// If set, the only datasets (by DID) the grant covers.
+	pub datasets: Option<BoundedVec<DidId, MaxDatasets>>,
+	/// The first block in which the grant applies.
+	pub starts_at: BlockNumber,
+	/// The first block in which it no longer applies.
+	pub expires_at: BlockNumber,
+	/// For compute grants: the privacy budget computations may spend.
+	pub budget: Option<PrivacyBudget>,
+}
+
+/// Terms in a runtime's configuration.
+pub type TermsOf<T> = Terms<
+	<T as frame_system::Config>::AccountId,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+	<T as Config>::MaxPurposes,
+	<T as Config>::MaxDatasets,
+>;
+
+/// A consent grant.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Grant<T: Config> {
+	/// What it allows.
+	pub terms: TermsOf<T>,
+	/// The privacy budget spent so far.
+	pub spent: PrivacyBudget,
+	/// The block that revoked it.
+	pub revoked_at: Option<frame_system::pallet_prelude::BlockNumberFor<T>>,
+	/// Who granted it; a guardian cannot change a patient's decision.
+	pub granted_by: Authority,
+	/// Who holds its deposit.
+	pub depositor: T::AccountId,
+	/// The deposit held.
+	pub deposit: BalanceOf<T>,
+}
+
+impl<T: Config> Grant<T> {
+	/// Whether the grant applies at block `now`, or why not.
+	pub fn ensure_live(
+		&self,
+		now: frame_system::pallet_prelude::BlockNumberFor<T>,
+	) -> Result<(), ConsentDenied> {
+		if self.revoked_at.is_some() {
+			Err(ConsentDenied::Revoked)
+		} else if now < self.terms.starts_at {
+			Err(ConsentDenied::NotStarted)
+		} else if now >= self.terms.expires_at {
+			Err(ConsentDenied::Expired)
+		} else {
+			Ok(())
+		}
+	}
+
+	/// Whether the grant, if live, covers `scope`, `purpose` and `dataset`.
+	pub fn ensure_covers(
+		&self,
+		scope: Scope,
+		purpose: Purpose,
+		dataset: Option<&DidId>,
+	) -> Result<(), ConsentDenied> {
+		if self.terms.scope != scope {
+			return Err(ConsentDenied::ScopeMismatch);
+		}
+		if !self.terms.purposes.contains(&purpose) {
+			return Err(ConsentDenied::PurposeNotGranted);
+		}
+		match (&self.terms.datasets, dataset) {
+			(Some(allowed), Some(dataset)) if !allowed.contains(dataset) =>
+				Err(ConsentDenied::DatasetNotCovered),
+			// A restricted grant covers only named datasets.
+			(Some(_), None) => Err(ConsentDenied::DatasetNotCovered),
+			_ => Ok(()),
+		}
+	}
+
+	/// The budget left, for compute grants.
+	pub fn remaining(&self) -> Option<PrivacyBudget> {
+		self.terms.budget.and_then(|budget| budget.checked_sub(&self.spent))
+	}
+}
+
+/// A researcher's open request for access.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct AccessRequest<T: Config> {
+	/// What is asked for.
+	pub terms: TermsOf<T>,
+	/// Who asked, and holds the request's deposit.
+	pub requester: T::AccountId,
+	/// The first block in which the request can no longer be approved.
+	pub expires_at: frame_system::pallet_prelude::BlockNumberFor<T>,
+}
+
+/// An audit record in a runtime's configuration.
+pub type AuditRecordOf<T> = AuditRecord<
+	<T as frame_system::Config>::AccountId,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+>;
+
+impl<T: Config> Grant<T> {
+	/// The view of grant `id` at block `now` that runtime APIs return.
+	pub fn view(
+		&self,
+		id: twinnet_primitives::consent::GrantId,
+		now: frame_system::pallet_prelude::BlockNumberFor<T>,
+	) -> GrantView<T::AccountId, frame_system::pallet_prelude::BlockNumberFor<T>> {
+		let status = match self.ensure_live(now) {
+			Ok(()) => GrantStatus::Active,
+			Err(ConsentDenied::NotStarted) => GrantStatus::NotStarted,
+			Err(ConsentDenied::Revoked) => GrantStatus::Revoked,
+			Err(_) => GrantStatus::Expired,
+		};
+		GrantView {
+			id,
+			grantee: self.terms.grantee.clone(),
+			scope: self.terms.scope,
+			purposes: self.terms.purposes.to_vec(),
+			datasets: self.terms.datasets.as_ref().map(|d| d.to_vec()),
+			starts_at: self.terms.starts_at,
+			expires_at: self.terms.expires_at,
+			budget: self.terms.budget,
+			spent: self.spent,
+			revoked_at: self.revoked_at,
+			granted_by: self.granted_by,
+			status,
+		}
+	}
+}
