@@ -30,7 +30,8 @@ const PURPOSES: [Purpose; 7] = [
 
 fn funded<T: Config>(name: &'static str) -> T::AccountId {
 	let who: T::AccountId = account(name, 0, 0);
-	let amount = BalanceOf::<T>::from(u32::MAX).saturating_mul(BalanceOf::<T>::from(u32::MAX));
+	// Ample for every deposit, and small enough that total issuance cannot overflow.
+	let amount = BalanceOf::<T>::from(u32::MAX).saturating_mul(BalanceOf::<T>::from(1_000_000u32));
 	T::Currency::set_balance(&who, amount);
 	who
 }
@@ -82,23 +83,24 @@ impl<T: Config> Setup<T> {
 		}
 	}
 
-	fn grant(&self, terms: TermsOf<T>) -> GrantId {
+	fn make_grant(&self, terms: TermsOf<T>) -> GrantId {
 		let origin = RawOrigin::Signed(self.guardian.clone()).into();
 		assert!(Pallet::<T>::grant(origin, self.twin, terms).is_ok(), "benchmark setup: grant");
 		NextGrantId::<T>::get().saturating_sub(1)
 	}
 
 	/// Fills the twin's audit trail, so each new record drops the oldest.
-	fn fill_audit_trail(&self, grant: GrantId) {
+	fn fill_audit_trail(&self, id: GrantId) {
 		let tiny = PrivacyBudget { epsilon: FixedU64::from_inner(1), delta: Perquintill::zero() };
 		for _ in 0..T::MaxAuditRecords::get() {
-			assert!(Pallet::<T>::spend_budget(&self.twin, grant, tiny).is_ok());
+			assert!(Pallet::<T>::spend_budget(&self.twin, id, tiny).is_ok());
 		}
 	}
 
 	fn request(&self) -> RequestId {
 		let origin = RawOrigin::Signed(self.researcher.clone()).into();
-		assert!(Pallet::<T>::request_access(origin, self.twin, self.terms()).is_ok());
+		let requested = Pallet::<T>::request_access(origin, self.twin, self.terms());
+		assert!(requested.is_ok(), "benchmark setup: request_access: {requested:?}");
 		NextRequestId::<T>::get().saturating_sub(1)
 	}
 }
@@ -110,7 +112,7 @@ mod benchmarks {
 	#[benchmark]
 	fn grant() {
 		let setup = Setup::<T>::new();
-		let first = setup.grant(setup.terms());
+		let first = setup.make_grant(setup.terms());
 		setup.fill_audit_trail(first);
 		let terms = setup.terms();
 
@@ -123,27 +125,27 @@ mod benchmarks {
 	#[benchmark]
 	fn revoke() {
 		let setup = Setup::<T>::new();
-		let grant = setup.grant(setup.terms());
-		setup.fill_audit_trail(grant);
+		let id = setup.make_grant(setup.terms());
+		setup.fill_audit_trail(id);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, grant);
+		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, id);
 
-		assert!(Grants::<T>::get(setup.twin, grant).is_some_and(|g| g.revoked_at.is_some()));
+		assert!(Grants::<T>::get(setup.twin, id).is_some_and(|g| g.revoked_at.is_some()));
 	}
 
 	#[benchmark]
 	fn narrow() {
 		let setup = Setup::<T>::new();
-		let grant = setup.grant(setup.terms());
-		setup.fill_audit_trail(grant);
+		let id = setup.make_grant(setup.terms());
+		setup.fill_audit_trail(id);
 		let mut narrower = setup.terms();
 		narrower.expires_at = narrower.expires_at.saturating_sub(One::one());
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, grant, narrower.clone());
+		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, id, narrower.clone());
 
-		assert_eq!(Grants::<T>::get(setup.twin, grant).map(|g| g.terms), Some(narrower));
+		assert_eq!(Grants::<T>::get(setup.twin, id).map(|g| g.terms), Some(narrower));
 	}
 
 	#[benchmark]
@@ -160,7 +162,7 @@ mod benchmarks {
 	#[benchmark]
 	fn approve_request() {
 		let setup = Setup::<T>::new();
-		let first = setup.grant(setup.terms());
+		let first = setup.make_grant(setup.terms());
 		setup.fill_audit_trail(first);
 		let request = setup.request();
 
@@ -198,7 +200,7 @@ mod benchmarks {
 	fn record_use() {
 		let setup = Setup::<T>::new();
 		for _ in 0..T::MaxGrantsPerTwin::get() {
-			setup.grant(setup.terms());
+			setup.make_grant(setup.terms());
 		}
 		let last = Grants::<T>::iter_prefix(setup.twin).map(|(id, _)| id).last().unwrap_or_default();
 		let mut without_research = setup.terms();
@@ -224,20 +226,20 @@ mod benchmarks {
 
 		assert!(AuditTrail::<T>::get(setup.twin)
 			.last()
-			.is_some_and(|r| matches!(r.event, AuditEvent::Used { grant, .. } if grant == last)));
+			.is_some_and(|r| matches!(r.event, AuditEvent::Used { grant: used, .. } if used == last)));
 	}
 
 	#[benchmark]
 	fn prune_grant() {
 		let setup = Setup::<T>::new();
-		let grant = setup.grant(setup.terms());
+		let id = setup.make_grant(setup.terms());
 		let origin = RawOrigin::Signed(setup.guardian.clone()).into();
-		assert!(Pallet::<T>::revoke(origin, setup.twin, grant).is_ok());
+		assert!(Pallet::<T>::revoke(origin, setup.twin, id).is_ok());
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, grant);
+		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, id);
 
-		assert!(Grants::<T>::get(setup.twin, grant).is_none());
+		assert!(Grants::<T>::get(setup.twin, id).is_none());
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

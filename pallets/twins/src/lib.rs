@@ -588,11 +588,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let details = Self::active_did(&twin)?;
 			let offer = CustodyOffers::<T>::get(twin).ok_or(Error::<T>::NoCustodyOffer)?;
-			ensure!(
-				Self::is_controller(&details, &who) ||
-					Self::is_controlled_by(&offer.institution, &who),
-				Error::<T>::NotAuthorized
-			);
+			Self::ensure_custody_party(&details, &offer, &who)?;
 			CustodyOffers::<T>::remove(twin);
 			Self::release_custody_deposit(&offer)?;
 			Self::deposit_event(Event::CustodyOfferCancelled { twin, institution: offer.institution });
@@ -607,11 +603,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let details = Self::active_did(&twin)?;
 			let custody = Custodians::<T>::get(twin).ok_or(Error::<T>::NoCustodian)?;
-			ensure!(
-				Self::is_controller(&details, &who) ||
-					Self::is_controlled_by(&custody.institution, &who),
-				Error::<T>::NotAuthorized
-			);
+			Self::ensure_custody_party(&details, &custody, &who)?;
 			Custodians::<T>::remove(twin);
 			Self::release_custody_deposit(&custody)?;
 			Self::deposit_event(Event::CustodyEnded { twin, institution: custody.institution });
@@ -714,6 +706,19 @@ pub mod pallet {
 						c.has_authentication_key_of(who)
 				}),
 			}
+		}
+
+		/// `who` controls the twin (`details`) or the institution of `custody`.
+		fn ensure_custody_party(
+			details: &DidDetails<T>,
+			custody: &Custody<T::AccountId>,
+			who: &T::AccountId,
+		) -> DispatchResult {
+			ensure!(
+				Self::is_controller(details, who) || Self::is_controlled_by(&custody.institution, who),
+				Error::<T>::NotAuthorized
+			);
+			Ok(())
 		}
 
 		/// A controller must be an account or an active DID.

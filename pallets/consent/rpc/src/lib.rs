@@ -25,7 +25,10 @@ use twinnet_primitives::{
 };
 
 pub use pallet_consent_runtime_api::ConsentApi as ConsentRuntimeApi;
-use pallet_twins_rpc::document::{format_did, parse_did};
+use pallet_twins_rpc::{
+	document::{format_did, parse_did},
+	internal_error,
+};
 
 /// The `consent_*` RPC methods.
 #[rpc(server)]
@@ -57,14 +60,6 @@ fn invalid_twin(twin: &str) -> ErrorObjectOwned {
 		jsonrpsee::types::error::INVALID_PARAMS_CODE,
 		"twin must be a did:twin DID",
 		Some(twin.to_string()),
-	)
-}
-
-fn internal_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
-	ErrorObject::owned(
-		jsonrpsee::types::error::INTERNAL_ERROR_CODE,
-		"runtime API call failed",
-		Some(error.to_string()),
 	)
 }
 

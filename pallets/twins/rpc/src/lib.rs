@@ -65,7 +65,7 @@ impl<AccountId: Ss58Codec> AccountFormat<AccountId> for PkhAccounts {
 }
 
 /// An error from the runtime, which malformed input never causes.
-fn internal_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
+pub fn internal_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
 	ErrorObject::owned(
 		jsonrpsee::types::error::INTERNAL_ERROR_CODE,
 		"runtime API call failed",
