@@ -1,5 +1,9 @@
 //! The TwinNet node.
 
+// `sc_cli::Error` and `sc_service::Error` are large upstream types that every
+// command returns; boxing them here would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod chain_spec;
 mod cli;
 mod command;

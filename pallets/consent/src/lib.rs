@@ -88,6 +88,10 @@ pub trait BenchmarkHelper<AccountId> {
 	fn create_did(creator: &AccountId, kind: SubjectKind, controller: Controller<AccountId>) -> DidId;
 }
 
+// FRAME's pallet macros expand to `expect` on values they build themselves
+// (storage prefixes, error and constant metadata); hand-written code here uses
+// neither `expect` nor `unwrap`.
+#[allow(clippy::expect_used)]
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;

@@ -70,6 +70,10 @@ use twinnet_primitives::{
 pub type BalanceOf<T> =
 	<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
 
+// FRAME's pallet macros expand to `expect` on values they build themselves
+// (storage prefixes, error and constant metadata); hand-written code here uses
+// neither `expect` nor `unwrap`.
+#[allow(clippy::expect_used)]
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;

@@ -64,14 +64,12 @@ fn invalid_twin(twin: &str) -> ErrorObjectOwned {
 }
 
 /// `value` of a fixed-point number with `decimals` decimals, as a decimal string.
-fn decimal(value: u64, decimals: u32) -> String {
-	let unit = 10u64.pow(decimals);
-	let fraction = format!("{:0width$}", value % unit, width = decimals as usize);
-	let fraction = fraction.trim_end_matches('0');
-	if fraction.is_empty() {
-		format!("{}", value / unit)
-	} else {
-		format!("{}.{fraction}", value / unit)
+fn decimal(value: u64, decimals: usize) -> String {
+	let digits = format!("{value:0>width$}", width = decimals.saturating_add(1));
+	let (whole, fraction) = digits.split_at(digits.len().saturating_sub(decimals));
+	match fraction.trim_end_matches('0') {
+		"" => whole.to_string(),
+		fraction => format!("{whole}.{fraction}"),
 	}
 }
 
@@ -160,7 +158,9 @@ pub fn audit_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 		AuditEvent::BudgetSpent { grant, amount } =>
 			json!({ "event": "budgetSpent", "grant": grant, "amount": budget_json(amount) }),
 	};
-	entry["block"] = json!(record.block);
+	if let Value::Object(fields) = &mut entry {
+		fields.insert("block".into(), json!(record.block));
+	}
 	entry
 }
 

@@ -96,7 +96,8 @@ pub fn did_document<AccountId, BlockNumber>(
 		document.insert("verificationMethod".into(), Value::Array(methods));
 	}
 
-	let relationships: [(&str, fn(&VerificationMethodView) -> bool); 4] = [
+	type Serves = fn(&VerificationMethodView) -> bool;
+	let relationships: [(&str, Serves); 4] = [
 		("authentication", |m| m.relationships.authentication),
 		("assertionMethod", |m| m.relationships.assertion_method),
 		("capabilityDelegation", |m| m.relationships.capability_delegation),
