@@ -211,6 +211,13 @@ pub struct GrantView<AccountId, BlockNumber> {
 	pub status: GrantStatus,
 }
 
+impl<AccountId, BlockNumber> GrantView<AccountId, BlockNumber> {
+	/// The budget left, for compute grants.
+	pub fn remaining(&self) -> Option<PrivacyBudget> {
+		self.budget.and_then(|budget| budget.checked_sub(&self.spent))
+	}
+}
+
 /// Why an action on a twin's data is not permitted now.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub enum ConsentDenied {

@@ -351,7 +351,7 @@ fn narrow_reduces_purposes_period_and_budget() {
 		assert_ok!(Consent::narrow(origin(&patient()), twin, id, narrower.clone()));
 		let record = Grants::<Test>::get(twin, id).expect("stored");
 		assert_eq!(record.terms, narrower);
-		assert_eq!(record.remaining(), Some(budget(0)));
+		assert_eq!(record.view(id, System::block_number()).remaining(), Some(budget(0)));
 		assert_eq!(grant_hold(&patient()), record.deposit);
 		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Err(ConsentDenied::PurposeNotGranted));
 		assert_eq!(Consent::spend_budget(&twin, id, PrivacyBudget {

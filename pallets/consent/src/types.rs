@@ -114,11 +114,6 @@ impl<T: Config> Grant<T> {
 			_ => Ok(()),
 		}
 	}
-
-	/// The budget left, for compute grants.
-	pub fn remaining(&self) -> Option<PrivacyBudget> {
-		self.terms.budget.and_then(|budget| budget.checked_sub(&self.spent))
-	}
 }
 
 /// A researcher's open request for access.

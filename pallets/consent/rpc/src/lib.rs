@@ -108,10 +108,6 @@ fn authority_name(authority: Authority) -> &'static str {
 	}
 }
 
-fn remaining(grant: &GrantView<impl Sized, impl Sized>) -> Option<PrivacyBudget> {
-	grant.budget.and_then(|budget| budget.checked_sub(&grant.spent))
-}
-
 /// A grant as `consent_grantsOf` returns it.
 pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 	grant: &GrantView<AccountId, BlockNumber>,
@@ -126,7 +122,7 @@ pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 		"expiresAt": grant.expires_at,
 		"budget": grant.budget.as_ref().map(budget_json),
 		"spent": budget_json(&grant.spent),
-		"remaining": remaining(grant).as_ref().map(budget_json),
+		"remaining": grant.remaining().as_ref().map(budget_json),
 		"revokedAt": grant.revoked_at,
 		"grantedBy": authority_name(grant.granted_by),
 		"status": match grant.status {
@@ -207,7 +203,7 @@ where
 					"grant": grant.id,
 					"budget": budget_json(budget),
 					"spent": budget_json(&grant.spent),
-					"remaining": remaining(grant).as_ref().map(budget_json),
+					"remaining": grant.remaining().as_ref().map(budget_json),
 				}))
 			})
 			.collect();
