@@ -145,7 +145,30 @@ pub enum Authority {
 	Guardian,
 }
 
-/// What happened to a twin's data, as its audit trail records it.
+/// A round of a federated training job.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct JobRound {
+	/// The job.
+	pub job: u64,
+	/// The round within it.
+	pub round: u32,
+}
+
+/// What happened to a twin's data, as its audit trails record it: decisions
+/// in one trail (written only by the patient's side), budget spends in
+/// another (written only by pallets spending under a grant). Uses are
+/// counted on each grant, so no grantee can push records out of a trail.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub enum AuditEvent<AccountId> {
 	/// A grant was made.
@@ -154,10 +177,19 @@ pub enum AuditEvent<AccountId> {
 	Narrowed { grant: GrantId, by: Authority },
 	/// A grant was revoked.
 	Revoked { grant: GrantId, by: Authority },
-	/// A grant was used.
-	Used { grant: GrantId, grantee: Grantee<AccountId>, purpose: Purpose },
-	/// Privacy budget was spent under a grant.
-	BudgetSpent { grant: GrantId, amount: PrivacyBudget },
+	/// An access request was approved: it became `grant`.
+	RequestApproved { request: u64, grant: GrantId, by: Authority },
+	/// An access request was rejected.
+	RequestRejected { request: u64, by: Authority },
+	/// A revoked or expired grant was deleted.
+	Pruned { grant: GrantId },
+	/// Privacy budget was spent under a grant, by `grantee`, for a job round if any.
+	BudgetSpent {
+		grant: GrantId,
+		grantee: Grantee<AccountId>,
+		amount: PrivacyBudget,
+		job: Option<JobRound>,
+	},
 }
 
 /// One entry of a twin's audit trail.
@@ -207,6 +239,10 @@ pub struct GrantView<AccountId, BlockNumber> {
 	pub revoked_at: Option<BlockNumber>,
 	/// Who granted it.
 	pub granted_by: Authority,
+	/// How many uses were recorded under it.
+	pub uses: u32,
+	/// The block of the latest recorded use.
+	pub last_used: Option<BlockNumber>,
 	/// Whether it applies at the block the view was taken.
 	pub status: GrantStatus,
 }
@@ -239,36 +275,49 @@ pub enum ConsentDenied {
 	DatasetNotCovered,
 	/// The spend would exceed the grant's privacy budget.
 	BudgetExceeded,
+	/// A spend must be of a positive amount.
+	ZeroSpend,
+}
+
+/// What a grantee wants to do with a twin's data.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Access<AccountId> {
+	/// Who acts.
+	pub grantee: Grantee<AccountId>,
+	/// View or compute.
+	pub scope: Scope,
+	/// Why.
+	pub purpose: Purpose,
+	/// On which dataset, if a particular one.
+	pub dataset: Option<DidId>,
 }
 
 /// The consent registry, as other pallets use it (implemented by `pallet-consent`).
 pub trait ConsentLedger<AccountId> {
-	/// The live grant under which `grantee` may act on `twin` with `scope`
-	/// for `purpose` (on `dataset`, if named) now, or the precise reason why
-	/// none applies. Reads only.
-	fn check(
+	/// The live grant under which `access` to `twin` is allowed now, or the
+	/// precise reason why none applies. Reads only.
+	fn check(twin: &DidId, access: &Access<AccountId>) -> Result<GrantId, ConsentDenied>;
+
+	/// Like [`Self::check`], and counts the use on the grant.
+	fn use_grant(twin: &DidId, access: &Access<AccountId>) -> Result<GrantId, ConsentDenied>;
+
+	/// The live compute grant under which `access` to `twin` may spend
+	/// `amount` of privacy budget now (one whose remaining budget covers it),
+	/// or why none may. Reads only: a dry run of [`Self::spend_budget`].
+	fn check_spend(
 		twin: &DidId,
-		grantee: &Grantee<AccountId>,
-		scope: Scope,
-		purpose: Purpose,
-		dataset: Option<&DidId>,
+		access: &Access<AccountId>,
+		amount: PrivacyBudget,
 	) -> Result<GrantId, ConsentDenied>;
 
-	/// Like [`Self::check`], and records the use in the twin's audit trail.
-	fn use_grant(
-		twin: &DidId,
-		grantee: &Grantee<AccountId>,
-		scope: Scope,
-		purpose: Purpose,
-		dataset: Option<&DidId>,
-	) -> Result<GrantId, ConsentDenied>;
-
-	/// Spends `amount` of the live compute grant `grant` of `twin`, records
-	/// the spend, and returns the budget left; fails, changing nothing, if
-	/// the grant is not live or the spend would exceed its budget.
+	/// Spends `amount` (positive) under the grant [`Self::check_spend`]
+	/// finds, records the spend with its grantee and `job` round in the
+	/// twin's spend trail, and returns the grant and the budget it has left;
+	/// fails, changing nothing, if no live grant of the grantee covers it.
 	fn spend_budget(
 		twin: &DidId,
-		grant: GrantId,
+		access: &Access<AccountId>,
 		amount: PrivacyBudget,
-	) -> Result<PrivacyBudget, ConsentDenied>;
+		job: Option<JobRound>,
+	) -> Result<(GrantId, PrivacyBudget), ConsentDenied>;
 }

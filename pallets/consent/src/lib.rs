@@ -22,29 +22,39 @@
 //!   [`Config::RequestLifetime`]; [`Pallet::close_request`] withdraws one or
 //!   clears an expired one.
 //! - A grantee records a use of a view grant with [`Pallet::record_use`];
-//!   pallets record uses and spend budget through [`ConsentLedger`].
-//! - [`Pallet::prune_grant`] deletes a revoked or expired grant and returns
-//!   its deposit.
+//!   pallets record uses and spend budget through [`ConsentLedger`]. A spend
+//!   is bound to its spender: the grantee's own live compute grant covering
+//!   the purpose and dataset, with budget left for the amount.
+//! - [`Pallet::prune_grant`] deletes a revoked or expired grant, or any grant
+//!   of a deactivated twin, and returns its deposit.
+//! - While a twin has live grants, it cannot be deactivated
+//!   ([`DidDependents`]).
 //!
 //! ## Who decides
 //!
-//! The patient: the twin's controlling account, or whoever signs with one of
-//! the twin's own authentication keys. A guardian: whoever controls the twin
-//! through its controlling DID (`pallet-twins`). Both may grant; a guardian
-//! cannot revoke or narrow what the patient granted, while the patient may
-//! override any grant, so a patient's own key, once set, has the last word.
+//! The patient: the account `pallet-twins` records as the twin's patient
+//! ([`DidRegistry::is_patient`]). A guardian: whoever else controls the twin
+//! (its controlling account, or through its controlling DID). Both may
+//! grant; a guardian cannot revoke or narrow what the patient granted, while
+//! the patient may override any grant, so the patient has the last word.
 //!
 //! ## Audit trail
 //!
-//! Every grant, narrowing, revocation, use and budget spend emits an event and
-//! appends an [`AuditRecord`] to the twin's trail, which keeps the latest
-//! [`Config::MaxAuditRecords`].
+//! Every action emits an event. Decisions (grants, narrowings, revocations,
+//! approved and rejected requests, prunes) append to the twin's decision
+//! trail ([`AuditTrail`], the latest [`Config::MaxAuditRecords`]), which only
+//! the patient's side writes. Budget spends, with grantee and job round,
+//! append to the spend trail ([`SpendTrail`]), which only pallets spending
+//! under a grant write. Uses are counted on the grant. So no grantee can push
+//! another's records out of a trail.
 //!
 //! ## Deposits
 //!
 //! Whoever stores pays: a grant holds [`Config::GrantDepositBase`] plus
 //! [`Config::DepositPerByte`] per byte from its signer; a request holds
-//! [`Config::RequestDeposit`] from the requester until it is closed.
+//! [`Config::RequestDeposit`] from the requester until it is closed. Open
+//! requests are capped per requester, not per twin, so strangers cannot fill
+//! a patient's queue.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -66,11 +76,11 @@ pub mod weights;
 use frame_support::traits::fungible;
 use twinnet_primitives::{
 	consent::{
-		AuditEvent, AuditRecord, Authority, ConsentDenied, ConsentLedger, GrantId, GrantView,
-		Grantee, PrivacyBudget, Purpose, Scope,
+		Access, AuditEvent, AuditRecord, Authority, ConsentDenied, ConsentLedger, GrantId,
+		GrantView, Grantee, JobRound, PrivacyBudget, Purpose, Scope,
 	},
-	did::{Controller, DidId, SubjectKind},
-	traits::DidRegistry,
+	did::{DidId, SubjectKind},
+	traits::{DidDependents, DidRegistry, DidRole},
 };
 
 /// A balance of the pallet's currency.
@@ -85,7 +95,11 @@ pub type RequestId = u64;
 pub trait BenchmarkHelper<AccountId> {
 	/// A DID of `kind`, created by `creator` (who pays its deposit) and
 	/// controlled by `controller`.
-	fn create_did(creator: &AccountId, kind: SubjectKind, controller: Controller<AccountId>) -> DidId;
+	fn create_did(
+		creator: &AccountId,
+		kind: SubjectKind,
+		controller: twinnet_primitives::did::Controller<AccountId>,
+	) -> DidId;
 }
 
 // FRAME's pallet macros expand to `expect` on values they build themselves
@@ -98,11 +112,14 @@ pub mod pallet {
 	use codec::Encode;
 	use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::{Saturating, Zero};
+	use sp_runtime::{
+		traits::{Saturating, Zero},
+		FixedU64, Perquintill,
+	};
 	use twinnet_primitives::deposit::{move_deposit, release};
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -137,13 +154,25 @@ pub mod pallet {
 		#[pallet::constant]
 		type RequestLifetime: Get<BlockNumberFor<Self>>;
 
+		/// The longest period a grant may cover, in blocks.
+		#[pallet::constant]
+		type MaxGrantDuration: Get<BlockNumberFor<Self>>;
+
+		/// The largest epsilon a compute grant may allow.
+		#[pallet::constant]
+		type MaxEpsilon: Get<FixedU64>;
+
+		/// The largest delta a compute grant may allow (below 1).
+		#[pallet::constant]
+		type MaxDelta: Get<Perquintill>;
+
 		/// The most grants (live or not yet pruned) a twin may have.
 		#[pallet::constant]
 		type MaxGrantsPerTwin: Get<u32>;
 
-		/// The most open requests a twin may have.
+		/// The most open requests one requester may have, over all twins.
 		#[pallet::constant]
-		type MaxRequestsPerTwin: Get<u32>;
+		type MaxOpenRequestsPerRequester: Get<u32>;
 
 		/// The most purposes a grant may list.
 		#[pallet::constant]
@@ -153,9 +182,13 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxDatasets: Get<u32>;
 
-		/// How many audit records each twin keeps (the latest).
+		/// How many decisions each twin's decision trail keeps (the latest).
 		#[pallet::constant]
 		type MaxAuditRecords: Get<u32>;
+
+		/// How many spends each twin's spend trail keeps (the latest).
+		#[pallet::constant]
+		type MaxSpendRecords: Get<u32>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -169,8 +202,10 @@ pub mod pallet {
 	#[pallet::composite_enum]
 	pub enum HoldReason {
 		/// The deposit of a consent grant.
+		#[codec(index = 0)]
 		GrantDeposit,
 		/// The deposit of an access request.
+		#[codec(index = 1)]
 		RequestDeposit,
 	}
 
@@ -192,18 +227,25 @@ pub mod pallet {
 	pub type Requests<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, DidId, Twox64Concat, RequestId, AccessRequest<T>>;
 
-	/// How many open requests each twin has.
+	/// How many open requests each requester has.
 	#[pallet::storage]
-	pub type RequestCount<T: Config> = StorageMap<_, Twox64Concat, DidId, u32, ValueQuery>;
+	pub type OpenRequests<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
 	/// The identifier of the next request.
 	#[pallet::storage]
 	pub type NextRequestId<T: Config> = StorageValue<_, RequestId, ValueQuery>;
 
-	/// Each twin's audit trail: the latest [`Config::MaxAuditRecords`] records.
+	/// Each twin's decision trail: the latest [`Config::MaxAuditRecords`]
+	/// grants, narrowings, revocations, request decisions and prunes.
 	#[pallet::storage]
 	pub type AuditTrail<T: Config> =
 		StorageMap<_, Twox64Concat, DidId, BoundedVec<AuditRecordOf<T>, T::MaxAuditRecords>, ValueQuery>;
+
+	/// Each twin's spend trail: the latest [`Config::MaxSpendRecords`] budget spends.
+	#[pallet::storage]
+	pub type SpendTrail<T: Config> =
+		StorageMap<_, Twox64Concat, DidId, BoundedVec<AuditRecordOf<T>, T::MaxSpendRecords>, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -225,7 +267,14 @@ pub mod pallet {
 		/// A grant was used.
 		Used { twin: DidId, grant: GrantId, grantee: Grantee<T::AccountId>, purpose: Purpose },
 		/// Privacy budget was spent under a compute grant.
-		BudgetSpent { twin: DidId, grant: GrantId, amount: PrivacyBudget, remaining: PrivacyBudget },
+		BudgetSpent {
+			twin: DidId,
+			grant: GrantId,
+			grantee: Grantee<T::AccountId>,
+			amount: PrivacyBudget,
+			remaining: PrivacyBudget,
+			job: Option<JobRound>,
+		},
 		/// A revoked or expired grant was deleted and its deposit returned.
 		Pruned { twin: DidId, grant: GrantId },
 		/// A researcher asked for access.
@@ -236,10 +285,10 @@ pub mod pallet {
 			grantee: Grantee<T::AccountId>,
 			scope: Scope,
 		},
-		/// The patient approved a request: it became `grant`.
-		RequestApproved { twin: DidId, request: RequestId, grant: GrantId },
-		/// The patient rejected a request.
-		RequestRejected { twin: DidId, request: RequestId },
+		/// The patient or a guardian approved a request: it became `grant`.
+		RequestApproved { twin: DidId, request: RequestId, grant: GrantId, by: Authority },
+		/// The patient or a guardian rejected a request.
+		RequestRejected { twin: DidId, request: RequestId, by: Authority },
 		/// A request was withdrawn, or cleared after it expired.
 		RequestClosed { twin: DidId, request: RequestId },
 	}
@@ -284,8 +333,14 @@ pub mod pallet {
 		BudgetBelowSpent,
 		/// The twin has as many grants as allowed; prune revoked or expired ones.
 		TooManyGrants,
-		/// The twin has as many open requests as allowed.
-		TooManyRequests,
+		/// The requester has as many open requests as allowed.
+		TooManyOpenRequests,
+		/// The period is longer than [`Config::MaxGrantDuration`].
+		PeriodTooLong,
+		/// Epsilon or delta is above [`Config::MaxEpsilon`] or [`Config::MaxDelta`].
+		BudgetTooLarge,
+		/// The twin has live grants; revoke them before deactivating it.
+		LiveGrants,
 		/// The request expired.
 		RequestExpired,
 		/// Only the requester may close a request before it expires.
@@ -308,6 +363,8 @@ pub mod pallet {
 		DatasetNotCovered,
 		/// The spend would exceed the grant's privacy budget.
 		BudgetExceeded,
+		/// A spend must be of a positive amount.
+		ZeroSpend,
 	}
 
 	impl<T> From<ConsentDenied> for Error<T> {
@@ -322,12 +379,30 @@ pub mod pallet {
 				ConsentDenied::PurposeNotGranted => Error::PurposeNotGranted,
 				ConsentDenied::DatasetNotCovered => Error::DatasetNotCovered,
 				ConsentDenied::BudgetExceeded => Error::BudgetExceeded,
+				ConsentDenied::ZeroSpend => Error::ZeroSpend,
 			}
 		}
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			for (name, bound) in [
+				("MaxGrantsPerTwin", T::MaxGrantsPerTwin::get()),
+				("MaxOpenRequestsPerRequester", T::MaxOpenRequestsPerRequester::get()),
+				("MaxPurposes", T::MaxPurposes::get()),
+				("MaxDatasets", T::MaxDatasets::get()),
+				("MaxAuditRecords", T::MaxAuditRecords::get()),
+				("MaxSpendRecords", T::MaxSpendRecords::get()),
+			] {
+				assert!(bound > 0, "pallet-consent: {name} must be positive");
+			}
+			assert!(!T::MaxGrantDuration::get().is_zero(), "pallet-consent: MaxGrantDuration must be positive");
+			assert!(!T::RequestLifetime::get().is_zero(), "pallet-consent: RequestLifetime must be positive");
+			assert!(!T::MaxEpsilon::get().is_zero(), "pallet-consent: MaxEpsilon must be positive");
+			assert!(T::MaxDelta::get() < Perquintill::one(), "pallet-consent: MaxDelta must be below 1");
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -415,14 +490,14 @@ pub mod pallet {
 			Self::ensure_twin(&twin)?;
 			ensure!(Self::acts_as(&who, &terms.grantee), Error::<T>::NotAuthorized);
 			Self::ensure_valid_terms(&terms)?;
-			let count = RequestCount::<T>::get(twin);
-			ensure!(count < T::MaxRequestsPerTwin::get(), Error::<T>::TooManyRequests);
+			let open = OpenRequests::<T>::get(&who);
+			ensure!(open < T::MaxOpenRequestsPerRequester::get(), Error::<T>::TooManyOpenRequests);
 
 			T::Currency::hold(&HoldReason::RequestDeposit.into(), &who, T::RequestDeposit::get())
 				.map_err(|_| Error::<T>::CannotPayDeposit)?;
 			let request = NextRequestId::<T>::get();
 			NextRequestId::<T>::put(request.saturating_add(1));
-			RequestCount::<T>::insert(twin, count.saturating_add(1));
+			OpenRequests::<T>::insert(&who, open.saturating_add(1));
 			let expires_at =
 				frame_system::Pallet::<T>::block_number().saturating_add(T::RequestLifetime::get());
 			let (grantee, scope) = (terms.grantee.clone(), terms.scope);
@@ -445,7 +520,8 @@ pub mod pallet {
 			);
 			Self::close(twin, request, &open)?;
 			let grant = Self::do_grant(twin, open.terms, by, who)?;
-			Self::deposit_event(Event::RequestApproved { twin, request, grant });
+			Self::audit(&twin, AuditEvent::RequestApproved { request, grant, by });
+			Self::deposit_event(Event::RequestApproved { twin, request, grant, by });
 			Ok(())
 		}
 
@@ -454,15 +530,17 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::reject_request())]
 		pub fn reject_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::authority(&twin, &who)?;
+			let by = Self::authority(&twin, &who)?;
 			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
 			Self::close(twin, request, &open)?;
-			Self::deposit_event(Event::RequestRejected { twin, request });
+			Self::audit(&twin, AuditEvent::RequestRejected { request, by });
+			Self::deposit_event(Event::RequestRejected { twin, request, by });
 			Ok(())
 		}
 
 		/// Withdraws a request (its requester, at any time), or clears an
-		/// expired one (anyone); the deposit goes back to the requester.
+		/// expired one or one on a deactivated twin (anyone); the deposit goes
+		/// back to the requester.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::close_request())]
 		pub fn close_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
@@ -470,7 +548,8 @@ pub mod pallet {
 			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
 			ensure!(
 				who == open.requester ||
-					frame_system::Pallet::<T>::block_number() >= open.expires_at,
+					frame_system::Pallet::<T>::block_number() >= open.expires_at ||
+					T::Dids::active_kind(&twin).is_none(),
 				Error::<T>::RequestStillOpen
 			);
 			Self::close(twin, request, &open)?;
@@ -480,7 +559,7 @@ pub mod pallet {
 
 		/// Records, as `grantee` (its account, or its institution's
 		/// controller), a use of `twin`'s data under a live grant with
-		/// `scope` and `purpose` (and `dataset`, if named).
+		/// `scope` and `purpose` (and `dataset`, if named): the grant counts it.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::record_use())]
 		pub fn record_use(
@@ -493,13 +572,13 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(Self::acts_as(&who, &grantee), Error::<T>::NotAuthorized);
-			<Self as ConsentLedger<T::AccountId>>::use_grant(&twin, &grantee, scope, purpose, dataset.as_ref())
-				.map_err(Error::<T>::from)?;
+			let access = Access { grantee, scope, purpose, dataset };
+			<Self as ConsentLedger<T::AccountId>>::use_grant(&twin, &access).map_err(Error::<T>::from)?;
 			Ok(())
 		}
 
-		/// Deletes a revoked or expired grant and returns its deposit (anyone
-		/// may call this).
+		/// Deletes a revoked or expired grant, or any grant of a deactivated
+		/// twin, and returns its deposit (anyone may call this).
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::prune_grant())]
 		pub fn prune_grant(origin: OriginFor<T>, twin: DidId, grant: GrantId) -> DispatchResult {
@@ -507,13 +586,16 @@ pub mod pallet {
 			let record = Grants::<T>::get(twin, grant).ok_or(Error::<T>::GrantNotFound)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(
-				record.revoked_at.is_some() || now >= record.terms.expires_at,
+				record.revoked_at.is_some() ||
+					now >= record.terms.expires_at ||
+					T::Dids::active_kind(&twin).is_none(),
 				Error::<T>::GrantStillLive
 			);
 			release::<_, T::Currency>(&HoldReason::GrantDeposit.into(), &record.depositor, record.deposit)
 				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
 			Grants::<T>::remove(twin, grant);
 			GrantCount::<T>::mutate_exists(twin, decrement);
+			Self::audit(&twin, AuditEvent::Pruned { grant });
 			Self::deposit_event(Event::Pruned { twin, grant });
 			Ok(())
 		}
@@ -529,18 +611,15 @@ pub mod pallet {
 			}
 		}
 
-		/// Who `who` is for `twin`: the patient (the controlling account, or
-		/// a signer with the twin's own authentication key) or a guardian
-		/// (acting through the controlling DID).
+		/// Who `who` is for `twin`: its patient, or a guardian (whoever else
+		/// controls it). One read of the twin.
 		pub fn authority(twin: &DidId, who: &T::AccountId) -> Result<Authority, DispatchError> {
-			Self::ensure_twin(twin)?;
-			let controller = T::Dids::controller(twin).ok_or(Error::<T>::TwinNotFound)?;
-			if controller == Controller::Account(who.clone()) || T::Dids::authenticates_as(twin, who) {
-				Ok(Authority::Patient)
-			} else if T::Dids::is_controlled_by(twin, who) {
-				Ok(Authority::Guardian)
-			} else {
-				Err(Error::<T>::NotAuthorized.into())
+			let access = T::Dids::access(twin, who).ok_or(Error::<T>::TwinNotFound)?;
+			ensure!(access.kind == SubjectKind::PatientTwin, Error::<T>::NotATwin);
+			match access.role {
+				Some(DidRole::Patient) => Ok(Authority::Patient),
+				Some(DidRole::Controller) => Ok(Authority::Guardian),
+				None => Err(Error::<T>::NotAuthorized.into()),
 			}
 		}
 
@@ -587,6 +666,14 @@ pub mod pallet {
 				terms.starts_at < terms.expires_at && now < terms.expires_at,
 				Error::<T>::InvalidPeriod
 			);
+			let longest_end = terms.starts_at.max(now).saturating_add(T::MaxGrantDuration::get());
+			ensure!(terms.expires_at <= longest_end, Error::<T>::PeriodTooLong);
+			if let Some(budget) = &terms.budget {
+				ensure!(
+					budget.epsilon <= T::MaxEpsilon::get() && budget.delta <= T::MaxDelta::get(),
+					Error::<T>::BudgetTooLarge
+				);
+			}
 			match (terms.scope, &terms.budget) {
 				(Scope::Compute, Some(budget)) if !budget.epsilon.is_zero() => Ok(()),
 				(Scope::Compute, _) => Err(Error::<T>::MissingBudget.into()),
@@ -650,6 +737,8 @@ pub mod pallet {
 				spent: PrivacyBudget::default(),
 				revoked_at: None,
 				granted_by: by,
+				uses: 0,
+				last_used: None,
 				depositor: who.clone(),
 				deposit: Default::default(),
 			};
@@ -684,43 +773,48 @@ pub mod pallet {
 			)
 			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
 			Requests::<T>::remove(twin, request);
-			RequestCount::<T>::mutate_exists(twin, decrement);
+			OpenRequests::<T>::mutate_exists(&open.requester, decrement);
 			Ok(())
 		}
 
-		/// Appends `event` to the audit trail of `twin`, dropping the oldest
-		/// record when the trail is full.
+		/// Appends a decision to the decision trail of `twin`.
 		pub(crate) fn audit(twin: &DidId, event: AuditEvent<T::AccountId>) {
-			let record = AuditRecord { block: frame_system::Pallet::<T>::block_number(), event };
-			AuditTrail::<T>::mutate(twin, |trail| {
-				if trail.is_full() {
-					trail.remove(0);
-				}
-				// Cannot fail: there is room now (unless the bound is zero).
-				let _ = trail.try_push(record);
-			});
+			AuditTrail::<T>::mutate(twin, |trail| append_latest(trail, Self::record(event)));
 		}
 
-		/// The live grant of `grantee` on `twin` covering the request, or the
-		/// reason of the grant that came closest.
+		/// Appends a spend to the spend trail of `twin`.
+		pub(crate) fn audit_spend(twin: &DidId, event: AuditEvent<T::AccountId>) {
+			SpendTrail::<T>::mutate(twin, |trail| append_latest(trail, Self::record(event)));
+		}
+
+		/// `event` as of this block.
+		fn record(event: AuditEvent<T::AccountId>) -> AuditRecordOf<T> {
+			AuditRecord { block: frame_system::Pallet::<T>::block_number(), event }
+		}
+
+		/// The live grant on `twin` under which `access` is allowed (and, with
+		/// an `amount`, whose remaining budget covers it), with the grant
+		/// itself, or the reason of the grant that came closest.
 		pub(crate) fn find_grant(
 			twin: &DidId,
-			grantee: &Grantee<T::AccountId>,
-			scope: Scope,
-			purpose: Purpose,
-			dataset: Option<&DidId>,
-		) -> Result<GrantId, ConsentDenied> {
+			access: &Access<T::AccountId>,
+			amount: Option<&PrivacyBudget>,
+		) -> Result<(GrantId, Grant<T>), ConsentDenied> {
 			if T::Dids::active_kind(twin) != Some(SubjectKind::PatientTwin) {
 				return Err(ConsentDenied::TwinNotFound);
 			}
 			let now = frame_system::Pallet::<T>::block_number();
 			let mut closest = ConsentDenied::NoGrant;
 			for (id, grant) in Grants::<T>::iter_prefix(twin) {
-				if grant.terms.grantee != *grantee {
+				if grant.terms.grantee != access.grantee {
 					continue;
 				}
-				match grant.ensure_live(now).and_then(|()| grant.ensure_covers(scope, purpose, dataset)) {
-					Ok(()) => return Ok(id),
+				let allowed = grant
+					.ensure_live(now)
+					.and_then(|()| grant.ensure_covers(access.scope, access.purpose, access.dataset.as_ref()))
+					.and_then(|()| amount.map_or(Ok(()), |amount| grant.ensure_can_spend(amount)));
+				match allowed {
+					Ok(()) => return Ok((id, grant)),
 					Err(reason) if rank(reason) > rank(closest) => closest = reason,
 					Err(_) => {},
 				}
@@ -737,15 +831,17 @@ pub mod pallet {
 			grants
 		}
 
-		/// The audit trail of `twin`, for the runtime API.
+		/// The decision trail of `twin`, then its spend trail, for the runtime API.
 		pub fn audit_trail(twin: &DidId) -> alloc::vec::Vec<AuditRecordOf<T>> {
-			AuditTrail::<T>::get(twin).into_inner()
+			let mut records = AuditTrail::<T>::get(twin).into_inner();
+			records.extend(SpendTrail::<T>::get(twin));
+			records
 		}
 
 		/// Checks the pallet's invariants:
 		/// - no grant has spent more than its budget, and only compute grants
 		///   have budgets;
-		/// - the grant and request counts match the records, within bounds;
+		/// - the grant and open-request counts match the records, within bounds;
 		/// - each account's holds equal the deposits the records say it holds.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -774,18 +870,18 @@ pub mod pallet {
 			ensure!(grants_per_twin.is_empty(), "grants without a count");
 
 			let mut request_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
-			let mut requests_per_twin = BTreeMap::<DidId, u32>::new();
-			for (twin, _, request) in Requests::<T>::iter() {
-				let held = request_deposits.entry(request.requester).or_default();
+			let mut requests_per_requester = BTreeMap::<T::AccountId, u32>::new();
+			for (_, _, request) in Requests::<T>::iter() {
+				let held = request_deposits.entry(request.requester.clone()).or_default();
 				*held = held.saturating_add(T::RequestDeposit::get());
-				let count = requests_per_twin.entry(twin).or_default();
+				let count = requests_per_requester.entry(request.requester).or_default();
 				*count = count.saturating_add(1);
 			}
-			for (twin, count) in RequestCount::<T>::iter() {
-				ensure!(requests_per_twin.remove(&twin) == Some(count), "request count differs");
-				ensure!(count <= T::MaxRequestsPerTwin::get(), "too many requests");
+			for (requester, count) in OpenRequests::<T>::iter() {
+				ensure!(requests_per_requester.remove(&requester) == Some(count), "request count differs");
+				ensure!(count <= T::MaxOpenRequestsPerRequester::get(), "too many requests");
 			}
-			ensure!(requests_per_twin.is_empty(), "requests without a count");
+			ensure!(requests_per_requester.is_empty(), "requests without a count");
 
 			for (reason, deposits) in [
 				(HoldReason::GrantDeposit, grant_deposits),
@@ -802,9 +898,18 @@ pub mod pallet {
 		}
 	}
 
-	/// Counts down a per-twin count, removing it at zero.
+	/// Counts down a count, removing it at zero.
 	fn decrement(count: &mut Option<u32>) {
 		*count = count.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+	}
+
+	/// Appends `record` to `trail`, dropping the oldest record when it is full.
+	fn append_latest<R, S: Get<u32>>(trail: &mut BoundedVec<R, S>, record: R) {
+		if trail.is_full() {
+			trail.remove(0);
+		}
+		// Cannot fail: there is room now (the bound is positive, see `integrity_test`).
+		let _ = trail.try_push(record);
 	}
 
 	/// How close a denied request came to being allowed.
@@ -818,51 +923,89 @@ pub mod pallet {
 			ConsentDenied::PurposeNotGranted => 5,
 			ConsentDenied::DatasetNotCovered => 6,
 			ConsentDenied::BudgetExceeded => 7,
+			ConsentDenied::ZeroSpend => 8,
 		}
 	}
 }
 
 impl<T: Config> ConsentLedger<T::AccountId> for Pallet<T> {
-	fn check(
-		twin: &DidId,
-		grantee: &Grantee<T::AccountId>,
-		scope: Scope,
-		purpose: Purpose,
-		dataset: Option<&DidId>,
-	) -> Result<GrantId, ConsentDenied> {
-		Self::find_grant(twin, grantee, scope, purpose, dataset)
+	fn check(twin: &DidId, access: &Access<T::AccountId>) -> Result<GrantId, ConsentDenied> {
+		Self::find_grant(twin, access, None).map(|(id, _)| id)
 	}
 
-	fn use_grant(
-		twin: &DidId,
-		grantee: &Grantee<T::AccountId>,
-		scope: Scope,
-		purpose: Purpose,
-		dataset: Option<&DidId>,
-	) -> Result<GrantId, ConsentDenied> {
-		let grant = Self::find_grant(twin, grantee, scope, purpose, dataset)?;
-		Self::audit(twin, AuditEvent::Used { grant, grantee: grantee.clone(), purpose });
-		Self::deposit_event(Event::Used { twin: *twin, grant, grantee: grantee.clone(), purpose });
+	fn use_grant(twin: &DidId, access: &Access<T::AccountId>) -> Result<GrantId, ConsentDenied> {
+		let (grant, mut record) = Self::find_grant(twin, access, None)?;
+		record.uses = record.uses.saturating_add(1);
+		record.last_used = Some(frame_system::Pallet::<T>::block_number());
+		Grants::<T>::insert(twin, grant, record);
+		Self::deposit_event(Event::Used {
+			twin: *twin,
+			grant,
+			grantee: access.grantee.clone(),
+			purpose: access.purpose,
+		});
 		Ok(grant)
+	}
+
+	fn check_spend(
+		twin: &DidId,
+		access: &Access<T::AccountId>,
+		amount: PrivacyBudget,
+	) -> Result<GrantId, ConsentDenied> {
+		ensure_positive(&amount)?;
+		Self::find_grant(twin, access, Some(&amount)).map(|(id, _)| id)
 	}
 
 	fn spend_budget(
 		twin: &DidId,
-		grant: GrantId,
+		access: &Access<T::AccountId>,
 		amount: PrivacyBudget,
-	) -> Result<PrivacyBudget, ConsentDenied> {
-		let mut record = Grants::<T>::get(twin, grant).ok_or(ConsentDenied::NoGrant)?;
-		record.ensure_live(frame_system::Pallet::<T>::block_number())?;
-		let budget = record.terms.budget.ok_or(ConsentDenied::ScopeMismatch)?;
-		let spent = record.spent.checked_add(&amount).ok_or(ConsentDenied::BudgetExceeded)?;
-		if !spent.fits_within(&budget) {
-			return Err(ConsentDenied::BudgetExceeded);
-		}
-		let remaining = budget.checked_sub(&spent).ok_or(ConsentDenied::BudgetExceeded)?;
-		record.spent = spent;
+		job: Option<JobRound>,
+	) -> Result<(GrantId, PrivacyBudget), ConsentDenied> {
+		ensure_positive(&amount)?;
+		let (grant, mut record) = Self::find_grant(twin, access, Some(&amount))?;
+		let remaining = record.spend(&amount)?;
 		Grants::<T>::insert(twin, grant, record);
-		Self::audit(twin, AuditEvent::BudgetSpent { grant, amount });
-		Self::deposit_event(Event::BudgetSpent { twin: *twin, grant, amount, remaining });
-		Ok(remaining)
+		let event = AuditEvent::BudgetSpent { grant, grantee: access.grantee.clone(), amount, job };
+		Self::audit_spend(twin, event);
+		Self::deposit_event(Event::BudgetSpent {
+			twin: *twin,
+			grant,
+			grantee: access.grantee.clone(),
+			amount,
+			remaining,
+			job,
+		});
+		Ok((grant, remaining))
+	}
+}
+
+/// A spend must be of a positive amount: zero spends would fill trails for free.
+fn ensure_positive(amount: &PrivacyBudget) -> Result<(), ConsentDenied> {
+	use sp_runtime::traits::Zero;
+	if amount.epsilon.is_zero() && amount.delta.is_zero() {
+		Err(ConsentDenied::ZeroSpend)
+	} else {
+		Ok(())
+	}
+}
+
+impl<T: Config> DidDependents for Pallet<T> {
+	/// A twin with a live (or not yet started) grant cannot be deactivated.
+	fn ensure_can_deactivate(did: &DidId, kind: SubjectKind) -> sp_runtime::DispatchResult {
+		if kind != SubjectKind::PatientTwin {
+			return Ok(());
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let live = Grants::<T>::iter_prefix_values(did)
+			.any(|grant| grant.revoked_at.is_none() && now < grant.terms.expires_at);
+		frame_support::ensure!(!live, Error::<T>::LiveGrants);
+		Ok(())
+	}
+
+	fn on_deactivated(_did: &DidId, _kind: SubjectKind) {}
+
+	fn weight() -> frame_support::weights::Weight {
+		T::WeightInfo::ensure_can_deactivate()
 	}
 }

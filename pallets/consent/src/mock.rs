@@ -38,6 +38,8 @@ impl pallet_twins::Config for Test {
 	type DepositBase = ConstU64<1>;
 	type DepositPerByte = ConstU64<0>;
 	type CustodyDeposit = ConstU64<1>;
+	type Dependents = Consent;
+	type MaxControllerDepth = ConstU32<3>;
 	type MaxVerificationMethods = ConstU32<4>;
 	type MaxServices = ConstU32<4>;
 	type MaxFragmentLength = ConstU32<16>;
@@ -60,7 +62,14 @@ pub const MAX_PER_TWIN: u32 = 4;
 /// How many audit records a twin keeps here.
 pub const MAX_AUDIT: u32 = 8;
 
+/// The longest grant period here, in blocks.
+pub const MAX_GRANT_DURATION: u64 = 10_000;
+
 parameter_types! {
+	/// The largest epsilon a grant may allow here.
+	pub MaxEpsilon: sp_runtime::FixedU64 = sp_runtime::FixedU64::from_u32(10);
+	/// The largest delta a grant may allow here.
+	pub MaxDelta: sp_runtime::Perquintill = sp_runtime::Perquintill::from_percent(1);
 	pub const GrantDepositBase: u64 = GRANT_DEPOSIT_BASE;
 	pub const RequestDeposit: u64 = REQUEST_DEPOSIT;
 	pub const RequestLifetime: u64 = REQUEST_LIFETIME;
@@ -74,11 +83,15 @@ impl pallet_consent::Config for Test {
 	type DepositPerByte = ConstU64<1>;
 	type RequestDeposit = RequestDeposit;
 	type RequestLifetime = RequestLifetime;
+	type MaxGrantDuration = ConstU64<MAX_GRANT_DURATION>;
+	type MaxEpsilon = MaxEpsilon;
+	type MaxDelta = MaxDelta;
 	type MaxGrantsPerTwin = ConstU32<MAX_PER_TWIN>;
-	type MaxRequestsPerTwin = ConstU32<MAX_PER_TWIN>;
+	type MaxOpenRequestsPerRequester = ConstU32<MAX_PER_TWIN>;
 	type MaxPurposes = ConstU32<4>;
 	type MaxDatasets = ConstU32<2>;
 	type MaxAuditRecords = ConstU32<MAX_AUDIT>;
+	type MaxSpendRecords = ConstU32<MAX_AUDIT>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TwinsHelper;
@@ -147,7 +160,7 @@ pub fn create_did(
 	pallet_twins::Pallet::<Test>::do_create(
 		creator.clone(),
 		kind,
-		controller,
+		Some(controller),
 		BoundedVec::truncate_from(methods),
 	)
 	.expect("test DID is valid")

@@ -5,7 +5,7 @@
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
 use sp_runtime::{traits::Zero, AccountId32, DispatchError, FixedU64, Perquintill};
 use twinnet_primitives::{
-	consent::{ConsentDenied, ConsentLedger, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
+	consent::{Access, ConsentDenied, ConsentLedger, GrantId, Grantee, JobRound, PrivacyBudget, Purpose, Scope},
 	did::{Controller, DidId, SubjectKind},
 };
 
@@ -22,13 +22,17 @@ fn patient_twin() -> DidId {
 	create_did(&patient(), SubjectKind::PatientTwin, Controller::Account(patient()), None)
 }
 
-/// A twin controlled by the guardian's DID, with the patient's own key
-/// (`[1; 32]`, the patient's account) if `patient_key`.
-fn guarded_twin(patient_key: bool) -> DidId {
+/// A twin controlled by the guardian's DID, with the patient bound (offered
+/// by the guardian, accepted by the patient) if `with_patient`.
+fn guarded_twin(with_patient: bool) -> DidId {
 	let guardian_did =
 		create_did(&guardian(), SubjectKind::Institution, Controller::Account(guardian()), None);
-	let key = patient_key.then_some([1; 32]);
-	create_did(&guardian(), SubjectKind::PatientTwin, Controller::Did(guardian_did), key)
+	let twin = create_did(&guardian(), SubjectKind::PatientTwin, Controller::Did(guardian_did), None);
+	if with_patient {
+		assert_ok!(Twins::offer_patient(origin(&guardian()), twin, patient()));
+		assert_ok!(Twins::accept_patient(origin(&patient()), twin));
+	}
+	twin
 }
 
 fn budget(epsilon_milli: u64) -> PrivacyBudget {
@@ -69,8 +73,18 @@ fn researcher_() -> Grantee<AccountId32> {
 	Grantee::Account(researcher())
 }
 
+fn access(scope: Scope, purpose: Purpose, dataset: Option<DidId>) -> Access<AccountId32> {
+	Access { grantee: researcher_(), scope, purpose, dataset }
+}
+
 fn check(twin: DidId, scope: Scope, purpose: Purpose) -> Result<GrantId, ConsentDenied> {
-	Consent::check(&twin, &researcher_(), scope, purpose, None)
+	Consent::check(&twin, &access(scope, purpose, None))
+}
+
+/// The researcher spends `amount` on `twin` for research; returns what is left.
+fn spend(twin: DidId, amount: PrivacyBudget) -> Result<PrivacyBudget, ConsentDenied> {
+	Consent::spend_budget(&twin, &access(Scope::Compute, Purpose::Research, None), amount, None)
+		.map(|(_, left)| left)
 }
 
 fn grant_hold(who: &AccountId32) -> u64 {
@@ -191,6 +205,7 @@ fn grant_is_bounded_per_twin_and_needs_a_deposit() {
 		assert_noop!(Consent::grant(origin(&patient()), twin, view_terms()), Error::<Test>::TooManyGrants);
 
 		let poor_twin = create_did(&patient(), SubjectKind::PatientTwin, Controller::Account(poor()), None);
+		assert_ok!(Twins::accept_controller(origin(&poor()), poor_twin));
 		assert_noop!(
 			Consent::grant(origin(&poor()), poor_twin, view_terms()),
 			Error::<Test>::CannotPayDeposit
@@ -210,9 +225,7 @@ fn a_check_applies_scope_purpose_and_dataset_rules() {
 			twin,
 			Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset])), ..compute_terms(1000) },
 		);
-		let check_on = |scope, purpose, on: Option<&DidId>| {
-			Consent::check(&twin, &researcher_(), scope, purpose, on)
-		};
+		let check_on = |scope, purpose, on: Option<&DidId>| Consent::check(&twin, &access(scope, purpose, on.copied()));
 		assert_eq!(check_on(Scope::Compute, Purpose::ModelTraining, Some(&dataset)), Ok(id));
 		assert_eq!(check_on(Scope::Compute, Purpose::Research, Some(&dataset)), Ok(id));
 		assert_eq!(check_on(Scope::View, Purpose::Research, Some(&dataset)), Err(ConsentDenied::ScopeMismatch));
@@ -226,11 +239,14 @@ fn a_check_applies_scope_purpose_and_dataset_rules() {
 		);
 		assert_eq!(check_on(Scope::Compute, Purpose::Research, None), Err(ConsentDenied::DatasetNotCovered));
 		assert_eq!(
-			Consent::check(&twin, &Grantee::Account(stranger()), Scope::Compute, Purpose::Research, None),
+			Consent::check(
+				&twin,
+				&Access { grantee: Grantee::Account(stranger()), ..access(Scope::Compute, Purpose::Research, None) }
+			),
 			Err(ConsentDenied::NoGrant)
 		);
 		assert_eq!(
-			Consent::check(&DidId::repeat_byte(7), &researcher_(), Scope::View, Purpose::Research, None),
+			Consent::check(&DidId::repeat_byte(7), &access(Scope::View, Purpose::Research, None)),
 			Err(ConsentDenied::TwinNotFound)
 		);
 	});
@@ -275,7 +291,7 @@ fn revocation_takes_effect_in_the_same_block() {
 		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Ok(id));
 		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
 		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Err(ConsentDenied::Revoked));
-		assert_eq!(Consent::spend_budget(&twin, id, budget(1)), Err(ConsentDenied::Revoked));
+		assert_eq!(spend(twin, budget(1)), Err(ConsentDenied::Revoked));
 		assert_noop!(
 			Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::Compute, Purpose::Research, None),
 			Error::<Test>::Revoked
@@ -313,10 +329,10 @@ fn a_guardian_grants_for_a_twin_it_controls() {
 }
 
 #[test]
-fn the_patients_own_key_overrides_the_guardian() {
+fn the_patient_overrides_the_guardian() {
 	run_test(|| {
 		let twin = guarded_twin(true);
-		// The guardian grants; the patient, with the twin's own key, revokes it.
+		// The guardian grants; the patient revokes it.
 		assert_ok!(Consent::grant(origin(&guardian()), twin, view_terms()));
 		let by_guardian = NextGrantId::<Test>::get() - 1;
 		assert_ok!(Consent::revoke(origin(&patient()), twin, by_guardian));
@@ -341,7 +357,7 @@ fn narrow_reduces_purposes_period_and_budget() {
 	run_test(|| {
 		let twin = patient_twin();
 		let id = grant(twin, compute_terms(1000));
-		assert_ok!(Consent::spend_budget(&twin, id, budget(200)));
+		assert_ok!(spend(twin, budget(200)));
 		let narrower = Terms {
 			purposes: purposes(&[Purpose::ModelTraining]),
 			expires_at: 50,
@@ -354,10 +370,9 @@ fn narrow_reduces_purposes_period_and_budget() {
 		assert_eq!(record.view(id, System::block_number()).remaining(), Some(budget(0)));
 		assert_eq!(grant_hold(&patient()), record.deposit);
 		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Err(ConsentDenied::PurposeNotGranted));
-		assert_eq!(Consent::spend_budget(&twin, id, PrivacyBudget {
-			epsilon: FixedU64::from_inner(1),
-			delta: Perquintill::zero(),
-		}), Err(ConsentDenied::BudgetExceeded));
+		let training = access(Scope::Compute, Purpose::ModelTraining, None);
+		let unit = PrivacyBudget { epsilon: FixedU64::from_inner(1), delta: Perquintill::zero() };
+		assert_eq!(Consent::spend_budget(&twin, &training, unit, None), Err(ConsentDenied::BudgetExceeded));
 		System::assert_last_event(Event::Narrowed { twin, grant: id, by: Authority::Patient }.into());
 	});
 }
@@ -382,7 +397,8 @@ fn narrow_never_widens() {
 		for terms in wider {
 			assert_noop!(Consent::narrow(origin(&patient()), twin, id, terms), Error::<Test>::NotNarrower);
 		}
-		assert_ok!(Consent::spend_budget(&twin, id, budget(300)));
+		let on_dataset = access(Scope::Compute, Purpose::Research, Some(dataset));
+		assert_ok!(Consent::spend_budget(&twin, &on_dataset, budget(300), None));
 		assert_noop!(
 			Consent::narrow(origin(&patient()), twin, id, Terms { budget: Some(budget(299)), ..restricted.clone() }),
 			Error::<Test>::BudgetBelowSpent
@@ -410,16 +426,27 @@ fn spends_never_exceed_the_budget_by_a_single_unit() {
 		let id = grant(twin, compute_terms(1000));
 		let unit = PrivacyBudget { epsilon: FixedU64::from_inner(1), delta: Perquintill::zero() };
 		// Several spends in one block, up to the exact budget.
-		assert_eq!(Consent::spend_budget(&twin, id, budget(400)), Ok(budget(600)));
-		assert_eq!(Consent::spend_budget(&twin, id, budget(599)), Ok(budget(1)));
+		assert_eq!(
+			Consent::spend_budget(&twin, &access(Scope::Compute, Purpose::Research, None), budget(400), None),
+			Ok((id, budget(600)))
+		);
+		assert_eq!(spend(twin, budget(599)), Ok(budget(1)));
 		let last = budget(1).checked_sub(&unit).expect("one unit less");
-		assert_eq!(Consent::spend_budget(&twin, id, last), Ok(unit));
-		assert_eq!(Consent::spend_budget(&twin, id, unit), Ok(PrivacyBudget::default()));
+		assert_eq!(spend(twin, last), Ok(unit));
+		assert_eq!(spend(twin, unit), Ok(PrivacyBudget::default()));
 		let spent = Grants::<Test>::get(twin, id).map(|g| g.spent);
-		assert_eq!(Consent::spend_budget(&twin, id, unit), Err(ConsentDenied::BudgetExceeded));
+		assert_eq!(spend(twin, unit), Err(ConsentDenied::BudgetExceeded));
 		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent), spent);
 		System::assert_has_event(
-			Event::BudgetSpent { twin, grant: id, amount: budget(400), remaining: budget(600) }.into(),
+			Event::BudgetSpent {
+				twin,
+				grant: id,
+				grantee: researcher_(),
+				amount: budget(400),
+				remaining: budget(600),
+				job: None,
+			}
+			.into(),
 		);
 	});
 }
@@ -430,10 +457,11 @@ fn delta_is_budgeted_too() {
 		let twin = patient_twin();
 		let with_delta = PrivacyBudget { epsilon: FixedU64::from_u32(1), delta: Perquintill::from_parts(1_000) };
 		let id = grant(twin, Terms { budget: Some(with_delta), ..compute_terms(1000) });
-		let spend = |parts| PrivacyBudget { epsilon: FixedU64::zero(), delta: Perquintill::from_parts(parts) };
-		assert_ok!(Consent::spend_budget(&twin, id, spend(999)));
-		assert_eq!(Consent::spend_budget(&twin, id, spend(2)), Err(ConsentDenied::BudgetExceeded));
-		assert_ok!(Consent::spend_budget(&twin, id, spend(1)));
+		let delta = |parts| PrivacyBudget { epsilon: FixedU64::zero(), delta: Perquintill::from_parts(parts) };
+		assert_ok!(spend(twin, delta(999)));
+		assert_eq!(spend(twin, delta(2)), Err(ConsentDenied::BudgetExceeded));
+		assert_ok!(spend(twin, delta(1)));
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent.delta), Some(Perquintill::from_parts(1_000)));
 	});
 }
 
@@ -441,13 +469,58 @@ fn delta_is_budgeted_too() {
 fn spends_need_a_live_compute_grant() {
 	run_test(|| {
 		let twin = patient_twin();
-		let view = grant(twin, view_terms());
-		assert_eq!(Consent::spend_budget(&twin, view, budget(1)), Err(ConsentDenied::ScopeMismatch));
-		assert_eq!(Consent::spend_budget(&twin, 99, budget(1)), Err(ConsentDenied::NoGrant));
-		let compute = grant(twin, Terms { starts_at: 5, ..compute_terms(1000) });
-		assert_eq!(Consent::spend_budget(&twin, compute, budget(1)), Err(ConsentDenied::NotStarted));
+		assert_eq!(spend(twin, budget(1)), Err(ConsentDenied::NoGrant));
+		grant(twin, view_terms());
+		assert_eq!(spend(twin, budget(1)), Err(ConsentDenied::ScopeMismatch));
+		let twin = patient_twin();
+		grant(twin, Terms { starts_at: 5, ..compute_terms(1000) });
+		assert_eq!(spend(twin, budget(1)), Err(ConsentDenied::NotStarted));
 		System::set_block_number(100);
-		assert_eq!(Consent::spend_budget(&twin, compute, budget(1)), Err(ConsentDenied::Expired));
+		assert_eq!(spend(twin, budget(1)), Err(ConsentDenied::Expired));
+	});
+}
+
+/// Before the fix any pallet could spend any grant's budget by its id: the
+/// spender, purpose and dataset were never checked, nor whether the twin
+/// still existed, and zero spends were free records.
+#[test]
+fn attack_spend_budget_of_another_grantee() {
+	run_test(|| {
+		let twin = patient_twin();
+		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let id = grant(twin, Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset])), ..compute_terms(1000) });
+		let as_stranger = Access { grantee: Grantee::Account(stranger()), ..access(Scope::Compute, Purpose::Research, Some(dataset)) };
+		assert_eq!(Consent::spend_budget(&twin, &as_stranger, budget(1), None), Err(ConsentDenied::NoGrant));
+		let wrong_purpose = access(Scope::Compute, Purpose::Commercial, Some(dataset));
+		assert_eq!(Consent::spend_budget(&twin, &wrong_purpose, budget(1), None), Err(ConsentDenied::PurposeNotGranted));
+		let no_dataset = access(Scope::Compute, Purpose::Research, None);
+		assert_eq!(Consent::spend_budget(&twin, &no_dataset, budget(1), None), Err(ConsentDenied::DatasetNotCovered));
+		let right = access(Scope::Compute, Purpose::Research, Some(dataset));
+		assert_eq!(Consent::spend_budget(&twin, &right, PrivacyBudget::default(), None), Err(ConsentDenied::ZeroSpend));
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent), Some(PrivacyBudget::default()));
+		assert!(SpendTrail::<Test>::get(twin).is_empty());
+		assert_eq!(Consent::check_spend(&twin, &right, budget(1000)), Ok(id));
+		assert_eq!(Consent::check_spend(&twin, &right, budget(1001)), Err(ConsentDenied::BudgetExceeded));
+	});
+}
+
+#[test]
+fn a_spend_uses_a_grant_whose_remaining_budget_covers_it() {
+	run_test(|| {
+		let twin = patient_twin();
+		let small = grant(twin, compute_terms(100));
+		let large = grant(twin, compute_terms(1000));
+		let research = access(Scope::Compute, Purpose::Research, None);
+		let job = Some(JobRound { job: 7, round: 2 });
+		// Only the large grant covers 950; then only the small one covers 100.
+		assert_eq!(Consent::spend_budget(&twin, &research, budget(950), job), Ok((large, budget(50))));
+		assert_eq!(Consent::spend_budget(&twin, &research, budget(100), None), Ok((small, budget(0))));
+		assert_eq!(Consent::check_spend(&twin, &research, budget(51)), Err(ConsentDenied::BudgetExceeded));
+		let trail = SpendTrail::<Test>::get(twin);
+		assert_eq!(
+			trail.first().map(|r| r.event.clone()),
+			Some(AuditEvent::BudgetSpent { grant: large, grantee: researcher_(), amount: budget(950), job })
+		);
 	});
 }
 
@@ -475,7 +548,7 @@ fn an_approved_request_becomes_a_grant() {
 		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.terms), Some(compute_terms(2000)));
 		assert_eq!(request_hold(&researcher()), 0);
 		assert!(Requests::<Test>::get(twin, request).is_none());
-		System::assert_last_event(Event::RequestApproved { twin, request, grant: id }.into());
+		System::assert_last_event(Event::RequestApproved { twin, request, grant: id, by: Authority::Patient }.into());
 	});
 }
 
@@ -556,8 +629,24 @@ fn request_errors() {
 		}
 		assert_noop!(
 			Consent::request_access(origin(&researcher()), twin, view_terms()),
-			Error::<Test>::TooManyRequests
+			Error::<Test>::TooManyOpenRequests
 		);
+	});
+}
+
+/// Before the fix a twin had a fixed number of request slots: strangers
+/// filled them and no researcher could ask the patient any more.
+#[test]
+fn attack_strangers_fill_a_patients_request_queue() {
+	run_test(|| {
+		let twin = patient_twin();
+		let own_terms = Terms { grantee: Grantee::Account(stranger()), ..view_terms() };
+		for _ in 0..MAX_PER_TWIN {
+			assert_ok!(Consent::request_access(origin(&stranger()), twin, own_terms.clone()));
+		}
+		assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
+		assert_eq!(OpenRequests::<Test>::get(stranger()), MAX_PER_TWIN);
+		assert_eq!(OpenRequests::<Test>::get(researcher()), 1);
 	});
 }
 
@@ -568,14 +657,13 @@ fn a_grantee_records_its_uses() {
 	run_test(|| {
 		let twin = patient_twin();
 		let id = grant(twin, view_terms());
+		System::set_block_number(3);
 		assert_ok!(Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::View, Purpose::Research, None));
 		System::assert_last_event(
 			Event::Used { twin, grant: id, grantee: researcher_(), purpose: Purpose::Research }.into(),
 		);
-		assert_eq!(
-			Consent::audit_trail(&twin).last().map(|r| r.event.clone()),
-			Some(AuditEvent::Used { grant: id, grantee: researcher_(), purpose: Purpose::Research })
-		);
+		let record = Grants::<Test>::get(twin, id).expect("stored");
+		assert_eq!((record.uses, record.last_used), (1, Some(3)));
 		assert_noop!(
 			Consent::record_use(origin(&stranger()), twin, researcher_(), Scope::View, Purpose::Research, None),
 			Error::<Test>::NotAuthorized
@@ -603,16 +691,39 @@ fn a_grantee_records_its_uses() {
 }
 
 #[test]
-fn the_audit_trail_keeps_the_latest_records() {
+fn the_spend_trail_keeps_the_latest_spends() {
 	run_test(|| {
 		let twin = patient_twin();
-		let id = grant(twin, compute_terms(1000));
-		for _ in 0..MAX_AUDIT {
-			assert_ok!(Consent::spend_budget(&twin, id, budget(1)));
+		grant(twin, compute_terms(1000));
+		for _ in 0..MAX_AUDIT + 2 {
+			assert_ok!(spend(twin, budget(1)));
 		}
-		let trail = Consent::audit_trail(&twin);
+		let trail = SpendTrail::<Test>::get(twin);
 		assert_eq!(trail.len(), MAX_AUDIT as usize);
 		assert!(trail.iter().all(|r| matches!(r.event, AuditEvent::BudgetSpent { .. })));
+	});
+}
+
+/// Before the fix every `record_use` appended to the one audit trail, so a
+/// grantee could push the patient's grants and revocations out of it for the
+/// price of fees.
+#[test]
+fn attack_grantee_erases_the_audit_trail_with_uses() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, view_terms());
+		let revoked = grant(twin, compute_terms(1000));
+		assert_ok!(spend(twin, budget(10)));
+		assert_ok!(Consent::revoke(origin(&patient()), twin, revoked));
+		let decisions = AuditTrail::<Test>::get(twin);
+		let spends = SpendTrail::<Test>::get(twin);
+		for _ in 0..MAX_AUDIT * 4 {
+			assert_ok!(Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::View, Purpose::Research, None));
+		}
+		assert_eq!(AuditTrail::<Test>::get(twin), decisions);
+		assert_eq!(SpendTrail::<Test>::get(twin), spends);
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.uses), Some(MAX_AUDIT * 4));
+		assert_eq!(decisions.len(), 3, "two grants and a revocation");
 	});
 }
 
@@ -689,7 +800,9 @@ mod budget_property {
 					match op {
 						Op::Grant { epsilon } => {
 							let budget = amount(epsilon, 1_000_000);
-							let terms = Terms { budget: Some(budget), ..compute_terms(1) };
+							// Each grant has a grantee of its own, so a spend names its grant.
+							let grantee = Grantee::Job(grants.len() as u64);
+							let terms = Terms { grantee, budget: Some(budget), ..compute_terms(1) };
 							let result = Consent::grant(origin(&patient()), twin, terms);
 							if grants.len() < MAX_PER_TWIN as usize {
 								assert_ok!(result);
@@ -702,21 +815,28 @@ mod budget_property {
 						Op::Spend { grant, epsilon, delta } => {
 							let Some(model) = grants.get_mut(grant) else { continue };
 							let spend = amount(epsilon, delta);
-							let result = Consent::spend_budget(&twin, model.id, spend);
+							let as_job = Access {
+								grantee: Grantee::Job(grant as u64),
+								..access(Scope::Compute, Purpose::Research, None)
+							};
+							let result = Consent::spend_budget(&twin, &as_job, spend, None);
 							let expected = model.spent.checked_add(&spend).filter(|s| s.fits_within(&model.budget));
-							match (model.revoked, expected) {
-								(false, Some(spent)) => {
-									assert_eq!(result, Ok(model.budget.checked_sub(&spent).expect("fits")));
+							match (spend == PrivacyBudget::default(), model.revoked, expected) {
+								(true, _, _) => assert_eq!(result, Err(ConsentDenied::ZeroSpend)),
+								(false, false, Some(spent)) => {
+									let left = model.budget.checked_sub(&spent).expect("fits");
+									assert_eq!(result, Ok((model.id, left)));
 									model.spent = spent;
 								},
-								(true, _) => assert_eq!(result, Err(ConsentDenied::Revoked)),
-								(false, None) => assert_eq!(result, Err(ConsentDenied::BudgetExceeded)),
+								(false, true, _) => assert_eq!(result, Err(ConsentDenied::Revoked)),
+								(false, false, None) => assert_eq!(result, Err(ConsentDenied::BudgetExceeded)),
 							}
 						},
 						Op::Narrow { grant, epsilon } => {
 							let Some(model) = grants.get_mut(grant) else { continue };
 							let narrower = PrivacyBudget { epsilon: amount(epsilon, 0).epsilon, ..model.budget };
-							let terms = Terms { budget: Some(narrower), ..compute_terms(1) };
+							let grantee = Grantee::Job(grant as u64);
+							let terms = Terms { grantee, budget: Some(narrower), ..compute_terms(1) };
 							let result = Consent::narrow(origin(&patient()), twin, model.id, terms);
 							let allowed = !model.revoked &&
 								narrower.fits_within(&model.budget) &&
@@ -745,4 +865,118 @@ mod budget_property {
 			});
 		}
 	}
+}
+
+// ---- hardening ---------------------------------------------------------------------
+
+/// Before the fix a guardian (or whoever created a twin naming a controller)
+/// could add its own authentication key to the twin and then act as the patient.
+#[test]
+fn attack_guardian_adds_its_key_to_act_as_the_patient() {
+	run_test(|| {
+		let twin = guarded_twin(false);
+		let key = pallet_twins::VerificationMethod {
+			fragment: BoundedVec::truncate_from(b"mine".to_vec()),
+			key: twinnet_primitives::did::PublicKey::Sr25519([4; 32]),
+			relationships: twinnet_primitives::did::Relationships { authentication: true, ..Default::default() },
+		};
+		assert_ok!(Twins::add_verification_method(origin(&guardian()), twin, key));
+		assert_eq!(Consent::authority(&twin, &guardian()), Ok(Authority::Guardian));
+		let id = {
+			assert_ok!(Consent::grant(origin(&guardian()), twin, compute_terms(1000)));
+			NextGrantId::<Test>::get() - 1
+		};
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.granted_by), Some(Authority::Guardian));
+	});
+}
+
+#[test]
+fn a_twin_with_live_grants_cannot_be_deactivated() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, Terms { starts_at: 50, ..view_terms() });
+		assert_noop!(Twins::deactivate(origin(&patient()), twin), Error::<Test>::LiveGrants);
+		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
+		assert_ok!(Twins::deactivate(origin(&patient()), twin));
+		// Its grants can still be pruned, by anyone, and deposits go home.
+		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, id));
+		assert_eq!(grant_hold(&patient()), 0);
+	});
+}
+
+#[test]
+fn a_guardian_cannot_deactivate_a_twin_the_patient_granted_on() {
+	run_test(|| {
+		let twin = guarded_twin(true);
+		let id = grant(twin, view_terms());
+		assert_noop!(Twins::deactivate(origin(&guardian()), twin), Error::<Test>::LiveGrants);
+		assert_noop!(Consent::revoke(origin(&guardian()), twin, id), Error::<Test>::PatientDecision);
+	});
+}
+
+#[test]
+fn requests_on_a_deactivated_twin_can_be_cleared_by_anyone() {
+	run_test(|| {
+		let twin = patient_twin();
+		assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
+		let request = last_request();
+		assert_ok!(Twins::deactivate(origin(&patient()), twin));
+		assert_ok!(Consent::close_request(origin(&stranger()), twin, request));
+		assert_eq!(request_hold(&researcher()), 0);
+	});
+}
+
+#[test]
+fn grants_are_capped_in_duration_epsilon_and_delta() {
+	run_test(|| {
+		let twin = patient_twin();
+		let too_long = Terms { expires_at: 2 + MAX_GRANT_DURATION, ..view_terms() };
+		assert_noop!(Consent::grant(origin(&patient()), twin, too_long), Error::<Test>::PeriodTooLong);
+		assert_ok!(Consent::grant(origin(&patient()), twin, Terms { expires_at: 1 + MAX_GRANT_DURATION, ..view_terms() }));
+		let huge_epsilon = PrivacyBudget { epsilon: FixedU64::from_u32(11), delta: Perquintill::zero() };
+		assert_noop!(
+			Consent::grant(origin(&patient()), twin, Terms { budget: Some(huge_epsilon), ..compute_terms(1) }),
+			Error::<Test>::BudgetTooLarge
+		);
+		// Delta 1 (certain failure) was accepted before the fix.
+		let certain = PrivacyBudget { epsilon: FixedU64::from_u32(1), delta: Perquintill::one() };
+		assert_noop!(
+			Consent::request_access(origin(&researcher()), twin, Terms { budget: Some(certain), ..compute_terms(1) }),
+			Error::<Test>::BudgetTooLarge
+		);
+	});
+}
+
+#[test]
+fn request_decisions_and_prunes_are_in_the_decision_trail() {
+	run_test(|| {
+		let twin = patient_twin();
+		assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
+		let rejected = last_request();
+		assert_ok!(Consent::reject_request(origin(&patient()), twin, rejected));
+		System::assert_last_event(Event::RequestRejected { twin, request: rejected, by: Authority::Patient }.into());
+		assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
+		let approved = last_request();
+		assert_ok!(Consent::approve_request(origin(&patient()), twin, approved));
+		let id = NextGrantId::<Test>::get() - 1;
+		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
+		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, id));
+		let events: Vec<_> = AuditTrail::<Test>::get(twin).into_iter().map(|r| r.event).collect();
+		assert_eq!(
+			events,
+			vec![
+				AuditEvent::RequestRejected { request: rejected, by: Authority::Patient },
+				AuditEvent::Granted { grant: id, by: Authority::Patient },
+				AuditEvent::RequestApproved { request: approved, grant: id, by: Authority::Patient },
+				AuditEvent::Revoked { grant: id, by: Authority::Patient },
+				AuditEvent::Pruned { grant: id },
+			]
+		);
+	});
+}
+
+#[test]
+fn the_test_configuration_passes_the_integrity_test() {
+	use frame_support::traits::Hooks;
+	run_test(|| <Consent as Hooks<u64>>::integrity_test());
 }

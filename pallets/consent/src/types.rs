@@ -70,6 +70,10 @@ pub struct Grant<T: Config> {
 	pub revoked_at: Option<frame_system::pallet_prelude::BlockNumberFor<T>>,
 	/// Who granted it; a guardian cannot change a patient's decision.
 	pub granted_by: Authority,
+	/// How many uses were recorded under it.
+	pub uses: u32,
+	/// The block of the latest recorded use.
+	pub last_used: Option<frame_system::pallet_prelude::BlockNumberFor<T>>,
 	/// Who holds its deposit.
 	pub depositor: T::AccountId,
 	/// The deposit held.
@@ -113,6 +117,25 @@ impl<T: Config> Grant<T> {
 			(Some(_), None) => Err(ConsentDenied::DatasetNotCovered),
 			_ => Ok(()),
 		}
+	}
+
+	/// Whether the grant has a budget with at least `amount` left.
+	pub fn ensure_can_spend(&self, amount: &PrivacyBudget) -> Result<(), ConsentDenied> {
+		let budget = self.terms.budget.ok_or(ConsentDenied::ScopeMismatch)?;
+		match self.spent.checked_add(amount) {
+			Some(spent) if spent.fits_within(&budget) => Ok(()),
+			_ => Err(ConsentDenied::BudgetExceeded),
+		}
+	}
+
+	/// Spends `amount` of the budget and returns what is left.
+	pub fn spend(&mut self, amount: &PrivacyBudget) -> Result<PrivacyBudget, ConsentDenied> {
+		self.ensure_can_spend(amount)?;
+		let budget = self.terms.budget.ok_or(ConsentDenied::ScopeMismatch)?;
+		let spent = self.spent.checked_add(amount).ok_or(ConsentDenied::BudgetExceeded)?;
+		let remaining = budget.checked_sub(&spent).ok_or(ConsentDenied::BudgetExceeded)?;
+		self.spent = spent;
+		Ok(remaining)
 	}
 }
 
@@ -161,6 +184,8 @@ impl<T: Config> Grant<T> {
 			spent: self.spent,
 			revoked_at: self.revoked_at,
 			granted_by: self.granted_by,
+			uses: self.uses,
+			last_used: self.last_used,
 			status,
 		}
 	}

@@ -51,6 +51,7 @@ pub trait WeightInfo {
 	fn close_request() -> Weight;
 	fn record_use() -> Weight;
 	fn prune_grant() -> Weight;
+	fn ensure_can_deactivate() -> Weight;
 }
 
 /// Weights for `pallet_consent`, measured on the reference machine.
@@ -229,6 +230,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	/// Storage: `Consent::Grants` (r:1 w:1)
+	/// Proof: `Consent::Grants` (`max_values`: None, `max_size`: Some(707), added: 3182, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::GrantCount` (r:1 w:1)
+	/// Proof: `Consent::GrantCount` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	fn ensure_can_deactivate() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1155`
+		//  Estimated: `4172`
+		// Minimum execution time: 1_357_172_000 picoseconds.
+		Weight::from_parts(2_172_857_000, 4172)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
 }
 
 // For tests and mocks: the same measurements with ParityDB's database weights.
@@ -274,6 +292,11 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn prune_grant() -> Weight {
+		Weight::from_parts(2_172_857_000, 4172)
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+	}
+	fn ensure_can_deactivate() -> Weight {
 		Weight::from_parts(2_172_857_000, 4172)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))

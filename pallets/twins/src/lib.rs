@@ -3,35 +3,47 @@
 //! Every patient twin, institution, dataset and model in TwinNet is identified
 //! by a DID of the `did:twin` method (see `docs/did-method.md`). This pallet is
 //! that method's registry: it creates DIDs, keeps their verification methods,
-//! service endpoints and metadata, and deactivates them.
+//! service endpoints and metadata, hands them over, and deactivates them.
 //!
 //! ## Flows
 //!
-//! - **Create**: [`Pallet::create`] registers a DID of a [`SubjectKind`] with a
-//!   controller (the signer, another account, or another DID such as a
-//!   guardian's) and its first verification methods. The identifier is
-//!   derived from the signer and a counter, and announced in
-//!   [`Event::DidCreated`].
-//! - **Update**: the controller adds and removes verification methods
-//!   ([`Pallet::add_verification_method`], [`Pallet::remove_verification_method`]),
-//!   rotates a key in one step ([`Pallet::rotate_key`]), hands control to
-//!   someone else ([`Pallet::rotate_controller`]), manages service endpoints
-//!   ([`Pallet::add_service`], [`Pallet::remove_service`]) and sets the
+//! - **Create**: [`Pallet::create`] registers a DID of a [`SubjectKind`] with
+//!   its first verification methods. The identifier is derived from the
+//!   signer and a counter, and announced in [`Event::DidCreated`].
+//! - **Handover**: naming a controller needs its agreement. A DID created
+//!   for, or [`Pallet::rotate_controller`]ed to, a controller the signer does
+//!   not act for stays with the signer and records an offer; the offered
+//!   party takes it with [`Pallet::accept_controller`] and holds the deposit
+//!   from then on. [`Pallet::cancel_handover`] withdraws or rejects an offer.
+//!   Controller cycles are rejected.
+//! - **Patient**: a twin's patient is the account it was created for
+//!   (the signer of a twin it controls itself, or the account a twin was
+//!   offered to at creation), or the account that later accepts the position
+//!   ([`Pallet::offer_patient`], [`Pallet::accept_patient`]). The patient may
+//!   do everything on their twin; a guardian (any other controller) may not
+//!   change the patient, the twin's authentication methods, or deactivate a
+//!   twin something depends on.
+//! - **Update**: verification methods ([`Pallet::add_verification_method`],
+//!   [`Pallet::remove_verification_method`], [`Pallet::rotate_key`]), service
+//!   endpoints ([`Pallet::add_service`], [`Pallet::remove_service`]) and the
 //!   metadata hash and schema tag ([`Pallet::set_metadata`]).
-//! - **Deactivate**: [`Pallet::deactivate`] is irreversible. The record is
-//!   deleted and its deposit returned; a tombstone keeps the identifier from
-//!   reuse and lets resolvers report it as deactivated.
-//! - **Custody**: an institution offers to hold a twin's data
-//!   ([`Pallet::offer_custody`]); the twin's controller accepts
-//!   ([`Pallet::accept_custody`]). Either side may withdraw a pending offer
-//!   ([`Pallet::cancel_custody_offer`]) or end custody ([`Pallet::end_custody`]).
-//!   Other pallets read the custodian through [`DidRegistry`].
+//! - **Deactivate**: [`Pallet::deactivate`] is irreversible, and vetoed while
+//!   another pallet depends on the DID ([`Config::Dependents`]) or an
+//!   institution holds custody or has offers pending. The record is deleted
+//!   and its deposit returned; a tombstone keeps the identifier from reuse.
+//! - **Custody**: institutions offer to hold a twin's data
+//!   ([`Pallet::offer_custody`], one offer per institution, so no offer
+//!   blocks another); the twin's side accepts one ([`Pallet::accept_custody`]).
+//!   Either side withdraws or rejects an offer ([`Pallet::cancel_custody_offer`],
+//!   anyone once the twin is gone) or ends custody ([`Pallet::end_custody`]).
 //!
 //! ## Authorisation
 //!
 //! A DID is controlled by its [`Controller`]: an account signs directly; a
 //! controlling DID acts through its own controlling account or through one of
-//! its authentication keys (one level deep, so checks stay bounded).
+//! its authentication keys (one level deep, so checks stay bounded). A DID
+//! that controls others must keep someone able to act through it. A twin's
+//! patient acts on the twin whoever controls it.
 //!
 //! ## Deposits
 //!
@@ -39,9 +51,9 @@
 //! plus [`Config::DepositPerByte`] for each byte of the record and its index
 //! entry (a fungible hold, [`HoldReason::DidDeposit`]). Each change recomputes
 //! it: the signer takes it over and the previous holder gets theirs back. The
-//! institution that offers custody holds [`Config::CustodyDeposit`]
-//! ([`HoldReason::CustodyDeposit`]) while the offer is pending and while it
-//! holds custody.
+//! signer of a custody offer holds [`Config::CustodyDeposit`]
+//! ([`HoldReason::CustodyDeposit`]) while the offer is pending and while the
+//! institution holds custody.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -53,6 +65,7 @@ pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -62,8 +75,8 @@ pub mod weights;
 
 use frame_support::traits::fungible;
 use twinnet_primitives::{
-	did::{Controller, DidId, DidResolution, SubjectKind},
-	traits::DidRegistry,
+	did::{Controller, DidId, DidResolution, DidSignature, PublicKey, Relationship, SubjectKind},
+	traits::{DidAccess, DidRegistry, DidRole},
 };
 
 /// A balance of the pallet's currency.
@@ -79,13 +92,16 @@ pub mod pallet {
 	use super::*;
 	use codec::{Encode, MaxEncodedLen};
 	use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
-	use twinnet_primitives::deposit::{move_deposit, release};
 	use frame_system::pallet_prelude::*;
 	use sp_core::H256;
 	use sp_runtime::{traits::Saturating, AccountId32};
+	use twinnet_primitives::{
+		deposit::{move_deposit, release},
+		traits::DidDependents,
+	};
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -100,6 +116,10 @@ pub mod pallet {
 
 		/// The runtime's hold reasons, which include this pallet's.
 		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Pallets that may veto a DID's deactivation while something of
+		/// theirs depends on it, and that learn of it afterwards.
+		type Dependents: DidDependents;
 
 		/// The fixed part of a DID's deposit.
 		#[pallet::constant]
@@ -137,6 +157,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxSchemaLength: Get<u32>;
 
+		/// The longest chain of controlling DIDs above a DID (checked for
+		/// cycles when a DID controller is named).
+		#[pallet::constant]
+		type MaxControllerDepth: Get<u32>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -145,8 +170,10 @@ pub mod pallet {
 	#[pallet::composite_enum]
 	pub enum HoldReason {
 		/// The storage deposit of a DID.
+		#[codec(index = 0)]
 		DidDeposit,
 		/// The deposit of a custody offer or custody record.
+		#[codec(index = 1)]
 		CustodyDeposit,
 	}
 
@@ -170,14 +197,19 @@ pub mod pallet {
 		(),
 	>;
 
-	/// Pending custody offers, one per twin.
+	/// Pending custody offers by twin and institution, with the account that
+	/// holds each offer's deposit.
 	#[pallet::storage]
 	pub type CustodyOffers<T: Config> =
-		StorageMap<_, Twox64Concat, DidId, Custody<T::AccountId>>;
+		StorageDoubleMap<_, Twox64Concat, DidId, Twox64Concat, DidId, T::AccountId>;
 
 	/// The institution that holds each twin's data.
 	#[pallet::storage]
 	pub type Custodians<T: Config> = StorageMap<_, Twox64Concat, DidId, Custody<T::AccountId>>;
+
+	/// Each institution's pending offers and custodies.
+	#[pallet::storage]
+	pub type CustodyLoads<T: Config> = StorageMap<_, Twox64Concat, DidId, CustodyLoad, ValueQuery>;
 
 	/// How many DIDs have been created: a salt of the next identifier.
 	#[pallet::storage]
@@ -186,7 +218,8 @@ pub mod pallet {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// A DID was created.
+		/// A DID was created, controlled by `controller` (its signer, until an
+		/// offered controller accepts).
 		DidCreated {
 			did: DidId,
 			kind: SubjectKind,
@@ -199,12 +232,21 @@ pub mod pallet {
 		VerificationMethodRemoved { did: DidId, fragment: Fragment<T> },
 		/// A key was replaced by another in one step.
 		KeyRotated { did: DidId, old_fragment: Fragment<T>, new_fragment: Fragment<T> },
+		/// Control of a DID was offered to `controller`, who must accept.
+		ControllerOffered { did: DidId, controller: Controller<T::AccountId> },
 		/// Control of a DID passed to someone else.
 		ControllerRotated {
 			did: DidId,
 			old_controller: Controller<T::AccountId>,
 			new_controller: Controller<T::AccountId>,
 		},
+		/// A twin's patient position was offered to `patient`, who must accept.
+		PatientOffered { twin: DidId, patient: T::AccountId },
+		/// `patient` became the twin's patient.
+		PatientBound { twin: DidId, patient: T::AccountId },
+		/// The pending controller and patient offers of a DID were withdrawn
+		/// or rejected by `by`.
+		HandoverCancelled { did: DidId, by: T::AccountId },
 		/// A service endpoint was added.
 		ServiceAdded { did: DidId, fragment: Fragment<T> },
 		/// A service endpoint was removed.
@@ -215,7 +257,7 @@ pub mod pallet {
 		DidDeactivated { did: DidId, depositor: T::AccountId, refunded: BalanceOf<T> },
 		/// An institution offered to hold a twin's data.
 		CustodyOffered { twin: DidId, institution: DidId },
-		/// The twin's controller accepted an institution as custodian.
+		/// The twin's side accepted an institution as custodian.
 		CustodyAccepted { twin: DidId, institution: DidId },
 		/// A pending custody offer was withdrawn or rejected.
 		CustodyOfferCancelled { twin: DidId, institution: DidId },
@@ -237,6 +279,17 @@ pub mod pallet {
 		ControllerNotFound,
 		/// A DID cannot control itself.
 		SelfControl,
+		/// The named controller is, through its own controllers, controlled by this DID.
+		ControllerCycle,
+		/// The chain of controlling DIDs above the named controller is longer
+		/// than [`Config::MaxControllerDepth`].
+		ControllerChainTooDeep,
+		/// Nobody can act through the named controlling DID: it has neither an
+		/// account controller nor an authentication key.
+		ControllerCannotAct,
+		/// The change would leave the DIDs this DID controls without anyone
+		/// able to act for them (its last authentication path).
+		LastAuthenticationPath,
 		/// The DID still controls other DIDs; rotate their controller first.
 		StillControlsDids,
 		/// The DID has as many verification methods as allowed.
@@ -251,6 +304,9 @@ pub mod pallet {
 		InvalidFragment,
 		/// The public key is malformed (an ECDSA key must be compressed).
 		InvalidKey,
+		/// `keyAgreement` needs an X25519 key, and an X25519 key serves
+		/// `keyAgreement` only.
+		InvalidRelationships,
 		/// A service type must be 1 or more of `A-Z a-z 0-9 - . _ ~`.
 		InvalidServiceType,
 		/// A service endpoint must be an absolute URI (`scheme:rest`) of visible ASCII.
@@ -263,18 +319,27 @@ pub mod pallet {
 		ServiceNotFound,
 		/// The new controller is the current one.
 		SameController,
-		/// Custody concerns patient twins only.
+		/// Only the patient changes the patient position or a patient twin's
+		/// authentication methods.
+		PatientProtected,
+		/// The account already is the twin's patient.
+		AlreadyPatient,
+		/// The DID has no pending controller or patient offer for the signer.
+		NoPendingHandover,
+		/// This concerns patient twins only.
 		NotATwin,
 		/// Only institutions can hold custody.
 		NotAnInstitution,
-		/// The twin already has a pending custody offer.
+		/// This institution already has a pending custody offer for the twin.
 		CustodyOfferPending,
-		/// The twin has no pending custody offer.
+		/// The institution has no pending custody offer for the twin.
 		NoCustodyOffer,
 		/// The institution already holds custody of this twin.
 		AlreadyCustodian,
 		/// The twin has no custodian.
 		NoCustodian,
+		/// The institution holds custody or has custody offers pending.
+		InstitutionInCustody,
 		/// The signer cannot pay the deposit.
 		CannotPayDeposit,
 	}
@@ -295,17 +360,15 @@ pub mod pallet {
 			for entry in &self.dids {
 				let key = VerificationMethod {
 					fragment: BoundedVec::truncate_from(b"key-1".to_vec()),
-					key: twinnet_primitives::did::PublicKey::Sr25519(entry.sr25519_key),
+					key: PublicKey::Sr25519(entry.sr25519_key),
 					relationships: twinnet_primitives::did::Relationships {
 						authentication: true,
 						assertion_method: true,
 						..Default::default()
 					},
 				};
-				let controller = Controller::Account(entry.creator.clone());
 				let methods = BoundedVec::truncate_from(alloc::vec![key]);
-				let did = match Pallet::<T>::do_create(entry.creator.clone(), entry.kind, controller, methods)
-				{
+				let did = match Pallet::<T>::do_create(entry.creator.clone(), entry.kind, None, methods) {
 					Ok(did) => did,
 					Err(error) => panic!("genesis DID of {:?} is invalid: {error:?}", entry.creator),
 				};
@@ -320,7 +383,7 @@ pub mod pallet {
 							Pallet::<T>::active_kind(&institution) == Some(SubjectKind::Institution),
 						"genesis custody must be of a twin by an institution"
 					);
-					if let Err(error) = Pallet::<T>::do_grant_custody(did, institution, depositor) {
+					if let Err(error) = Pallet::<T>::start_custody(did, institution, depositor) {
 						panic!("genesis custody deposit cannot be paid: {error:?}");
 					}
 				}
@@ -331,6 +394,24 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			for (name, bound) in [
+				("MaxVerificationMethods", T::MaxVerificationMethods::get()),
+				("MaxServices", T::MaxServices::get()),
+				("MaxFragmentLength", T::MaxFragmentLength::get()),
+				("MaxServiceTypeLength", T::MaxServiceTypeLength::get()),
+				("MaxUrlLength", T::MaxUrlLength::get()),
+				("MaxSchemaLength", T::MaxSchemaLength::get()),
+				("MaxControllerDepth", T::MaxControllerDepth::get()),
+			] {
+				assert!(bound > 0, "pallet-twins: {name} must be positive");
+			}
+			assert!(
+				T::MaxFragmentLength::get() as usize <= twinnet_primitives::did::MAX_FRAGMENT_LENGTH,
+				"pallet-twins: fragments must fit the DID URLs resolvers accept"
+			);
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -339,9 +420,14 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Creates a DID of `kind`, controlled by `controller` (the signer if
-		/// `None`), with its first verification methods. The signer holds the
-		/// deposit. The new identifier is in [`Event::DidCreated`].
+		/// Creates a DID of `kind` with its first verification methods. With
+		/// no `controller`, or one the signer acts for, it is controlled so at
+		/// once; any other controller is offered the DID and controls it once
+		/// it accepts ([`Pallet::accept_controller`]). A twin the signer
+		/// controls itself has the signer as patient; a twin offered to an
+		/// account has that account as patient once it accepts. The signer
+		/// holds the deposit until then. The identifier is in
+		/// [`Event::DidCreated`].
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::create(verification_methods.len() as u32))]
 		pub fn create(
@@ -351,11 +437,11 @@ pub mod pallet {
 			verification_methods: BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let controller = controller.unwrap_or_else(|| Controller::Account(who.clone()));
 			Self::do_create(who, kind, controller, verification_methods).map(|_| ())
 		}
 
-		/// Adds a verification method to `did`.
+		/// Adds a verification method to `did`. On a twin with a patient, only
+		/// the patient adds authentication methods.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::add_verification_method())]
 		pub fn add_verification_method(
@@ -364,7 +450,8 @@ pub mod pallet {
 			method: VerificationMethodOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut details = Self::controlled_did(&did, &who)?;
+			let (mut details, role) = Self::authorized(&did, &who)?;
+			Self::ensure_may_touch(&details, role, &method)?;
 			Self::ensure_can_add_method(&details, &method)?;
 			let fragment = method.fragment.clone();
 			details
@@ -376,7 +463,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Removes the verification method `fragment` from `did`.
+		/// Removes the verification method `fragment` from `did`. On a twin
+		/// with a patient, only the patient removes authentication methods.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::remove_verification_method())]
 		pub fn remove_verification_method(
@@ -385,16 +473,19 @@ pub mod pallet {
 			fragment: Fragment<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut details = Self::controlled_did(&did, &who)?;
+			let (mut details, role) = Self::authorized(&did, &who)?;
 			let index = Self::method_index(&details, &fragment)?;
-			details.verification_methods.remove(index);
+			let removed = details.verification_methods.remove(index);
+			Self::ensure_may_touch(&details, role, &removed)?;
+			Self::ensure_dependents_can_act(&did, &details)?;
 			Self::store_change(did, details, &who)?;
 			Self::deposit_event(Event::VerificationMethodRemoved { did, fragment });
 			Ok(())
 		}
 
 		/// Replaces the verification method `old_fragment` of `did` by
-		/// `new_method` in one step, so the DID is never without a key.
+		/// `new_method` in one step, so the DID is never without a key. On a
+		/// twin with a patient, only the patient rotates authentication methods.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::rotate_key())]
 		pub fn rotate_key(
@@ -404,21 +495,26 @@ pub mod pallet {
 			new_method: VerificationMethodOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut details = Self::controlled_did(&did, &who)?;
+			let (mut details, role) = Self::authorized(&did, &who)?;
 			let index = Self::method_index(&details, &old_fragment)?;
-			details.verification_methods.remove(index);
+			let removed = details.verification_methods.remove(index);
+			Self::ensure_may_touch(&details, role, &removed)?;
+			Self::ensure_may_touch(&details, role, &new_method)?;
 			Self::ensure_can_add_method(&details, &new_method)?;
 			let new_fragment = new_method.fragment.clone();
 			details
 				.verification_methods
 				.try_insert(index, new_method)
 				.map_err(|_| Error::<T>::MaxKeysExceeded)?;
+			Self::ensure_dependents_can_act(&did, &details)?;
 			Self::store_change(did, details, &who)?;
 			Self::deposit_event(Event::KeyRotated { did, old_fragment, new_fragment });
 			Ok(())
 		}
 
-		/// Hands control of `did` to `new_controller`.
+		/// Hands control of `did` to `new_controller`: at once if the signer
+		/// acts for it, else as an offer that `new_controller` accepts with
+		/// [`Pallet::accept_controller`] (replacing any earlier offer).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::rotate_controller())]
 		pub fn rotate_controller(
@@ -427,16 +523,20 @@ pub mod pallet {
 			new_controller: Controller<T::AccountId>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut details = Self::controlled_did(&did, &who)?;
+			let (mut details, _) = Self::authorized(&did, &who)?;
 			ensure!(details.controller != new_controller, Error::<T>::SameController);
-			ensure!(new_controller != Controller::Did(did), Error::<T>::SelfControl);
-			Self::ensure_valid_controller(&new_controller)?;
+			Self::ensure_valid_controller(&did, &new_controller)?;
 
-			let old_controller = core::mem::replace(&mut details.controller, new_controller.clone());
-			DidsByController::<T>::remove(&old_controller, did);
-			DidsByController::<T>::insert(&new_controller, did, ());
-			Self::store_change(did, details, &who)?;
-			Self::deposit_event(Event::ControllerRotated { did, old_controller, new_controller });
+			if Self::acts_through(&new_controller, &who) {
+				let old_controller = Self::set_controller(did, &mut details, new_controller.clone())?;
+				details.pending_controller = None;
+				Self::store_change(did, details, &who)?;
+				Self::deposit_event(Event::ControllerRotated { did, old_controller, new_controller });
+			} else {
+				details.pending_controller = Some(new_controller.clone());
+				Self::store_change(did, details, &who)?;
+				Self::deposit_event(Event::ControllerOffered { did, controller: new_controller });
+			}
 			Ok(())
 		}
 
@@ -445,7 +545,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::add_service())]
 		pub fn add_service(origin: OriginFor<T>, did: DidId, service: ServiceOf<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut details = Self::controlled_did(&did, &who)?;
+			let (mut details, _) = Self::authorized(&did, &who)?;
 			ensure_valid_service::<T>(&service)?;
 			ensure!(!details.has_fragment(&service.fragment), Error::<T>::DuplicateFragment);
 			let fragment = service.fragment.clone();
@@ -464,7 +564,7 @@ pub mod pallet {
 			fragment: Fragment<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut details = Self::controlled_did(&did, &who)?;
+			let (mut details, _) = Self::authorized(&did, &who)?;
 			let index = details
 				.services
 				.iter()
@@ -486,7 +586,7 @@ pub mod pallet {
 			schema: Option<SchemaTag<T>>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut details = Self::controlled_did(&did, &who)?;
+			let (mut details, _) = Self::authorized(&did, &who)?;
 			if let Some(schema) = &schema {
 				ensure_valid_schema::<T>(schema)?;
 			}
@@ -497,24 +597,26 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Deactivates `did` for good. Its record is deleted and the deposit
-		/// returned; a twin's pending custody offer and custody end with it.
+		/// Deactivates `did` for good. Refused while another pallet depends on
+		/// it (for a twin: live consent grants), while it controls other DIDs,
+		/// or, for an institution, while it holds custody or has offers
+		/// pending. The record is deleted and the deposit returned; a twin's
+		/// custody ends with it.
 		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::deactivate())]
+		#[pallet::weight(T::WeightInfo::deactivate().saturating_add(T::Dependents::weight()))]
 		pub fn deactivate(origin: OriginFor<T>, did: DidId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let details = Self::controlled_did(&did, &who)?;
+			let (details, _) = Self::authorized(&did, &who)?;
 			let controls_others =
 				DidsByController::<T>::iter_key_prefix(Controller::<T::AccountId>::Did(did))
 					.next()
 					.is_some();
 			ensure!(!controls_others, Error::<T>::StillControlsDids);
+			ensure!(CustodyLoads::<T>::get(did).is_empty(), Error::<T>::InstitutionInCustody);
+			T::Dependents::ensure_can_deactivate(&did, details.kind)?;
 
-			if let Some(offer) = CustodyOffers::<T>::take(did) {
-				Self::release_custody_deposit(&offer)?;
-			}
 			if let Some(custody) = Custodians::<T>::take(did) {
-				Self::release_custody_deposit(&custody)?;
+				Self::finish_custody(&custody)?;
 			}
 			let refunded = Self::release_did_deposit(&details)?;
 			DidsByController::<T>::remove(&details.controller, did);
@@ -527,11 +629,13 @@ pub mod pallet {
 					deactivated: frame_system::Pallet::<T>::block_number(),
 				},
 			);
+			T::Dependents::on_deactivated(&did, details.kind);
 			Self::deposit_event(Event::DidDeactivated { did, depositor: details.depositor, refunded });
 			Ok(())
 		}
 
-		/// Offers, as (the controller of) `institution`, to hold the data of `twin`.
+		/// Offers, as (the controller of) `institution`, to hold the data of
+		/// `twin`. Each institution has its own offer, so none blocks another.
 		/// The signer holds [`Config::CustodyDeposit`] until the offer is
 		/// withdrawn or, once accepted, until custody ends.
 		#[pallet::call_index(9)]
@@ -542,7 +646,7 @@ pub mod pallet {
 			twin: DidId,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let institution_details = Self::controlled_did(&institution, &who)?;
+			let (institution_details, _) = Self::authorized(&institution, &who)?;
 			ensure!(
 				institution_details.kind == SubjectKind::Institution,
 				Error::<T>::NotAnInstitution
@@ -552,65 +656,177 @@ pub mod pallet {
 				Custodians::<T>::get(twin).map(|c| c.institution) != Some(institution),
 				Error::<T>::AlreadyCustodian
 			);
-			ensure!(!CustodyOffers::<T>::contains_key(twin), Error::<T>::CustodyOfferPending);
+			ensure!(
+				!CustodyOffers::<T>::contains_key(twin, institution),
+				Error::<T>::CustodyOfferPending
+			);
 
 			T::Currency::hold(&HoldReason::CustodyDeposit.into(), &who, T::CustodyDeposit::get())
 				.map_err(|_| Error::<T>::CannotPayDeposit)?;
-			CustodyOffers::<T>::insert(twin, Custody { institution, depositor: who });
+			CustodyOffers::<T>::insert(twin, institution, who);
+			CustodyLoads::<T>::mutate(institution, |load| load.offers = load.offers.saturating_add(1));
 			Self::deposit_event(Event::CustodyOffered { twin, institution });
 			Ok(())
 		}
 
-		/// Accepts, as the controller of `twin`, the pending custody offer: the
-		/// offering institution becomes the twin's custodian.
+		/// Accepts, as the twin's patient or controller, the custody offer of
+		/// `institution`: it becomes the twin's custodian, replacing any other.
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::accept_custody())]
-		pub fn accept_custody(origin: OriginFor<T>, twin: DidId) -> DispatchResult {
+		pub fn accept_custody(origin: OriginFor<T>, twin: DidId, institution: DidId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::controlled_did(&twin, &who)?;
-			let offer = CustodyOffers::<T>::get(twin).ok_or(Error::<T>::NoCustodyOffer)?;
+			Self::authorized(&twin, &who)?;
+			let depositor =
+				CustodyOffers::<T>::get(twin, institution).ok_or(Error::<T>::NoCustodyOffer)?;
 			ensure!(
-				Self::active_kind(&offer.institution) == Some(SubjectKind::Institution),
+				Self::active_kind(&institution) == Some(SubjectKind::Institution),
 				Error::<T>::NotAnInstitution
 			);
 
-			CustodyOffers::<T>::remove(twin);
-			let institution = offer.institution;
-			if let Some(previous) = Custodians::<T>::mutate(twin, |c| c.replace(offer)) {
-				Self::release_custody_deposit(&previous)?;
+			CustodyOffers::<T>::remove(twin, institution);
+			CustodyLoads::<T>::mutate(institution, |load| {
+				load.offers = load.offers.saturating_sub(1);
+				load.custodies = load.custodies.saturating_add(1);
+			});
+			if let Some(previous) = Custodians::<T>::mutate(twin, |c| c.replace(Custody { institution, depositor })) {
+				Self::finish_custody(&previous)?;
 				Self::deposit_event(Event::CustodyEnded { twin, institution: previous.institution });
 			}
 			Self::deposit_event(Event::CustodyAccepted { twin, institution });
 			Ok(())
 		}
 
-		/// Withdraws (as the offering institution's controller) or rejects (as
-		/// the twin's controller) the pending custody offer for `twin`.
+		/// Withdraws (as the institution's controller) or rejects (as the
+		/// twin's patient or controller) the custody offer of `institution`
+		/// for `twin`; anyone may clear it once the twin is deactivated.
 		#[pallet::call_index(11)]
 		#[pallet::weight(T::WeightInfo::cancel_custody_offer())]
-		pub fn cancel_custody_offer(origin: OriginFor<T>, twin: DidId) -> DispatchResult {
+		pub fn cancel_custody_offer(
+			origin: OriginFor<T>,
+			twin: DidId,
+			institution: DidId,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let details = Self::active_did(&twin)?;
-			let offer = CustodyOffers::<T>::get(twin).ok_or(Error::<T>::NoCustodyOffer)?;
-			Self::ensure_custody_party(&details, &offer, &who)?;
-			CustodyOffers::<T>::remove(twin);
-			Self::release_custody_deposit(&offer)?;
-			Self::deposit_event(Event::CustodyOfferCancelled { twin, institution: offer.institution });
+			let depositor =
+				CustodyOffers::<T>::get(twin, institution).ok_or(Error::<T>::NoCustodyOffer)?;
+			let twin_gone = !Dids::<T>::contains_key(twin);
+			ensure!(twin_gone || Self::is_custody_party(&twin, &institution, &who), Error::<T>::NotAuthorized);
+
+			release::<_, T::Currency>(&HoldReason::CustodyDeposit.into(), &depositor, T::CustodyDeposit::get())
+				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			CustodyOffers::<T>::remove(twin, institution);
+			Self::update_load(institution, |load| load.offers = load.offers.saturating_sub(1));
+			Self::deposit_event(Event::CustodyOfferCancelled { twin, institution });
 			Ok(())
 		}
 
-		/// Ends custody of `twin`: callable by the twin's controller or the
-		/// custodian institution's controller.
+		/// Ends custody of `twin`: callable by the twin's patient or
+		/// controller, or the custodian institution's controller.
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::end_custody())]
 		pub fn end_custody(origin: OriginFor<T>, twin: DidId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let details = Self::active_did(&twin)?;
+			Self::active_did(&twin)?;
 			let custody = Custodians::<T>::get(twin).ok_or(Error::<T>::NoCustodian)?;
-			Self::ensure_custody_party(&details, &custody, &who)?;
+			ensure!(Self::is_custody_party(&twin, &custody.institution, &who), Error::<T>::NotAuthorized);
 			Custodians::<T>::remove(twin);
-			Self::release_custody_deposit(&custody)?;
+			Self::finish_custody(&custody)?;
 			Self::deposit_event(Event::CustodyEnded { twin, institution: custody.institution });
+			Ok(())
+		}
+
+		/// Takes control of `did` as the controller it was offered to (its
+		/// account, or someone acting for its DID). The signer takes over the
+		/// deposit; if the signer was also offered the patient position, it
+		/// becomes the patient.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::accept_controller())]
+		pub fn accept_controller(origin: OriginFor<T>, did: DidId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut details = Self::active_did(&did)?;
+			let offered = details.pending_controller.clone().ok_or(Error::<T>::NoPendingHandover)?;
+			ensure!(Self::acts_through(&offered, &who), Error::<T>::NotAuthorized);
+			// The chain above the controller may have changed since the offer.
+			Self::ensure_valid_controller(&did, &offered)?;
+
+			let old_controller = Self::set_controller(did, &mut details, offered.clone())?;
+			details.pending_controller = None;
+			let binds_patient = details.pending_patient.as_ref() == Some(&who);
+			if binds_patient {
+				details.patient = details.pending_patient.take();
+			}
+			Self::store_change(did, details, &who)?;
+			Self::deposit_event(Event::ControllerRotated { did, old_controller, new_controller: offered });
+			if binds_patient {
+				Self::deposit_event(Event::PatientBound { twin: did, patient: who });
+			}
+			Ok(())
+		}
+
+		/// Offers the patient position of `twin` to `patient`: by the patient
+		/// (to move to a new account), or by the controller of a twin that has
+		/// no patient yet. Naming oneself binds at once; anyone else accepts
+		/// with [`Pallet::accept_patient`].
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::offer_patient())]
+		pub fn offer_patient(origin: OriginFor<T>, twin: DidId, patient: T::AccountId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let (mut details, role) = Self::authorized(&twin, &who)?;
+			ensure!(details.kind == SubjectKind::PatientTwin, Error::<T>::NotATwin);
+			ensure!(details.patient.is_none() || role == DidRole::Patient, Error::<T>::PatientProtected);
+			ensure!(!details.is_patient(&patient), Error::<T>::AlreadyPatient);
+
+			if patient == who {
+				details.patient = Some(patient.clone());
+				details.pending_patient = None;
+				Self::store_change(twin, details, &who)?;
+				Self::deposit_event(Event::PatientBound { twin, patient });
+			} else {
+				details.pending_patient = Some(patient.clone());
+				Self::store_change(twin, details, &who)?;
+				Self::deposit_event(Event::PatientOffered { twin, patient });
+			}
+			Ok(())
+		}
+
+		/// Takes the patient position of `twin` as the account it was offered
+		/// to; the signer takes over the deposit.
+		#[pallet::call_index(15)]
+		#[pallet::weight(T::WeightInfo::accept_patient())]
+		pub fn accept_patient(origin: OriginFor<T>, twin: DidId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut details = Self::active_did(&twin)?;
+			ensure!(details.pending_patient.as_ref() == Some(&who), Error::<T>::NoPendingHandover);
+			details.patient = details.pending_patient.take();
+			Self::store_change(twin, details, &who)?;
+			Self::deposit_event(Event::PatientBound { twin, patient: who });
+			Ok(())
+		}
+
+		/// Withdraws (as the DID's patient or controller) or rejects (as an
+		/// offered party) the pending controller and patient offers of `did`.
+		/// The deposit stays with its holder, shrunk to the smaller record.
+		#[pallet::call_index(16)]
+		#[pallet::weight(T::WeightInfo::cancel_handover())]
+		pub fn cancel_handover(origin: OriginFor<T>, did: DidId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut details = Self::active_did(&did)?;
+			let offered_controller =
+				details.pending_controller.as_ref().is_some_and(|c| Self::acts_through(c, &who));
+			let offered_patient = details.pending_patient.as_ref() == Some(&who);
+			ensure!(
+				details.pending_controller.is_some() || details.pending_patient.is_some(),
+				Error::<T>::NoPendingHandover
+			);
+			ensure!(
+				offered_controller || offered_patient || Self::role(&details, &who).is_some(),
+				Error::<T>::NotAuthorized
+			);
+			details.pending_controller = None;
+			details.pending_patient = None;
+			let depositor = details.depositor.clone();
+			Self::store_change(did, details, &depositor)?;
+			Self::deposit_event(Event::HandoverCancelled { did, by: who });
 			Ok(())
 		}
 	}
@@ -620,13 +836,11 @@ pub mod pallet {
 		pub fn do_create(
 			who: T::AccountId,
 			kind: SubjectKind,
-			controller: Controller<T::AccountId>,
+			controller: Option<Controller<T::AccountId>>,
 			verification_methods: BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods>,
 		) -> Result<DidId, DispatchError> {
-			Self::ensure_valid_controller(&controller)?;
 			for (index, method) in verification_methods.iter().enumerate() {
-				ensure_valid_fragment::<T>(&method.fragment)?;
-				ensure_valid_key::<T>(&method.key)?;
+				ensure_valid_method::<T>(method)?;
 				for earlier in verification_methods.iter().take(index) {
 					ensure!(earlier.fragment != method.fragment, Error::<T>::DuplicateFragment);
 					ensure!(earlier.key != method.key, Error::<T>::DuplicateKey);
@@ -638,11 +852,33 @@ pub mod pallet {
 				!Dids::<T>::contains_key(did) && !DeactivatedDids::<T>::contains_key(did),
 				Error::<T>::AlreadyExists
 			);
+			let signer = Controller::Account(who.clone());
+			let (controller, pending_controller) = match controller {
+				None => (signer, None),
+				Some(named) => {
+					Self::ensure_valid_controller(&did, &named)?;
+					if Self::acts_through(&named, &who) {
+						(named, None)
+					} else {
+						(signer, Some(named))
+					}
+				},
+			};
+			let is_twin = kind == SubjectKind::PatientTwin;
+			let patient = (is_twin && pending_controller.is_none() && controller == Controller::Account(who.clone()))
+				.then(|| who.clone());
+			let pending_patient = match &pending_controller {
+				Some(Controller::Account(account)) if is_twin => Some(account.clone()),
+				_ => None,
+			};
 
 			let now = frame_system::Pallet::<T>::block_number();
 			let mut details = DidDetails {
 				kind,
 				controller: controller.clone(),
+				pending_controller: pending_controller.clone(),
+				patient,
+				pending_patient,
 				verification_methods,
 				services: BoundedVec::new(),
 				metadata_hash: None,
@@ -660,20 +896,41 @@ pub mod pallet {
 			DidsByController::<T>::insert(&controller, did, ());
 			Dids::<T>::insert(did, details);
 			Self::deposit_event(Event::DidCreated { did, kind, controller, depositor: who });
+			if let Some(offered) = pending_controller {
+				Self::deposit_event(Event::ControllerOffered { did, controller: offered });
+			}
 			Ok(did)
 		}
 
 		/// Makes `institution` the custodian of `twin` on the offer of
 		/// `depositor`, who holds the custody deposit.
-		fn do_grant_custody(
-			twin: DidId,
-			institution: DidId,
-			depositor: T::AccountId,
-		) -> DispatchResult {
+		fn start_custody(twin: DidId, institution: DidId, depositor: T::AccountId) -> DispatchResult {
 			T::Currency::hold(&HoldReason::CustodyDeposit.into(), &depositor, T::CustodyDeposit::get())
 				.map_err(|_| Error::<T>::CannotPayDeposit)?;
 			Custodians::<T>::insert(twin, Custody { institution, depositor });
+			CustodyLoads::<T>::mutate(institution, |load| load.custodies = load.custodies.saturating_add(1));
 			Ok(())
+		}
+
+		/// Returns the deposit of ended custody and counts it off its institution.
+		fn finish_custody(custody: &Custody<T::AccountId>) -> DispatchResult {
+			release::<_, T::Currency>(
+				&HoldReason::CustodyDeposit.into(),
+				&custody.depositor,
+				T::CustodyDeposit::get(),
+			)
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			Self::update_load(custody.institution, |load| load.custodies = load.custodies.saturating_sub(1));
+			Ok(())
+		}
+
+		/// Changes an institution's load, deleting it once empty.
+		fn update_load(institution: DidId, change: impl FnOnce(&mut CustodyLoad)) {
+			CustodyLoads::<T>::mutate_exists(institution, |entry| {
+				let mut load = entry.unwrap_or_default();
+				change(&mut load);
+				*entry = (!load.is_empty()).then_some(load);
+			});
 		}
 
 		/// The identifier of the `counter`-th DID, created by `creator`.
@@ -692,45 +949,98 @@ pub mod pallet {
 			})
 		}
 
-		/// The active DID `did`, if `who` controls it.
-		fn controlled_did(did: &DidId, who: &T::AccountId) -> Result<DidDetails<T>, Error<T>> {
+		/// The active DID `did` and how `who` may act for it, if at all.
+		fn authorized(did: &DidId, who: &T::AccountId) -> Result<(DidDetails<T>, DidRole), Error<T>> {
 			let details = Self::active_did(did)?;
-			ensure!(Self::is_controller(&details, who), Error::<T>::NotAuthorized);
-			Ok(details)
+			let role = Self::role(&details, who).ok_or(Error::<T>::NotAuthorized)?;
+			Ok((details, role))
 		}
 
-		/// Whether `who` controls the DID `details`: it is the controlling
-		/// account, or the controlling DID's account, or signs with one of the
-		/// controlling DID's authentication keys.
-		pub fn is_controller(details: &DidDetails<T>, who: &T::AccountId) -> bool {
-			match &details.controller {
+		/// How `who` may act for the DID `details`: as its patient, or as (one
+		/// acting for) its controller.
+		pub fn role(details: &DidDetails<T>, who: &T::AccountId) -> Option<DidRole> {
+			if details.is_patient(who) {
+				Some(DidRole::Patient)
+			} else if Self::acts_through(&details.controller, who) {
+				Some(DidRole::Controller)
+			} else {
+				None
+			}
+		}
+
+		/// Whether `who` acts for `controller`: it is the account, or the
+		/// controlling DID's account, or signs with one of that DID's
+		/// authentication keys.
+		pub fn acts_through(controller: &Controller<T::AccountId>, who: &T::AccountId) -> bool {
+			match controller {
 				Controller::Account(account) => account == who,
 				Controller::Did(controller) => Dids::<T>::get(controller).is_some_and(|c| {
-					c.controller == Controller::Account(who.clone()) ||
-						c.has_authentication_key_of(who)
+					c.controller == Controller::Account(who.clone()) || c.has_authentication_key_of(who)
 				}),
 			}
 		}
 
-		/// `who` controls the twin (`details`) or the institution of `custody`.
-		fn ensure_custody_party(
+		/// A guardian (a controller who is not the twin's patient) may not
+		/// touch the authentication methods of a twin with a patient.
+		fn ensure_may_touch(
 			details: &DidDetails<T>,
-			custody: &Custody<T::AccountId>,
-			who: &T::AccountId,
+			role: DidRole,
+			method: &VerificationMethodOf<T>,
 		) -> DispatchResult {
-			ensure!(
-				Self::is_controller(details, who) || Self::is_controlled_by(&custody.institution, who),
-				Error::<T>::NotAuthorized
-			);
+			let protected = details.patient.is_some() && method.relationships.authentication;
+			ensure!(!protected || role == DidRole::Patient, Error::<T>::PatientProtected);
 			Ok(())
 		}
 
-		/// A controller must be an account or an active DID.
-		fn ensure_valid_controller(controller: &Controller<T::AccountId>) -> DispatchResult {
-			if let Controller::Did(did) = controller {
-				ensure!(Dids::<T>::contains_key(did), Error::<T>::ControllerNotFound);
+		/// `who` acts for `twin` or controls `institution`.
+		fn is_custody_party(twin: &DidId, institution: &DidId, who: &T::AccountId) -> bool {
+			Dids::<T>::get(twin).is_some_and(|details| Self::role(&details, who).is_some()) ||
+				Self::is_controlled_by(institution, who)
+		}
+
+		/// `controller` may control `did`: an account, or an active DID other
+		/// than `did` through which someone can act, whose chain of
+		/// controllers is acyclic, does not pass through `did`, and is at most
+		/// [`Config::MaxControllerDepth`] long.
+		fn ensure_valid_controller(did: &DidId, controller: &Controller<T::AccountId>) -> DispatchResult {
+			let Controller::Did(first) = controller else { return Ok(()) };
+			ensure!(first != did, Error::<T>::SelfControl);
+			let first_details = Dids::<T>::get(first).ok_or(Error::<T>::ControllerNotFound)?;
+			ensure!(first_details.can_act_for_dependents(), Error::<T>::ControllerCannotAct);
+			let mut next = first_details.controller;
+			for _ in 0..T::MaxControllerDepth::get() {
+				match next {
+					Controller::Account(_) => return Ok(()),
+					Controller::Did(above) => {
+						ensure!(above != *did, Error::<T>::ControllerCycle);
+						next = Dids::<T>::get(above).ok_or(Error::<T>::ControllerNotFound)?.controller;
+					},
+				}
 			}
+			Err(Error::<T>::ControllerChainTooDeep.into())
+		}
+
+		/// If `did` controls other DIDs, someone must still be able to act
+		/// through it once it looks like `details`.
+		fn ensure_dependents_can_act(did: &DidId, details: &DidDetails<T>) -> DispatchResult {
+			let controls_others =
+				DidsByController::<T>::iter_key_prefix(Controller::<T::AccountId>::Did(*did)).next().is_some();
+			ensure!(!controls_others || details.can_act_for_dependents(), Error::<T>::LastAuthenticationPath);
 			Ok(())
+		}
+
+		/// Makes `controller` the controller of `did` (`details`), moving its
+		/// index entry, and returns the previous controller.
+		fn set_controller(
+			did: DidId,
+			details: &mut DidDetails<T>,
+			controller: Controller<T::AccountId>,
+		) -> Result<Controller<T::AccountId>, DispatchError> {
+			let old_controller = core::mem::replace(&mut details.controller, controller.clone());
+			Self::ensure_dependents_can_act(&did, details)?;
+			DidsByController::<T>::remove(&old_controller, did);
+			DidsByController::<T>::insert(&controller, did, ());
+			Ok(old_controller)
 		}
 
 		/// `method` may join `details`: valid, with a fresh fragment and key.
@@ -738,8 +1048,7 @@ pub mod pallet {
 			details: &DidDetails<T>,
 			method: &VerificationMethodOf<T>,
 		) -> DispatchResult {
-			ensure_valid_fragment::<T>(&method.fragment)?;
-			ensure_valid_key::<T>(&method.key)?;
+			ensure_valid_method::<T>(method)?;
 			ensure!(!details.has_fragment(&method.fragment), Error::<T>::DuplicateFragment);
 			ensure!(
 				!details.verification_methods.iter().any(|m| m.key == method.key),
@@ -767,12 +1076,12 @@ pub mod pallet {
 			T::DepositBase::get().saturating_add(T::DepositPerByte::get().saturating_mul(bytes))
 		}
 
-		/// Stores the changed `details` of `did`, signed by `signer`, who takes
-		/// over the (recomputed) deposit.
+		/// Stores the changed `details` of `did`, with `payer` taking over the
+		/// (recomputed) deposit.
 		fn store_change(
 			did: DidId,
 			mut details: DidDetails<T>,
-			signer: &T::AccountId,
+			payer: &T::AccountId,
 		) -> DispatchResult {
 			details.updated = frame_system::Pallet::<T>::block_number();
 			let new_deposit = Self::deposit_for(&details);
@@ -780,11 +1089,11 @@ pub mod pallet {
 				&HoldReason::DidDeposit.into(),
 				&details.depositor,
 				details.deposit,
-				signer,
+				payer,
 				new_deposit,
 			)
 			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
-			details.depositor = signer.clone();
+			details.depositor = payer.clone();
 			details.deposit = new_deposit;
 			Dids::<T>::insert(did, details);
 			Ok(())
@@ -797,20 +1106,8 @@ pub mod pallet {
 			Ok(details.deposit)
 		}
 
-		/// Returns the deposit of a custody offer or record to whoever made the offer.
-		fn release_custody_deposit(custody: &Custody<T::AccountId>) -> DispatchResult {
-			release::<_, T::Currency>(
-				&HoldReason::CustodyDeposit.into(),
-				&custody.depositor,
-				T::CustodyDeposit::get(),
-			)
-			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))
-		}
-
 		/// Resolves `did` for the runtime API.
-		pub fn resolve(
-			did: &DidId,
-		) -> Option<DidResolution<T::AccountId, BlockNumberFor<T>>> {
+		pub fn resolve(did: &DidId) -> Option<DidResolution<T::AccountId, BlockNumberFor<T>>> {
 			if let Some(details) = Dids::<T>::get(did) {
 				let custodian = Custodians::<T>::get(did).map(|c| c.institution);
 				return Some(DidResolution::Active(details.view(custodian)));
@@ -822,25 +1119,42 @@ pub mod pallet {
 			})
 		}
 
-		/// The active DIDs `controller` controls, for the runtime API.
-		pub fn dids_controlled_by(controller: &Controller<T::AccountId>) -> alloc::vec::Vec<DidId> {
-			DidsByController::<T>::iter_key_prefix(controller).collect()
+		/// Up to `limit` active DIDs `controller` controls, in storage order,
+		/// starting after `start_after` (a DID of an earlier page).
+		pub fn dids_controlled_by(
+			controller: &Controller<T::AccountId>,
+			start_after: Option<DidId>,
+			limit: u32,
+		) -> alloc::vec::Vec<DidId> {
+			let page = match start_after {
+				Some(after) => DidsByController::<T>::iter_key_prefix_from(
+					controller,
+					DidsByController::<T>::hashed_key_for(controller, after),
+				),
+				None => DidsByController::<T>::iter_key_prefix(controller),
+			};
+			page.take(limit as usize).collect()
 		}
 
 		/// Checks the pallet's invariants:
-		/// - each DID's fragments are unique and valid, its keys unique;
+		/// - each DID's fragments are unique, its methods valid;
 		/// - each active DID is indexed under its controller, and each index
 		///   entry points to an active DID with that controller;
+		/// - a controlling DID is active, is not the DID itself, and someone
+		///   can act through it;
+		/// - only twins have patients or pending patients;
 		/// - no identifier is both active and deactivated;
-		/// - each account's DID and custody-offer holds equal the deposits
-		///   the records say it holds;
-		/// - custody offers and records concern active twins.
+		/// - each account's DID and custody holds equal the deposits the
+		///   records say it holds;
+		/// - custody records concern active twins, and each institution's
+		///   load counts its offers and custodies.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
 			use frame_support::traits::fungible::InspectHold;
 			let mut did_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 			let mut custody_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+			let mut loads = BTreeMap::<DidId, CustodyLoad>::new();
 
 			for (did, details) in Dids::<T>::iter() {
 				let mut fragments: alloc::vec::Vec<&[u8]> = details
@@ -854,8 +1168,24 @@ pub mod pallet {
 				fragments.dedup();
 				ensure!(fragments.len() == count, "a DID has duplicate fragments");
 				ensure!(
+					details.verification_methods.iter().all(|m| ensure_valid_method::<T>(m).is_ok()),
+					"a DID has an invalid verification method"
+				);
+				ensure!(
 					DidsByController::<T>::contains_key(&details.controller, did),
 					"an active DID is missing from the controller index"
+				);
+				if let Controller::Did(controller) = &details.controller {
+					ensure!(*controller != did, "a DID controls itself");
+					ensure!(
+						Dids::<T>::get(controller).is_some_and(|c| c.can_act_for_dependents()),
+						"nobody can act through a DID's controller"
+					);
+				}
+				ensure!(
+					details.kind == SubjectKind::PatientTwin ||
+						(details.patient.is_none() && details.pending_patient.is_none()),
+					"a DID that is not a twin has a patient"
 				);
 				ensure!(
 					!DeactivatedDids::<T>::contains_key(did),
@@ -864,14 +1194,29 @@ pub mod pallet {
 				let held = did_deposits.entry(details.depositor.clone()).or_default();
 				*held = held.saturating_add(details.deposit);
 			}
-			for (twin, custody) in CustodyOffers::<T>::iter().chain(Custodians::<T>::iter()) {
+			for (_, institution, depositor) in CustodyOffers::<T>::iter() {
+				let held = custody_deposits.entry(depositor).or_default();
+				*held = held.saturating_add(T::CustodyDeposit::get());
+				let load = loads.entry(institution).or_default();
+				load.offers = load.offers.saturating_add(1);
+			}
+			for (twin, custody) in Custodians::<T>::iter() {
 				ensure!(
 					Self::active_kind(&twin) == Some(SubjectKind::PatientTwin),
 					"custody of something that is not an active twin"
 				);
 				let held = custody_deposits.entry(custody.depositor).or_default();
 				*held = held.saturating_add(T::CustodyDeposit::get());
+				let load = loads.entry(custody.institution).or_default();
+				load.custodies = load.custodies.saturating_add(1);
 			}
+			for (institution, load) in CustodyLoads::<T>::iter() {
+				ensure!(
+					loads.remove(&institution) == Some(load),
+					"an institution's custody load differs from its offers and custodies"
+				);
+			}
+			ensure!(loads.is_empty(), "offers or custodies without a load");
 			for (controller, did, ()) in DidsByController::<T>::iter() {
 				ensure!(
 					Dids::<T>::get(did).is_some_and(|d| d.controller == controller),
@@ -901,21 +1246,43 @@ impl<T: Config> DidRegistry<T::AccountId> for Pallet<T> {
 		Dids::<T>::get(did).map(|d| d.kind)
 	}
 
-	fn controller(did: &DidId) -> Option<Controller<T::AccountId>> {
-		Dids::<T>::get(did).map(|d| d.controller)
+	fn access(did: &DidId, who: &T::AccountId) -> Option<DidAccess> {
+		Dids::<T>::get(did).map(|details| DidAccess { kind: details.kind, role: Self::role(&details, who) })
 	}
 
 	fn is_controlled_by(did: &DidId, who: &T::AccountId) -> bool {
-		Dids::<T>::get(did).is_some_and(|d| Self::is_controller(&d, who))
+		Dids::<T>::get(did).is_some_and(|d| Self::acts_through(&d.controller, who))
 	}
 
-	fn authenticates_as(did: &DidId, who: &T::AccountId) -> bool {
-		Dids::<T>::get(did).is_some_and(|d| d.has_authentication_key_of(who))
+	fn is_patient(twin: &DidId, who: &T::AccountId) -> bool {
+		Dids::<T>::get(twin).is_some_and(|d| d.is_patient(who))
 	}
 
 	fn custodian(twin: &DidId) -> Option<DidId> {
 		Custodians::<T>::get(twin)
 			.map(|custody| custody.institution)
 			.filter(|institution| Dids::<T>::contains_key(institution))
+	}
+
+	fn keys_for(did: &DidId, relationship: Relationship) -> alloc::vec::Vec<PublicKey> {
+		Dids::<T>::get(did)
+			.map(|details| {
+				details
+					.verification_methods
+					.iter()
+					.filter(|m| m.relationships.serves(relationship))
+					.map(|m| m.key)
+					.collect()
+			})
+			.unwrap_or_default()
+	}
+
+	fn verify_assertion(did: &DidId, message: &[u8], signature: &DidSignature) -> bool {
+		Dids::<T>::get(did).is_some_and(|details| {
+			details
+				.verification_methods
+				.iter()
+				.any(|m| m.relationships.assertion_method && m.key.verifies(message, signature))
+		})
 	}
 }

@@ -35,6 +35,8 @@ pub const DEPOSIT_BASE: u64 = 100;
 pub const DEPOSIT_PER_BYTE: u64 = 1;
 /// The deposit of a custody offer or record.
 pub const CUSTODY_DEPOSIT: u64 = 50;
+/// The longest chain of controlling DIDs here.
+pub const MAX_CONTROLLER_DEPTH: u32 = 3;
 /// The most verification methods (and services) a DID may have here.
 pub const MAX_METHODS: u32 = 3;
 
@@ -50,6 +52,8 @@ impl pallet_twins::Config for Test {
 	type DepositBase = DepositBase;
 	type DepositPerByte = DepositPerByte;
 	type CustodyDeposit = CustodyDeposit;
+	type Dependents = ();
+	type MaxControllerDepth = ConstU32<MAX_CONTROLLER_DEPTH>;
 	type MaxVerificationMethods = ConstU32<MAX_METHODS>;
 	type MaxServices = ConstU32<MAX_METHODS>;
 	type MaxFragmentLength = ConstU32<16>;

@@ -7,7 +7,7 @@ use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, Bound
 use sp_core::H256;
 use sp_runtime::{AccountId32, BuildStorage, DispatchError};
 use twinnet_primitives::{
-	did::{Controller, DidId, DidResolution, PublicKey, Relationships, SubjectKind},
+	did::{Controller, DidId, DidResolution, DidSignature, PublicKey, Relationship, Relationships, SubjectKind},
 	traits::DidRegistry,
 };
 
@@ -145,18 +145,73 @@ fn create_gives_each_did_its_own_identifier() {
 }
 
 #[test]
-fn create_accepts_another_account_or_a_did_as_controller() {
+fn create_for_another_controller_only_offers_it() {
 	run_test(|| {
 		let for_bob =
 			create_with(&alice(), SubjectKind::Dataset, Some(Controller::Account(bob())), 100);
-		assert_eq!(details(for_bob).controller, Controller::Account(bob()));
-		assert_eq!(details(for_bob).depositor, alice());
+		let record = details(for_bob);
+		assert_eq!(record.controller, Controller::Account(alice()));
+		assert_eq!(record.pending_controller, Some(Controller::Account(bob())));
+		assert_eq!((record.patient, record.pending_patient), (None, None));
+		assert_eq!(record.depositor, alice());
+		assert!(!Twins::is_controlled_by(&for_bob, &bob()));
+		System::assert_has_event(
+			Event::ControllerOffered { did: for_bob, controller: Controller::Account(bob()) }.into(),
+		);
+	});
+}
 
+#[test]
+fn create_with_a_did_the_signer_acts_for_sets_it_at_once() {
+	run_test(|| {
 		let guardian = create_with(&charlie(), SubjectKind::Institution, None, 101);
 		let ward =
 			create_with(&charlie(), SubjectKind::PatientTwin, Some(Controller::Did(guardian)), 102);
-		assert_eq!(details(ward).controller, Controller::Did(guardian));
-		assert_eq!(Twins::dids_controlled_by(&Controller::Did(guardian)), vec![ward]);
+		let record = details(ward);
+		assert_eq!(record.controller, Controller::Did(guardian));
+		assert_eq!(record.pending_controller, None);
+		// A guardian's ward has no patient until one accepts the position.
+		assert_eq!(record.patient, None);
+		assert_eq!(Twins::dids_controlled_by(&Controller::Did(guardian), None, 10), vec![ward]);
+	});
+}
+
+#[test]
+fn a_twin_the_signer_controls_has_the_signer_as_patient() {
+	run_test(|| {
+		let twin = alice_twin();
+		assert_eq!(details(twin).patient, Some(alice()));
+		assert!(Twins::is_patient(&twin, &alice()));
+		let institution = bob_institution();
+		assert_eq!(details(institution).patient, None);
+	});
+}
+
+/// The attack of issue 8: a stranger creates a twin naming someone else's
+/// account as controller and adds their own authentication key. Before the
+/// fix the twin was Alice's at once and the stranger's key counted as the
+/// patient's; now the stranger only holds an offer Alice never accepted.
+#[test]
+fn attack_stranger_names_another_account_controller_of_a_twin() {
+	run_test(|| {
+		let stranger = charlie();
+		let methods = BoundedVec::truncate_from(vec![method("key-1", PublicKey::Sr25519([3; 32]))]);
+		assert_ok!(Twins::create(
+			origin(&stranger),
+			SubjectKind::PatientTwin,
+			Some(Controller::Account(alice())),
+			methods
+		));
+		let twin = last_created();
+		assert!(!Twins::is_patient(&twin, &alice()));
+		assert!(!Twins::is_patient(&twin, &stranger));
+		assert!(!Twins::is_controlled_by(&twin, &alice()));
+		assert_eq!(details(twin).pending_patient, Some(alice()));
+		assert_eq!(
+			Twins::access(&twin, &stranger).and_then(|a| a.role),
+			Some(twinnet_primitives::traits::DidRole::Controller)
+		);
+		assert!(Twins::dids_controlled_by(&Controller::Account(alice()), None, 10).is_empty());
 	});
 }
 
@@ -190,9 +245,13 @@ fn every_call_needs_a_signed_origin() {
 			assert_noop!(Twins::set_metadata(o(), did, None, None), DispatchError::BadOrigin);
 			assert_noop!(Twins::deactivate(o(), did), DispatchError::BadOrigin);
 			assert_noop!(Twins::offer_custody(o(), did, did), DispatchError::BadOrigin);
-			assert_noop!(Twins::accept_custody(o(), did), DispatchError::BadOrigin);
-			assert_noop!(Twins::cancel_custody_offer(o(), did), DispatchError::BadOrigin);
+			assert_noop!(Twins::accept_custody(o(), did, did), DispatchError::BadOrigin);
+			assert_noop!(Twins::cancel_custody_offer(o(), did, did), DispatchError::BadOrigin);
 			assert_noop!(Twins::end_custody(o(), did), DispatchError::BadOrigin);
+			assert_noop!(Twins::accept_controller(o(), did), DispatchError::BadOrigin);
+			assert_noop!(Twins::offer_patient(o(), did, bob()), DispatchError::BadOrigin);
+			assert_noop!(Twins::accept_patient(o(), did), DispatchError::BadOrigin);
+			assert_noop!(Twins::cancel_handover(o(), did), DispatchError::BadOrigin);
 		}
 	});
 }
@@ -340,10 +399,7 @@ fn add_verification_method_errors() {
 fn a_signer_who_cannot_pay_the_deposit_changes_nothing() {
 	run_test(|| {
 		let did = create_with(&alice(), SubjectKind::PatientTwin, Some(Controller::Account(poor())), 100);
-		assert_noop!(
-			Twins::add_verification_method(origin(&poor()), did, method("k", sr(5))),
-			Error::<Test>::CannotPayDeposit
-		);
+		assert_noop!(Twins::accept_controller(origin(&poor()), did), Error::<Test>::CannotPayDeposit);
 	});
 }
 
@@ -352,6 +408,7 @@ fn the_signer_of_a_change_takes_over_the_deposit() {
 	run_test(|| {
 		let did = create_with(&alice(), SubjectKind::PatientTwin, Some(Controller::Account(bob())), 100);
 		assert_eq!(did_hold(&alice()), details(did).deposit);
+		assert_ok!(Twins::accept_controller(origin(&bob()), did));
 		assert_ok!(Twins::add_verification_method(origin(&bob()), did, method("k", sr(5))));
 		let record = details(did);
 		assert_eq!(record.depositor, bob());
@@ -442,13 +499,29 @@ fn rotate_key_errors() {
 // ---- controllers ---------------------------------------------------------------
 
 #[test]
-fn rotate_controller_hands_over_control() {
+fn rotate_controller_offers_control_and_the_offered_party_accepts() {
 	run_test(|| {
-		let did = alice_twin();
+		let did = create_with(&alice(), SubjectKind::Model, None, 100);
+		let deposit_before = details(did).deposit;
 		assert_ok!(Twins::rotate_controller(origin(&alice()), did, Controller::Account(bob())));
-		assert_eq!(details(did).controller, Controller::Account(bob()));
+		assert_eq!(details(did).controller, Controller::Account(alice()));
+		assert_eq!(details(did).pending_controller, Some(Controller::Account(bob())));
+		System::assert_last_event(
+			Event::ControllerOffered { did, controller: Controller::Account(bob()) }.into(),
+		);
+		// Only the offered party accepts.
+		assert_noop!(Twins::accept_controller(origin(&charlie()), did), Error::<Test>::NotAuthorized);
+		assert_ok!(Twins::accept_controller(origin(&bob()), did));
+		let record = details(did);
+		assert_eq!(record.controller, Controller::Account(bob()));
+		assert_eq!(record.pending_controller, None);
+		// The deposit moved to whoever accepted.
+		assert_eq!(record.depositor, bob());
+		assert_eq!(did_hold(&alice()), 0);
+		assert_eq!(did_hold(&bob()), record.deposit);
+		assert!(record.deposit < deposit_before + 10, "the offer's bytes are no longer charged");
 		assert!(!DidsByController::<Test>::contains_key(Controller::Account(alice()), did));
-		assert_eq!(Twins::dids_controlled_by(&Controller::Account(bob())), vec![did]);
+		assert_eq!(Twins::dids_controlled_by(&Controller::Account(bob()), None, 10), vec![did]);
 		System::assert_last_event(
 			Event::ControllerRotated {
 				did,
@@ -510,8 +583,7 @@ fn a_controlling_did_acts_through_its_account_or_authentication_keys() {
 			Error::<Test>::NotAuthorized
 		);
 		assert!(Twins::is_controlled_by(&ward, &bob()));
-		assert!(Twins::authenticates_as(&guardian, &bob()));
-		assert!(!Twins::authenticates_as(&guardian, &alice()));
+		assert!(!Twins::is_controlled_by(&ward, &alice()));
 	});
 }
 
@@ -639,7 +711,7 @@ fn deactivate_deletes_the_record_refunds_and_leaves_a_tombstone() {
 		assert!(Dids::<Test>::get(did).is_none());
 		assert_eq!(did_hold(&alice()), 0);
 		assert_eq!(Balances::free_balance(alice()), INITIAL_BALANCE);
-		assert!(Twins::dids_controlled_by(&Controller::Account(alice())).is_empty());
+		assert!(Twins::dids_controlled_by(&Controller::Account(alice()), None, 10).is_empty());
 		assert_eq!(
 			Twins::resolve(&did),
 			Some(DidResolution::Deactivated { kind: SubjectKind::PatientTwin, created: 1, deactivated: 7 })
@@ -684,7 +756,9 @@ fn a_deactivated_did_cannot_change_again() {
 			Twins::offer_custody(origin(&bob()), institution, did),
 			Error::<Test>::Deactivated
 		);
-		assert_noop!(Twins::accept_custody(o(), did), Error::<Test>::Deactivated);
+		assert_noop!(Twins::accept_custody(o(), did, institution), Error::<Test>::Deactivated);
+		assert_noop!(Twins::offer_patient(o(), did, bob()), Error::<Test>::Deactivated);
+		assert_noop!(Twins::accept_controller(o(), did), Error::<Test>::Deactivated);
 	});
 }
 
@@ -692,8 +766,9 @@ fn a_deactivated_did_cannot_change_again() {
 fn deactivate_errors() {
 	run_test(|| {
 		let guardian = bob_institution();
-		let _ward =
+		let ward =
 			create_with(&alice(), SubjectKind::PatientTwin, Some(Controller::Did(guardian)), 100);
+		assert_ok!(Twins::accept_controller(origin(&bob()), ward));
 		assert_noop!(Twins::deactivate(origin(&bob()), guardian), Error::<Test>::StillControlsDids);
 		assert_noop!(Twins::deactivate(origin(&alice()), guardian), Error::<Test>::NotAuthorized);
 		assert_noop!(Twins::deactivate(origin(&alice()), unknown_did()), Error::<Test>::NotFound);
@@ -701,17 +776,38 @@ fn deactivate_errors() {
 }
 
 #[test]
-fn deactivating_a_twin_ends_its_custody_and_offers() {
+fn deactivating_a_twin_ends_its_custody_and_leaves_offers_to_clear() {
 	run_test(|| {
 		let twin = alice_twin();
 		let first = bob_institution();
 		let second = create_with(&charlie(), SubjectKind::Institution, None, 102);
 		assert_ok!(Twins::offer_custody(origin(&bob()), first, twin));
-		assert_ok!(Twins::accept_custody(origin(&alice()), twin));
+		assert_ok!(Twins::accept_custody(origin(&alice()), twin, first));
 		assert_ok!(Twins::offer_custody(origin(&charlie()), second, twin));
 		assert_ok!(Twins::deactivate(origin(&alice()), twin));
-		assert_eq!((custody_hold(&bob()), custody_hold(&charlie())), (0, 0));
-		assert!(Custodians::<Test>::get(twin).is_none() && CustodyOffers::<Test>::get(twin).is_none());
+		assert_eq!((custody_hold(&bob()), custody_hold(&charlie())), (0, CUSTODY_DEPOSIT));
+		assert!(Custodians::<Test>::get(twin).is_none());
+		assert!(CustodyLoads::<Test>::get(first).is_empty());
+		// Anyone may clear an offer for a twin that is gone; the deposit goes home.
+		assert_ok!(Twins::cancel_custody_offer(origin(&alice()), twin, second));
+		assert_eq!(custody_hold(&charlie()), 0);
+		assert!(CustodyLoads::<Test>::get(second).is_empty());
+	});
+}
+
+#[test]
+fn an_institution_in_custody_or_with_offers_cannot_be_deactivated() {
+	run_test(|| {
+		let twin = alice_twin();
+		let institution = bob_institution();
+		assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
+		assert_noop!(Twins::deactivate(origin(&bob()), institution), Error::<Test>::InstitutionInCustody);
+		assert_ok!(Twins::accept_custody(origin(&alice()), twin, institution));
+		assert_noop!(Twins::deactivate(origin(&bob()), institution), Error::<Test>::InstitutionInCustody);
+		// Its deposit is always recoverable: it can end custody itself.
+		assert_ok!(Twins::end_custody(origin(&bob()), twin));
+		assert_ok!(Twins::deactivate(origin(&bob()), institution));
+		assert_eq!(custody_hold(&bob()), 0);
 	});
 }
 
@@ -725,17 +821,37 @@ fn custody_is_offered_then_accepted() {
 		assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
 		assert_eq!(custody_hold(&bob()), CUSTODY_DEPOSIT);
 		assert_eq!(Twins::custodian(&twin), None);
+		assert_eq!(CustodyLoads::<Test>::get(institution), CustodyLoad { offers: 1, custodies: 0 });
 		System::assert_last_event(Event::CustodyOffered { twin, institution }.into());
 
-		assert_ok!(Twins::accept_custody(origin(&alice()), twin));
+		assert_ok!(Twins::accept_custody(origin(&alice()), twin, institution));
 		assert_eq!(Twins::custodian(&twin), Some(institution));
-		assert!(CustodyOffers::<Test>::get(twin).is_none());
+		assert!(CustodyOffers::<Test>::get(twin, institution).is_none());
+		assert_eq!(CustodyLoads::<Test>::get(institution), CustodyLoad { offers: 0, custodies: 1 });
 		assert_eq!(custody_hold(&bob()), CUSTODY_DEPOSIT);
 		System::assert_last_event(Event::CustodyAccepted { twin, institution }.into());
 		match Twins::resolve(&twin) {
 			Some(DidResolution::Active(view)) => assert_eq!(view.custodian, Some(institution)),
 			other => panic!("unexpected resolution {other:?}"),
 		}
+	});
+}
+
+/// Before the fix one pending offer blocked every other institution: a
+/// squatter's offer kept the twin from custody by anyone else.
+#[test]
+fn attack_custody_offer_squatting() {
+	run_test(|| {
+		let twin = alice_twin();
+		let squatter = create_with(&charlie(), SubjectKind::Institution, None, 102);
+		let hospital = bob_institution();
+		assert_ok!(Twins::offer_custody(origin(&charlie()), squatter, twin));
+		assert_ok!(Twins::offer_custody(origin(&bob()), hospital, twin));
+		assert_ok!(Twins::accept_custody(origin(&alice()), twin, hospital));
+		assert_eq!(Twins::custodian(&twin), Some(hospital));
+		// The squatter's offer stays its own affair, and the patient can reject it.
+		assert_ok!(Twins::cancel_custody_offer(origin(&alice()), twin, squatter));
+		assert_eq!(custody_hold(&charlie()), 0);
 	});
 }
 
@@ -746,11 +862,12 @@ fn accepting_a_new_custodian_ends_the_old_custody() {
 		let first = bob_institution();
 		let second = create_with(&charlie(), SubjectKind::Institution, None, 102);
 		assert_ok!(Twins::offer_custody(origin(&bob()), first, twin));
-		assert_ok!(Twins::accept_custody(origin(&alice()), twin));
+		assert_ok!(Twins::accept_custody(origin(&alice()), twin, first));
 		assert_ok!(Twins::offer_custody(origin(&charlie()), second, twin));
-		assert_ok!(Twins::accept_custody(origin(&alice()), twin));
+		assert_ok!(Twins::accept_custody(origin(&alice()), twin, second));
 		assert_eq!(Twins::custodian(&twin), Some(second));
 		assert_eq!((custody_hold(&bob()), custody_hold(&charlie())), (0, CUSTODY_DEPOSIT));
+		assert!(CustodyLoads::<Test>::get(first).is_empty());
 		System::assert_has_event(Event::CustodyEnded { twin, institution: first }.into());
 	});
 }
@@ -777,21 +894,30 @@ fn offer_custody_errors() {
 			Twins::offer_custody(origin(&bob()), institution, unknown_did()),
 			Error::<Test>::NotFound
 		);
-		let poor_institution =
-			create_with(&alice(), SubjectKind::Institution, Some(Controller::Account(poor())), 103);
-		assert_noop!(
-			Twins::offer_custody(origin(&poor()), poor_institution, twin),
-			Error::<Test>::CannotPayDeposit
-		);
 		assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
 		assert_noop!(
 			Twins::offer_custody(origin(&bob()), institution, twin),
 			Error::<Test>::CustodyOfferPending
 		);
-		assert_ok!(Twins::accept_custody(origin(&alice()), twin));
+		assert_ok!(Twins::accept_custody(origin(&alice()), twin, institution));
 		assert_noop!(
 			Twins::offer_custody(origin(&bob()), institution, twin),
 			Error::<Test>::AlreadyCustodian
+		);
+	});
+}
+
+#[test]
+fn offer_custody_fails_when_the_deposit_cannot_be_paid() {
+	run_test(|| {
+		let twin = alice_twin();
+		// Poor acts for the institution through its guardian's authentication key.
+		let guardian = create_with(&alice(), SubjectKind::Institution, None, 9);
+		let poor_institution =
+			create_with(&alice(), SubjectKind::Institution, Some(Controller::Did(guardian)), 103);
+		assert_noop!(
+			Twins::offer_custody(origin(&poor()), poor_institution, twin),
+			Error::<Test>::CannotPayDeposit
 		);
 	});
 }
@@ -801,11 +927,15 @@ fn accept_custody_errors() {
 	run_test(|| {
 		let twin = alice_twin();
 		let institution = bob_institution();
-		assert_noop!(Twins::accept_custody(origin(&alice()), twin), Error::<Test>::NoCustodyOffer);
+		assert_noop!(
+			Twins::accept_custody(origin(&alice()), twin, institution),
+			Error::<Test>::NoCustodyOffer
+		);
 		assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
-		assert_noop!(Twins::accept_custody(origin(&bob()), twin), Error::<Test>::NotAuthorized);
-		assert_ok!(Twins::deactivate(origin(&bob()), institution));
-		assert_noop!(Twins::accept_custody(origin(&alice()), twin), Error::<Test>::NotAnInstitution);
+		assert_noop!(
+			Twins::accept_custody(origin(&bob()), twin, institution),
+			Error::<Test>::NotAuthorized
+		);
 	});
 }
 
@@ -817,15 +947,15 @@ fn either_side_may_cancel_an_offer() {
 		for canceller in [alice(), bob()] {
 			assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
 			assert_noop!(
-				Twins::cancel_custody_offer(origin(&charlie()), twin),
+				Twins::cancel_custody_offer(origin(&charlie()), twin, institution),
 				Error::<Test>::NotAuthorized
 			);
-			assert_ok!(Twins::cancel_custody_offer(origin(&canceller), twin));
+			assert_ok!(Twins::cancel_custody_offer(origin(&canceller), twin, institution));
 			assert_eq!(custody_hold(&bob()), 0);
 			System::assert_last_event(Event::CustodyOfferCancelled { twin, institution }.into());
 		}
 		assert_noop!(
-			Twins::cancel_custody_offer(origin(&alice()), twin),
+			Twins::cancel_custody_offer(origin(&alice()), twin, institution),
 			Error::<Test>::NoCustodyOffer
 		);
 	});
@@ -839,28 +969,13 @@ fn either_side_may_end_custody() {
 		assert_noop!(Twins::end_custody(origin(&alice()), twin), Error::<Test>::NoCustodian);
 		for ender in [alice(), bob()] {
 			assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
-			assert_ok!(Twins::accept_custody(origin(&alice()), twin));
+			assert_ok!(Twins::accept_custody(origin(&alice()), twin, institution));
 			assert_noop!(Twins::end_custody(origin(&charlie()), twin), Error::<Test>::NotAuthorized);
 			assert_ok!(Twins::end_custody(origin(&ender), twin));
 			assert_eq!(Twins::custodian(&twin), None);
 			assert_eq!(custody_hold(&bob()), 0);
 			System::assert_last_event(Event::CustodyEnded { twin, institution }.into());
 		}
-	});
-}
-
-#[test]
-fn the_registry_hides_a_deactivated_custodian() {
-	run_test(|| {
-		let twin = alice_twin();
-		let institution = bob_institution();
-		assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
-		assert_ok!(Twins::accept_custody(origin(&alice()), twin));
-		assert_ok!(Twins::deactivate(origin(&bob()), institution));
-		assert_eq!(Twins::custodian(&twin), None);
-		assert_eq!(Twins::active_kind(&institution), None);
-		assert_eq!(Twins::active_kind(&twin), Some(SubjectKind::PatientTwin));
-		assert_eq!(Twins::controller(&twin), Some(Controller::Account(alice())));
 	});
 }
 
@@ -909,8 +1024,390 @@ fn genesis_creates_dids_and_custody() {
 		let twin = Twins::derive_did(&alice(), 1);
 		assert_eq!(Twins::active_kind(&institution), Some(SubjectKind::Institution));
 		assert_eq!(Twins::custodian(&twin), Some(institution));
-		assert!(Twins::authenticates_as(&twin, &alice()));
+		assert!(Twins::is_patient(&twin, &alice()));
 		assert_eq!(custody_hold(&bob()), CUSTODY_DEPOSIT);
+		assert_eq!(CustodyLoads::<Test>::get(institution), CustodyLoad { offers: 0, custodies: 1 });
 		Twins::do_try_state().expect("genesis state is consistent");
+	});
+}
+
+// ---- handovers -------------------------------------------------------------------
+
+#[test]
+fn accepting_a_twin_created_for_you_makes_you_its_controller_and_patient() {
+	run_test(|| {
+		let twin = create_with(&charlie(), SubjectKind::PatientTwin, Some(Controller::Account(alice())), 100);
+		assert_ok!(Twins::accept_controller(origin(&alice()), twin));
+		let record = details(twin);
+		assert_eq!(record.controller, Controller::Account(alice()));
+		assert_eq!(record.patient, Some(alice()));
+		assert_eq!((record.pending_controller, record.pending_patient), (None, None));
+		assert_eq!((record.depositor, did_hold(&charlie())), (alice(), 0));
+		System::assert_last_event(Event::PatientBound { twin, patient: alice() }.into());
+	});
+}
+
+#[test]
+fn accept_controller_errors() {
+	run_test(|| {
+		let did = alice_twin();
+		assert_noop!(Twins::accept_controller(origin(&bob()), did), Error::<Test>::NoPendingHandover);
+		assert_noop!(Twins::accept_controller(origin(&bob()), unknown_did()), Error::<Test>::NotFound);
+		assert_ok!(Twins::rotate_controller(origin(&alice()), did, Controller::Account(bob())));
+		assert_noop!(Twins::accept_controller(origin(&alice()), did), Error::<Test>::NotAuthorized);
+	});
+}
+
+#[test]
+fn an_offered_did_controller_is_accepted_by_one_acting_for_it() {
+	run_test(|| {
+		let guardian = bob_institution();
+		let twin = alice_twin();
+		assert_ok!(Twins::rotate_controller(origin(&alice()), twin, Controller::Did(guardian)));
+		// Bob controls the guardian by account, so he acts for it.
+		assert_ok!(Twins::accept_controller(origin(&bob()), twin));
+		assert_eq!(details(twin).controller, Controller::Did(guardian));
+		// Alice stays the patient of her twin.
+		assert!(Twins::is_patient(&twin, &alice()));
+	});
+}
+
+/// A controls B controls A: before the fix only self-control was rejected.
+#[test]
+fn attack_controller_cycle() {
+	run_test(|| {
+		// Each DID's authentication key is Alice's account key, so she acts through it.
+		let a = create_with(&alice(), SubjectKind::Institution, None, 1);
+		let b = create_with(&alice(), SubjectKind::Institution, Some(Controller::Did(a)), 1);
+		assert_eq!(details(b).controller, Controller::Did(a));
+		assert_noop!(
+			Twins::rotate_controller(origin(&alice()), a, Controller::Did(b)),
+			Error::<Test>::ControllerCycle
+		);
+		// Longer cycles too: A <- B <- C, then A under C.
+		let c = create_with(&alice(), SubjectKind::Institution, Some(Controller::Did(b)), 1);
+		assert_eq!(details(c).controller, Controller::Did(b));
+		assert_noop!(
+			Twins::rotate_controller(origin(&alice()), a, Controller::Did(c)),
+			Error::<Test>::ControllerCycle
+		);
+	});
+}
+
+#[test]
+fn a_controller_chain_longer_than_the_bound_is_rejected() {
+	run_test(|| {
+		let mut above = create_with(&alice(), SubjectKind::Institution, None, 1);
+		for _ in 0..MAX_CONTROLLER_DEPTH {
+			above = create_with(&alice(), SubjectKind::Institution, Some(Controller::Did(above)), 1);
+			assert!(matches!(details(above).controller, Controller::Did(_)));
+		}
+		let methods = BoundedVec::truncate_from(vec![method("key-1", sr(120))]);
+		assert_noop!(
+			Twins::create(origin(&alice()), SubjectKind::Model, Some(Controller::Did(above)), methods),
+			Error::<Test>::ControllerChainTooDeep
+		);
+	});
+}
+
+#[test]
+fn a_controller_nobody_can_act_through_is_rejected() {
+	run_test(|| {
+		let top = create_with(&alice(), SubjectKind::Institution, None, 100);
+		let keyless = {
+			assert_ok!(Twins::create(
+				origin(&alice()),
+				SubjectKind::Institution,
+				Some(Controller::Did(top)),
+				BoundedVec::new()
+			));
+			last_created()
+		};
+		assert_noop!(
+			Twins::create(origin(&alice()), SubjectKind::Model, Some(Controller::Did(keyless)), BoundedVec::new()),
+			Error::<Test>::ControllerCannotAct
+		);
+	});
+}
+
+#[test]
+fn the_last_authentication_path_of_a_controlling_did_stays() {
+	run_test(|| {
+		let top = create_with(&alice(), SubjectKind::Institution, None, 100);
+		let middle = create_with(&alice(), SubjectKind::Institution, Some(Controller::Did(top)), 1);
+		let ward = create_with(&alice(), SubjectKind::Model, Some(Controller::Did(middle)), 102);
+		assert_eq!(details(ward).controller, Controller::Did(middle));
+		// Middle's only authentication key is how anyone acts for the ward.
+		assert_noop!(
+			Twins::remove_verification_method(origin(&alice()), middle, fragment("key-1")),
+			Error::<Test>::LastAuthenticationPath
+		);
+		let assertion_only = VerificationMethod {
+			fragment: fragment("k2"),
+			key: sr(103),
+			relationships: Relationships { assertion_method: true, ..Default::default() },
+		};
+		assert_noop!(
+			Twins::rotate_key(origin(&alice()), middle, fragment("key-1"), assertion_only),
+			Error::<Test>::LastAuthenticationPath
+		);
+		// Rotating to another authentication key keeps the path.
+		assert_ok!(Twins::rotate_key(origin(&alice()), middle, fragment("key-1"), method("k3", sr(104))));
+	});
+}
+
+// ---- patient position ------------------------------------------------------------
+
+/// A guardian-held twin with a patient bound.
+fn guarded_twin() -> (DidId, DidId) {
+	let guardian = bob_institution();
+	let twin = create_with(&bob(), SubjectKind::PatientTwin, Some(Controller::Did(guardian)), 100);
+	assert_eq!(details(twin).patient, None);
+	assert_ok!(Twins::offer_patient(origin(&bob()), twin, alice()));
+	System::assert_last_event(Event::PatientOffered { twin, patient: alice() }.into());
+	assert_ok!(Twins::accept_patient(origin(&alice()), twin));
+	System::assert_last_event(Event::PatientBound { twin, patient: alice() }.into());
+	(twin, guardian)
+}
+
+#[test]
+fn a_patient_accepts_the_position_a_guardian_offers() {
+	run_test(|| {
+		let (twin, _) = guarded_twin();
+		let record = details(twin);
+		assert_eq!((record.patient, record.pending_patient), (Some(alice()), None));
+		assert_eq!(record.depositor, alice());
+		assert_eq!(
+			Twins::access(&twin, &bob()).and_then(|a| a.role),
+			Some(twinnet_primitives::traits::DidRole::Controller)
+		);
+		assert_eq!(
+			Twins::access(&twin, &alice()).and_then(|a| a.role),
+			Some(twinnet_primitives::traits::DidRole::Patient)
+		);
+	});
+}
+
+/// A guardian tries to become the patient: add its own authentication key,
+/// remove or rotate the patient's, or hand the patient position to itself.
+#[test]
+fn attack_guardian_takes_over_the_patient_position() {
+	run_test(|| {
+		let (twin, _) = guarded_twin();
+		assert_ok!(Twins::add_verification_method(origin(&alice()), twin, method("patient-key", sr(1))));
+		let guardian = || origin(&bob());
+		assert_noop!(
+			Twins::add_verification_method(guardian(), twin, method("mine", sr(2))),
+			Error::<Test>::PatientProtected
+		);
+		assert_noop!(
+			Twins::remove_verification_method(guardian(), twin, fragment("patient-key")),
+			Error::<Test>::PatientProtected
+		);
+		assert_noop!(
+			Twins::rotate_key(guardian(), twin, fragment("patient-key"), method("mine", sr(2))),
+			Error::<Test>::PatientProtected
+		);
+		assert_noop!(Twins::offer_patient(guardian(), twin, bob()), Error::<Test>::PatientProtected);
+		// What a guardian may still do: services, non-authentication keys.
+		let assertion_only = VerificationMethod {
+			fragment: fragment("assert"),
+			key: sr(5),
+			relationships: Relationships { assertion_method: true, ..Default::default() },
+		};
+		assert_ok!(Twins::add_verification_method(guardian(), twin, assertion_only));
+		assert!(Twins::is_patient(&twin, &alice()) && !Twins::is_patient(&twin, &bob()));
+	});
+}
+
+#[test]
+fn the_patient_may_move_to_a_new_account_and_take_control() {
+	run_test(|| {
+		let (twin, _) = guarded_twin();
+		assert_ok!(Twins::offer_patient(origin(&alice()), twin, charlie()));
+		assert_ok!(Twins::accept_patient(origin(&charlie()), twin));
+		assert!(Twins::is_patient(&twin, &charlie()));
+		// The patient may also take control from the guardian, at once.
+		assert_ok!(Twins::rotate_controller(origin(&charlie()), twin, Controller::Account(charlie())));
+		assert_eq!(details(twin).controller, Controller::Account(charlie()));
+	});
+}
+
+#[test]
+fn offer_and_accept_patient_errors() {
+	run_test(|| {
+		let institution = bob_institution();
+		assert_noop!(Twins::offer_patient(origin(&bob()), institution, alice()), Error::<Test>::NotATwin);
+		let twin = alice_twin();
+		assert_noop!(Twins::offer_patient(origin(&alice()), twin, alice()), Error::<Test>::AlreadyPatient);
+		assert_noop!(Twins::offer_patient(origin(&bob()), twin, bob()), Error::<Test>::NotAuthorized);
+		assert_noop!(Twins::accept_patient(origin(&bob()), twin), Error::<Test>::NoPendingHandover);
+		assert_ok!(Twins::offer_patient(origin(&alice()), twin, bob()));
+		assert_noop!(Twins::accept_patient(origin(&charlie()), twin), Error::<Test>::NoPendingHandover);
+	});
+}
+
+#[test]
+fn cancel_handover_by_either_party() {
+	run_test(|| {
+		let did = alice_twin();
+		assert_noop!(Twins::cancel_handover(origin(&alice()), did), Error::<Test>::NoPendingHandover);
+		for canceller in [alice(), bob()] {
+			assert_ok!(Twins::rotate_controller(origin(&alice()), did, Controller::Account(bob())));
+			assert_noop!(Twins::cancel_handover(origin(&charlie()), did), Error::<Test>::NotAuthorized);
+			assert_ok!(Twins::cancel_handover(origin(&canceller), did));
+			let record = details(did);
+			assert_eq!(record.pending_controller, None);
+			// The deposit stays with Alice, shrunk to the record without the offer.
+			assert_eq!((record.depositor.clone(), did_hold(&bob())), (alice(), 0));
+			assert_eq!(record.deposit, expected_deposit(&record));
+			System::assert_last_event(Event::HandoverCancelled { did, by: canceller }.into());
+		}
+	});
+}
+
+// ---- keys ----------------------------------------------------------------------
+
+#[test]
+fn key_agreement_takes_x25519_keys_only() {
+	run_test(|| {
+		let did = alice_twin();
+		let agreement = Relationships { key_agreement: true, ..Default::default() };
+		let signing_agreement =
+			VerificationMethod { fragment: fragment("ka"), key: sr(5), relationships: agreement };
+		assert_noop!(
+			Twins::add_verification_method(origin(&alice()), did, signing_agreement),
+			Error::<Test>::InvalidRelationships
+		);
+		let x25519_auth = method("ka", PublicKey::X25519([5; 32]));
+		assert_noop!(
+			Twins::add_verification_method(origin(&alice()), did, x25519_auth),
+			Error::<Test>::InvalidRelationships
+		);
+		let x25519 = VerificationMethod {
+			fragment: fragment("ka"),
+			key: PublicKey::X25519([5; 32]),
+			relationships: agreement,
+		};
+		assert_ok!(Twins::add_verification_method(origin(&alice()), did, x25519));
+		assert_eq!(Twins::keys_for(&did, Relationship::KeyAgreement), vec![PublicKey::X25519([5; 32])]);
+		assert_eq!(Twins::keys_for(&did, Relationship::Authentication), vec![sr(100)]);
+	});
+}
+
+#[test]
+fn verify_assertion_checks_the_dids_assertion_keys() {
+	use sp_core::{sr25519, Pair};
+	run_test(|| {
+		let pair = sr25519::Pair::from_seed(&[7; 32]);
+		let did = alice_twin();
+		let message = b"commitment 0xabc";
+		let signature = DidSignature::Sr25519(pair.sign(message).0);
+		// Not yet an assertion key: an authentication key does not attest.
+		assert_ok!(Twins::add_verification_method(origin(&alice()), did, method("auth", PublicKey::Sr25519(pair.public().0))));
+		assert!(!Twins::verify_assertion(&did, message, &signature));
+		let assertion = VerificationMethod {
+			fragment: fragment("assert"),
+			key: PublicKey::Sr25519(pair.public().0),
+			relationships: Relationships { assertion_method: true, ..Default::default() },
+		};
+		assert_ok!(Twins::remove_verification_method(origin(&alice()), did, fragment("auth")));
+		assert_ok!(Twins::add_verification_method(origin(&alice()), did, assertion));
+		assert!(Twins::verify_assertion(&did, message, &signature));
+		assert!(!Twins::verify_assertion(&did, b"another message", &signature));
+		// The same bytes as an ed25519 signature never verify against an sr25519 key.
+		let DidSignature::Sr25519(raw) = signature else { unreachable!() };
+		assert!(!Twins::verify_assertion(&did, message, &DidSignature::Ed25519(raw)));
+	});
+}
+
+// ---- listing, bounds, migration --------------------------------------------------
+
+#[test]
+fn dids_controlled_by_pages() {
+	run_test(|| {
+		let dids: Vec<DidId> = (0..3).map(|k| create_with(&alice(), SubjectKind::Model, None, 100 + k)).collect();
+		let controller = Controller::Account(alice());
+		let first = Twins::dids_controlled_by(&controller, None, 2);
+		assert_eq!(first.len(), 2);
+		let rest = Twins::dids_controlled_by(&controller, first.last().copied(), 2);
+		assert_eq!(rest.len(), 1);
+		let mut all: Vec<DidId> = first.into_iter().chain(rest).collect();
+		all.sort();
+		let mut expected = dids;
+		expected.sort();
+		assert_eq!(all, expected);
+	});
+}
+
+#[test]
+fn the_test_configuration_passes_the_integrity_test() {
+	use frame_support::traits::Hooks;
+	run_test(|| <Twins as Hooks<u64>>::integrity_test());
+}
+
+#[test]
+fn migration_to_v2_upgrades_records_and_custody_offers() {
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		StorageVersion::new(1).put::<Twins>();
+		let twin = H256::repeat_byte(1);
+		let institution_did = H256::repeat_byte(2);
+		let old_method = || crate::migrations::v1::VerificationMethod::<Test> {
+			fragment: fragment("key-1"),
+			key: sr(100),
+			relationships: crate::migrations::v1::Relationships {
+				authentication: true,
+				assertion_method: false,
+				capability_delegation: false,
+				key_agreement: true,
+			},
+		};
+		let old = |kind, controller| crate::migrations::v1::DidDetails::<Test> {
+			kind,
+			controller,
+			verification_methods: BoundedVec::truncate_from(vec![old_method()]),
+			services: BoundedVec::new(),
+			metadata_hash: None,
+			schema: None,
+			depositor: alice(),
+			deposit: 10,
+			created: 1,
+			updated: 1,
+		};
+		let records = [
+			(twin, old(SubjectKind::PatientTwin, Controller::Account(alice()))),
+			(institution_did, old(SubjectKind::Institution, Controller::Account(alice()))),
+		];
+		for (did, record) in &records {
+			frame_support::storage::unhashed::put(&Dids::<Test>::hashed_key_for(did), record);
+			DidsByController::<Test>::insert(Controller::Account(alice()), did, ());
+		}
+		assert_ok!(<Balances as frame_support::traits::fungible::MutateHold<_>>::hold(
+			&HoldReason::DidDeposit.into(),
+			&alice(),
+			20
+		));
+		assert_ok!(<Balances as frame_support::traits::fungible::MutateHold<_>>::hold(
+			&HoldReason::CustodyDeposit.into(),
+			&bob(),
+			CUSTODY_DEPOSIT
+		));
+		crate::migrations::v1::CustodyOffers::<Test>::insert(
+			twin,
+			Custody { institution: institution_did, depositor: bob() },
+		);
+
+		crate::migrations::MigrateToV2::<Test>::on_runtime_upgrade();
+
+		assert_eq!(Twins::on_chain_storage_version(), 2);
+		let upgraded = details(twin);
+		assert_eq!(upgraded.patient, Some(alice()));
+		let relationships = upgraded.verification_methods.first().map(|m| m.relationships);
+		assert_eq!(relationships, Some(auth()), "signing keys no longer serve keyAgreement");
+		assert_eq!(details(institution_did).patient, None);
+		assert_eq!(CustodyOffers::<Test>::get(twin, institution_did), Some(bob()));
+		assert_eq!(CustodyLoads::<Test>::get(institution_did), CustodyLoad { offers: 1, custodies: 0 });
+		Twins::do_try_state().expect("migrated state is consistent");
 	});
 }

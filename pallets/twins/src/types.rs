@@ -7,7 +7,8 @@ use frame_support::{
 use scale_info::TypeInfo;
 use sp_core::H256;
 use twinnet_primitives::did::{
-	Controller, DidId, PublicKey, Relationships, ServiceView, SubjectKind, VerificationMethodView,
+	is_fragment_byte, Controller, DidId, PublicKey, Relationships, ServiceView, SubjectKind,
+	VerificationMethodView,
 };
 
 use crate::{BalanceOf, Config, Error};
@@ -77,13 +78,30 @@ pub type ServiceOf<T> = Service<
 	<T as Config>::MaxUrlLength,
 >;
 
-/// An institution's custody of a twin's data, offered or accepted.
+/// An institution's custody of a twin's data.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub struct Custody<AccountId> {
 	/// The institution.
 	pub institution: DidId,
 	/// Who holds the custody deposit: the signer of the offer.
 	pub depositor: AccountId,
+}
+
+/// What an institution is bound to: its pending custody offers and the
+/// twins it holds. An institution with either cannot be deactivated.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct CustodyLoad {
+	/// Pending custody offers it made.
+	pub offers: u32,
+	/// Twins whose data it holds.
+	pub custodies: u32,
+}
+
+impl CustodyLoad {
+	/// Whether it has neither offers nor custodies.
+	pub fn is_empty(&self) -> bool {
+		self.offers == 0 && self.custodies == 0
+	}
 }
 
 /// An active DID.
@@ -96,6 +114,13 @@ pub struct DidDetails<T: Config> {
 	pub kind: SubjectKind,
 	/// Who may change it.
 	pub controller: Controller<T::AccountId>,
+	/// The controller it was offered to, until that party accepts.
+	pub pending_controller: Option<Controller<T::AccountId>>,
+	/// For a patient twin: the patient's account, once bound. Only the
+	/// patient changes it, and the twin's authentication methods.
+	pub patient: Option<T::AccountId>,
+	/// The account offered the patient position, until it accepts.
+	pub pending_patient: Option<T::AccountId>,
 	/// Its verification methods.
 	pub verification_methods: BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods>,
 	/// Its service endpoints.
@@ -123,9 +148,22 @@ impl<T: Config> DidDetails<T> {
 
 	/// Whether `who` signs with one of the DID's authentication keys.
 	pub fn has_authentication_key_of(&self, who: &T::AccountId) -> bool {
-		self.verification_methods
-			.iter()
-			.any(|m| m.relationships.authentication && T::AccountId::from(m.key.account_id()) == *who)
+		self.verification_methods.iter().any(|m| {
+			m.relationships.authentication &&
+				m.key.account_id().is_some_and(|account| T::AccountId::from(account) == *who)
+		})
+	}
+
+	/// Whether someone can act through this DID for the DIDs it controls:
+	/// its controller is an account, or it has an authentication key.
+	pub fn can_act_for_dependents(&self) -> bool {
+		matches!(self.controller, Controller::Account(_)) ||
+			self.verification_methods.iter().any(|m| m.relationships.authentication)
+	}
+
+	/// Whether `who` is the twin's patient.
+	pub fn is_patient(&self, who: &T::AccountId) -> bool {
+		self.patient.as_ref() == Some(who)
 	}
 
 	/// The view of this DID that runtime APIs return, with its `custodian`.
@@ -136,6 +174,7 @@ impl<T: Config> DidDetails<T> {
 		twinnet_primitives::did::DidView {
 			kind: self.kind,
 			controller: self.controller.clone(),
+			patient: self.patient.clone(),
 			verification_methods: self
 				.verification_methods
 				.iter()
@@ -175,27 +214,30 @@ pub struct Tombstone<BlockNumber> {
 	pub deactivated: BlockNumber,
 }
 
-/// `ALPHA / DIGIT / "-" / "." / "_" / "~"`: the characters of a URI fragment
-/// that need no escaping.
-fn is_unreserved(byte: u8) -> bool {
-	byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
-}
-
 /// A fragment is 1 or more unreserved URI characters.
 pub fn ensure_valid_fragment<T: Config>(fragment: &[u8]) -> Result<(), Error<T>> {
-	if !fragment.is_empty() && fragment.iter().all(|b| is_unreserved(*b)) {
+	if !fragment.is_empty() && fragment.iter().all(|b| is_fragment_byte(*b)) {
 		Ok(())
 	} else {
 		Err(Error::<T>::InvalidFragment)
 	}
 }
 
-/// An ECDSA key must be a compressed secp256k1 point (prefix 0x02 or 0x03).
-pub fn ensure_valid_key<T: Config>(key: &PublicKey) -> Result<(), Error<T>> {
-	match key {
-		PublicKey::Ecdsa([prefix, ..]) if !matches!(prefix, 0x02 | 0x03) =>
-			Err(Error::<T>::InvalidKey),
-		_ => Ok(()),
+/// A verification method has a valid fragment, a well-formed key (an ECDSA
+/// key is a compressed secp256k1 point, prefix 0x02 or 0x03), and
+/// relationships its key type can serve: `keyAgreement` with X25519 keys
+/// only, and X25519 keys for nothing else.
+pub fn ensure_valid_method<T: Config>(method: &VerificationMethodOf<T>) -> Result<(), Error<T>> {
+	ensure_valid_fragment::<T>(&method.fragment)?;
+	if let PublicKey::Ecdsa([prefix, ..]) = method.key {
+		if !matches!(prefix, 0x02 | 0x03) {
+			return Err(Error::<T>::InvalidKey);
+		}
+	}
+	if method.relationships.fit(&method.key) {
+		Ok(())
+	} else {
+		Err(Error::<T>::InvalidRelationships)
 	}
 }
 
@@ -203,7 +245,7 @@ pub fn ensure_valid_key<T: Config>(key: &PublicKey) -> Result<(), Error<T>> {
 /// absolute URI (`scheme:rest`) of visible ASCII.
 pub fn ensure_valid_service<T: Config>(service: &ServiceOf<T>) -> Result<(), Error<T>> {
 	ensure_valid_fragment::<T>(&service.fragment)?;
-	if service.service_type.is_empty() || !service.service_type.iter().all(|b| is_unreserved(*b)) {
+	if service.service_type.is_empty() || !service.service_type.iter().all(|b| is_fragment_byte(*b)) {
 		return Err(Error::<T>::InvalidServiceType);
 	}
 	let endpoint = service.endpoint.as_slice();

@@ -55,6 +55,10 @@ pub trait WeightInfo {
 	fn accept_custody() -> Weight;
 	fn cancel_custody_offer() -> Weight;
 	fn end_custody() -> Weight;
+	fn accept_controller() -> Weight;
+	fn offer_patient() -> Weight;
+	fn accept_patient() -> Weight;
+	fn cancel_handover() -> Weight;
 }
 
 /// Weights for `pallet_twins`, measured on the reference machine.
@@ -138,6 +142,74 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Twins::DidsByController` (r:0 w:2)
 	/// Proof: `Twins::DidsByController` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
 	fn rotate_controller() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4425`
+		//  Estimated: `17940`
+		// Minimum execution time: 2_759_215_000 picoseconds.
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	/// Storage: `Twins::Dids` (r:3 w:1)
+	/// Proof: `Twins::Dids` (`max_values`: None, `max_size`: Some(3175), added: 5650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Twins::DidsByController` (r:0 w:2)
+	/// Proof: `Twins::DidsByController` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	fn accept_controller() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4425`
+		//  Estimated: `17940`
+		// Minimum execution time: 2_759_215_000 picoseconds.
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	/// Storage: `Twins::Dids` (r:3 w:1)
+	/// Proof: `Twins::Dids` (`max_values`: None, `max_size`: Some(3175), added: 5650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Twins::DidsByController` (r:0 w:2)
+	/// Proof: `Twins::DidsByController` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	fn offer_patient() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4425`
+		//  Estimated: `17940`
+		// Minimum execution time: 2_759_215_000 picoseconds.
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	/// Storage: `Twins::Dids` (r:3 w:1)
+	/// Proof: `Twins::Dids` (`max_values`: None, `max_size`: Some(3175), added: 5650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Twins::DidsByController` (r:0 w:2)
+	/// Proof: `Twins::DidsByController` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	fn accept_patient() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4425`
+		//  Estimated: `17940`
+		// Minimum execution time: 2_759_215_000 picoseconds.
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	/// Storage: `Twins::Dids` (r:3 w:1)
+	/// Proof: `Twins::Dids` (`max_values`: None, `max_size`: Some(3175), added: 5650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Twins::DidsByController` (r:0 w:2)
+	/// Proof: `Twins::DidsByController` (`max_values`: None, `max_size`: Some(89), added: 2564, mode: `MaxEncodedLen`)
+	fn cancel_handover() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `4425`
 		//  Estimated: `17940`
@@ -312,6 +384,26 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn rotate_controller() -> Weight {
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn accept_controller() -> Weight {
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn offer_patient() -> Weight {
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn accept_patient() -> Weight {
+		Weight::from_parts(4_542_337_000, 17940)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn cancel_handover() -> Weight {
 		Weight::from_parts(4_542_337_000, 17940)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
