@@ -35,6 +35,7 @@ fn relationships(authentication: bool) -> Dyn {
 		("assertion_method", Dyn::bool(false)),
 		("capability_delegation", Dyn::bool(false)),
 		("key_agreement", Dyn::bool(false)),
+		("capability_invocation", Dyn::bool(false)),
 	])
 }
 
@@ -134,7 +135,7 @@ async fn malformed_and_unknown_dids_resolve_with_errors_not_failures() {
 	let unknown = did_string(&[0xab; 32]);
 	for (did, error) in [
 		("did:twin:not-base58!", "invalidDid"),
-		("did:example:123456", "invalidDid"),
+		("did:example:123456", "methodNotSupported"),
 		("", "invalidDid"),
 		(&format!("{unknown}#key-1"), "invalidDid"),
 		(unknown.as_str(), "notFound"),

@@ -315,6 +315,11 @@ pub const MAX_IDENTIFIER_LENGTH: usize = 44;
 /// The longest `did:twin` DID string.
 pub const MAX_DID_LENGTH: usize = DID_PREFIX.len() + MAX_IDENTIFIER_LENGTH;
 
+/// The longest SS58 address of a 32-byte account (a two-byte prefix, the
+/// key and a two-byte checksum in base58 are at most 50 characters); longer
+/// input is rejected before decoding.
+pub const MAX_SS58_LENGTH: usize = 50;
+
 /// The longest DID URL fragment resolvers accept (`#` not included); fragments
 /// on chain are shorter still.
 pub const MAX_FRAGMENT_LENGTH: usize = 64;

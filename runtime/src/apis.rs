@@ -214,8 +214,8 @@ impl_runtime_apis! {
 			Twins::resolve(&did)
 		}
 
-		fn list_by_controller(controller: Controller<AccountId>) -> Vec<DidId> {
-			Twins::dids_controlled_by(&controller)
+		fn list_by_controller(controller: Controller<AccountId>, start_after: Option<DidId>, limit: u32) -> Vec<DidId> {
+			Twins::dids_controlled_by(&controller, start_after, limit.min(pallet_twins_runtime_api::MAX_PAGE))
 		}
 	}
 

@@ -17,7 +17,7 @@ use sp_runtime::{traits::One, Perbill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime, Twins, DAYS,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Consent, Hash, Nonce, PalletInfo, Runtime, Twins, DAYS,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
 	EXISTENTIAL_DEPOSIT, MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
@@ -134,6 +134,8 @@ impl pallet_twins::Config for Runtime {
 	type DepositBase = DidDepositBase;
 	type DepositPerByte = DidDepositPerByte;
 	type CustodyDeposit = CustodyDeposit;
+	type Dependents = Consent;
+	type MaxControllerDepth = ConstU32<4>;
 	type MaxVerificationMethods = ConstU32<8>;
 	type MaxServices = ConstU32<8>;
 	type MaxFragmentLength = ConstU32<32>;
@@ -149,6 +151,12 @@ parameter_types! {
 	pub const RequestDeposit: Balance = 100 * MILLI_UNITS;
 	/// Patients have a week to answer an access request.
 	pub const RequestLifetime: BlockNumber = 7 * DAYS;
+	/// A grant covers at most five years (a typical research-consent term).
+	pub const MaxGrantDuration: BlockNumber = 5 * 365 * DAYS;
+	/// Epsilon above 10 gives next to no privacy; no grant may allow more.
+	pub MaxEpsilon: sp_runtime::FixedU64 = sp_runtime::FixedU64::from_u32(10);
+	/// Delta must stay far below 1/n for any realistic cohort n.
+	pub MaxDelta: sp_runtime::Perquintill = sp_runtime::Perquintill::from_parts(1_000_000_000_000);
 }
 
 impl pallet_consent::Config for Runtime {
@@ -159,11 +167,15 @@ impl pallet_consent::Config for Runtime {
 	type DepositPerByte = GrantDepositPerByte;
 	type RequestDeposit = RequestDeposit;
 	type RequestLifetime = RequestLifetime;
+	type MaxGrantDuration = MaxGrantDuration;
+	type MaxEpsilon = MaxEpsilon;
+	type MaxDelta = MaxDelta;
 	type MaxGrantsPerTwin = ConstU32<64>;
-	type MaxRequestsPerTwin = ConstU32<16>;
+	type MaxOpenRequestsPerRequester = ConstU32<32>;
 	type MaxPurposes = ConstU32<7>;
 	type MaxDatasets = ConstU32<16>;
 	type MaxAuditRecords = ConstU32<128>;
+	type MaxSpendRecords = ConstU32<128>;
 	type WeightInfo = pallet_consent::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TwinsBenchmarkHelper;
@@ -180,7 +192,7 @@ impl pallet_consent::BenchmarkHelper<AccountId> for TwinsBenchmarkHelper {
 		kind: twinnet_primitives::did::SubjectKind,
 		controller: twinnet_primitives::did::Controller<AccountId>,
 	) -> twinnet_primitives::did::DidId {
-		match Twins::do_create(creator.clone(), kind, controller, Default::default()) {
+		match Twins::do_create(creator.clone(), kind, Some(controller), Default::default()) {
 			Ok(did) => did,
 			Err(error) => panic!("benchmark DID: {error:?}"),
 		}

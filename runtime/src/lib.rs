@@ -151,8 +151,12 @@ pub type UncheckedExtrinsic =
 /// The payload a signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Runtime migrations beyond the pallets' own.
-type Migrations = ();
+/// Storage migrations to run at the next runtime upgrade, each guarded by
+/// its pallet's storage version so it runs once.
+type Migrations = (
+	pallet_twins::migrations::MigrateToV2<Runtime>,
+	pallet_consent::migrations::MigrateToV2<Runtime>,
+);
 
 /// Dispatches extrinsics and drives block execution.
 pub type Executive = frame_executive::Executive<

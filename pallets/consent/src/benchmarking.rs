@@ -1,7 +1,7 @@
 //! Benchmarks of pallet-consent (frame-benchmarking v2), each in its worst
 //! case: a guardian acts through the twin's controlling DID, terms name the
 //! most purposes and datasets and an institution grantee, deposits move
-//! between accounts and the audit trail is full.
+//! between accounts and the decision trail is full.
 
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
@@ -10,10 +10,11 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use sp_runtime::{traits::One, FixedU64, Perquintill, Saturating};
+use sp_runtime::{traits::One, Saturating};
 use twinnet_primitives::{
-	consent::{ConsentLedger, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
+	consent::{AuditEvent, AuditRecord, Authority, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
 	did::{Controller, DidId, SubjectKind},
+	traits::DidDependents,
 };
 
 use crate::*;
@@ -58,7 +59,7 @@ impl<T: Config> Setup<T> {
 			Controller::Did(guardian_did),
 		);
 		let institution = T::BenchmarkHelper::create_did(
-			&guardian,
+			&researcher,
 			SubjectKind::Institution,
 			Controller::Account(researcher.clone()),
 		);
@@ -79,7 +80,7 @@ impl<T: Config> Setup<T> {
 			starts_at: frame_system::Pallet::<T>::block_number(),
 			expires_at: frame_system::Pallet::<T>::block_number()
 				.saturating_add(1_000u32.into()),
-			budget: Some(PrivacyBudget { epsilon: FixedU64::from_u32(10), delta: Perquintill::one() }),
+			budget: Some(PrivacyBudget { epsilon: T::MaxEpsilon::get(), delta: T::MaxDelta::get() }),
 		}
 	}
 
@@ -89,12 +90,14 @@ impl<T: Config> Setup<T> {
 		NextGrantId::<T>::get().saturating_sub(1)
 	}
 
-	/// Fills the twin's audit trail, so each new record drops the oldest.
-	fn fill_audit_trail(&self, id: GrantId) {
-		let tiny = PrivacyBudget { epsilon: FixedU64::from_inner(1), delta: Perquintill::zero() };
-		for _ in 0..T::MaxAuditRecords::get() {
-			assert!(Pallet::<T>::spend_budget(&self.twin, id, tiny).is_ok());
-		}
+	/// Fills the twin's decision trail, so each new record drops the oldest.
+	fn fill_decision_trail(&self, id: GrantId) {
+		let record = AuditRecord {
+			block: frame_system::Pallet::<T>::block_number(),
+			event: AuditEvent::Narrowed { grant: id, by: Authority::Guardian },
+		};
+		let full = (0..T::MaxAuditRecords::get()).map(|_| record.clone()).collect::<Vec<_>>();
+		AuditTrail::<T>::insert(self.twin, BoundedVec::truncate_from(full));
 	}
 
 	fn request(&self) -> RequestId {
@@ -113,7 +116,7 @@ mod benchmarks {
 	fn grant() {
 		let setup = Setup::<T>::new();
 		let first = setup.make_grant(setup.terms());
-		setup.fill_audit_trail(first);
+		setup.fill_decision_trail(first);
 		let terms = setup.terms();
 
 		#[extrinsic_call]
@@ -126,7 +129,7 @@ mod benchmarks {
 	fn revoke() {
 		let setup = Setup::<T>::new();
 		let id = setup.make_grant(setup.terms());
-		setup.fill_audit_trail(id);
+		setup.fill_decision_trail(id);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, id);
@@ -138,7 +141,7 @@ mod benchmarks {
 	fn narrow() {
 		let setup = Setup::<T>::new();
 		let id = setup.make_grant(setup.terms());
-		setup.fill_audit_trail(id);
+		setup.fill_decision_trail(id);
 		let mut narrower = setup.terms();
 		narrower.expires_at = narrower.expires_at.saturating_sub(One::one());
 
@@ -156,14 +159,14 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, terms);
 
-		assert_eq!(RequestCount::<T>::get(setup.twin), 1);
+		assert_eq!(OpenRequests::<T>::get(&setup.researcher), 1);
 	}
 
 	#[benchmark]
 	fn approve_request() {
 		let setup = Setup::<T>::new();
 		let first = setup.make_grant(setup.terms());
-		setup.fill_audit_trail(first);
+		setup.fill_decision_trail(first);
 		let request = setup.request();
 
 		#[extrinsic_call]
@@ -180,7 +183,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, request);
 
-		assert_eq!(RequestCount::<T>::get(setup.twin), 0);
+		assert_eq!(OpenRequests::<T>::get(&setup.researcher), 0);
 	}
 
 	#[benchmark]
@@ -191,7 +194,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, request);
 
-		assert_eq!(RequestCount::<T>::get(setup.twin), 0);
+		assert_eq!(OpenRequests::<T>::get(&setup.researcher), 0);
 	}
 
 	/// The twin has the most grants, all for the grantee; only the one
@@ -211,7 +214,6 @@ mod benchmarks {
 			let origin = RawOrigin::Signed(setup.guardian.clone()).into();
 			assert!(Pallet::<T>::narrow(origin, setup.twin, id, without_research.clone()).is_ok());
 		}
-		setup.fill_audit_trail(last);
 		let dataset = setup.datasets.last().copied();
 
 		#[extrinsic_call]
@@ -224,9 +226,7 @@ mod benchmarks {
 			dataset,
 		);
 
-		assert!(AuditTrail::<T>::get(setup.twin)
-			.last()
-			.is_some_and(|r| matches!(r.event, AuditEvent::Used { grant: used, .. } if used == last)));
+		assert_eq!(Grants::<T>::get(setup.twin, last).map(|g| g.uses), Some(1));
 	}
 
 	#[benchmark]
@@ -235,11 +235,32 @@ mod benchmarks {
 		let id = setup.make_grant(setup.terms());
 		let origin = RawOrigin::Signed(setup.guardian.clone()).into();
 		assert!(Pallet::<T>::revoke(origin, setup.twin, id).is_ok());
+		setup.fill_decision_trail(id);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, id);
 
 		assert!(Grants::<T>::get(setup.twin, id).is_none());
+	}
+
+	/// The deactivation check of a twin with the most grants, none live, so
+	/// every grant is read.
+	#[benchmark]
+	fn ensure_can_deactivate() {
+		let setup = Setup::<T>::new();
+		for _ in 0..T::MaxGrantsPerTwin::get() {
+			let id = setup.make_grant(setup.terms());
+			let origin = RawOrigin::Signed(setup.guardian.clone()).into();
+			assert!(Pallet::<T>::revoke(origin, setup.twin, id).is_ok());
+		}
+		let allowed;
+
+		#[block]
+		{
+			allowed = <Pallet<T> as DidDependents>::ensure_can_deactivate(&setup.twin, SubjectKind::PatientTwin);
+		}
+
+		assert!(allowed.is_ok());
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

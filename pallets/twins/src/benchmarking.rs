@@ -142,6 +142,33 @@ impl<T: Config> Setup<T> {
 		self.did(SubjectKind::PatientTwin, T::MaxVerificationMethods::get(), T::MaxServices::get())
 	}
 
+	/// The lowest DID of the longest chain of controlling DIDs a controller
+	/// may have, each with the signer's authentication key, so the signer
+	/// acts through it and naming it walks the whole chain.
+	fn controller_chain(&self) -> DidId {
+		let signer_key = || {
+			BoundedVec::truncate_from(vec![method::<T>(999, PublicKey::Sr25519([SIGNER; 32]), true)])
+		};
+		Self::create(&self.signer, SubjectKind::Institution, None, signer_key());
+		let mut lowest = last_did::<T>(&self.signer);
+		for _ in 1..T::MaxControllerDepth::get() {
+			Self::create(&self.signer, SubjectKind::Institution, Some(Controller::Did(lowest)), signer_key());
+			lowest = last_did::<T>(&self.signer);
+		}
+		lowest
+	}
+
+	/// The largest twin, with control offered to the controller chain and
+	/// its patient position offered to the signer.
+	fn twin_offered_to_signer(&self) -> (DidId, DidId) {
+		let twin = self.full_did();
+		let chain = self.controller_chain();
+		let owner = || RawOrigin::Signed(self.owner.clone());
+		assert!(Pallet::<T>::rotate_controller(owner().into(), twin, Controller::Did(chain)).is_ok());
+		assert!(Pallet::<T>::offer_patient(owner().into(), twin, self.signer.clone()).is_ok());
+		(twin, chain)
+	}
+
 	/// A twin in custody of one institution with another's offer pending,
 	/// both institutions under the guardian.
 	fn twin_in_custody(&self) -> (DidId, DidId) {
@@ -150,7 +177,7 @@ impl<T: Config> Setup<T> {
 		let next = self.did(SubjectKind::Institution, 0, 0);
 		let owner = || RawOrigin::Signed(self.owner.clone());
 		assert!(Pallet::<T>::offer_custody(owner().into(), current, twin).is_ok());
-		assert!(Pallet::<T>::accept_custody(owner().into(), twin).is_ok());
+		assert!(Pallet::<T>::accept_custody(owner().into(), twin, current).is_ok());
 		assert!(Pallet::<T>::offer_custody(owner().into(), next, twin).is_ok());
 		(twin, next)
 	}
@@ -213,16 +240,64 @@ mod benchmarks {
 		assert_eq!(Dids::<T>::get(did).map(|d| d.depositor), Some(setup.signer));
 	}
 
+	/// The signer acts for the new controller, so control passes at once,
+	/// after a walk of the longest controller chain.
 	#[benchmark]
 	fn rotate_controller() {
 		let setup = Setup::<T>::new();
 		let did = setup.full_did();
-		let other_guardian = setup.did(SubjectKind::Institution, 0, 0);
+		let chain = setup.controller_chain();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(setup.signer.clone()), did, Controller::Did(other_guardian));
+		_(RawOrigin::Signed(setup.signer.clone()), did, Controller::Did(chain));
 
-		assert_eq!(Dids::<T>::get(did).map(|d| d.controller), Some(Controller::Did(other_guardian)));
+		assert_eq!(Dids::<T>::get(did).map(|d| d.controller), Some(Controller::Did(chain)));
+	}
+
+	/// The chain is walked again, and the patient position bound too.
+	#[benchmark]
+	fn accept_controller() {
+		let setup = Setup::<T>::new();
+		let (twin, chain) = setup.twin_offered_to_signer();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin);
+
+		assert_eq!(Dids::<T>::get(twin).map(|d| d.controller), Some(Controller::Did(chain)));
+	}
+
+	#[benchmark]
+	fn offer_patient() {
+		let setup = Setup::<T>::new();
+		let twin = setup.full_did();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin, setup.owner.clone());
+
+		assert_eq!(Dids::<T>::get(twin).and_then(|d| d.pending_patient), Some(setup.owner));
+	}
+
+	#[benchmark]
+	fn accept_patient() {
+		let setup = Setup::<T>::new();
+		let (twin, _) = setup.twin_offered_to_signer();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin);
+
+		assert_eq!(Dids::<T>::get(twin).and_then(|d| d.patient), Some(setup.signer));
+	}
+
+	/// The offered party rejects, acting through the controller chain.
+	#[benchmark]
+	fn cancel_handover() {
+		let setup = Setup::<T>::new();
+		let (twin, _) = setup.twin_offered_to_signer();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.signer.clone()), twin);
+
+		assert_eq!(Dids::<T>::get(twin).and_then(|d| d.pending_controller), None);
 	}
 
 	#[benchmark]
@@ -276,12 +351,13 @@ mod benchmarks {
 	fn offer_custody() {
 		let setup = Setup::<T>::new();
 		let (twin, next) = setup.twin_in_custody();
-		assert!(Pallet::<T>::cancel_custody_offer(RawOrigin::Signed(setup.owner.clone()).into(), twin).is_ok());
+		let owner = RawOrigin::Signed(setup.owner.clone());
+		assert!(Pallet::<T>::cancel_custody_offer(owner.into(), twin, next).is_ok());
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.signer.clone()), next, twin);
 
-		assert!(CustodyOffers::<T>::contains_key(twin));
+		assert!(CustodyOffers::<T>::contains_key(twin, next));
 	}
 
 	#[benchmark]
@@ -290,7 +366,7 @@ mod benchmarks {
 		let (twin, next) = setup.twin_in_custody();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(setup.signer.clone()), twin);
+		_(RawOrigin::Signed(setup.signer.clone()), twin, next);
 
 		assert_eq!(Custodians::<T>::get(twin).map(|c| c.institution), Some(next));
 	}
@@ -298,15 +374,15 @@ mod benchmarks {
 	#[benchmark]
 	fn cancel_custody_offer() {
 		let setup = Setup::<T>::new();
-		let (twin, _) = setup.twin_in_custody();
+		let (twin, next) = setup.twin_in_custody();
 		// The twin's controller check fails first; the institution's succeeds.
 		let detached = Controller::Account(setup.owner.clone());
 		assert!(Pallet::<T>::rotate_controller(RawOrigin::Signed(setup.owner.clone()).into(), twin, detached).is_ok());
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(setup.signer.clone()), twin);
+		_(RawOrigin::Signed(setup.signer.clone()), twin, next);
 
-		assert!(!CustodyOffers::<T>::contains_key(twin));
+		assert!(!CustodyOffers::<T>::contains_key(twin, next));
 	}
 
 	#[benchmark]

@@ -3,8 +3,9 @@
 //! - `consent_grantsOf(twin, at?)`: every grant of a twin (by `did:twin`
 //!   DID): grantee, scope, purposes, datasets, period, budget, spent and
 //!   remaining budget, who granted it and whether it applies now.
-//! - `consent_usageOf(twin, at?)`: the twin's audit trail (grants, uses,
-//!   spends, revocations) and each compute grant's remaining budget.
+//! - `consent_usageOf(twin, at?)`: the twin's decision trail (grants,
+//!   narrowings, revocations, request decisions, prunes), its spend trail,
+//!   each grant's use count and each compute grant's remaining budget.
 
 use std::{marker::PhantomData, sync::Arc};
 
@@ -21,14 +22,19 @@ use sp_core::crypto::Ss58Codec;
 use sp_runtime::traits::Block as BlockT;
 use twinnet_primitives::{
 	consent::{AuditEvent, AuditRecord, Authority, GrantStatus, GrantView, Grantee, PrivacyBudget, Purpose, Scope},
-	did::DidId,
+	did::{format_did, parse_did, DidId},
 };
 
 pub use pallet_consent_runtime_api::ConsentApi as ConsentRuntimeApi;
-use pallet_twins_rpc::{
-	document::{format_did, parse_did},
-	internal_error,
-};
+
+/// An error from the runtime, which malformed input never causes.
+fn internal_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObject::owned(
+		jsonrpsee::types::error::INTERNAL_ERROR_CODE,
+		"runtime API call failed",
+		Some(error.to_string()),
+	)
+}
 
 /// The `consent_*` RPC methods.
 #[rpc(server)]
@@ -125,6 +131,8 @@ pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 		"remaining": grant.remaining().as_ref().map(budget_json),
 		"revokedAt": grant.revoked_at,
 		"grantedBy": authority_name(grant.granted_by),
+		"uses": grant.uses,
+		"lastUsed": grant.last_used,
 		"status": match grant.status {
 			GrantStatus::Active => "active",
 			GrantStatus::NotStarted => "notStarted",
@@ -145,14 +153,22 @@ pub fn audit_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 			json!({ "event": "narrowed", "grant": grant, "by": authority_name(*by) }),
 		AuditEvent::Revoked { grant, by } =>
 			json!({ "event": "revoked", "grant": grant, "by": authority_name(*by) }),
-		AuditEvent::Used { grant, grantee, purpose } => json!({
-			"event": "used",
+		AuditEvent::RequestApproved { request, grant, by } => json!({
+			"event": "requestApproved",
+			"request": request,
+			"grant": grant,
+			"by": authority_name(*by),
+		}),
+		AuditEvent::RequestRejected { request, by } =>
+			json!({ "event": "requestRejected", "request": request, "by": authority_name(*by) }),
+		AuditEvent::Pruned { grant } => json!({ "event": "pruned", "grant": grant }),
+		AuditEvent::BudgetSpent { grant, grantee, amount, job } => json!({
+			"event": "budgetSpent",
 			"grant": grant,
 			"grantee": grantee_json(grantee),
-			"purpose": purpose_name(*purpose),
+			"amount": budget_json(amount),
+			"job": job.map(|j| json!({ "job": j.job, "round": j.round })),
 		}),
-		AuditEvent::BudgetSpent { grant, amount } =>
-			json!({ "event": "budgetSpent", "grant": grant, "amount": budget_json(amount) }),
 	};
 	if let Value::Object(fields) = &mut entry {
 		fields.insert("block".into(), json!(record.block));
@@ -201,13 +217,14 @@ where
 				let budget = grant.budget.as_ref()?;
 				Some(json!({
 					"grant": grant.id,
+					"uses": grant.uses,
 					"budget": budget_json(budget),
 					"spent": budget_json(&grant.spent),
 					"remaining": grant.remaining().as_ref().map(budget_json),
 				}))
 			})
 			.collect();
-		Ok(json!({ "uses": trail.iter().map(audit_json).collect::<Vec<_>>(), "budgets": budgets }))
+		Ok(json!({ "trail": trail.iter().map(audit_json).collect::<Vec<_>>(), "budgets": budgets }))
 	}
 }
 
@@ -241,6 +258,8 @@ mod tests {
 			spent,
 			revoked_at: None,
 			granted_by: Authority::Patient,
+			uses: 4,
+			last_used: Some(8),
 			status: GrantStatus::Active,
 		};
 		let value = grant_json(&grant);
@@ -249,6 +268,7 @@ mod tests {
 		assert_eq!(value["remaining"], json!({ "epsilon": "1.5", "delta": "0.000000000000000006" }));
 		assert_eq!(value["status"], "active");
 		assert_eq!(value["grantedBy"], "patient");
+		assert_eq!((value["uses"].clone(), value["lastUsed"].clone()), (json!(4), json!(8)));
 		assert!(value["grantee"]["account"].as_str().is_some_and(|a| a.starts_with('5')));
 	}
 

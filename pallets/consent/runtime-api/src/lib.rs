@@ -12,7 +12,9 @@ use twinnet_primitives::{
 };
 
 sp_api::decl_runtime_apis! {
-	/// Reads the consent registry.
+	/// Reads the consent registry. Version 2: grants carry their use counts,
+	/// and the usage is the decision trail followed by the spend trail.
+	#[api_version(2)]
 	pub trait ConsentApi<AccountId, BlockNumber>
 	where
 		AccountId: Codec,

@@ -5,29 +5,9 @@
 
 use serde_json::{json, Map, Value};
 use twinnet_primitives::did::{
-	Controller, DidId, DidResolution, DidView, PublicKey, SubjectKind, VerificationMethodView,
+	format_did, Controller, DidId, DidResolution, DidView, PublicKey, Relationship, SubjectKind,
+	VerificationMethodView,
 };
-
-/// The prefix of every `did:twin` DID.
-pub const DID_PREFIX: &str = "did:twin:";
-
-/// Why a string is not a `did:twin` DID.
-#[derive(Debug, PartialEq, Eq)]
-pub struct InvalidDid;
-
-/// Parses `did:twin:<base58btc of 32 bytes>`. DID URLs (with a path, query or
-/// fragment) and other methods are not DIDs of this method.
-pub fn parse_did(did: &str) -> Result<DidId, InvalidDid> {
-	let identifier = did.strip_prefix(DID_PREFIX).ok_or(InvalidDid)?;
-	let bytes = bs58::decode(identifier).into_vec().map_err(|_| InvalidDid)?;
-	let bytes: [u8; 32] = bytes.try_into().map_err(|_| InvalidDid)?;
-	Ok(DidId::from(bytes))
-}
-
-/// The DID string of `did`.
-pub fn format_did(did: &DidId) -> String {
-	format!("{DID_PREFIX}{}", bs58::encode(did.as_bytes()).into_string())
-}
 
 /// `publicKeyMultibase`: base58btc (`z`) of the key's multicodec prefix and bytes.
 pub fn public_key_multibase(key: &PublicKey) -> String {
@@ -96,16 +76,20 @@ pub fn did_document<AccountId, BlockNumber>(
 		document.insert("verificationMethod".into(), Value::Array(methods));
 	}
 
-	type Serves = fn(&VerificationMethodView) -> bool;
-	let relationships: [(&str, Serves); 4] = [
-		("authentication", |m| m.relationships.authentication),
-		("assertionMethod", |m| m.relationships.assertion_method),
-		("capabilityDelegation", |m| m.relationships.capability_delegation),
-		("keyAgreement", |m| m.relationships.key_agreement),
+	let relationships = [
+		("authentication", Relationship::Authentication),
+		("assertionMethod", Relationship::AssertionMethod),
+		("capabilityInvocation", Relationship::CapabilityInvocation),
+		("capabilityDelegation", Relationship::CapabilityDelegation),
+		("keyAgreement", Relationship::KeyAgreement),
 	];
-	for (name, serves) in relationships {
-		let ids: Vec<Value> =
-			view.verification_methods.iter().filter(|m| serves(m)).map(|m| json!(method_id(m))).collect();
+	for (name, relationship) in relationships {
+		let ids: Vec<Value> = view
+			.verification_methods
+			.iter()
+			.filter(|m| m.relationships.serves(relationship))
+			.map(|m| json!(method_id(m)))
+			.collect();
 		if !ids.is_empty() {
 			document.insert(name.into(), Value::Array(ids));
 		}
@@ -162,6 +146,7 @@ pub fn resolution_result<AccountId, BlockNumber: serde::Serialize>(
 				"metadataHash": view.metadata_hash.map(|h| format!("{h:?}")),
 				"dataSchema": view.schema.as_deref().map(utf8),
 				"custodian": view.custodian.as_ref().map(format_did),
+				"patient": view.patient.as_ref().map(|p| accounts.account_did(p)),
 			});
 			result(did_document(&id, &view, accounts), metadata, found)
 		},

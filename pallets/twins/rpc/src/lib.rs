@@ -1,10 +1,13 @@
 //! JSON-RPC of pallet-twins: W3C DID resolution of `did:twin` DIDs.
 //!
 //! - `twin_resolveDid(did, at?)`: a W3C DID resolution result. Malformed input
-//!   resolves with `didResolutionMetadata.error = "invalidDid"`, an unknown DID
-//!   with `"notFound"`; neither is an RPC error.
-//! - `twin_listByController(controller, at?)`: the active DIDs an account
-//!   (SS58 address) or a DID (`did:twin:…`) controls.
+//!   resolves with `didResolutionMetadata.error = "invalidDid"`, another
+//!   method's DID with `"methodNotSupported"`, an unknown DID with
+//!   `"notFound"`; none is an RPC error. Input longer than any DID is
+//!   rejected before it is decoded.
+//! - `twin_listByController(controller, startAfter?, limit?, at?)`: a page of
+//!   the active DIDs an account (SS58 address) or a DID (`did:twin:…`)
+//!   controls, after `startAfter` (the last DID of the previous page).
 
 pub mod document;
 
@@ -20,11 +23,11 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::crypto::Ss58Codec;
 use sp_runtime::traits::Block as BlockT;
-use twinnet_primitives::did::Controller;
+use twinnet_primitives::did::{format_did, parse_did, Controller, InvalidDid, MAX_SS58_LENGTH};
 
 pub use pallet_twins_runtime_api::TwinsApi as TwinsRuntimeApi;
 
-use document::{format_did, parse_did, resolution_error, resolution_result, AccountFormat};
+use document::{resolution_error, resolution_result, AccountFormat};
 
 /// The `twin_*` RPC methods.
 #[rpc(server)]
@@ -33,10 +36,15 @@ pub trait TwinsApi<BlockHash> {
 	#[method(name = "twin_resolveDid")]
 	fn resolve_did(&self, did: String, at: Option<BlockHash>) -> RpcResult<serde_json::Value>;
 
-	/// Lists the active DIDs an account (SS58) or a DID controls.
+	/// Lists a page of the active DIDs an account (SS58) or a DID controls.
 	#[method(name = "twin_listByController")]
-	fn list_by_controller(&self, controller: String, at: Option<BlockHash>)
-		-> RpcResult<Vec<String>>;
+	fn list_by_controller(
+		&self,
+		controller: String,
+		start_after: Option<String>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Vec<String>>;
 }
 
 /// Implements [`TwinsApiServer`] on a client.
@@ -73,13 +81,21 @@ pub fn internal_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
 	)
 }
 
-/// A parameter that is neither a DID nor an SS58 address.
-fn invalid_controller(controller: &str) -> ErrorObjectOwned {
-	ErrorObject::owned(
-		jsonrpsee::types::error::INVALID_PARAMS_CODE,
-		"controller must be a did:twin DID or an SS58 address",
-		Some(controller.to_string()),
-	)
+/// A parameter that is not what `expected` says; long input is cut short.
+fn invalid_param(expected: &str, given: &str) -> ErrorObjectOwned {
+	let shown: String = given.chars().take(MAX_SS58_LENGTH).collect();
+	ErrorObject::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, expected, Some(shown))
+}
+
+/// The controller a parameter names: a `did:twin` DID or an SS58 address,
+/// its length checked before any decoding.
+fn parse_controller<AccountId: Ss58Codec>(controller: &str) -> Result<Controller<AccountId>, ErrorObjectOwned> {
+	let invalid = || invalid_param("controller must be a did:twin DID or an SS58 address", controller);
+	match parse_did(controller) {
+		Ok(did) => Ok(Controller::Did(did)),
+		Err(_) if controller.len() > MAX_SS58_LENGTH => Err(invalid()),
+		Err(_) => AccountId::from_ss58check(controller).map(Controller::Account).map_err(|_| invalid()),
+	}
 }
 
 impl<C, Block, AccountId> Twins<C, Block, AccountId>
@@ -107,8 +123,10 @@ where
 	C::Api: TwinsRuntimeApi<Block, AccountId, BlockNumber>,
 {
 	fn resolve_did(&self, did: String, at: Option<Block::Hash>) -> RpcResult<serde_json::Value> {
-		let Ok(id) = parse_did(&did) else {
-			return Ok(resolution_error("invalidDid"));
+		let id = match parse_did(&did) {
+			Ok(id) => id,
+			Err(InvalidDid::MethodNotSupported) => return Ok(resolution_error("methodNotSupported")),
+			Err(InvalidDid::Malformed) => return Ok(resolution_error("invalidDid")),
 		};
 		let resolution =
 			self.client.runtime_api().resolve(self.at(at), id).map_err(internal_error)?;
@@ -118,18 +136,19 @@ where
 	fn list_by_controller(
 		&self,
 		controller: String,
+		start_after: Option<String>,
+		limit: Option<u32>,
 		at: Option<Block::Hash>,
 	) -> RpcResult<Vec<String>> {
-		let parsed = match parse_did(&controller) {
-			Ok(did) => Controller::Did(did),
-			Err(_) => Controller::Account(
-				AccountId::from_ss58check(&controller).map_err(|_| invalid_controller(&controller))?,
-			),
-		};
+		let parsed = parse_controller::<AccountId>(&controller)?;
+		let start_after = start_after
+			.map(|did| parse_did(&did).map_err(|_| invalid_param("startAfter must be a did:twin DID", &did)))
+			.transpose()?;
+		let limit = limit.unwrap_or(pallet_twins_runtime_api::MAX_PAGE);
 		let dids = self
 			.client
 			.runtime_api()
-			.list_by_controller(self.at(at), parsed)
+			.list_by_controller(self.at(at), parsed, start_after, limit)
 			.map_err(internal_error)?;
 		Ok(dids.iter().map(format_did).collect())
 	}

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 use sp_core::H256;
 use twinnet_primitives::did::{
-	Controller, DidResolution, DidView, PublicKey, Relationships, ServiceView, SubjectKind,
-	VerificationMethodView,
+	format_did, parse_did, Controller, DidResolution, DidView, InvalidDid, PublicKey, Relationships,
+	ServiceView, SubjectKind, VerificationMethodView,
 };
 
 use crate::document::*;
@@ -32,6 +32,7 @@ fn view() -> DidView<u64, u32> {
 	DidView {
 		kind: SubjectKind::PatientTwin,
 		controller: Controller::Account(7),
+		patient: Some(7),
 		verification_methods: vec![
 			method(
 				"key-1",
@@ -46,7 +47,12 @@ fn view() -> DidView<u64, u32> {
 			method(
 				"key-3",
 				PublicKey::Ecdsa([3; 33]),
-				Relationships { key_agreement: true, authentication: true, ..Default::default() },
+				Relationships { authentication: true, capability_invocation: true, ..Default::default() },
+			),
+			method(
+				"key-4",
+				PublicKey::X25519([4; 32]),
+				Relationships { key_agreement: true, ..Default::default() },
 			),
 		],
 		services: vec![ServiceView {
@@ -76,7 +82,9 @@ fn assert_valid_document(document: &Value) {
 		assert!(method["publicKeyMultibase"].as_str().expect("key").starts_with('z'));
 		assert_eq!(method["type"], "Multikey");
 	}
-	for relationship in ["authentication", "assertionMethod", "capabilityDelegation", "keyAgreement"] {
+	for relationship in
+		["authentication", "assertionMethod", "capabilityInvocation", "capabilityDelegation", "keyAgreement"]
+	{
 		for reference in document[relationship].as_array().cloned().unwrap_or_default() {
 			let reference = reference.as_str().expect("a reference");
 			assert!(
@@ -105,7 +113,6 @@ fn malformed_dids_are_rejected() {
 	for bad in [
 		"",
 		"did:twin:",
-		"did:example:123",
 		"DID:twin:abc",
 		"did:twin:0OIl",
 		short.as_str(),
@@ -114,8 +121,40 @@ fn malformed_dids_are_rejected() {
 		&format!("{valid}/path"),
 		&format!(" {valid}"),
 	] {
-		assert_eq!(parse_did(bad), Err(InvalidDid), "{bad:?} should be invalid");
+		assert_eq!(parse_did(bad), Err(InvalidDid::Malformed), "{bad:?} should be invalid");
 	}
+	assert_eq!(parse_did("did:example:123"), Err(InvalidDid::MethodNotSupported));
+}
+
+/// Before the fix the whole identifier was base58-decoded whatever its
+/// length, in time quadratic in it: 200 KB took 55 s of RPC CPU.
+#[test]
+fn attack_a_ten_megabyte_did_is_rejected_at_once() {
+	let huge = format!("did:twin:{}", "z".repeat(10 * 1024 * 1024));
+	let started = std::time::Instant::now();
+	assert_eq!(parse_did(&huge), Err(InvalidDid::Malformed));
+	let elapsed = started.elapsed();
+	assert!(elapsed < std::time::Duration::from_millis(10), "took {elapsed:?}");
+}
+
+#[test]
+fn identifiers_with_leading_zero_bytes_are_shorter_and_round_trip() {
+	let mut bytes = [7u8; 32];
+	bytes[0] = 0;
+	bytes[1] = 0;
+	let text = format_did(&H256::from(bytes));
+	assert!(text.starts_with("did:twin:11"));
+	assert!(text.len() < twinnet_primitives::did::MAX_DID_LENGTH);
+	assert_eq!(parse_did(&text), Ok(H256::from(bytes)));
+}
+
+#[test]
+fn x25519_keys_carry_their_multicodec() {
+	let x = public_key_multibase(&PublicKey::X25519([4; 32]));
+	let decoded = bs58::decode(&x[1..]).into_vec().expect("base58");
+	assert_eq!(&decoded[..2], &[0xec, 0x01]);
+	// X25519 keys in multibase start with `z6LS`.
+	assert!(x.starts_with("z6LS"), "{x}");
 }
 
 #[test]
@@ -137,12 +176,13 @@ fn an_active_did_resolves_to_a_valid_document() {
 	let id = format_did(&did());
 	assert_eq!(document["id"], id.as_str());
 	assert_eq!(document["controller"], "did:pkh:test:7");
-	assert_eq!(document["verificationMethod"].as_array().map(Vec::len), Some(3));
+	assert_eq!(document["verificationMethod"].as_array().map(Vec::len), Some(4));
 	assert_eq!(
 		document["authentication"],
 		serde_json::json!([format!("{id}#key-1"), format!("{id}#key-3")])
 	);
-	assert_eq!(document["keyAgreement"], serde_json::json!([format!("{id}#key-3")]));
+	assert_eq!(document["keyAgreement"], serde_json::json!([format!("{id}#key-4")]));
+	assert_eq!(document["capabilityInvocation"], serde_json::json!([format!("{id}#key-3")]));
 	assert_eq!(document["service"][0]["serviceEndpoint"], "https://hospital.example/twins/1");
 	assert_eq!(document["service"][0]["type"], "TwinDataEndpoint");
 
@@ -152,6 +192,7 @@ fn an_active_did_resolves_to_a_valid_document() {
 	assert_eq!(metadata["dataSchema"], "NWB 2.x");
 	assert_eq!(metadata["twinKind"], "PatientTwin");
 	assert_eq!(metadata["custodian"], format_did(&H256::repeat_byte(5)).as_str());
+	assert_eq!(metadata["patient"], "did:pkh:test:7");
 	assert_eq!(result["didResolutionMetadata"]["contentType"], "application/did+ld+json");
 	assert!(result["didResolutionMetadata"].get("error").is_none());
 }

@@ -8,8 +8,12 @@ use alloc::vec::Vec;
 use codec::Codec;
 use twinnet_primitives::did::{Controller, DidId, DidResolution};
 
+/// The most DIDs one page of [`TwinsApi::list_by_controller`] returns.
+pub const MAX_PAGE: u32 = 100;
+
 sp_api::decl_runtime_apis! {
-	/// Reads the DID registry.
+	/// Reads the DID registry. Version 2: `list_by_controller` is paged.
+	#[api_version(2)]
 	pub trait TwinsApi<AccountId, BlockNumber>
 	where
 		AccountId: Codec,
@@ -19,7 +23,9 @@ sp_api::decl_runtime_apis! {
 		/// `None` if it never existed.
 		fn resolve(did: DidId) -> Option<DidResolution<AccountId, BlockNumber>>;
 
-		/// The active DIDs that `controller` controls.
-		fn list_by_controller(controller: Controller<AccountId>) -> Vec<DidId>;
+		/// Up to `limit` (at most [`MAX_PAGE`]) active DIDs that `controller`
+		/// controls, in storage order, after `start_after` (the last DID of
+		/// the previous page).
+		fn list_by_controller(controller: Controller<AccountId>, start_after: Option<DidId>, limit: u32) -> Vec<DidId>;
 	}
 }
