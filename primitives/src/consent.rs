@@ -3,10 +3,12 @@
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::weights::Weight;
 use scale_info::TypeInfo;
+use sp_core::H256;
 use sp_runtime::{
 	traits::{CheckedAdd, CheckedSub},
-	FixedU64, Perquintill,
+	FixedPointNumber, FixedU64, PerThing, Perquintill, Rounding,
 };
 
 use crate::did::DidId;
@@ -123,6 +125,34 @@ impl PrivacyBudget {
 	pub fn fits_within(&self, other: &Self) -> bool {
 		self.epsilon <= other.epsilon && self.delta <= other.delta
 	}
+
+	/// The budget `epsilon_numerator / epsilon_denominator`,
+	/// `delta_numerator / delta_denominator`, each rounded up to the next
+	/// representable value: an accountant's exact cost is never charged short.
+	/// `None` for a zero denominator, an epsilon that does not fit, or a
+	/// delta above 1.
+	pub fn from_rational_ceil(
+		epsilon_numerator: u128,
+		epsilon_denominator: u128,
+		delta_numerator: u64,
+		delta_denominator: u64,
+	) -> Option<Self> {
+		let scaled = epsilon_numerator.checked_mul(u128::from(FixedU64::DIV))?;
+		let whole = scaled.checked_div(epsilon_denominator)?;
+		let rounded_up = if scaled.checked_rem(epsilon_denominator)? == 0 {
+			whole
+		} else {
+			whole.checked_add(1)?
+		};
+		let epsilon = FixedU64::from_inner(u64::try_from(rounded_up).ok()?);
+		if delta_denominator == 0 || delta_numerator > delta_denominator {
+			return None;
+		}
+		let delta =
+			Perquintill::from_rational_with_rounding(delta_numerator, delta_denominator, Rounding::Up)
+				.ok()?;
+		Some(Self { epsilon, delta })
+	}
 }
 
 /// Who made a decision about a twin's data.
@@ -165,6 +195,105 @@ pub struct JobRound {
 	pub round: u32,
 }
 
+/// The computation a compute access is for: the job round it belongs to,
+/// the model it trains (a `Model` DID) and the hash of the code that runs.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct Computation {
+	/// The job round.
+	pub round: JobRound,
+	/// The model it trains, if it has a DID.
+	pub model: Option<DidId>,
+	/// The hash of the algorithm's code (the compute agent's job code).
+	pub code_hash: H256,
+}
+
+/// What a compute grant is limited to beyond its scope and purposes: one
+/// job, one model, one algorithm, and the most epsilon one round may spend.
+/// Unset parts do not limit; a view grant has no binding.
+#[derive(
+	Clone,
+	Copy,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Binding {
+	/// The only job whose rounds may spend under the grant.
+	pub job: Option<u64>,
+	/// The only model that may be trained under it.
+	pub model: Option<DidId>,
+	/// The only code (by hash) that may run under it.
+	pub code_hash: Option<H256>,
+	/// The most epsilon one job round may spend under it.
+	pub max_epsilon_per_round: Option<FixedU64>,
+}
+
+impl Binding {
+	/// Whether the binding limits anything.
+	pub fn is_unbound(&self) -> bool {
+		*self == Self::default()
+	}
+
+	/// Whether `computation` is one the binding allows (any access, if it
+	/// binds no job, model or code).
+	pub fn covers(&self, computation: Option<&Computation>) -> Result<(), ConsentDenied> {
+		let binds_computation =
+			self.job.is_some() || self.model.is_some() || self.code_hash.is_some();
+		if !binds_computation {
+			return Ok(());
+		}
+		let computation = computation.ok_or(ConsentDenied::ComputationNotCovered)?;
+		let covered = allows(self.job, Some(computation.round.job)) &&
+			allows(self.model, computation.model) &&
+			allows(self.code_hash, Some(computation.code_hash));
+		covered.then_some(()).ok_or(ConsentDenied::ComputationNotCovered)
+	}
+
+	/// Whether one round may spend `amount` under the binding.
+	pub fn allows_round_spend(&self, amount: &PrivacyBudget) -> Result<(), ConsentDenied> {
+		match self.max_epsilon_per_round {
+			Some(cap) if amount.epsilon > cap => Err(ConsentDenied::RoundCapExceeded),
+			_ => Ok(()),
+		}
+	}
+
+	/// Whether `self` limits at least as much as `wider` in every part.
+	pub fn is_within(&self, wider: &Self) -> bool {
+		let cap_kept = match (wider.max_epsilon_per_round, self.max_epsilon_per_round) {
+			(None, _) => true,
+			(Some(_), None) => false,
+			(Some(wide), Some(narrow)) => narrow <= wide,
+		};
+		allows(wider.job, self.job) &&
+			allows(wider.model, self.model) &&
+			allows(wider.code_hash, self.code_hash) &&
+			cap_kept
+	}
+}
+
+/// Whether a limit `bound` (unset: no limit) allows `actual`.
+fn allows<V: PartialEq>(bound: Option<V>, actual: Option<V>) -> bool {
+	bound.is_none() || bound == actual
+}
+
+/// What becomes of budget reserved for a job round when the round ends.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub enum Settlement {
+	/// The round used the data (its aggregate was released): the reserved
+	/// budget is spent.
+	Spend,
+	/// The round released nothing: the reserved budget returns to the grant.
+	Release,
+}
+
 /// What happened to a twin's data, as its audit trails record it: decisions
 /// in one trail (written only by the patient's side), budget spends in
 /// another (written only by pallets spending under a grant). Uses are
@@ -183,7 +312,8 @@ pub enum AuditEvent<AccountId> {
 	RequestRejected { request: u64, by: Authority },
 	/// A revoked or expired grant was deleted.
 	Pruned { grant: GrantId },
-	/// Privacy budget was spent under a grant, by `grantee`, for a job round if any.
+	/// Privacy budget was spent under a grant, by `grantee`, for a job round
+	/// (records from before rounds were tracked have none).
 	BudgetSpent {
 		grant: GrantId,
 		grantee: Grantee<AccountId>,
@@ -233,8 +363,12 @@ pub struct GrantView<AccountId, BlockNumber> {
 	pub expires_at: BlockNumber,
 	/// The privacy budget of a compute grant.
 	pub budget: Option<PrivacyBudget>,
+	/// What a compute grant is further limited to.
+	pub binding: Binding,
 	/// The budget spent.
 	pub spent: PrivacyBudget,
+	/// The budget reserved by job rounds that have not ended.
+	pub reserved: PrivacyBudget,
 	/// The block that revoked it.
 	pub revoked_at: Option<BlockNumber>,
 	/// Who granted it.
@@ -248,9 +382,11 @@ pub struct GrantView<AccountId, BlockNumber> {
 }
 
 impl<AccountId, BlockNumber> GrantView<AccountId, BlockNumber> {
-	/// The budget left, for compute grants.
+	/// The budget neither spent nor reserved, for compute grants.
 	pub fn remaining(&self) -> Option<PrivacyBudget> {
-		self.budget.and_then(|budget| budget.checked_sub(&self.spent))
+		self.budget
+			.and_then(|budget| budget.checked_sub(&self.spent))
+			.and_then(|left| left.checked_sub(&self.reserved))
 	}
 }
 
@@ -277,6 +413,15 @@ pub enum ConsentDenied {
 	BudgetExceeded,
 	/// A spend must be of a positive amount.
 	ZeroSpend,
+	/// The grant is bound to another job, model or code, or the access
+	/// names no computation.
+	ComputationNotCovered,
+	/// The amount is above the grant's per-round epsilon cap.
+	RoundCapExceeded,
+	/// A reservation needs the computation (job round) it is for.
+	MissingComputation,
+	/// Budget of this twin is already reserved for this job round.
+	AlreadyReserved,
 }
 
 /// What a grantee wants to do with a twin's data.
@@ -290,6 +435,9 @@ pub struct Access<AccountId> {
 	pub purpose: Purpose,
 	/// On which dataset, if a particular one.
 	pub dataset: Option<DidId>,
+	/// For compute: the computation, which grants bound to a job, model or
+	/// code must cover.
+	pub computation: Option<Computation>,
 }
 
 /// The consent registry, as other pallets use it (implemented by `pallet-consent`).
@@ -302,22 +450,124 @@ pub trait ConsentLedger<AccountId> {
 	fn use_grant(twin: &DidId, access: &Access<AccountId>) -> Result<GrantId, ConsentDenied>;
 
 	/// The live compute grant under which `access` to `twin` may spend
-	/// `amount` of privacy budget now (one whose remaining budget covers it),
-	/// or why none may. Reads only: a dry run of [`Self::spend_budget`].
+	/// `amount` of privacy budget now (one whose budget neither spent nor
+	/// reserved covers it, within its per-round cap), or why none may. Reads
+	/// only: a dry run of [`Self::reserve`] for one twin.
 	fn check_spend(
 		twin: &DidId,
 		access: &Access<AccountId>,
 		amount: PrivacyBudget,
 	) -> Result<GrantId, ConsentDenied>;
 
-	/// Spends `amount` (positive) under the grant [`Self::check_spend`]
-	/// finds, records the spend with its grantee and `job` round in the
-	/// twin's spend trail, and returns the grant and the budget it has left;
-	/// fails, changing nothing, if no live grant of the grantee covers it.
-	fn spend_budget(
-		twin: &DidId,
+	/// Reserves `amount` (positive) of each twin's budget for the job round
+	/// of `access.computation`, under the grant [`Self::check_spend`] finds.
+	/// Each twin is admitted or refused on its own, in the order given: the
+	/// result for a twin is its grant, or why it is excluded (a refused
+	/// twin changes nothing). At most one reservation per twin and round.
+	fn reserve(
+		twins: &[DidId],
 		access: &Access<AccountId>,
 		amount: PrivacyBudget,
-		job: Option<JobRound>,
-	) -> Result<(GrantId, PrivacyBudget), ConsentDenied>;
+	) -> Vec<Result<GrantId, ConsentDenied>>;
+
+	/// Ends the reservations of `round` on each of `twins`: spends or
+	/// releases the reserved budget (spends are recorded, with the grantee
+	/// and round, in the twin's spend trail). The result for a twin is the
+	/// grant settled, or `None` if the twin had no reservation in the round.
+	fn settle(round: JobRound, twins: &[DidId], outcome: Settlement) -> Vec<Option<GrantId>>;
+
+	/// The grants `grantee` holds, as (twin, grant), in key order after
+	/// `start_after`, at most `limit` of them: how a job finds its cohort.
+	fn grants_held_by(
+		grantee: &Grantee<AccountId>,
+		start_after: Option<(DidId, GrantId)>,
+		limit: u32,
+	) -> Vec<(DidId, GrantId)>;
+
+	/// The most [`Self::reserve`] of `twins` twins may weigh.
+	fn reserve_weight(twins: u32) -> Weight;
+
+	/// The most [`Self::settle`] of `twins` twins may weigh.
+	fn settle_weight(twins: u32) -> Weight;
+
+	/// The most [`Self::grants_held_by`] with `limit` may weigh.
+	fn grants_held_by_weight(limit: u32) -> Weight;
+}
+
+/// Told when a grant is revoked, so that what runs under it stops (a job
+/// excludes the twin from its next round). Implemented for tuples.
+pub trait OnGrantRevoked<AccountId> {
+	/// `grant` of `twin`, held by `grantee`, was revoked.
+	fn on_revoked(twin: &DidId, grant: GrantId, grantee: &Grantee<AccountId>);
+
+	/// The most [`Self::on_revoked`] may weigh.
+	fn weight() -> Weight;
+}
+
+#[impl_trait_for_tuples::impl_for_tuples(8)]
+impl<AccountId> OnGrantRevoked<AccountId> for Tuple {
+	fn on_revoked(twin: &DidId, grant: GrantId, grantee: &Grantee<AccountId>) {
+		for_tuples!( #( Tuple::on_revoked(twin, grant, grantee); )* );
+	}
+
+	fn weight() -> Weight {
+		let mut weight = Weight::zero();
+		for_tuples!( #( weight = weight.saturating_add(Tuple::weight()); )* );
+		weight
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn rational_budgets_round_up_never_down() {
+		let third = PrivacyBudget::from_rational_ceil(1, 3, 1, 3).unwrap();
+		assert_eq!(third.epsilon, FixedU64::from_inner(333_333_334));
+		assert_eq!(third.delta, Perquintill::from_parts(333_333_333_333_333_334));
+		let exact = PrivacyBudget::from_rational_ceil(3, 2, 1, 1_000_000).unwrap();
+		assert_eq!(exact.epsilon, FixedU64::from_rational(3, 2));
+		assert_eq!(exact.delta, Perquintill::from_parts(1_000_000_000_000));
+		let tiny = PrivacyBudget::from_rational_ceil(1, u128::MAX, 1, u64::MAX).unwrap();
+		assert_eq!(tiny.epsilon, FixedU64::from_inner(1));
+		assert_eq!(tiny.delta, Perquintill::from_parts(1));
+	}
+
+	#[test]
+	fn rational_budgets_refuse_what_does_not_fit() {
+		assert_eq!(PrivacyBudget::from_rational_ceil(1, 0, 0, 1), None);
+		assert_eq!(PrivacyBudget::from_rational_ceil(1, 1, 0, 0), None);
+		assert_eq!(PrivacyBudget::from_rational_ceil(1, 1, 2, 1), None);
+		assert_eq!(PrivacyBudget::from_rational_ceil(u128::MAX, 1, 0, 1), None);
+		assert_eq!(PrivacyBudget::from_rational_ceil(u128::from(u64::MAX), 1, 0, 1), None);
+	}
+
+	fn computation(job: u64, model: Option<DidId>, code: u8) -> Computation {
+		Computation { round: JobRound { job, round: 1 }, model, code_hash: H256::repeat_byte(code) }
+	}
+
+	#[test]
+	fn bindings_cover_only_their_computation() {
+		let model = Some(H256::repeat_byte(9));
+		let bound = Binding { job: Some(7), model, code_hash: Some(H256::repeat_byte(1)), ..Default::default() };
+		assert_eq!(bound.covers(Some(&computation(7, model, 1))), Ok(()));
+		for other in [computation(8, model, 1), computation(7, None, 1), computation(7, model, 2)] {
+			assert_eq!(bound.covers(Some(&other)), Err(ConsentDenied::ComputationNotCovered));
+		}
+		assert_eq!(bound.covers(None), Err(ConsentDenied::ComputationNotCovered));
+		assert_eq!(Binding::default().covers(None), Ok(()));
+	}
+
+	#[test]
+	fn a_narrower_binding_keeps_every_limit() {
+		let cap = |e: u64| Some(FixedU64::from_u32(e as u32));
+		let wide = Binding { job: Some(7), max_epsilon_per_round: cap(2), ..Default::default() };
+		let narrow = Binding { code_hash: Some(H256::repeat_byte(1)), max_epsilon_per_round: cap(1), ..wide };
+		assert!(narrow.is_within(&wide));
+		assert!(!wide.is_within(&narrow));
+		assert!(!Binding { job: Some(8), ..wide }.is_within(&wide));
+		assert!(!Binding { max_epsilon_per_round: None, ..wide }.is_within(&wide));
+		assert!(!Binding::default().is_within(&wide));
+	}
 }

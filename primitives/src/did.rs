@@ -369,6 +369,16 @@ pub fn parse_did_url(url: &str) -> Result<(DidId, Option<&str>), InvalidDid> {
 	}
 }
 
+/// Parses an SS58 address, rejecting one longer than [`MAX_SS58_LENGTH`]
+/// before any decoding.
+#[cfg(feature = "std")]
+pub fn parse_ss58<AccountId: sp_core::crypto::Ss58Codec>(address: &str) -> Option<AccountId> {
+	if address.len() > MAX_SS58_LENGTH {
+		return None;
+	}
+	AccountId::from_ss58check(address).ok()
+}
+
 /// The DID string of `did`.
 pub fn format_did(did: &DidId) -> alloc::string::String {
 	let mut out = alloc::string::String::from(DID_PREFIX);

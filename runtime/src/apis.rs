@@ -17,7 +17,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use twinnet_primitives::{
-	consent::{AuditRecord, GrantView},
+	consent::{AuditRecord, GrantId, GrantView, Grantee},
 	did::{Controller, DidId, DidResolution},
 };
 
@@ -226,6 +226,15 @@ impl_runtime_apis! {
 
 		fn usage_of(twin: DidId) -> Vec<AuditRecord<AccountId, BlockNumber>> {
 			Consent::audit_trail(&twin)
+		}
+
+		fn grants_held_by(
+			grantee: Grantee<AccountId>,
+			start_after: Option<(DidId, GrantId)>,
+			limit: u32,
+		) -> Vec<(DidId, GrantView<AccountId, BlockNumber>)> {
+			let limit = limit.min(pallet_consent_runtime_api::MAX_PAGE);
+			Consent::grant_views_held_by(&grantee, start_after, limit)
 		}
 	}
 

@@ -163,6 +163,8 @@ impl pallet_consent::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Dids = Twins;
+	// No pallet runs jobs yet; pallet-federated will listen here.
+	type OnRevoke = ();
 	type GrantDepositBase = GrantDepositBase;
 	type DepositPerByte = GrantDepositPerByte;
 	type RequestDeposit = RequestDeposit;

@@ -12,7 +12,10 @@ use frame_support::{
 use frame_system::RawOrigin;
 use sp_runtime::{traits::One, Saturating};
 use twinnet_primitives::{
-	consent::{AuditEvent, AuditRecord, Authority, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
+	consent::{
+		Access, AuditEvent, AuditRecord, Authority, Binding, Computation, ConsentLedger, GrantId,
+		Grantee, JobRound, PrivacyBudget, Purpose, Scope, Settlement,
+	},
 	did::{Controller, DidId, SubjectKind},
 	traits::DidDependents,
 };
@@ -81,6 +84,7 @@ impl<T: Config> Setup<T> {
 			expires_at: frame_system::Pallet::<T>::block_number()
 				.saturating_add(1_000u32.into()),
 			budget: Some(PrivacyBudget { epsilon: T::MaxEpsilon::get(), delta: T::MaxDelta::get() }),
+			binding: Binding::default(),
 		}
 	}
 
@@ -100,12 +104,74 @@ impl<T: Config> Setup<T> {
 		AuditTrail::<T>::insert(self.twin, BoundedVec::truncate_from(full));
 	}
 
+	/// Another twin under the same guardian DID, with the most grants for
+	/// the institution, each bound to round `ROUND`'s computation; only the
+	/// grant visited last covers [`ROUND_PURPOSE`], so every grant is read.
+	fn cohort_twin(&self, guardian_did: DidId) -> DidId {
+		let twin = T::BenchmarkHelper::create_did(&self.guardian, SubjectKind::PatientTwin, Controller::Did(guardian_did));
+		let bound = Binding {
+			job: Some(ROUND.job),
+			model: None,
+			code_hash: Some(computation().code_hash),
+			max_epsilon_per_round: Some(T::MaxEpsilon::get()),
+		};
+		let mut record = Grant::<T> {
+			terms: TermsOf::<T> { binding: bound, datasets: None, ..self.terms() },
+			spent: PrivacyBudget::default(),
+			reserved: PrivacyBudget::default(),
+			revoked_at: None,
+			granted_by: Authority::Guardian,
+			uses: 0,
+			last_used: None,
+			depositor: self.guardian.clone(),
+			deposit: Default::default(),
+		};
+		let count = T::MaxGrantsPerTwin::get();
+		for _ in 0..count {
+			let id = NextGrantId::<T>::get();
+			NextGrantId::<T>::put(id.saturating_add(1));
+			Grants::<T>::insert(twin, id, record.clone());
+			GrantsByGrantee::<T>::insert(&record.terms.grantee, (twin, id), ());
+		}
+		GrantCount::<T>::insert(twin, count);
+		let last = Grants::<T>::iter_prefix(twin).map(|(id, _)| id).last().unwrap_or_default();
+		record.terms.purposes.retain(|p| *p != ROUND_PURPOSE);
+		for id in Grants::<T>::iter_prefix(twin).map(|(id, _)| id).filter(|id| *id != last).collect::<Vec<_>>() {
+			Grants::<T>::insert(twin, id, record.clone());
+		}
+		twin
+	}
+
+	/// The institution's access for round [`ROUND`].
+	fn round_access(&self) -> Access<T::AccountId> {
+		Access {
+			grantee: Grantee::Institution(self.institution),
+			scope: Scope::Compute,
+			purpose: ROUND_PURPOSE,
+			dataset: None,
+			computation: Some(computation()),
+		}
+	}
+
 	fn request(&self) -> RequestId {
 		let origin = RawOrigin::Signed(self.researcher.clone()).into();
 		let requested = Pallet::<T>::request_access(origin, self.twin, self.terms());
 		assert!(requested.is_ok(), "benchmark setup: request_access: {requested:?}");
 		NextRequestId::<T>::get().saturating_sub(1)
 	}
+}
+
+/// The job round the round benchmarks reserve for, and its purpose.
+const ROUND: JobRound = JobRound { job: 1, round: 1 };
+const ROUND_PURPOSE: Purpose = Purpose::ModelTraining;
+
+fn computation() -> Computation {
+	Computation { round: ROUND, model: None, code_hash: sp_core::H256::repeat_byte(0xc0) }
+}
+
+/// The cost of one round for each twin.
+fn round_cost() -> PrivacyBudget {
+	PrivacyBudget { epsilon: sp_runtime::FixedU64::from_inner(1_000), delta: Default::default() }
 }
 
 #[benchmarks]
@@ -261,6 +327,76 @@ mod benchmarks {
 		}
 
 		assert!(allowed.is_ok());
+	}
+
+	/// A round admits `n` twins, each with the most grants of which only the
+	/// one visited last covers the round.
+	#[benchmark]
+	fn reserve(n: Linear<1, 50>) {
+		let setup = Setup::<T>::new();
+		let guardian_did = T::BenchmarkHelper::create_did(
+			&setup.guardian,
+			SubjectKind::Institution,
+			Controller::Account(setup.guardian.clone()),
+		);
+		let twins: Vec<DidId> = (0..n).map(|_| setup.cohort_twin(guardian_did)).collect();
+		let access = setup.round_access();
+		let results;
+
+		#[block]
+		{
+			results = <Pallet<T> as ConsentLedger<T::AccountId>>::reserve(&twins, &access, round_cost());
+		}
+
+		assert!(results.iter().all(|result| result.is_ok()), "every twin admitted: {results:?}");
+	}
+
+	/// A round's aggregate is released: the budget of `n` twins is spent and
+	/// recorded in full spend trails.
+	#[benchmark]
+	fn settle(n: Linear<1, 50>) {
+		let setup = Setup::<T>::new();
+		let guardian_did = T::BenchmarkHelper::create_did(
+			&setup.guardian,
+			SubjectKind::Institution,
+			Controller::Account(setup.guardian.clone()),
+		);
+		let twins: Vec<DidId> = (0..n).map(|_| setup.cohort_twin(guardian_did)).collect();
+		let reserved = <Pallet<T> as ConsentLedger<T::AccountId>>::reserve(&twins, &setup.round_access(), round_cost());
+		assert!(reserved.iter().all(|result| result.is_ok()), "benchmark setup: reserve");
+		let record = AuditRecord {
+			block: frame_system::Pallet::<T>::block_number(),
+			event: AuditEvent::Pruned { grant: 0 },
+		};
+		let full = BoundedVec::truncate_from((0..T::MaxSpendRecords::get()).map(|_| record.clone()).collect::<Vec<_>>());
+		for twin in &twins {
+			SpendTrail::<T>::insert(twin, full.clone());
+		}
+		let settled;
+
+		#[block]
+		{
+			settled = <Pallet<T> as ConsentLedger<T::AccountId>>::settle(ROUND, &twins, Settlement::Spend);
+		}
+
+		assert!(settled.iter().all(Option::is_some));
+	}
+
+	/// A page of `n` grants held by one grantee.
+	#[benchmark]
+	fn grants_held_by(n: Linear<1, 100>) {
+		let grantee = Grantee::<T::AccountId>::Job(ROUND.job);
+		for id in 0..n {
+			GrantsByGrantee::<T>::insert(&grantee, (sp_core::H256::repeat_byte(1), GrantId::from(id)), ());
+		}
+		let page;
+
+		#[block]
+		{
+			page = <Pallet<T> as ConsentLedger<T::AccountId>>::grants_held_by(&grantee, None, n);
+		}
+
+		assert_eq!(page.len(), n as usize);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

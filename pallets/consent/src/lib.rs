@@ -25,6 +25,21 @@
 //!   pallets record uses and spend budget through [`ConsentLedger`]. A spend
 //!   is bound to its spender: the grantee's own live compute grant covering
 //!   the purpose and dataset, with budget left for the amount.
+//! - A compute grant may be bound ([`Binding`]) to one job, one model, one
+//!   algorithm (code hash) and a per-round epsilon cap.
+//!
+//! ## Training rounds
+//!
+//! A federated job admits a cohort round by round, in two steps:
+//! [`ConsentLedger::reserve`] reserves the round's cost on every twin's grant
+//! (each twin admitted or excluded on its own, with the reason), and
+//! [`ConsentLedger::settle`] spends it when the round's aggregate is released
+//! or returns it when the round released nothing. At most one reservation
+//! per twin and round; reserved budget counts against the grant until
+//! settled, and a grant with a reservation cannot be pruned. The job finds
+//! its cohort through the grants-by-grantee index
+//! ([`ConsentLedger::grants_held_by`]) and hears of revocations through
+//! [`Config::OnRevoke`], so a revoked twin is out of the very next round.
 //! - [`Pallet::prune_grant`] deletes a revoked or expired grant, or any grant
 //!   of a deactivated twin, and returns its deposit.
 //! - While a twin has live grants, it cannot be deactivated
@@ -77,8 +92,8 @@ pub mod weights;
 use frame_support::traits::fungible;
 use twinnet_primitives::{
 	consent::{
-		Access, AuditEvent, AuditRecord, Authority, ConsentDenied, ConsentLedger, GrantId,
-		GrantView, Grantee, JobRound, PrivacyBudget, Purpose, Scope,
+		Access, AuditEvent, AuditRecord, Authority, Binding, ConsentDenied, ConsentLedger, GrantId,
+		GrantView, Grantee, JobRound, OnGrantRevoked, PrivacyBudget, Purpose, Scope, Settlement,
 	},
 	did::{DidId, SubjectKind},
 	traits::{DidDependents, DidRegistry, DidRole},
@@ -138,6 +153,9 @@ pub mod pallet {
 
 		/// The DID registry: which twins exist and who controls them.
 		type Dids: DidRegistry<Self::AccountId>;
+
+		/// Told of every revocation, so that jobs stop using the twin.
+		type OnRevoke: OnGrantRevoked<Self::AccountId>;
 
 		/// The fixed part of a grant's deposit.
 		#[pallet::constant]
@@ -215,6 +233,24 @@ pub mod pallet {
 	pub type Grants<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, DidId, Twox64Concat, GrantId, Grant<T>>;
 
+	/// Every grant by its grantee, as (twin, grant): how a grantee (a job,
+	/// an institution, a researcher) finds the twins it may use.
+	#[pallet::storage]
+	pub type GrantsByGrantee<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		Grantee<T::AccountId>,
+		Twox64Concat,
+		(DidId, GrantId),
+		(),
+		OptionQuery,
+	>;
+
+	/// Budget reserved for job rounds that have not ended, by round and twin.
+	#[pallet::storage]
+	pub type Reservations<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobRound, Twox64Concat, DidId, Reservation<T>>;
+
 	/// How many grants each twin has.
 	#[pallet::storage]
 	pub type GrantCount<T: Config> = StorageMap<_, Twox64Concat, DidId, u32, ValueQuery>;
@@ -267,15 +303,24 @@ pub mod pallet {
 		Revoked { twin: DidId, grant: GrantId, by: Authority },
 		/// A grant was used.
 		Used { twin: DidId, grant: GrantId, grantee: Grantee<T::AccountId>, purpose: Purpose },
-		/// Privacy budget was spent under a compute grant.
+		/// Privacy budget was reserved under a compute grant for a job round.
+		BudgetReserved {
+			twin: DidId,
+			grant: GrantId,
+			grantee: Grantee<T::AccountId>,
+			round: JobRound,
+			amount: PrivacyBudget,
+		},
+		/// A round's reserved budget was spent: the round used the twin's data.
 		BudgetSpent {
 			twin: DidId,
 			grant: GrantId,
 			grantee: Grantee<T::AccountId>,
+			round: JobRound,
 			amount: PrivacyBudget,
-			remaining: PrivacyBudget,
-			job: Option<JobRound>,
 		},
+		/// A round's reserved budget was returned: the round released nothing.
+		BudgetReleased { twin: DidId, grant: GrantId, round: JobRound, amount: PrivacyBudget },
 		/// A revoked or expired grant was deleted and its deposit returned.
 		Pruned { twin: DidId, grant: GrantId },
 		/// A researcher asked for access.
@@ -328,6 +373,12 @@ pub mod pallet {
 		MissingBudget,
 		/// A view grant has no privacy budget.
 		BudgetOnViewGrant,
+		/// A view grant cannot be bound to a job, model, code or round cap.
+		BindingOnViewGrant,
+		/// A per-round epsilon cap must be positive and at most the budget's epsilon.
+		InvalidRoundCap,
+		/// Budget is reserved on the grant for a round that has not ended.
+		BudgetReserved,
 		/// Narrowing must not widen anything and must change something.
 		NotNarrower,
 		/// The narrowed budget is below what was already spent.
@@ -366,6 +417,14 @@ pub mod pallet {
 		BudgetExceeded,
 		/// A spend must be of a positive amount.
 		ZeroSpend,
+		/// The grant is bound to another job, model or code.
+		ComputationNotCovered,
+		/// The amount is above the grant's per-round epsilon cap.
+		RoundCapExceeded,
+		/// A reservation needs the job round it is for.
+		MissingComputation,
+		/// Budget of this twin is already reserved for this round.
+		AlreadyReserved,
 	}
 
 	impl<T> From<ConsentDenied> for Error<T> {
@@ -381,6 +440,10 @@ pub mod pallet {
 				ConsentDenied::DatasetNotCovered => Error::DatasetNotCovered,
 				ConsentDenied::BudgetExceeded => Error::BudgetExceeded,
 				ConsentDenied::ZeroSpend => Error::ZeroSpend,
+				ConsentDenied::ComputationNotCovered => Error::ComputationNotCovered,
+				ConsentDenied::RoundCapExceeded => Error::RoundCapExceeded,
+				ConsentDenied::MissingComputation => Error::MissingComputation,
+				ConsentDenied::AlreadyReserved => Error::AlreadyReserved,
 			}
 		}
 	}
@@ -422,9 +485,11 @@ pub mod pallet {
 			Self::do_grant(twin, terms, by, who).map(|_| ())
 		}
 
-		/// Revokes `grant`: it no longer applies, from this block on.
+		/// Revokes `grant`: it no longer applies, from this block on, and
+		/// [`Config::OnRevoke`] is told (budget already reserved for a running
+		/// round is settled by that round).
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::revoke())]
+		#[pallet::weight(T::WeightInfo::revoke().saturating_add(T::OnRevoke::weight()))]
 		pub fn revoke(origin: OriginFor<T>, twin: DidId, grant: GrantId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let by = Self::authority(&twin, &who)?;
@@ -433,9 +498,11 @@ pub mod pallet {
 			Self::ensure_may_change(by, &record)?;
 
 			record.revoked_at = Some(frame_system::Pallet::<T>::block_number());
+			let grantee = record.terms.grantee.clone();
 			Grants::<T>::insert(twin, grant, record);
 			Self::audit(&twin, AuditEvent::Revoked { grant, by });
 			Self::deposit_event(Event::Revoked { twin, grant, by });
+			T::OnRevoke::on_revoked(&twin, grant, &grantee);
 			Ok(())
 		}
 
@@ -573,13 +640,14 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(Self::acts_as(&who, &grantee), Error::<T>::NotAuthorized);
-			let access = Access { grantee, scope, purpose, dataset };
+			let access = Access { grantee, scope, purpose, dataset, computation: None };
 			<Self as ConsentLedger<T::AccountId>>::use_grant(&twin, &access).map_err(Error::<T>::from)?;
 			Ok(())
 		}
 
 		/// Deletes a revoked or expired grant, or any grant of a deactivated
-		/// twin, and returns its deposit (anyone may call this).
+		/// twin, and returns its deposit (anyone may call this), once no
+		/// round holds budget reserved on it.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::prune_grant())]
 		pub fn prune_grant(origin: OriginFor<T>, twin: DidId, grant: GrantId) -> DispatchResult {
@@ -592,9 +660,11 @@ pub mod pallet {
 					T::Dids::active_kind(&twin).is_none(),
 				Error::<T>::GrantStillLive
 			);
+			ensure!(record.reserved == PrivacyBudget::default(), Error::<T>::BudgetReserved);
 			release::<_, T::Currency>(&HoldReason::GrantDeposit.into(), &record.depositor, record.deposit)
 				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
 			Grants::<T>::remove(twin, grant);
+			GrantsByGrantee::<T>::remove(&record.terms.grantee, (twin, grant));
 			GrantCount::<T>::mutate_exists(twin, decrement);
 			Self::audit(&twin, AuditEvent::Pruned { grant });
 			Self::deposit_event(Event::Pruned { twin, grant });
@@ -676,11 +746,23 @@ pub mod pallet {
 				);
 			}
 			match (terms.scope, &terms.budget) {
-				(Scope::Compute, Some(budget)) if !budget.epsilon.is_zero() => Ok(()),
+				(Scope::Compute, Some(budget)) if !budget.epsilon.is_zero() =>
+					Self::ensure_valid_binding(&terms.binding, budget),
 				(Scope::Compute, _) => Err(Error::<T>::MissingBudget.into()),
 				(Scope::View, Some(_)) => Err(Error::<T>::BudgetOnViewGrant.into()),
-				(Scope::View, None) => Ok(()),
+				(Scope::View, None) => {
+					ensure!(terms.binding.is_unbound(), Error::<T>::BindingOnViewGrant);
+					Ok(())
+				},
 			}
+		}
+
+		/// A compute grant's per-round cap is positive and within its budget.
+		fn ensure_valid_binding(binding: &Binding, budget: &PrivacyBudget) -> DispatchResult {
+			if let Some(cap) = binding.max_epsilon_per_round {
+				ensure!(!cap.is_zero() && cap <= budget.epsilon, Error::<T>::InvalidRoundCap);
+			}
+			Ok(())
 		}
 
 		/// `narrower` keeps the grantee and scope of `grant` and widens nothing.
@@ -703,11 +785,16 @@ pub mod pallet {
 				narrower.grantee == current.grantee &&
 					narrower.scope == current.scope &&
 					purposes_ok && datasets_ok && period_ok && budget_ok &&
+					narrower.binding.is_within(&current.binding) &&
 					narrower != current,
 				Error::<T>::NotNarrower
 			);
 			if let Some(budget) = &narrower.budget {
-				ensure!(grant.spent.fits_within(budget), Error::<T>::BudgetBelowSpent);
+				let committed = grant.spent.checked_add(&grant.reserved);
+				ensure!(
+					committed.is_some_and(|committed| committed.fits_within(budget)),
+					Error::<T>::BudgetBelowSpent
+				);
 			}
 			Ok(())
 		}
@@ -736,6 +823,7 @@ pub mod pallet {
 			let mut record = Grant {
 				terms,
 				spent: PrivacyBudget::default(),
+				reserved: PrivacyBudget::default(),
 				revoked_at: None,
 				granted_by: by,
 				uses: 0,
@@ -759,6 +847,7 @@ pub mod pallet {
 				budget: record.terms.budget,
 				by,
 			};
+			GrantsByGrantee::<T>::insert(&record.terms.grantee, (twin, grant), ());
 			Grants::<T>::insert(twin, grant, record);
 			Self::audit(&twin, AuditEvent::Granted { grant, by });
 			Self::deposit_event(event);
@@ -812,8 +901,15 @@ pub mod pallet {
 				}
 				let allowed = grant
 					.ensure_live(now)
-					.and_then(|()| grant.ensure_covers(access.scope, access.purpose, access.dataset.as_ref()))
-					.and_then(|()| amount.map_or(Ok(()), |amount| grant.ensure_can_spend(amount)));
+					.and_then(|()| {
+						grant.ensure_covers(
+							access.scope,
+							access.purpose,
+							access.dataset.as_ref(),
+							access.computation.as_ref(),
+						)
+					})
+					.and_then(|()| amount.map_or(Ok(()), |amount| grant.remaining_after(amount).map(|_| ())));
 				match allowed {
 					Ok(()) => return Ok((id, grant)),
 					Err(reason) if rank(reason) > rank(closest) => closest = reason,
@@ -821,6 +917,51 @@ pub mod pallet {
 				}
 			}
 			Err(closest)
+		}
+
+		/// Reserves `amount` on `twin` for the round of `access`, or says why not.
+		pub(crate) fn reserve_one(
+			twin: &DidId,
+			access: &Access<T::AccountId>,
+			amount: &PrivacyBudget,
+		) -> Result<GrantId, ConsentDenied> {
+			ensure_positive(amount)?;
+			let round = access.computation.ok_or(ConsentDenied::MissingComputation)?.round;
+			if Reservations::<T>::contains_key(round, twin) {
+				return Err(ConsentDenied::AlreadyReserved);
+			}
+			let (grant, mut record) = Self::find_grant(twin, access, Some(amount))?;
+			record.reserve(amount)?;
+			Grants::<T>::insert(twin, grant, record);
+			let grantee = access.grantee.clone();
+			Reservations::<T>::insert(
+				round,
+				twin,
+				Reservation { grant, grantee: grantee.clone(), amount: *amount },
+			);
+			Self::deposit_event(Event::BudgetReserved { twin: *twin, grant, grantee, round, amount: *amount });
+			Ok(grant)
+		}
+
+		/// Ends the reservation of `round` on `twin`, if there is one.
+		pub(crate) fn settle_one(round: JobRound, twin: &DidId, outcome: Settlement) -> Option<GrantId> {
+			let Reservation { grant, grantee, amount } = Reservations::<T>::take(round, twin)?;
+			Grants::<T>::mutate(twin, grant, |record| {
+				if let Some(record) = record {
+					record.settle(&amount, outcome);
+				}
+			});
+			match outcome {
+				Settlement::Spend => {
+					let job = Some(round);
+					let spent = AuditEvent::BudgetSpent { grant, grantee: grantee.clone(), amount, job };
+					Self::audit_spend(twin, spent);
+					Self::deposit_event(Event::BudgetSpent { twin: *twin, grant, grantee, round, amount });
+				},
+				Settlement::Release =>
+					Self::deposit_event(Event::BudgetReleased { twin: *twin, grant, round, amount }),
+			}
+			Some(grant)
 		}
 
 		/// All grants of `twin` as of this block, for the runtime API.
@@ -832,6 +973,20 @@ pub mod pallet {
 			grants
 		}
 
+		/// The grants `grantee` holds, with their views as of this block, for
+		/// the runtime API (a page of [`ConsentLedger::grants_held_by`]).
+		pub fn grant_views_held_by(
+			grantee: &Grantee<T::AccountId>,
+			start_after: Option<(DidId, GrantId)>,
+			limit: u32,
+		) -> alloc::vec::Vec<(DidId, GrantView<T::AccountId, BlockNumberFor<T>>)> {
+			let now = frame_system::Pallet::<T>::block_number();
+			<Self as ConsentLedger<T::AccountId>>::grants_held_by(grantee, start_after, limit)
+				.into_iter()
+				.filter_map(|(twin, id)| Some((twin, Grants::<T>::get(twin, id)?.view(id, now))))
+				.collect()
+		}
+
 		/// The decision trail of `twin`, then its spend trail, for the runtime API.
 		pub fn audit_trail(twin: &DidId) -> alloc::vec::Vec<AuditRecordOf<T>> {
 			let mut records = AuditTrail::<T>::get(twin).into_inner();
@@ -840,8 +995,11 @@ pub mod pallet {
 		}
 
 		/// Checks the pallet's invariants:
-		/// - no grant has spent more than its budget, and only compute grants
-		///   have budgets;
+		/// - no grant has spent and reserved more than its budget, and only
+		///   compute grants have budgets or bindings;
+		/// - each grant's reserved budget is the sum of its reservations, and
+		///   each reservation is on an existing grant of its grantee;
+		/// - the grants-by-grantee index lists exactly the grants;
 		/// - the grant and open-request counts match the records, within bounds;
 		/// - each account's holds equal the deposits the records say it holds.
 		#[cfg(any(feature = "try-runtime", test))]
@@ -849,16 +1007,41 @@ pub mod pallet {
 			use alloc::collections::btree_map::BTreeMap;
 			use frame_support::traits::fungible::InspectHold;
 
+			let mut reserved = BTreeMap::<(DidId, GrantId), PrivacyBudget>::new();
+			for (_, twin, reservation) in Reservations::<T>::iter() {
+				let grant = Grants::<T>::get(twin, reservation.grant).ok_or("a reservation without its grant")?;
+				ensure!(grant.terms.grantee == reservation.grantee, "a reservation by another grantee");
+				let sum = reserved.entry((twin, reservation.grant)).or_default();
+				*sum = sum.checked_add(&reservation.amount).ok_or("reservations overflow")?;
+			}
+			ensure!(
+				GrantsByGrantee::<T>::iter_keys()
+					.all(|(grantee, (twin, id))| Grants::<T>::get(twin, id)
+						.is_some_and(|grant| grant.terms.grantee == grantee)),
+				"a grantee index entry without its grant"
+			);
+
 			let mut grant_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 			let mut grants_per_twin = BTreeMap::<DidId, u32>::new();
-			for (twin, _, grant) in Grants::<T>::iter() {
+			for (twin, id, grant) in Grants::<T>::iter() {
+				let committed = grant.spent.checked_add(&grant.reserved).ok_or("commitments overflow")?;
 				match (grant.terms.scope, &grant.terms.budget) {
 					(Scope::Compute, Some(budget)) =>
-						ensure!(grant.spent.fits_within(budget), "a grant overspent its budget"),
-					(Scope::View, None) =>
-						ensure!(grant.spent == PrivacyBudget::default(), "a view grant spent budget"),
+						ensure!(committed.fits_within(budget), "a grant overspent its budget"),
+					(Scope::View, None) => ensure!(
+						committed == PrivacyBudget::default() && grant.terms.binding.is_unbound(),
+						"a view grant spent budget or is bound"
+					),
 					_ => return Err("a grant's scope and budget disagree".into()),
 				}
+				ensure!(
+					reserved.remove(&(twin, id)).unwrap_or_default() == grant.reserved,
+					"a grant's reserved budget differs from its reservations"
+				);
+				ensure!(
+					GrantsByGrantee::<T>::contains_key(&grant.terms.grantee, (twin, id)),
+					"a grant missing from the grantee index"
+				);
 				let held = grant_deposits.entry(grant.depositor.clone()).or_default();
 				*held = held.saturating_add(grant.deposit);
 				let count = grants_per_twin.entry(twin).or_default();
@@ -923,8 +1106,12 @@ pub mod pallet {
 			ConsentDenied::ScopeMismatch => 4,
 			ConsentDenied::PurposeNotGranted => 5,
 			ConsentDenied::DatasetNotCovered => 6,
-			ConsentDenied::BudgetExceeded => 7,
-			ConsentDenied::ZeroSpend => 8,
+			ConsentDenied::ComputationNotCovered => 7,
+			ConsentDenied::RoundCapExceeded => 8,
+			ConsentDenied::BudgetExceeded => 9,
+			ConsentDenied::MissingComputation |
+			ConsentDenied::AlreadyReserved |
+			ConsentDenied::ZeroSpend => 10,
 		}
 	}
 }
@@ -957,27 +1144,43 @@ impl<T: Config> ConsentLedger<T::AccountId> for Pallet<T> {
 		Self::find_grant(twin, access, Some(&amount)).map(|(id, _)| id)
 	}
 
-	fn spend_budget(
-		twin: &DidId,
+	fn reserve(
+		twins: &[DidId],
 		access: &Access<T::AccountId>,
 		amount: PrivacyBudget,
-		job: Option<JobRound>,
-	) -> Result<(GrantId, PrivacyBudget), ConsentDenied> {
-		ensure_positive(&amount)?;
-		let (grant, mut record) = Self::find_grant(twin, access, Some(&amount))?;
-		let remaining = record.spend(&amount)?;
-		Grants::<T>::insert(twin, grant, record);
-		let event = AuditEvent::BudgetSpent { grant, grantee: access.grantee.clone(), amount, job };
-		Self::audit_spend(twin, event);
-		Self::deposit_event(Event::BudgetSpent {
-			twin: *twin,
-			grant,
-			grantee: access.grantee.clone(),
-			amount,
-			remaining,
-			job,
-		});
-		Ok((grant, remaining))
+	) -> alloc::vec::Vec<Result<GrantId, ConsentDenied>> {
+		twins.iter().map(|twin| Self::reserve_one(twin, access, &amount)).collect()
+	}
+
+	fn settle(round: JobRound, twins: &[DidId], outcome: Settlement) -> alloc::vec::Vec<Option<GrantId>> {
+		twins.iter().map(|twin| Self::settle_one(round, twin, outcome)).collect()
+	}
+
+	fn grants_held_by(
+		grantee: &Grantee<T::AccountId>,
+		start_after: Option<(DidId, GrantId)>,
+		limit: u32,
+	) -> alloc::vec::Vec<(DidId, GrantId)> {
+		let page = match start_after {
+			Some(after) => GrantsByGrantee::<T>::iter_key_prefix_from(
+				grantee,
+				GrantsByGrantee::<T>::hashed_key_for(grantee, after),
+			),
+			None => GrantsByGrantee::<T>::iter_key_prefix(grantee),
+		};
+		page.take(limit as usize).collect()
+	}
+
+	fn reserve_weight(twins: u32) -> frame_support::weights::Weight {
+		T::WeightInfo::reserve(twins)
+	}
+
+	fn settle_weight(twins: u32) -> frame_support::weights::Weight {
+		T::WeightInfo::settle(twins)
+	}
+
+	fn grants_held_by_weight(limit: u32) -> frame_support::weights::Weight {
+		T::WeightInfo::grants_held_by(limit)
 	}
 }
 

@@ -7,26 +7,67 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use twinnet_primitives::{
-	consent::{AuditEvent, AuditRecord, Authority, GrantId, Grantee, PrivacyBudget, Purpose},
+	consent::{AuditEvent, AuditRecord, Authority, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
 	did::DidId,
 };
 
-use crate::{AuditTrail, BalanceOf, Config, Grant, Grants, OpenRequests, Pallet, Requests, TermsOf};
+use crate::{
+	AccessRequest, AuditTrail, BalanceOf, Config, Grant, Grants, GrantsByGrantee, OpenRequests, Pallet,
+	Requests, TermsOf,
+};
 
 /// The layout of storage version 1.
 pub mod v1 {
 	use super::*;
 
-	/// A grant of version 1: no use counts.
+	/// Terms of version 1: no binding.
+	#[derive(Encode, Decode, TypeInfo)]
+	#[scale_info(skip_type_params(T))]
+	pub struct Terms<T: Config> {
+		pub grantee: Grantee<T::AccountId>,
+		pub scope: Scope,
+		pub purposes: BoundedVec<Purpose, T::MaxPurposes>,
+		pub datasets: Option<BoundedVec<DidId, T::MaxDatasets>>,
+		pub starts_at: BlockNumberFor<T>,
+		pub expires_at: BlockNumberFor<T>,
+		pub budget: Option<PrivacyBudget>,
+	}
+
+	impl<T: Config> Terms<T> {
+		/// The same terms, unbound.
+		pub fn upgrade(self) -> TermsOf<T> {
+			TermsOf::<T> {
+				grantee: self.grantee,
+				scope: self.scope,
+				purposes: self.purposes,
+				datasets: self.datasets,
+				starts_at: self.starts_at,
+				expires_at: self.expires_at,
+				budget: self.budget,
+				binding: Default::default(),
+			}
+		}
+	}
+
+	/// A grant of version 1: no use counts, no reservations.
 	#[derive(Encode, Decode, TypeInfo)]
 	#[scale_info(skip_type_params(T))]
 	pub struct Grant<T: Config> {
-		pub terms: TermsOf<T>,
+		pub terms: Terms<T>,
 		pub spent: PrivacyBudget,
 		pub revoked_at: Option<BlockNumberFor<T>>,
 		pub granted_by: Authority,
 		pub depositor: T::AccountId,
 		pub deposit: BalanceOf<T>,
+	}
+
+	/// An access request of version 1.
+	#[derive(Encode, Decode, TypeInfo)]
+	#[scale_info(skip_type_params(T))]
+	pub struct AccessRequest<T: Config> {
+		pub terms: Terms<T>,
+		pub requester: T::AccountId,
+		pub expires_at: BlockNumberFor<T>,
 	}
 
 	/// An audit event of version 1, when uses and spends shared one trail.
@@ -44,19 +85,22 @@ pub mod v1 {
 	pub type RequestCount<T: Config> = StorageMap<Pallet<T>, Twox64Concat, DidId, u32, ValueQuery>;
 }
 
-/// Version 1 to 2: grants gain use counts; the audit trail keeps decisions
-/// only (uses become counts on their grants, spends move to the spend trail);
-/// open requests are counted per requester instead of per twin.
+/// Version 1 to 2: grants and requests gain an (empty) binding, grants use
+/// counts and reserved budget, and an index by grantee; the audit trail keeps
+/// decisions only (uses become counts on their grants, spends move to the
+/// spend trail); open requests are counted per requester instead of per twin.
 pub struct MigrateV1ToV2<T>(core::marker::PhantomData<T>);
 
 impl<T: Config> UncheckedOnRuntimeUpgrade for MigrateV1ToV2<T> {
 	fn on_runtime_upgrade() -> Weight {
 		let mut reads_writes = 0u64;
-		Grants::<T>::translate::<v1::Grant<T>, _>(|_, _, old| {
-			reads_writes = reads_writes.saturating_add(1);
+		Grants::<T>::translate::<v1::Grant<T>, _>(|twin, id, old| {
+			reads_writes = reads_writes.saturating_add(2);
+			GrantsByGrantee::<T>::insert(&old.terms.grantee, (twin, id), ());
 			Some(Grant {
-				terms: old.terms,
+				terms: old.terms.upgrade(),
 				spent: old.spent,
+				reserved: PrivacyBudget::default(),
 				revoked_at: old.revoked_at,
 				granted_by: old.granted_by,
 				uses: 0,
@@ -76,6 +120,10 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for MigrateV1ToV2<T> {
 			AuditTrail::<T>::insert(twin, decisions);
 			crate::SpendTrail::<T>::insert(twin, spends);
 		}
+		Requests::<T>::translate::<v1::AccessRequest<T>, _>(|_, _, old| {
+			reads_writes = reads_writes.saturating_add(1);
+			Some(AccessRequest { terms: old.terms.upgrade(), requester: old.requester, expires_at: old.expires_at })
+		});
 		let _ = v1::RequestCount::<T>::clear(u32::MAX, None);
 		for (_, _, request) in Requests::<T>::iter() {
 			reads_writes = reads_writes.saturating_add(1);

@@ -3,7 +3,10 @@
 
 use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
 use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage};
-use twinnet_primitives::did::{Controller, DidId, PublicKey, Relationships, SubjectKind};
+use twinnet_primitives::{
+	consent::{Grantee, OnGrantRevoked},
+	did::{Controller, DidId, PublicKey, Relationships, SubjectKind},
+};
 
 use crate as pallet_consent;
 
@@ -79,6 +82,7 @@ impl pallet_consent::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Dids = Twins;
+	type OnRevoke = RevocationLog;
 	type GrantDepositBase = GrantDepositBase;
 	type DepositPerByte = ConstU64<1>;
 	type RequestDeposit = RequestDeposit;
@@ -95,6 +99,33 @@ impl pallet_consent::Config for Test {
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TwinsHelper;
+}
+
+/// Records the revocations pallet-consent announces, as a job pallet would hear them.
+pub struct RevocationLog;
+
+/// A revocation announced to [`RevocationLog`].
+pub type Revocation = (DidId, twinnet_primitives::consent::GrantId, Grantee<AccountId32>);
+
+std::thread_local! {
+	static REVOCATIONS: core::cell::RefCell<Vec<Revocation>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+impl RevocationLog {
+	/// The revocations announced so far in this test.
+	pub fn announced() -> Vec<Revocation> {
+		REVOCATIONS.with(|log| log.borrow().clone())
+	}
+}
+
+impl OnGrantRevoked<AccountId32> for RevocationLog {
+	fn on_revoked(twin: &DidId, grant: twinnet_primitives::consent::GrantId, grantee: &Grantee<AccountId32>) {
+		REVOCATIONS.with(|log| log.borrow_mut().push((*twin, grant, grantee.clone())));
+	}
+
+	fn weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
 }
 
 /// Creates DIDs through pallet-twins, for benchmarks.

@@ -6,8 +6,10 @@ use frame_support::{
 };
 use scale_info::TypeInfo;
 use twinnet_primitives::{
-	consent::{GrantStatus, GrantView},
-	consent::{AuditRecord, Authority, ConsentDenied, Grantee, PrivacyBudget, Purpose, Scope},
+	consent::{
+		AuditRecord, Authority, Binding, Computation, ConsentDenied, GrantId, GrantStatus,
+		GrantView, Grantee, PrivacyBudget, Purpose, Scope, Settlement,
+	},
 	did::DidId,
 };
 
@@ -46,6 +48,9 @@ where
 	pub expires_at: BlockNumber,
 	/// For compute grants: the privacy budget computations may spend.
 	pub budget: Option<PrivacyBudget>,
+	/// For compute grants: the only job, model or code it allows, and the
+	/// most epsilon a round may spend (unbound by default).
+	pub binding: Binding,
 }
 
 /// Terms in a runtime's configuration.
@@ -66,6 +71,8 @@ pub struct Grant<T: Config> {
 	pub terms: TermsOf<T>,
 	/// The privacy budget spent so far.
 	pub spent: PrivacyBudget,
+	/// The privacy budget reserved by job rounds that have not ended.
+	pub reserved: PrivacyBudget,
 	/// The block that revoked it.
 	pub revoked_at: Option<frame_system::pallet_prelude::BlockNumberFor<T>>,
 	/// Who granted it; a guardian cannot change a patient's decision.
@@ -97,12 +104,14 @@ impl<T: Config> Grant<T> {
 		}
 	}
 
-	/// Whether the grant, if live, covers `scope`, `purpose` and `dataset`.
+	/// Whether the grant, if live, covers `scope`, `purpose`, `dataset`
+	/// and `computation`.
 	pub fn ensure_covers(
 		&self,
 		scope: Scope,
 		purpose: Purpose,
 		dataset: Option<&DidId>,
+		computation: Option<&Computation>,
 	) -> Result<(), ConsentDenied> {
 		if self.terms.scope != scope {
 			return Err(ConsentDenied::ScopeMismatch);
@@ -112,31 +121,59 @@ impl<T: Config> Grant<T> {
 		}
 		match (&self.terms.datasets, dataset) {
 			(Some(allowed), Some(dataset)) if !allowed.contains(dataset) =>
-				Err(ConsentDenied::DatasetNotCovered),
+				return Err(ConsentDenied::DatasetNotCovered),
 			// A restricted grant covers only named datasets.
-			(Some(_), None) => Err(ConsentDenied::DatasetNotCovered),
-			_ => Ok(()),
+			(Some(_), None) => return Err(ConsentDenied::DatasetNotCovered),
+			_ => {},
 		}
+		self.terms.binding.covers(computation)
 	}
 
-	/// Whether the grant has a budget with at least `amount` left.
-	pub fn ensure_can_spend(&self, amount: &PrivacyBudget) -> Result<(), ConsentDenied> {
+	/// The budget `amount` would leave unspent and unreserved, if the grant
+	/// has a budget, `amount` fits in it and in its per-round cap.
+	pub fn remaining_after(&self, amount: &PrivacyBudget) -> Result<PrivacyBudget, ConsentDenied> {
 		let budget = self.terms.budget.ok_or(ConsentDenied::ScopeMismatch)?;
-		match self.spent.checked_add(amount) {
-			Some(spent) if spent.fits_within(&budget) => Ok(()),
-			_ => Err(ConsentDenied::BudgetExceeded),
-		}
+		self.terms.binding.allows_round_spend(amount)?;
+		self.spent
+			.checked_add(&self.reserved)
+			.and_then(|committed| committed.checked_add(amount))
+			.and_then(|committed| budget.checked_sub(&committed))
+			.ok_or(ConsentDenied::BudgetExceeded)
 	}
 
-	/// Spends `amount` of the budget and returns what is left.
-	pub fn spend(&mut self, amount: &PrivacyBudget) -> Result<PrivacyBudget, ConsentDenied> {
-		self.ensure_can_spend(amount)?;
-		let budget = self.terms.budget.ok_or(ConsentDenied::ScopeMismatch)?;
-		let spent = self.spent.checked_add(amount).ok_or(ConsentDenied::BudgetExceeded)?;
-		let remaining = budget.checked_sub(&spent).ok_or(ConsentDenied::BudgetExceeded)?;
-		self.spent = spent;
-		Ok(remaining)
+	/// Reserves `amount` for a round (checked by [`Self::remaining_after`]).
+	pub fn reserve(&mut self, amount: &PrivacyBudget) -> Result<(), ConsentDenied> {
+		self.remaining_after(amount)?;
+		self.reserved = self.reserved.checked_add(amount).ok_or(ConsentDenied::BudgetExceeded)?;
+		Ok(())
 	}
+
+	/// Ends a reservation of `amount`: spent or returned. A grant whose
+	/// records disagree (never, by the try-state invariants) settles what it holds.
+	pub fn settle(&mut self, amount: &PrivacyBudget, outcome: Settlement) {
+		let settled = PrivacyBudget {
+			epsilon: amount.epsilon.min(self.reserved.epsilon),
+			delta: amount.delta.min(self.reserved.delta),
+		};
+		self.reserved = self.reserved.checked_sub(&settled).unwrap_or_default();
+		if outcome == Settlement::Spend {
+			self.spent = self.spent.checked_add(&settled).unwrap_or(self.spent);
+		}
+	}
+}
+
+/// Budget reserved on a twin's grant for a job round.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Reservation<T: Config> {
+	/// The grant it is reserved on.
+	pub grant: GrantId,
+	/// Who reserved it (the grant's grantee).
+	pub grantee: Grantee<T::AccountId>,
+	/// How much.
+	pub amount: PrivacyBudget,
 }
 
 /// A researcher's open request for access.
@@ -163,7 +200,7 @@ impl<T: Config> Grant<T> {
 	/// The view of grant `id` at block `now` that runtime APIs return.
 	pub fn view(
 		&self,
-		id: twinnet_primitives::consent::GrantId,
+		id: GrantId,
 		now: frame_system::pallet_prelude::BlockNumberFor<T>,
 	) -> GrantView<T::AccountId, frame_system::pallet_prelude::BlockNumberFor<T>> {
 		let status = match self.ensure_live(now) {
@@ -181,7 +218,9 @@ impl<T: Config> Grant<T> {
 			starts_at: self.terms.starts_at,
 			expires_at: self.terms.expires_at,
 			budget: self.terms.budget,
+			binding: self.terms.binding,
 			spent: self.spent,
+			reserved: self.reserved,
 			revoked_at: self.revoked_at,
 			granted_by: self.granted_by,
 			uses: self.uses,

@@ -52,6 +52,9 @@ pub trait WeightInfo {
 	fn record_use() -> Weight;
 	fn prune_grant() -> Weight;
 	fn ensure_can_deactivate() -> Weight;
+	fn reserve(n: u32, ) -> Weight;
+	fn settle(n: u32, ) -> Weight;
+	fn grants_held_by(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_consent`, measured on the reference machine.
@@ -247,6 +250,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	fn reserve(n: u32, ) -> Weight {
+		Weight::from_parts(2_172_857_000, 4172).saturating_mul(n.into())
+	}
+	fn settle(n: u32, ) -> Weight {
+		Weight::from_parts(2_172_857_000, 4172).saturating_mul(n.into())
+	}
+	fn grants_held_by(n: u32, ) -> Weight {
+		Weight::from_parts(2_172_857_000, 4172).saturating_mul(n.into())
+	}
 }
 
 // For tests and mocks: the same measurements with ParityDB's database weights.
@@ -300,5 +312,14 @@ impl WeightInfo for () {
 		Weight::from_parts(2_172_857_000, 4172)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
+	}
+	fn reserve(n: u32, ) -> Weight {
+		Weight::from_parts(2_172_857_000, 4172).saturating_mul(n.into())
+	}
+	fn settle(n: u32, ) -> Weight {
+		Weight::from_parts(2_172_857_000, 4172).saturating_mul(n.into())
+	}
+	fn grants_held_by(n: u32, ) -> Weight {
+		Weight::from_parts(2_172_857_000, 4172).saturating_mul(n.into())
 	}
 }

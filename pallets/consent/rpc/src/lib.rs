@@ -6,6 +6,10 @@
 //! - `consent_usageOf(twin, at?)`: the twin's decision trail (grants,
 //!   narrowings, revocations, request decisions, prunes), its spend trail,
 //!   each grant's use count and each compute grant's remaining budget.
+//! - `consent_grantsHeldBy(grantee, startAfter?, limit?, at?)`: a page of the
+//!   grants a grantee holds (an SS58 account, an institution's `did:twin`
+//!   DID, or `job:<id>`), each with its twin; `startAfter` is the last
+//!   `[twin, grant]` of the previous page.
 
 use std::{marker::PhantomData, sync::Arc};
 
@@ -21,8 +25,11 @@ use sp_blockchain::HeaderBackend;
 use sp_core::crypto::Ss58Codec;
 use sp_runtime::traits::Block as BlockT;
 use twinnet_primitives::{
-	consent::{AuditEvent, AuditRecord, Authority, GrantStatus, GrantView, Grantee, PrivacyBudget, Purpose, Scope},
-	did::{format_did, parse_did, DidId},
+	consent::{
+		AuditEvent, AuditRecord, Authority, Binding, GrantId, GrantStatus, GrantView, Grantee,
+		PrivacyBudget, Purpose, Scope,
+	},
+	did::{format_did, parse_did, parse_ss58, DidId, MAX_DID_LENGTH},
 };
 
 pub use pallet_consent_runtime_api::ConsentApi as ConsentRuntimeApi;
@@ -46,6 +53,16 @@ pub trait ConsentApi<BlockHash> {
 	/// The audit trail and remaining budgets of a twin.
 	#[method(name = "consent_usageOf")]
 	fn usage_of(&self, twin: String, at: Option<BlockHash>) -> RpcResult<Value>;
+
+	/// A page of the grants a grantee holds.
+	#[method(name = "consent_grantsHeldBy")]
+	fn grants_held_by(
+		&self,
+		grantee: String,
+		start_after: Option<(String, GrantId)>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
 }
 
 /// Implements [`ConsentApiServer`] on a client.
@@ -61,12 +78,24 @@ impl<C, Block, AccountId> Consent<C, Block, AccountId> {
 	}
 }
 
-fn invalid_twin(twin: &str) -> ErrorObjectOwned {
-	ErrorObject::owned(
-		jsonrpsee::types::error::INVALID_PARAMS_CODE,
-		"twin must be a did:twin DID",
-		Some(twin.to_string()),
-	)
+/// A parameter that is not what `expected` says; long input is cut short.
+fn invalid_param(expected: &str, given: &str) -> ErrorObjectOwned {
+	let shown: String = given.chars().take(MAX_DID_LENGTH).collect();
+	ErrorObject::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, expected, Some(shown))
+}
+
+/// A grantee as `consent_grantsHeldBy` names it: `job:<id>`, an
+/// institution's `did:twin` DID or an SS58 account, each length-checked
+/// before decoding.
+fn parse_grantee<AccountId: Ss58Codec>(grantee: &str) -> Result<Grantee<AccountId>, ErrorObjectOwned> {
+	let invalid = || invalid_param("grantee must be job:<id>, a did:twin DID or an SS58 address", grantee);
+	if let Some(job) = grantee.strip_prefix("job:") {
+		return job.parse().map(Grantee::Job).map_err(|_| invalid());
+	}
+	match parse_did(grantee) {
+		Ok(did) => Ok(Grantee::Institution(did)),
+		Err(_) => parse_ss58(grantee).map(Grantee::Account).ok_or_else(invalid),
+	}
 }
 
 /// `value` of a fixed-point number with `decimals` decimals, as a decimal string.
@@ -127,7 +156,9 @@ pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 		"startsAt": grant.starts_at,
 		"expiresAt": grant.expires_at,
 		"budget": grant.budget.as_ref().map(budget_json),
+		"binding": binding_json(&grant.binding),
 		"spent": budget_json(&grant.spent),
+		"reserved": budget_json(&grant.reserved),
 		"remaining": grant.remaining().as_ref().map(budget_json),
 		"revokedAt": grant.revoked_at,
 		"grantedBy": authority_name(grant.granted_by),
@@ -140,6 +171,24 @@ pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 			GrantStatus::Revoked => "revoked",
 		},
 	})
+}
+
+/// What a compute grant is bound to; unset limits are left out.
+fn binding_json(binding: &Binding) -> Value {
+	let mut fields = serde_json::Map::new();
+	if let Some(job) = binding.job {
+		fields.insert("job".into(), json!(job));
+	}
+	if let Some(model) = &binding.model {
+		fields.insert("model".into(), json!(format_did(model)));
+	}
+	if let Some(code_hash) = &binding.code_hash {
+		fields.insert("codeHash".into(), json!(format!("{code_hash:?}")));
+	}
+	if let Some(cap) = binding.max_epsilon_per_round {
+		fields.insert("maxEpsilonPerRound".into(), json!(decimal(cap.into_inner(), 9)));
+	}
+	Value::Object(fields)
 }
 
 /// An audit record as `consent_usageOf` returns it.
@@ -187,7 +236,7 @@ where
 }
 
 fn parse_twin(twin: &str) -> Result<DidId, ErrorObjectOwned> {
-	parse_did(twin).map_err(|_| invalid_twin(twin))
+	parse_did(twin).map_err(|_| invalid_param("twin must be a did:twin DID", twin))
 }
 
 impl<C, Block, AccountId, BlockNumber> ConsentApiServer<Block::Hash> for Consent<C, Block, AccountId>
@@ -226,6 +275,28 @@ where
 			.collect();
 		Ok(json!({ "trail": trail.iter().map(audit_json).collect::<Vec<_>>(), "budgets": budgets }))
 	}
+
+	fn grants_held_by(
+		&self,
+		grantee: String,
+		start_after: Option<(String, GrantId)>,
+		limit: Option<u32>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let grantee = parse_grantee::<AccountId>(&grantee)?;
+		let start_after =
+			start_after.map(|(twin, grant)| parse_twin(&twin).map(|twin| (twin, grant))).transpose()?;
+		let limit = limit.unwrap_or(pallet_consent_runtime_api::MAX_PAGE);
+		let page = self
+			.client
+			.runtime_api()
+			.grants_held_by(self.at(at), grantee, start_after, limit)
+			.map_err(internal_error)?;
+		let entries = page
+			.iter()
+			.map(|(twin, grant)| json!({ "twin": format_did(twin), "grant": grant_json(grant) }));
+		Ok(Value::Array(entries.collect()))
+	}
 }
 
 #[cfg(test)]
@@ -255,7 +326,9 @@ mod tests {
 			starts_at: 1,
 			expires_at: 9,
 			budget: Some(budget),
+			binding: Binding { job: Some(7), max_epsilon_per_round: Some(FixedU64::from_rational(1, 4)), ..Default::default() },
 			spent,
+			reserved: PrivacyBudget::default(),
 			revoked_at: None,
 			granted_by: Authority::Patient,
 			uses: 4,
@@ -266,10 +339,25 @@ mod tests {
 		assert_eq!(value["scope"], "compute");
 		assert_eq!(value["purposes"], json!(["research", "modelTraining"]));
 		assert_eq!(value["remaining"], json!({ "epsilon": "1.5", "delta": "0.000000000000000006" }));
+		assert_eq!(value["binding"], json!({ "job": 7, "maxEpsilonPerRound": "0.25" }));
 		assert_eq!(value["status"], "active");
 		assert_eq!(value["grantedBy"], "patient");
 		assert_eq!((value["uses"].clone(), value["lastUsed"].clone()), (json!(4), json!(8)));
 		assert!(value["grantee"]["account"].as_str().is_some_and(|a| a.starts_with('5')));
+	}
+
+	#[test]
+	fn grantees_parse_from_jobs_dids_and_addresses_and_nothing_else() {
+		let alice = AccountId32::new([1; 32]);
+		let did = DidId::repeat_byte(2);
+		assert_eq!(parse_grantee::<AccountId32>("job:42").ok(), Some(Grantee::Job(42)));
+		assert_eq!(parse_grantee::<AccountId32>(&format_did(&did)).ok(), Some(Grantee::Institution(did)));
+		assert_eq!(parse_grantee::<AccountId32>(&alice.to_ss58check()).ok(), Some(Grantee::Account(alice)));
+		for bad in ["job:", "job:-1", "did:web:example.com", "5Grwva", &"5".repeat(10_000_000)] {
+			let started = std::time::Instant::now();
+			assert!(parse_grantee::<AccountId32>(bad).is_err(), "{bad:.20} accepted");
+			assert!(started.elapsed() < std::time::Duration::from_millis(10));
+		}
 	}
 
 	#[test]

@@ -7,13 +7,17 @@ extern crate alloc;
 use alloc::vec::Vec;
 use codec::Codec;
 use twinnet_primitives::{
-	consent::{AuditRecord, GrantView},
+	consent::{AuditRecord, GrantId, GrantView, Grantee},
 	did::DidId,
 };
 
+/// The most grants one call of [`ConsentApi::grants_held_by`] returns.
+pub const MAX_PAGE: u32 = 100;
+
 sp_api::decl_runtime_apis! {
 	/// Reads the consent registry. Version 2: grants carry their use counts,
-	/// and the usage is the decision trail followed by the spend trail.
+	/// bindings and reserved budget, the usage is the decision trail followed
+	/// by the spend trail, and grants can be listed by grantee.
 	#[api_version(2)]
 	pub trait ConsentApi<AccountId, BlockNumber>
 	where
@@ -26,5 +30,13 @@ sp_api::decl_runtime_apis! {
 		/// The audit trail of `twin`: its latest grants, uses, spends and
 		/// revocations, oldest first.
 		fn usage_of(twin: DidId) -> Vec<AuditRecord<AccountId, BlockNumber>>;
+
+		/// Up to `limit` (at most [`MAX_PAGE`]) grants `grantee` holds, as
+		/// (twin, grant), in storage order after `start_after`.
+		fn grants_held_by(
+			grantee: Grantee<AccountId>,
+			start_after: Option<(DidId, GrantId)>,
+			limit: u32,
+		) -> Vec<(DidId, GrantView<AccountId, BlockNumber>)>;
 	}
 }

@@ -23,7 +23,7 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::crypto::Ss58Codec;
 use sp_runtime::traits::Block as BlockT;
-use twinnet_primitives::did::{format_did, parse_did, Controller, InvalidDid, MAX_SS58_LENGTH};
+use twinnet_primitives::did::{format_did, parse_did, parse_ss58, Controller, InvalidDid, MAX_SS58_LENGTH};
 
 pub use pallet_twins_runtime_api::TwinsApi as TwinsRuntimeApi;
 
@@ -93,8 +93,7 @@ fn parse_controller<AccountId: Ss58Codec>(controller: &str) -> Result<Controller
 	let invalid = || invalid_param("controller must be a did:twin DID or an SS58 address", controller);
 	match parse_did(controller) {
 		Ok(did) => Ok(Controller::Did(did)),
-		Err(_) if controller.len() > MAX_SS58_LENGTH => Err(invalid()),
-		Err(_) => AccountId::from_ss58check(controller).map(Controller::Account).map_err(|_| invalid()),
+		Err(_) => parse_ss58(controller).map(Controller::Account).ok_or_else(invalid),
 	}
 }
 
