@@ -7,6 +7,9 @@ use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
+use pallet_twins_rpc::BlockTime;
+use sp_consensus_aura::{sr25519::AuthoritySignature as AuraSignature, SlotDuration};
+use sp_runtime::traits::Block as BlockT;
 use twinnet_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 
 /// What the RPC extensions need from the node.
@@ -15,6 +18,17 @@ pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	/// The transaction pool.
 	pub pool: Arc<P>,
+	/// When a block was made, for DID document metadata.
+	pub block_time: BlockTime<<Block as BlockT>::Header>,
+}
+
+/// A block's time under Aura: the start of its slot (its timestamp lies
+/// within the slot). The genesis block has no slot, so no time.
+pub fn aura_block_time(slot_duration: SlotDuration) -> BlockTime<<Block as BlockT>::Header> {
+	Arc::new(move |header| {
+		let slot = sc_consensus_aura::find_pre_digest::<Block, AuraSignature>(header).ok()?;
+		u64::from(slot).checked_mul(slot_duration.as_millis())
+	})
 }
 
 /// All RPC extensions of a full node.
@@ -40,11 +54,11 @@ where
 	use pallet_twins_rpc::{Twins, TwinsApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
-	let FullDeps { client, pool } = deps;
+	let FullDeps { client, pool, block_time } = deps;
 	let mut module = RpcModule::new(());
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(Twins::<_, Block, AccountId>::new(client.clone()).into_rpc())?;
+	module.merge(Twins::<_, Block, AccountId>::new(client.clone(), block_time).into_rpc())?;
 	module.merge(Consent::<_, Block, AccountId>::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -213,8 +213,13 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 	let rpc_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
+		let block_time = crate::rpc::aura_block_time(sc_consensus_aura::slot_duration::<AuraId, _, _>(&*client)?);
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				block_time: block_time.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

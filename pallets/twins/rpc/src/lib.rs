@@ -1,10 +1,19 @@
-//! JSON-RPC of pallet-twins: W3C DID resolution of `did:twin` DIDs.
+//! JSON-RPC of pallet-twins: W3C DID resolution of `did:twin` DIDs (DID
+//! Core §7).
 //!
-//! - `twin_resolveDid(did, at?)`: a W3C DID resolution result. Malformed input
-//!   resolves with `didResolutionMetadata.error = "invalidDid"`, another
-//!   method's DID with `"methodNotSupported"`, an unknown DID with
-//!   `"notFound"`; none is an RPC error. Input longer than any DID is
-//!   rejected before it is decoded.
+//! - `twin_resolveDid(did, at?)`: `resolve`, the DID document as a map
+//!   (JSON-LD), its metadata (`created`, `updated`, `versionId`, …) and empty
+//!   resolution metadata. Malformed input resolves with
+//!   `didResolutionMetadata.error = "invalidDid"`, another method's DID with
+//!   `"methodNotSupported"`, an unknown DID with `"notFound"`; none is an RPC
+//!   error. Input longer than any DID is rejected before it is decoded.
+//! - `twin_resolveRepresentation(did, accept?, at?)`: `resolveRepresentation`,
+//!   the document as a string in `application/did+ld+json` (the default) or
+//!   `application/did+json`, with that `contentType`; another `accept` is
+//!   `"representationNotSupported"`.
+//! - `twin_dereference(didUrl, at?)`: dereferences `did:twin:<id>` to its
+//!   document or `did:twin:<id>#<fragment>` to the verification method or
+//!   service it names (`"notFound"` if none does).
 //! - `twin_listByController(controller, startAfter?, limit?, at?)`: a page of
 //!   the active DIDs an account (SS58 address) or a DID (`did:twin:…`)
 //!   controls, after `startAfter` (the last DID of the previous page).
@@ -23,11 +32,22 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::crypto::Ss58Codec;
 use sp_runtime::traits::Block as BlockT;
-use twinnet_primitives::did::{format_did, parse_did, parse_ss58, Controller, InvalidDid, MAX_SS58_LENGTH};
+use twinnet_primitives::did::{
+	format_did, parse_did, parse_did_url, parse_ss58, Controller, DidId, DidResolution, InvalidDid,
+	MAX_SS58_LENGTH,
+};
 
 pub use pallet_twins_runtime_api::TwinsApi as TwinsRuntimeApi;
 
-use document::{resolution_error, resolution_result, AccountFormat};
+use document::{
+	dereferencing_error, dereferencing_result, representation_result, resolution_error,
+	resolution_result, AccountFormat, Representation, Resolved,
+};
+
+/// When a block was made, in milliseconds since the Unix epoch, read from its
+/// header; the node knows how (with Aura: the block's slot times the slot
+/// duration).
+pub type BlockTime<Header> = Arc<dyn Fn(&Header) -> Option<u64> + Send + Sync>;
 
 /// The `twin_*` RPC methods.
 #[rpc(server)]
@@ -35,6 +55,19 @@ pub trait TwinsApi<BlockHash> {
 	/// Resolves a `did:twin` DID to a W3C DID resolution result.
 	#[method(name = "twin_resolveDid")]
 	fn resolve_did(&self, did: String, at: Option<BlockHash>) -> RpcResult<serde_json::Value>;
+
+	/// Resolves a `did:twin` DID to its document in a representation.
+	#[method(name = "twin_resolveRepresentation")]
+	fn resolve_representation(
+		&self,
+		did: String,
+		accept: Option<String>,
+		at: Option<BlockHash>,
+	) -> RpcResult<serde_json::Value>;
+
+	/// Dereferences a `did:twin` DID URL.
+	#[method(name = "twin_dereference")]
+	fn dereference(&self, did_url: String, at: Option<BlockHash>) -> RpcResult<serde_json::Value>;
 
 	/// Lists a page of the active DIDs an account (SS58) or a DID controls.
 	#[method(name = "twin_listByController")]
@@ -48,15 +81,16 @@ pub trait TwinsApi<BlockHash> {
 }
 
 /// Implements [`TwinsApiServer`] on a client.
-pub struct Twins<C, Block, AccountId> {
+pub struct Twins<C, Block: BlockT, AccountId> {
 	client: Arc<C>,
-	_marker: PhantomData<(Block, AccountId)>,
+	block_time: BlockTime<Block::Header>,
+	_marker: PhantomData<AccountId>,
 }
 
-impl<C, Block, AccountId> Twins<C, Block, AccountId> {
-	/// The RPC handler over `client`.
-	pub fn new(client: Arc<C>) -> Self {
-		Self { client, _marker: PhantomData }
+impl<C, Block: BlockT, AccountId> Twins<C, Block, AccountId> {
+	/// The RPC handler over `client`, reading block times with `block_time`.
+	pub fn new(client: Arc<C>, block_time: BlockTime<Block::Header>) -> Self {
+		Self { client, block_time, _marker: PhantomData }
 	}
 }
 
@@ -111,12 +145,19 @@ where
 		let hex: String = genesis.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
 		PkhAccounts { chain_id: hex }
 	}
+
+	/// When block `number` of the best chain was made, if the node has it.
+	fn time_of(&self, number: &sp_runtime::traits::NumberFor<Block>) -> Option<u64> {
+		let hash = self.client.hash(*number).ok()??;
+		let header = self.client.header(hash).ok()??;
+		(self.block_time)(&header)
+	}
 }
 
 impl<C, Block, AccountId, BlockNumber> TwinsApiServer<Block::Hash> for Twins<C, Block, AccountId>
 where
 	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
-	BlockNumber: Codec + serde::Serialize,
+	BlockNumber: Codec + ToString,
 	AccountId: Codec + Ss58Codec + Send + Sync + 'static,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: TwinsRuntimeApi<Block, AccountId, BlockNumber>,
@@ -124,12 +165,38 @@ where
 	fn resolve_did(&self, did: String, at: Option<Block::Hash>) -> RpcResult<serde_json::Value> {
 		let id = match parse_did(&did) {
 			Ok(id) => id,
-			Err(InvalidDid::MethodNotSupported) => return Ok(resolution_error("methodNotSupported")),
-			Err(InvalidDid::Malformed) => return Ok(resolution_error("invalidDid")),
+			Err(invalid) => return Ok(resolution_error(resolution_error_code(invalid))),
 		};
-		let resolution =
-			self.client.runtime_api().resolve(self.at(at), id).map_err(internal_error)?;
-		Ok(resolution_result(&id, resolution, &self.accounts()))
+		Ok(resolution_result(self.resolve(&id, at, Representation::JsonLd)?))
+	}
+
+	fn resolve_representation(
+		&self,
+		did: String,
+		accept: Option<String>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<serde_json::Value> {
+		let id = match parse_did(&did) {
+			Ok(id) => id,
+			Err(invalid) => return Ok(resolution_error(resolution_error_code(invalid))),
+		};
+		let representation = match accept.as_deref() {
+			None => Representation::JsonLd,
+			Some(accept) => match Representation::from_media_type(accept) {
+				Some(representation) => representation,
+				None => return Ok(resolution_error("representationNotSupported")),
+			},
+		};
+		Ok(representation_result(self.resolve(&id, at, representation)?, representation))
+	}
+
+	fn dereference(&self, did_url: String, at: Option<Block::Hash>) -> RpcResult<serde_json::Value> {
+		let (id, fragment) = match parse_did_url(&did_url) {
+			Ok(parsed) => parsed,
+			Err(InvalidDid::MethodNotSupported) => return Ok(dereferencing_error("methodNotSupported")),
+			Err(InvalidDid::Malformed) => return Ok(dereferencing_error("invalidDidUrl")),
+		};
+		Ok(dereferencing_result(self.resolve(&id, at, Representation::JsonLd)?, fragment))
 	}
 
 	fn list_by_controller(
@@ -150,6 +217,36 @@ where
 			.list_by_controller(self.at(at), parsed, start_after, limit)
 			.map_err(internal_error)?;
 		Ok(dids.iter().map(format_did).collect())
+	}
+}
+
+/// The DID Resolution error code of a DID string that does not parse.
+fn resolution_error_code(invalid: InvalidDid) -> &'static str {
+	match invalid {
+		InvalidDid::MethodNotSupported => "methodNotSupported",
+		InvalidDid::Malformed => "invalidDid",
+	}
+}
+
+impl<C, Block, AccountId, BlockNumber> Twins<C, Block, AccountId>
+where
+	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
+	BlockNumber: Codec + ToString,
+	AccountId: Codec + Ss58Codec,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
+	C::Api: TwinsRuntimeApi<Block, AccountId, BlockNumber>,
+{
+	/// Resolves `id` at `at` (the best block by default) in `representation`.
+	fn resolve(
+		&self,
+		id: &DidId,
+		at: Option<Block::Hash>,
+		representation: Representation,
+	) -> RpcResult<Result<Resolved, &'static str>> {
+		let resolution: Option<DidResolution<AccountId, BlockNumber>> =
+			self.client.runtime_api().resolve(self.at(at), *id).map_err(internal_error)?;
+		let time_of = |number: &BlockNumber| self.time_of(number);
+		Ok(document::resolve(id, resolution, &self.accounts(), &time_of, representation))
 	}
 }
 

@@ -168,9 +168,41 @@ fn multibase_keys_carry_their_multicodec() {
 	assert_eq!(&decoded[2..], &[1; 32]);
 }
 
+/// Block `n` was made `n` minutes after 2026-11-25T00:00:00Z; block 0's time is unknown.
+fn block_time(number: &u32) -> Option<u64> {
+	(*number > 0).then(|| 1_795_564_800_000 + u64::from(*number) * 60_000)
+}
+
+fn resolved(resolution: Option<DidResolution<u64, u32>>, representation: Representation) -> Result<Resolved, &'static str> {
+	resolve(&did(), resolution, &TestAccounts, &block_time, representation)
+}
+
+fn resolved_active() -> Value {
+	resolution_result(resolved(Some(DidResolution::Active(view())), Representation::JsonLd))
+}
+
+/// DID Core §7.3: metadata values are strings, maps, lists, booleans or null
+/// (here never null: absent entries are left out).
+fn assert_no_number_or_null(value: &Value) {
+	match value {
+		Value::Number(_) | Value::Null => panic!("a number or null in metadata: {value}"),
+		Value::Array(items) => items.iter().for_each(assert_no_number_or_null),
+		Value::Object(entries) => entries.values().for_each(assert_no_number_or_null),
+		_ => {},
+	}
+}
+
+#[test]
+fn times_are_xml_datetimes_in_utc() {
+	assert_eq!(xml_datetime(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+	assert_eq!(xml_datetime(1_795_564_800_999).as_deref(), Some("2026-11-25T00:00:00Z"));
+	assert_eq!(xml_datetime(951_782_400_000).as_deref(), Some("2000-02-29T00:00:00Z"));
+	assert_eq!(xml_datetime(u64::MAX), None);
+}
+
 #[test]
 fn an_active_did_resolves_to_a_valid_document() {
-	let result = resolution_result(&did(), Some(DidResolution::Active(view())), &TestAccounts);
+	let result = resolved_active();
 	let document = &result["didDocument"];
 	assert_valid_document(document);
 	let id = format_did(&did());
@@ -185,39 +217,95 @@ fn an_active_did_resolves_to_a_valid_document() {
 	assert_eq!(document["capabilityInvocation"], serde_json::json!([format!("{id}#key-3")]));
 	assert_eq!(document["service"][0]["serviceEndpoint"], "https://hospital.example/twins/1");
 	assert_eq!(document["service"][0]["type"], "TwinDataEndpoint");
+	assert_eq!(document["@context"][2]["@vocab"], TWINNET_VOCABULARY);
 
 	let metadata = &result["didDocumentMetadata"];
-	assert_eq!(metadata["deactivated"], false);
-	assert_eq!((metadata["createdBlock"].as_u64(), metadata["updatedBlock"].as_u64()), (Some(3), Some(8)));
+	assert_no_number_or_null(metadata);
+	assert_eq!(metadata["created"], "2026-11-25T00:03:00Z");
+	assert_eq!(metadata["updated"], "2026-11-25T00:08:00Z");
+	assert_eq!(metadata["versionId"], "8");
+	assert!(metadata.get("deactivated").is_none());
 	assert_eq!(metadata["dataSchema"], "NWB 2.x");
 	assert_eq!(metadata["twinKind"], "PatientTwin");
 	assert_eq!(metadata["custodian"], format_did(&H256::repeat_byte(5)).as_str());
 	assert_eq!(metadata["patient"], "did:pkh:test:7");
-	assert_eq!(result["didResolutionMetadata"]["contentType"], "application/did+ld+json");
-	assert!(result["didResolutionMetadata"].get("error").is_none());
+	// `resolve` returns the document as a map: no content type, no error.
+	assert_eq!(result["didResolutionMetadata"], serde_json::json!({}));
+}
+
+#[test]
+fn absent_metadata_is_left_out_not_null() {
+	let mut bare = view();
+	(bare.metadata_hash, bare.schema, bare.custodian, bare.patient, bare.created) = (None, None, None, None, 0);
+	let result = resolution_result(resolved(Some(DidResolution::Active(bare)), Representation::JsonLd));
+	let metadata = &result["didDocumentMetadata"];
+	assert_no_number_or_null(metadata);
+	for absent in ["metadataHash", "dataSchema", "custodian", "patient", "created"] {
+		assert!(metadata.get(absent).is_none(), "{absent} present");
+	}
+}
+
+#[test]
+fn a_representation_is_a_string_with_its_content_type() {
+	for (representation, media_type, has_context) in [
+		(Representation::JsonLd, "application/did+ld+json", true),
+		(Representation::Json, "application/did+json", false),
+	] {
+		assert_eq!(Representation::from_media_type(media_type), Some(representation));
+		let result = representation_result(resolved(Some(DidResolution::Active(view())), representation), representation);
+		assert_eq!(result["didResolutionMetadata"]["contentType"], media_type);
+		let stream = result["didDocumentStream"].as_str().expect("a byte stream");
+		let document: Value = serde_json::from_str(stream).expect("JSON");
+		assert_valid_document(&document);
+		assert_eq!(document.get("@context").is_some(), has_context, "{media_type}");
+	}
+	assert_eq!(Representation::from_media_type("text/html"), None);
+}
+
+#[test]
+fn fragments_dereference_to_their_method_or_service() {
+	let id = format_did(&did());
+	let active = || resolved(Some(DidResolution::Active(view())), Representation::JsonLd);
+	let method = dereferencing_result(active(), Some("key-4"));
+	assert_eq!(method["contentStream"]["id"], format!("{id}#key-4"));
+	assert_eq!(method["contentStream"]["type"], "Multikey");
+	assert_eq!(method["dereferencingMetadata"]["contentType"], "application/did+ld+json");
+	let service = dereferencing_result(active(), Some("data"));
+	assert_eq!(service["contentStream"]["serviceEndpoint"], "https://hospital.example/twins/1");
+	let whole = dereferencing_result(active(), None);
+	assert_eq!(whole["contentStream"]["id"], id.as_str());
+	assert_eq!(whole["contentMetadata"]["versionId"], "8");
+	let unknown = dereferencing_result(active(), Some("key-9"));
+	assert_eq!(unknown["dereferencingMetadata"]["error"], "notFound");
+	assert!(unknown["contentStream"].is_null());
+	let missing = dereferencing_result(resolved(None, Representation::JsonLd), Some("key-1"));
+	assert_eq!(missing["dereferencingMetadata"]["error"], "notFound");
 }
 
 #[test]
 fn a_did_controlled_by_a_did_names_it_as_controller() {
 	let mut guarded = view();
 	guarded.controller = Controller::Did(H256::repeat_byte(1));
-	let result = resolution_result(&did(), Some(DidResolution::Active(guarded)), &TestAccounts);
+	let result = resolution_result(resolved(Some(DidResolution::Active(guarded)), Representation::JsonLd));
 	assert_eq!(result["didDocument"]["controller"], format_did(&H256::repeat_byte(1)).as_str());
 }
 
 #[test]
 fn a_deactivated_did_resolves_as_deactivated() {
 	let resolution = DidResolution::Deactivated { kind: SubjectKind::Model, created: 2, deactivated: 9 };
-	let result = resolution_result::<u64, u32>(&did(), Some(resolution), &TestAccounts);
+	let result = resolution_result(resolved(Some(resolution), Representation::JsonLd));
 	assert_valid_document(&result["didDocument"]);
-	assert_eq!(result["didDocumentMetadata"]["deactivated"], true);
-	assert_eq!(result["didDocumentMetadata"]["deactivatedBlock"], 9);
+	let metadata = &result["didDocumentMetadata"];
+	assert_no_number_or_null(metadata);
+	assert_eq!(metadata["deactivated"], true);
+	assert_eq!(metadata["updated"], "2026-11-25T00:09:00Z");
+	assert_eq!(metadata["versionId"], "9");
 	assert!(result["didResolutionMetadata"].get("error").is_none());
 }
 
 #[test]
 fn an_unknown_did_is_not_found() {
-	let result = resolution_result::<u64, u32>(&did(), None, &TestAccounts);
+	let result = resolution_result(resolved(None, Representation::JsonLd));
 	assert_eq!(result["didResolutionMetadata"]["error"], "notFound");
 	assert!(result["didDocument"].is_null());
 }
