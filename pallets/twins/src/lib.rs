@@ -607,11 +607,7 @@ pub mod pallet {
 		pub fn deactivate(origin: OriginFor<T>, did: DidId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let (details, _) = Self::authorized(&did, &who)?;
-			let controls_others =
-				DidsByController::<T>::iter_key_prefix(Controller::<T::AccountId>::Did(did))
-					.next()
-					.is_some();
-			ensure!(!controls_others, Error::<T>::StillControlsDids);
+			ensure!(!Self::controls_others(&did), Error::<T>::StillControlsDids);
 			ensure!(CustodyLoads::<T>::get(did).is_empty(), Error::<T>::InstitutionInCustody);
 			T::Dependents::ensure_can_deactivate(&did, details.kind)?;
 
@@ -712,8 +708,7 @@ pub mod pallet {
 			let twin_gone = !Dids::<T>::contains_key(twin);
 			ensure!(twin_gone || Self::is_custody_party(&twin, &institution, &who), Error::<T>::NotAuthorized);
 
-			release::<_, T::Currency>(&HoldReason::CustodyDeposit.into(), &depositor, T::CustodyDeposit::get())
-				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			Self::release_custody_deposit(&depositor)?;
 			CustodyOffers::<T>::remove(twin, institution);
 			Self::update_load(institution, |load| load.offers = load.offers.saturating_sub(1));
 			Self::deposit_event(Event::CustodyOfferCancelled { twin, institution });
@@ -914,14 +909,15 @@ pub mod pallet {
 
 		/// Returns the deposit of ended custody and counts it off its institution.
 		fn finish_custody(custody: &Custody<T::AccountId>) -> DispatchResult {
-			release::<_, T::Currency>(
-				&HoldReason::CustodyDeposit.into(),
-				&custody.depositor,
-				T::CustodyDeposit::get(),
-			)
-			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			Self::release_custody_deposit(&custody.depositor)?;
 			Self::update_load(custody.institution, |load| load.custodies = load.custodies.saturating_sub(1));
 			Ok(())
+		}
+
+		/// Returns a custody offer's or custody's deposit to `depositor`.
+		fn release_custody_deposit(depositor: &T::AccountId) -> DispatchResult {
+			release::<_, T::Currency>(&HoldReason::CustodyDeposit.into(), depositor, T::CustodyDeposit::get())
+				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))
 		}
 
 		/// Changes an institution's load, deleting it once empty.
@@ -1023,10 +1019,16 @@ pub mod pallet {
 		/// If `did` controls other DIDs, someone must still be able to act
 		/// through it once it looks like `details`.
 		fn ensure_dependents_can_act(did: &DidId, details: &DidDetails<T>) -> DispatchResult {
-			let controls_others =
-				DidsByController::<T>::iter_key_prefix(Controller::<T::AccountId>::Did(*did)).next().is_some();
-			ensure!(!controls_others || details.can_act_for_dependents(), Error::<T>::LastAuthenticationPath);
+			ensure!(
+				!Self::controls_others(did) || details.can_act_for_dependents(),
+				Error::<T>::LastAuthenticationPath
+			);
 			Ok(())
+		}
+
+		/// Whether `did` is the controller of any active DID.
+		fn controls_others(did: &DidId) -> bool {
+			DidsByController::<T>::iter_key_prefix(Controller::<T::AccountId>::Did(*did)).next().is_some()
 		}
 
 		/// Makes `controller` the controller of `did` (`details`), moving its
