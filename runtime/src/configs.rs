@@ -199,4 +199,10 @@ impl pallet_consent::BenchmarkHelper<AccountId> for TwinsBenchmarkHelper {
 			Err(error) => panic!("benchmark DID: {error:?}"),
 		}
 	}
+
+	fn bind_patient(twin: &twinnet_primitives::did::DidId, controller: &AccountId, patient: &AccountId) {
+		let offered = Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
+		let accepted = Twins::accept_patient(RuntimeOrigin::signed(patient.clone()), *twin);
+		assert!(offered.is_ok() && accepted.is_ok(), "benchmark patient: {offered:?} {accepted:?}");
+	}
 }

@@ -203,18 +203,24 @@ mod benchmarks {
 		assert!(Grants::<T>::get(setup.twin, id).is_some_and(|g| g.revoked_at.is_some()));
 	}
 
+	/// The patient narrows a grant the guardian made, so the deposit moves
+	/// from the guardian to the patient.
 	#[benchmark]
 	fn narrow() {
 		let setup = Setup::<T>::new();
+		let patient = funded::<T>("patient");
+		T::BenchmarkHelper::bind_patient(&setup.twin, &setup.guardian, &patient);
 		let id = setup.make_grant(setup.terms());
 		setup.fill_decision_trail(id);
 		let mut narrower = setup.terms();
 		narrower.expires_at = narrower.expires_at.saturating_sub(One::one());
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(setup.guardian.clone()), setup.twin, id, narrower.clone());
+		_(RawOrigin::Signed(patient.clone()), setup.twin, id, narrower.clone());
 
-		assert_eq!(Grants::<T>::get(setup.twin, id).map(|g| g.terms), Some(narrower));
+		let narrowed = Grants::<T>::get(setup.twin, id);
+		assert_eq!(narrowed.as_ref().map(|g| &g.terms), Some(&narrower));
+		assert_eq!(narrowed.map(|g| g.depositor), Some(patient));
 	}
 
 	#[benchmark]

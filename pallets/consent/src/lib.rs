@@ -116,6 +116,9 @@ pub trait BenchmarkHelper<AccountId> {
 		kind: SubjectKind,
 		controller: twinnet_primitives::did::Controller<AccountId>,
 	) -> DidId;
+
+	/// Makes `patient` the patient of `twin`, offered by `controller`.
+	fn bind_patient(twin: &DidId, controller: &AccountId, patient: &AccountId);
 }
 
 // FRAME's pallet macros expand to `expect` on values they build themselves

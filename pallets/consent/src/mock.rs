@@ -141,6 +141,12 @@ impl crate::BenchmarkHelper<AccountId32> for TwinsHelper {
 	) -> DidId {
 		create_did(creator, kind, controller, None)
 	}
+
+	fn bind_patient(twin: &DidId, controller: &AccountId32, patient: &AccountId32) {
+		let offered = Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
+		let accepted = Twins::accept_patient(RuntimeOrigin::signed(patient.clone()), *twin);
+		assert!(offered.is_ok() && accepted.is_ok(), "benchmark patient: {offered:?} {accepted:?}");
+	}
 }
 
 /// The account whose sr25519 public key is `[byte; 32]`.

@@ -1,7 +1,9 @@
 //! Benchmarks of pallet-twins (frame-benchmarking v2), each in its worst case:
 //! the signer acts through the last authentication key of a controlling DID
-//! that has the most keys, records are as large as the bounds allow, and the
-//! deposit moves from one account to another.
+//! that has the most keys, all of them ECDSA authentication keys (each is
+//! hashed to the account it signs for, the costliest check), records are as
+//! large as the bounds allow (ECDSA keys are the largest), and the deposit
+//! moves from one account to another.
 
 use alloc::vec;
 use frame_benchmarking::v2::*;
@@ -16,12 +18,15 @@ use twinnet_primitives::did::{Controller, DidId, PublicKey, Relationships, Subje
 
 use crate::*;
 
-/// The seed of the benchmarks' signer: its account is the sr25519 key `[SIGNER; 32]`.
-const SIGNER: u8 = 2;
+/// The benchmarks' signer's ECDSA key (compressed, prefix 3, unlike every
+/// [`key`]); its account is the key's hash.
+fn signer_key() -> PublicKey {
+	PublicKey::Ecdsa([3; 33])
+}
 
-/// A funded account whose sr25519 public key is `[seed; 32]`.
-fn funded<T: Config>(seed: u8) -> T::AccountId {
-	let who: T::AccountId = AccountId32::new([seed; 32]).into();
+/// A funded account.
+fn funded<T: Config>(account: AccountId32) -> T::AccountId {
+	let who: T::AccountId = account.into();
 	// Ample for every deposit, and small enough that total issuance cannot overflow.
 	let amount = BalanceOf::<T>::from(u32::MAX).saturating_mul(BalanceOf::<T>::from(1_000_000u32));
 	T::Currency::set_balance(&who, amount);
@@ -41,12 +46,13 @@ fn fragment<T: Config>(index: u32) -> Fragment<T> {
 	BoundedVec::truncate_from(unique_bytes(index, T::MaxFragmentLength::get(), b'x'))
 }
 
+/// A compressed ECDSA key of its own for each `index`.
 fn key(index: u32) -> PublicKey {
-	let mut bytes = [7u8; 32];
-	for (byte, value) in bytes.iter_mut().zip(index.to_le_bytes()) {
+	let mut bytes = [2u8; 33];
+	for (byte, value) in bytes.iter_mut().skip(1).zip(index.to_le_bytes()) {
 		*byte = value;
 	}
-	PublicKey::Sr25519(bytes)
+	PublicKey::Ecdsa(bytes)
 }
 
 fn method<T: Config>(index: u32, key: PublicKey, authentication: bool) -> VerificationMethodOf<T> {
@@ -57,13 +63,16 @@ fn method<T: Config>(index: u32, key: PublicKey, authentication: bool) -> Verifi
 	}
 }
 
-/// `count` verification methods, none of them an authentication key.
+/// `count` verification methods, authentication keys if `authentication`.
 fn methods<T: Config>(
 	count: u32,
 	first_index: u32,
+	authentication: bool,
 ) -> BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods> {
 	BoundedVec::truncate_from(
-		(first_index..first_index.saturating_add(count)).map(|i| method::<T>(i, key(i), false)).collect(),
+		(first_index..first_index.saturating_add(count))
+			.map(|i| method::<T>(i, key(i), authentication))
+			.collect(),
 	)
 }
 
@@ -92,10 +101,10 @@ struct Setup<T: Config> {
 
 impl<T: Config> Setup<T> {
 	fn new() -> Self {
-		let owner = funded::<T>(1);
-		let signer = funded::<T>(SIGNER);
-		let mut guardian_methods = methods::<T>(T::MaxVerificationMethods::get().saturating_sub(1), 1000);
-		let signer_key = method::<T>(999, PublicKey::Sr25519([SIGNER; 32]), true);
+		let owner = funded::<T>(AccountId32::new([1; 32]));
+		let signer = funded::<T>(signer_key().account_id().unwrap_or_else(|| AccountId32::new([2; 32])));
+		let mut guardian_methods = methods::<T>(T::MaxVerificationMethods::get().saturating_sub(1), 1000, true);
+		let signer_key = method::<T>(999, signer_key(), true);
 		let _ = guardian_methods.try_push(signer_key);
 		Self::create(&owner, SubjectKind::Institution, None, guardian_methods);
 		let guardian = last_did::<T>(&owner);
@@ -109,13 +118,13 @@ impl<T: Config> Setup<T> {
 		methods: BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods>,
 	) {
 		let created = Pallet::<T>::create(RawOrigin::Signed(who.clone()).into(), kind, controller, methods);
-		assert!(created.is_ok(), "benchmark setup: create failed");
+		assert!(created.is_ok(), "benchmark setup: create failed: {created:?}");
 	}
 
 	/// A DID of `kind` under the guardian, with `keys` keys and `services`
 	/// services, its deposit held by the owner.
 	fn did(&self, kind: SubjectKind, keys: u32, services: u32) -> DidId {
-		Self::create(&self.owner, kind, Some(Controller::Did(self.guardian)), methods::<T>(keys, 0));
+		Self::create(&self.owner, kind, Some(Controller::Did(self.guardian)), methods::<T>(keys, 0, false));
 		let did = last_did::<T>(&self.owner);
 		for index in 0..services {
 			let added = Pallet::<T>::add_service(
@@ -147,7 +156,7 @@ impl<T: Config> Setup<T> {
 	/// acts through it and naming it walks the whole chain.
 	fn controller_chain(&self) -> DidId {
 		let signer_key = || {
-			BoundedVec::truncate_from(vec![method::<T>(999, PublicKey::Sr25519([SIGNER; 32]), true)])
+			BoundedVec::truncate_from(vec![method::<T>(999, signer_key(), true)])
 		};
 		Self::create(&self.signer, SubjectKind::Institution, None, signer_key());
 		let mut lowest = last_did::<T>(&self.signer);
@@ -190,7 +199,7 @@ mod benchmarks {
 	#[benchmark]
 	fn create(n: Linear<0, { T::MaxVerificationMethods::get() }>) {
 		let setup = Setup::<T>::new();
-		let methods = methods::<T>(n, 0);
+		let methods = methods::<T>(n, 0, false);
 
 		#[extrinsic_call]
 		_(
