@@ -7,19 +7,19 @@ use frame_support::{
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-		IdentityFee, Weight,
+		ConstantMultiplier, IdentityFee, Weight,
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{Perbill, Perquintill};
 use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Consent, Hash, Nonce, PalletInfo, Runtime, Twins, DAYS,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	EXISTENTIAL_DEPOSIT, MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, VERSION,
+	EXISTENTIAL_DEPOSIT, MICRO_UNITS, MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -103,16 +103,38 @@ impl pallet_balances::Config for Runtime {
 }
 
 parameter_types! {
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// The length fee: 10 µTWIN per byte, so filling blocks with data costs
+	/// something on top of the deposits that pay for what stays in storage
+	/// (a full 3.75 MiB of normal extrinsics pays about 39 TWIN).
+	pub const TransactionByteFee: Balance = 10 * MICRO_UNITS;
+	/// Fees rise while blocks are fuller than a quarter, and fall back below it.
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// How fast: a block full of normal extrinsics raises the multiplier by
+	/// about 0.0056%, so a day of full blocks multiplies fees by about 2.2.
+	pub AdjustmentVariable: Multiplier = Multiplier::from_rational(75, 1_000_000);
+	/// Fees never fall below a tenth of the base fee.
+	pub MinimumMultiplier: Multiplier = Multiplier::from_rational(1, 10);
+	/// Nor rise without bound.
+	pub MaximumMultiplier: Multiplier = Multiplier::from_u32(100_000);
 }
 
+/// Fees: one planck per picosecond of measured execution time (weight), 10
+/// µTWIN per byte of the extrinsic, times a multiplier that follows
+/// congestion (Polkadot's targeted fee adjustment). docs/fees.md works
+/// through examples.
 impl pallet_transaction_payment::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
-	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	type LengthToFee = ConstantMultiplier<Balance, TransactionByteFee>;
+	type FeeMultiplierUpdate = TargetedFeeAdjustment<
+		Self,
+		TargetBlockFullness,
+		AdjustmentVariable,
+		MinimumMultiplier,
+		MaximumMultiplier,
+	>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 

@@ -118,3 +118,124 @@ fn every_call_has_a_generated_weight() {
 		}
 	}
 }
+
+/// What a signed extrinsic of `call` costs in fees, part by part, with its
+/// length as a real signed extrinsic encodes.
+fn fee_of(call: crate::RuntimeCall) -> (u32, pallet_transaction_payment::InclusionFee<crate::Balance>) {
+	use codec::Encode;
+	use frame_support::dispatch::GetDispatchInfo;
+	let extension: crate::TxExtension = (
+		frame_system::AuthorizeCall::new(),
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(sp_runtime::generic::Era::mortal(256, 0)),
+		frame_system::CheckNonce::from(1_000),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+		frame_metadata_hash_extension::CheckMetadataHash::new(false),
+		frame_system::WeightReclaim::new(),
+	);
+	let info = call.get_dispatch_info();
+	let signature = sp_runtime::MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64]));
+	let extrinsic = crate::UncheckedExtrinsic::new_signed(
+		call,
+		sp_runtime::MultiAddress::Id(Sr25519Keyring::Alice.to_account_id()),
+		signature,
+		extension,
+	);
+	let length = u32::try_from(extrinsic.encoded_size()).expect("small");
+	let details = pallet_transaction_payment::Pallet::<Runtime>::compute_fee_details(length, &info, 0);
+	(length, details.inclusion_fee.expect("signed extrinsics pay"))
+}
+
+/// The fee examples of docs/fees.md, at the base multiplier (1): printed with
+/// `cargo test -p twinnet-runtime fee_examples -- --nocapture`.
+#[test]
+fn fee_examples() {
+	use twinnet_primitives::{
+		consent::{Binding, Grantee, PrivacyBudget, Purpose, Scope},
+		did::{Relationships, SubjectKind},
+	};
+	fn bounded<S: Get<u32>>(bytes: &[u8]) -> frame_support::BoundedVec<u8, S> {
+		frame_support::BoundedVec::truncate_from(bytes.to_vec())
+	}
+	let twin = sp_core::H256::repeat_byte(1);
+	let alice = Sr25519Keyring::Alice;
+	let key = pallet_twins::VerificationMethod {
+		fragment: bounded(b"key-1"),
+		key: twinnet_primitives::did::PublicKey::Sr25519(alice.public().0),
+		relationships: Relationships { authentication: true, ..Default::default() },
+	};
+	let mut url = b"https://hospital.example/twins/".to_vec();
+	url.resize(200, b'a');
+	let examples: [(&str, crate::RuntimeCall); 4] = [
+		(
+			"balances.transfer_keep_alive",
+			pallet_balances::Call::transfer_keep_alive { dest: Sr25519Keyring::Bob.to_account_id().into(), value: UNITS }
+				.into(),
+		),
+		(
+			"twins.create (patient twin, one key)",
+			pallet_twins::Call::create {
+				kind: SubjectKind::PatientTwin,
+				controller: None,
+				verification_methods: frame_support::BoundedVec::truncate_from(vec![key]),
+			}
+			.into(),
+		),
+		(
+			"consent.grant (compute, two purposes, a budget)",
+			pallet_consent::Call::grant {
+				twin,
+				terms: pallet_consent::Terms {
+					grantee: Grantee::Account(Sr25519Keyring::Bob.to_account_id()),
+					scope: Scope::Compute,
+					purposes: frame_support::BoundedVec::truncate_from(vec![
+						Purpose::Research,
+						Purpose::ModelTraining,
+					]),
+					datasets: None,
+					starts_at: 1,
+					expires_at: 100_000,
+					budget: Some(PrivacyBudget { epsilon: sp_runtime::FixedU64::from_u32(1), delta: Default::default() }),
+					binding: Binding::default(),
+				},
+			}
+			.into(),
+		),
+		(
+			"twins.add_service (a 200-byte URL)",
+			pallet_twins::Call::add_service {
+				did: twin,
+				service: pallet_twins::Service {
+					fragment: bounded(b"data"),
+					service_type: bounded(b"TwinDataEndpoint"),
+					endpoint: bounded(&url),
+				},
+			}
+			.into(),
+		),
+	];
+	sp_io::TestExternalities::default().execute_with(|| {
+		let mut transfer_fee = 0;
+		for (name, call) in examples {
+			let (length, fee) = fee_of(call);
+			let total = fee.base_fee + fee.len_fee + fee.adjusted_weight_fee;
+			println!(
+				"{name}: {length} bytes; base {} + length {} + weight {} = {} µTWIN",
+				fee.base_fee / crate::MICRO_UNITS,
+				fee.len_fee / crate::MICRO_UNITS,
+				fee.adjusted_weight_fee / crate::MICRO_UNITS,
+				total / crate::MICRO_UNITS,
+			);
+			assert_eq!(fee.len_fee, crate::Balance::from(length) * crate::configs::TransactionByteFee::get());
+			if transfer_fee == 0 {
+				transfer_fee = total;
+			} else {
+				assert!(total > transfer_fee, "{name} costs more than a transfer");
+			}
+		}
+	});
+}
