@@ -5,6 +5,8 @@
 //!
 //! - [`did`]: decentralised identifiers (`did:twin:<id>`), their subjects,
 //!   keys and the read-only view of a DID that runtime APIs return.
+//! - [`commitments`]: result commitments, their kinds, inputs and the
+//!   message attesters sign.
 //! - [`consent`]: consent grants, scopes, purposes, privacy budgets, and
 //!   the [`consent::ConsentLedger`] pallets check before touching a twin's data.
 //! - [`deposit`]: storage deposits as fungible holds.
@@ -15,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod commitments;
 pub mod consent;
 pub mod deposit;
 pub mod did;

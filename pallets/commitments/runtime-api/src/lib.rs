@@ -1,0 +1,49 @@
+//! Runtime API of pallet-commitments, which the `commitments_*` RPC methods call.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use codec::Codec;
+use sp_core::H256;
+use twinnet_primitives::{
+	commitments::{CommitmentId, CommitmentView, JobId, ProvenanceNode},
+	did::DidId,
+};
+
+/// The most entries one call of a listing method returns.
+pub const MAX_PAGE: u32 = 100;
+/// The deepest provenance walk one call does.
+pub const MAX_PROVENANCE_DEPTH: u32 = 32;
+/// The most nodes one provenance walk returns.
+pub const MAX_PROVENANCE_NODES: u32 = 256;
+
+sp_api::decl_runtime_apis! {
+	/// Reads the commitment registry.
+	pub trait CommitmentsApi<AccountId, BlockNumber, Balance>
+	where
+		AccountId: Codec,
+		BlockNumber: Codec,
+		Balance: Codec,
+	{
+		/// Commitment `id`, with its attestations and open dispute.
+		fn commitment(id: CommitmentId) -> Option<CommitmentView<AccountId, BlockNumber, Balance>>;
+
+		/// Up to `limit` (at most [`MAX_PAGE`]) commitments of `committer`,
+		/// in storage order after `start_after`.
+		fn by_committer(committer: DidId, start_after: Option<CommitmentId>, limit: u32) -> Vec<CommitmentId>;
+
+		/// Up to `limit` (at most [`MAX_PAGE`]) (round, commitment) of `job`,
+		/// in storage order after `start_after`.
+		fn by_job(job: JobId, start_after: Option<(u32, CommitmentId)>, limit: u32) -> Vec<(u32, CommitmentId)>;
+
+		/// The provenance graph of `id`, breadth first, at most `max_depth`
+		/// (at most [`MAX_PROVENANCE_DEPTH`]) links deep and
+		/// [`MAX_PROVENANCE_NODES`] nodes; and whether it was cut short.
+		fn provenance(id: CommitmentId, max_depth: u32) -> (Vec<ProvenanceNode>, bool);
+
+		/// The leaves stored on chain for `id`'s Merkle root, if any.
+		fn leaves(id: CommitmentId) -> Option<Vec<H256>>;
+	}
+}

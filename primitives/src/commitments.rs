@@ -1,0 +1,215 @@
+//! Result commitments: what `pallet-commitments` stores, its runtime API
+//! returns and other pallets link to.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+use alloc::vec::Vec;
+
+use crate::did::DidId;
+
+/// A commitment's identifier: commitments are numbered from 0 in the order
+/// they are made, and a commitment links only to lower numbers, so the
+/// provenance graph is acyclic by construction.
+pub type CommitmentId = u64;
+/// A dispute's identifier.
+pub type DisputeId = u64;
+/// A federated job's identifier (as in `Grantee::Job`).
+pub type JobId = u64;
+
+/// What a commitment commits to.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub enum CommitmentKind {
+	/// The state of a dataset at a point in time (its encrypted bundle's hash).
+	DatasetSnapshot,
+	/// One participant's (masked, noised) model update in a training round.
+	ModelUpdate,
+	/// The aggregate of a round's updates: the model after the round.
+	AggregatedModel,
+	/// A model's evaluation: metrics on a named test set.
+	EvaluationMetric,
+	/// The result of running a model on some input.
+	InferenceResult,
+	/// A re-run of an earlier computation by someone else, with its result.
+	Reproduction,
+}
+
+/// What a commitment was computed from.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum Input {
+	/// A registered dataset, by its active `Dataset` DID.
+	Dataset(DidId),
+	/// An earlier commitment.
+	Commitment(CommitmentId),
+}
+
+/// A round of a federated job.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct JobRound {
+	/// The job.
+	pub job: JobId,
+	/// The round, from 0.
+	pub round: u32,
+}
+
+/// The root of a Merkle tree (`twinnet-merkle`) and how many leaves it has.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct MerkleRoot {
+	/// The root hash.
+	pub root: H256,
+	/// The number of leaves, at least 1.
+	pub leaf_count: u32,
+}
+
+/// Whether a commitment stands.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub enum CommitmentStatus {
+	/// Nobody disputes it.
+	Standing,
+	/// The dispute with this id is open.
+	Disputed(DisputeId),
+	/// A dispute was upheld: the commitment is not to be trusted.
+	Refuted,
+}
+
+/// What an attesting institution states about a commitment.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub enum Statement {
+	/// It re-ran the computation and obtained the same result.
+	Reproduced,
+	/// It checked the artefact against the committed hash and inputs.
+	Verified,
+}
+
+/// A commitment as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct CommitmentView<AccountId, BlockNumber, Balance> {
+	/// Its id.
+	pub id: CommitmentId,
+	/// What it commits to.
+	pub kind: CommitmentKind,
+	/// The committed hash.
+	pub hash: H256,
+	/// Its Merkle root, if any.
+	pub merkle: Option<MerkleRoot>,
+	/// Whether the leaves are stored on chain (so proofs can be served).
+	pub leaves_stored: bool,
+	/// The committing Institution or Model DID.
+	pub committer: DidId,
+	/// The account that signed it.
+	pub account: AccountId,
+	/// Its schema or format tag.
+	pub schema: Vec<u8>,
+	/// What it was computed from.
+	pub inputs: Vec<Input>,
+	/// Its federated job round, if any.
+	pub job_round: Option<JobRound>,
+	/// The block it was committed in.
+	pub block: BlockNumber,
+	/// Whether it stands.
+	pub status: CommitmentStatus,
+	/// Who attested it.
+	pub attestations: Vec<AttestationView<AccountId, BlockNumber>>,
+	/// Its open dispute, if any.
+	pub dispute: Option<DisputeView<AccountId, BlockNumber, Balance>>,
+}
+
+/// An attestation as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct AttestationView<AccountId, BlockNumber> {
+	/// The attesting institution.
+	pub attester: DidId,
+	/// What it states.
+	pub statement: Statement,
+	/// Who submitted it.
+	pub submitter: AccountId,
+	/// The block it was recorded in.
+	pub block: BlockNumber,
+}
+
+/// An open dispute as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct DisputeView<AccountId, BlockNumber, Balance> {
+	/// Its id.
+	pub id: DisputeId,
+	/// Who disputes.
+	pub disputer: AccountId,
+	/// The bond held.
+	pub bond: Balance,
+	/// The hash of the reasons.
+	pub reason: H256,
+	/// The block it was opened in.
+	pub opened: BlockNumber,
+	/// The committer's counter-commitment, if it answered.
+	pub answer: Option<CommitmentId>,
+}
+
+/// One node of a commitment's provenance graph.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct ProvenanceNode {
+	/// The commitment or dataset.
+	pub node: Input,
+	/// How many links from the commitment asked about.
+	pub depth: u32,
+	/// What it was computed from (none for a dataset); for a commitment at
+	/// the depth limit, listed but not followed.
+	pub inputs: Vec<Input>,
+}
+
+/// The domain tag of the message an attester signs.
+pub const ATTESTATION_CONTEXT: &[u8; 20] = b"twinnet/attestation:";
+
+/// The message an institution signs, with an `assertionMethod` key of its
+/// DID, to attest a commitment: [`ATTESTATION_CONTEXT`] followed by the
+/// SCALE encoding of (genesis hash, commitment id, commitment hash,
+/// attester DID, statement). The genesis hash keeps a signature from being
+/// replayed on another chain; the id and hash from being moved to another
+/// commitment.
+pub fn attestation_message(
+	genesis: H256,
+	commitment: CommitmentId,
+	hash: H256,
+	attester: &DidId,
+	statement: Statement,
+) -> Vec<u8> {
+	let mut message = ATTESTATION_CONTEXT.to_vec();
+	(genesis, commitment, hash, attester, statement).encode_to(&mut message);
+	message
+}
+
+/// Which job rounds exist (implemented by the federated-compute pallet; a
+/// runtime without one has none).
+pub trait JobRounds {
+	/// Whether round `round.round` of job `round.job` exists.
+	fn exists(round: &JobRound) -> bool;
+}
+
+impl JobRounds for () {
+	fn exists(_: &JobRound) -> bool {
+		false
+	}
+}
