@@ -2,6 +2,9 @@
 //! the grant shows over `consent_grantsOf`, the patient revokes it, and the
 //! RPC shows it revoked.
 
+mod common;
+
+use common::{did_bytes, unbound};
 use serde_json::Value;
 use twinnet_test_support::{
 	subxt::{self, dynamic::Value as Dyn, rpcs::rpc_params},
@@ -14,20 +17,18 @@ use twinnet_test_support::{
 /// `twin_listByController(Alice)`.
 async fn alices_twin(node: &TestNode) -> String {
 	let alice = dev::alice().public_key().to_account_id().to_string();
-	let listed: Value =
-		node.rpc("twin_listByController", rpc_params![alice]).await.expect("twin_listByController");
+	let listed: Value = node
+		.rpc("twin_listByController", rpc_params![alice])
+		.await
+		.expect("twin_listByController");
 	let dids = listed.as_array().expect("a list");
 	assert_eq!(dids.len(), 1, "Alice controls one DID at genesis: {listed}");
 	dids[0].as_str().expect("a DID").to_string()
 }
 
-fn did_bytes(did: &str) -> [u8; 32] {
-	let encoded = did.strip_prefix("did:twin:").expect("a did:twin DID");
-	bs58::decode(encoded).into_vec().expect("base58").try_into().expect("32 bytes")
-}
-
 async fn grants_of(node: &TestNode, twin: &str) -> Vec<Value> {
-	let grants: Value = node.rpc("consent_grantsOf", rpc_params![twin]).await.expect("consent_grantsOf");
+	let grants: Value =
+		node.rpc("consent_grantsOf", rpc_params![twin]).await.expect("consent_grantsOf");
 	grants.as_array().expect("a list").clone()
 }
 
@@ -62,6 +63,7 @@ async fn a_patient_grants_compute_consent_and_revokes_it() {
 				])],
 			),
 		),
+		("binding", unbound()),
 	]);
 	let grant = subxt::dynamic::tx("Consent", "grant", (Dyn::from_bytes(did_bytes(&twin)), terms));
 	node.submit(&grant, &dev::alice()).await.expect("the grant succeeds");
@@ -89,9 +91,16 @@ async fn a_patient_grants_compute_consent_and_revokes_it() {
 	assert_eq!(grants[0]["status"], "revoked", "{grants:?}");
 	assert!(grants[0]["revokedAt"].as_u64().is_some());
 
-	let usage: Value = node.rpc("consent_usageOf", rpc_params![twin.as_str()]).await.expect("consent_usageOf");
-	let events: Vec<&str> =
-		usage["trail"].as_array().expect("trail").iter().filter_map(|u| u["event"].as_str()).collect();
+	let usage: Value = node
+		.rpc("consent_usageOf", rpc_params![twin.as_str()])
+		.await
+		.expect("consent_usageOf");
+	let events: Vec<&str> = usage["trail"]
+		.as_array()
+		.expect("trail")
+		.iter()
+		.filter_map(|u| u["event"].as_str())
+		.collect();
 	assert_eq!(events, ["granted", "revoked"], "{usage}");
 	assert_eq!(usage["budgets"][0]["remaining"]["epsilon"], "1.5");
 

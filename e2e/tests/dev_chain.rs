@@ -5,12 +5,11 @@
 use std::process::{Command, Output};
 
 use twinnet_test_support::{
-	free_balance, free_ports, node_binary,
+	free_balance, node_binary,
 	subxt::{self, utils::AccountId32},
 	subxt_signer::sr25519::dev,
 	TestNode,
 };
-
 
 /// One `TWIN` in planck (12 decimals).
 const UNITS: u128 = 1_000_000_000_000;
@@ -43,14 +42,18 @@ async fn dev_chain_finalizes_blocks_and_applies_a_signed_transfer() {
 		.expect("transfer finalized");
 	included.wait_for_success().await.expect("transfer succeeded");
 
-	let balance_after =
-		free_balance(&client, included.block_hash(), &bob).await.expect("Bob's new balance");
+	let balance_after = free_balance(&client, included.block_hash(), &bob)
+		.await
+		.expect("Bob's new balance");
 	assert_eq!(balance_after, balance_before + amount, "node log:\n{}", node.log());
 }
 
 /// Runs the node binary with `args` and returns what it printed.
 fn run_node(args: &[&str]) -> Output {
-	Command::new(node_binary().expect("node binary")).args(args).output().expect("node binary runs")
+	Command::new(node_binary().expect("node binary"))
+		.args(args)
+		.output()
+		.expect("node binary runs")
 }
 
 /// The error a failed run reported: its one line on stderr that starts with
@@ -79,23 +82,14 @@ fn unknown_chain_name_is_a_one_line_error() {
 fn p2p_port_in_use_is_a_one_line_error() {
 	let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind a port");
 	let p2p_port = taken.local_addr().expect("bound address").port().to_string();
-	let [rpc_port] = free_ports().expect("free port");
-	let output = run_node(&[
-		"--dev",
-		"--tmp",
-		"--port",
-		&p2p_port,
-		"--rpc-port",
-		&rpc_port.to_string(),
-		"--no-prometheus",
-	]);
+	let output =
+		run_node(&["--dev", "--tmp", "--port", &p2p_port, "--rpc-port", "0", "--no-prometheus"]);
 	let error = reported_error(&output);
 	assert!(error.contains(&format!(":{p2p_port}")) && error.contains("--port"), "{error}");
 }
 
 #[test]
 fn rpc_port_in_use_is_a_one_line_error() {
-	let [p2p_port] = free_ports().expect("free port");
 	let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
 	let rpc_port = taken.local_addr().expect("bound address").port().to_string();
 	let output = run_node(&[
@@ -104,12 +98,15 @@ fn rpc_port_in_use_is_a_one_line_error() {
 		"--rpc-port",
 		&rpc_port,
 		"--port",
-		&p2p_port.to_string(),
+		"0",
 		"--no-prometheus",
 		"--no-telemetry",
 	]);
 	let error = reported_error(&output);
-	assert!(error.contains(&format!("127.0.0.1:{rpc_port}")), "the error should name the port: {error}");
+	assert!(
+		error.contains(&format!("127.0.0.1:{rpc_port}")),
+		"the error should name the port: {error}"
+	);
 	assert!(error.contains("already in use"), "the error should say why: {error}");
 	assert_eq!(output.status.code(), Some(1));
 }

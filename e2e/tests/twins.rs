@@ -1,5 +1,8 @@
 //! End to end: DID lifecycle on a dev node, resolved over `twin_resolveDid`.
 
+mod common;
+
+use common::{auth_method, did_string};
 use serde_json::Value;
 use twinnet_test_support::{
 	subxt::{
@@ -19,36 +22,16 @@ struct DidCreated {
 	did: [u8; 32],
 }
 
-fn did_string(id: &[u8; 32]) -> String {
-	format!("did:twin:{}", bs58::encode(id).into_string())
-}
-
 fn multibase(prefix: [u8; 2], key: &[u8]) -> String {
 	let mut bytes = prefix.to_vec();
 	bytes.extend_from_slice(key);
 	format!("z{}", bs58::encode(bytes).into_string())
 }
 
-fn relationships(authentication: bool) -> Dyn {
-	Dyn::named_composite([
-		("authentication", Dyn::bool(authentication)),
-		("assertion_method", Dyn::bool(false)),
-		("capability_delegation", Dyn::bool(false)),
-		("key_agreement", Dyn::bool(false)),
-		("capability_invocation", Dyn::bool(false)),
-	])
-}
-
-fn method(fragment: &str, key_type: &str, key: &[u8]) -> Dyn {
-	Dyn::named_composite([
-		("fragment", Dyn::from_bytes(fragment)),
-		("key", Dyn::unnamed_variant(key_type, [Dyn::from_bytes(key)])),
-		("relationships", relationships(true)),
-	])
-}
-
 async fn resolve(node: &TestNode, did: &str) -> Value {
-	node.rpc("twin_resolveDid", rpc_params![did]).await.expect("twin_resolveDid answers")
+	node.rpc("twin_resolveDid", rpc_params![did])
+		.await
+		.expect("twin_resolveDid answers")
 }
 
 #[tokio::test]
@@ -64,7 +47,7 @@ async fn a_twin_did_is_created_resolved_rotated_and_deactivated() {
 		(
 			Dyn::unnamed_variant("PatientTwin", []),
 			Dyn::unnamed_variant("None", []),
-			Dyn::unnamed_composite([method("key-1", "Sr25519", &first_key)]),
+			Dyn::unnamed_composite([auth_method("key-1", "Sr25519", &first_key)]),
 		),
 	);
 	let events = node.submit(&create, &alice).await.expect("create succeeds");
@@ -90,8 +73,31 @@ async fn a_twin_did_is_created_resolved_rotated_and_deactivated() {
 		multibase([0xef, 0x01], &first_key).as_str()
 	);
 	assert_eq!(document["authentication"], serde_json::json!([format!("{did}#key-1")]));
-	assert_eq!(result["didDocumentMetadata"]["deactivated"], false);
-	assert_eq!(result["didResolutionMetadata"]["contentType"], "application/did+ld+json");
+	assert!(result["didDocumentMetadata"].get("deactivated").is_none(), "{result}");
+	// `resolve` gives the document as a map; `resolveRepresentation` the stream.
+	assert_eq!(result["didResolutionMetadata"], serde_json::json!({}));
+	let represented: Value = node
+		.rpc("twin_resolveRepresentation", rpc_params![did.as_str(), "application/did+json"])
+		.await
+		.expect("twin_resolveRepresentation answers");
+	assert_eq!(represented["didResolutionMetadata"]["contentType"], "application/did+json");
+	let stream = represented["didDocumentStream"].as_str().expect("a stream");
+	let plain: Value = serde_json::from_str(stream).expect("the stream is JSON");
+	assert_eq!(plain["id"], did.as_str());
+	assert!(plain.get("@context").is_none(), "{plain}");
+	// Dereferencing the key's DID URL gives the verification method.
+	let key_url = format!("{did}#key-1");
+	let dereferenced: Value = node
+		.rpc("twin_dereference", rpc_params![key_url.as_str()])
+		.await
+		.expect("twin_dereference answers");
+	assert_eq!(dereferenced["contentStream"]["id"], key_url.as_str(), "{dereferenced}");
+	let unknown_key = format!("{did}#key-9");
+	let dereferenced: Value = node
+		.rpc("twin_dereference", rpc_params![unknown_key.as_str()])
+		.await
+		.expect("twin_dereference answers");
+	assert_eq!(dereferenced["dereferencingMetadata"]["error"], "notFound", "{dereferenced}");
 	let listed: Value = node
 		.rpc("twin_listByController", rpc_params![alice_ss58.as_str()])
 		.await
@@ -106,7 +112,7 @@ async fn a_twin_did_is_created_resolved_rotated_and_deactivated() {
 		(
 			Dyn::from_bytes(created.did),
 			Dyn::from_bytes("key-1"),
-			method("key-2", "Ed25519", &second_key),
+			auth_method("key-2", "Ed25519", &second_key),
 		),
 	);
 	node.submit(&rotate, &alice).await.expect("rotate_key succeeds");
@@ -115,10 +121,26 @@ async fn a_twin_did_is_created_resolved_rotated_and_deactivated() {
 	assert_eq!(methods.len(), 1, "{result}");
 	assert_eq!(methods[0]["id"], format!("{did}#key-2").as_str());
 	assert_eq!(methods[0]["publicKeyMultibase"], multibase([0xed, 0x01], &second_key).as_str());
-	assert_eq!(result["didDocument"]["authentication"], serde_json::json!([format!("{did}#key-2")]));
-	let created_block = result["didDocumentMetadata"]["createdBlock"].as_u64().expect("created");
-	let updated_block = result["didDocumentMetadata"]["updatedBlock"].as_u64().expect("updated");
-	assert!(updated_block > created_block, "{result}");
+	assert_eq!(
+		result["didDocument"]["authentication"],
+		serde_json::json!([format!("{did}#key-2")])
+	);
+	// Created and updated are XML datetimes of their blocks, the version the
+	// block of the latest change.
+	let metadata = &result["didDocumentMetadata"];
+	let created_at = metadata["created"].as_str().expect("created");
+	let updated_at = metadata["updated"].as_str().expect("updated");
+	assert!(
+		created_at.len() == 20 && created_at.ends_with('Z') && created_at.contains('T'),
+		"{result}"
+	);
+	assert!(updated_at > created_at, "{result}");
+	let version: u64 = metadata["versionId"]
+		.as_str()
+		.expect("a versionId")
+		.parse()
+		.expect("a block number");
+	assert!(version > 0, "{result}");
 
 	// Deactivate: resolution reports it deactivated, for good.
 	let deactivate = subxt::dynamic::tx("Twins", "deactivate", (Dyn::from_bytes(created.did),));

@@ -92,7 +92,16 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 
 /// Which side of the path's node a proof's sibling sits on.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum Side {
 	/// The sibling is the left child: the parent is `node(sibling, path)`.
@@ -103,7 +112,16 @@ pub enum Side {
 
 /// One level of a proof: the sibling's hash and its side.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub struct ProofStep {
 	/// The hash of the path node's sibling.

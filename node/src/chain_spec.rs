@@ -54,11 +54,13 @@ pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 	Ok(match id {
 		"dev" | "" => Box::new(development_chain_spec()?),
 		"local" => Box::new(local_testnet_chain_spec()?),
-		path if std::path::Path::new(path).is_file() =>
-			Box::new(ChainSpec::from_json_file(path.into())?),
-		unknown =>
+		path if std::path::Path::new(path).is_file() => {
+			Box::new(ChainSpec::from_json_file(path.into())?)
+		},
+		unknown => {
 			return Err(format!(
 				"unknown chain `{unknown}`: use one of {BUILT_IN_CHAINS}, or the path of a chain spec JSON file"
-			)),
+			))
+		},
 	})
 }

@@ -147,10 +147,12 @@ fn benchmark(cli: &Cli, cmd: &frame_benchmarking_cli::BenchmarkCmd) -> sc_cli::R
 			let PartialComponents { client, .. } = service::new_partial(&config)?;
 			cmd.run(client)
 		}),
-		BenchmarkCmd::Machine(cmd) => runner
-			.sync_run(|config| cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone())),
-		BenchmarkCmd::Storage(_) | BenchmarkCmd::Overhead(_) | BenchmarkCmd::Extrinsic(_) =>
-			Err("this node supports the `pallet`, `block` and `machine` benchmarks".into()),
+		BenchmarkCmd::Machine(cmd) => {
+			runner.sync_run(|config| cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()))
+		},
+		BenchmarkCmd::Storage(_) | BenchmarkCmd::Overhead(_) | BenchmarkCmd::Extrinsic(_) => {
+			Err("this node supports the `pallet`, `block` and `machine` benchmarks".into())
+		},
 	}
 }
 

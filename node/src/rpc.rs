@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use jsonrpsee::RpcModule;
+use pallet_twins_rpc::BlockTime;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
-use pallet_twins_rpc::BlockTime;
 use sp_consensus_aura::{sr25519::AuthoritySignature as AuraSignature, SlotDuration};
 use sp_runtime::traits::Block as BlockT;
 use twinnet_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
@@ -46,11 +46,13 @@ where
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ pallet_twins_rpc::TwinsRuntimeApi<Block, AccountId, BlockNumber>
 		+ pallet_consent_rpc::ConsentRuntimeApi<Block, AccountId, BlockNumber>
+		+ pallet_commitments_rpc::CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
-	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
+	use pallet_commitments_rpc::{Commitments, CommitmentsApiServer};
 	use pallet_consent_rpc::{Consent, ConsentApiServer};
+	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use pallet_twins_rpc::{Twins, TwinsApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
@@ -59,6 +61,7 @@ where
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(Twins::<_, Block, AccountId>::new(client.clone(), block_time).into_rpc())?;
-	module.merge(Consent::<_, Block, AccountId>::new(client).into_rpc())?;
+	module.merge(Consent::<_, Block, AccountId>::new(client.clone()).into_rpc())?;
+	module.merge(Commitments::<_, Block, AccountId, Balance>::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -148,9 +148,12 @@ impl PrivacyBudget {
 		if delta_denominator == 0 || delta_numerator > delta_denominator {
 			return None;
 		}
-		let delta =
-			Perquintill::from_rational_with_rounding(delta_numerator, delta_denominator, Rounding::Up)
-				.ok()?;
+		let delta = Perquintill::from_rational_with_rounding(
+			delta_numerator,
+			delta_denominator,
+			Rounding::Up,
+		)
+		.ok()?;
 		Some(Self { epsilon, delta })
 	}
 }
@@ -198,7 +201,16 @@ pub struct JobRound {
 /// The computation a compute access is for: the job round it belongs to,
 /// the model it trains (a `Model` DID) and the hash of the code that runs.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub struct Computation {
 	/// The job round.
@@ -251,9 +263,9 @@ impl Binding {
 			return Ok(());
 		}
 		let computation = computation.ok_or(ConsentDenied::ComputationNotCovered)?;
-		let covered = allows(self.job, Some(computation.round.job)) &&
-			allows(self.model, computation.model) &&
-			allows(self.code_hash, Some(computation.code_hash));
+		let covered = allows(self.job, Some(computation.round.job))
+			&& allows(self.model, computation.model)
+			&& allows(self.code_hash, Some(computation.code_hash));
 		covered.then_some(()).ok_or(ConsentDenied::ComputationNotCovered)
 	}
 
@@ -272,10 +284,10 @@ impl Binding {
 			(Some(_), None) => false,
 			(Some(wide), Some(narrow)) => narrow <= wide,
 		};
-		allows(wider.job, self.job) &&
-			allows(wider.model, self.model) &&
-			allows(wider.code_hash, self.code_hash) &&
-			cap_kept
+		allows(wider.job, self.job)
+			&& allows(wider.model, self.model)
+			&& allows(wider.code_hash, self.code_hash)
+			&& cap_kept
 	}
 }
 
@@ -550,7 +562,12 @@ mod tests {
 	#[test]
 	fn bindings_cover_only_their_computation() {
 		let model = Some(H256::repeat_byte(9));
-		let bound = Binding { job: Some(7), model, code_hash: Some(H256::repeat_byte(1)), ..Default::default() };
+		let bound = Binding {
+			job: Some(7),
+			model,
+			code_hash: Some(H256::repeat_byte(1)),
+			..Default::default()
+		};
 		assert_eq!(bound.covers(Some(&computation(7, model, 1))), Ok(()));
 		for other in [computation(8, model, 1), computation(7, None, 1), computation(7, model, 2)] {
 			assert_eq!(bound.covers(Some(&other)), Err(ConsentDenied::ComputationNotCovered));
@@ -563,7 +580,11 @@ mod tests {
 	fn a_narrower_binding_keeps_every_limit() {
 		let cap = |e: u64| Some(FixedU64::from_u32(e as u32));
 		let wide = Binding { job: Some(7), max_epsilon_per_round: cap(2), ..Default::default() };
-		let narrow = Binding { code_hash: Some(H256::repeat_byte(1)), max_epsilon_per_round: cap(1), ..wide };
+		let narrow = Binding {
+			code_hash: Some(H256::repeat_byte(1)),
+			max_epsilon_per_round: cap(1),
+			..wide
+		};
 		assert!(narrow.is_within(&wide));
 		assert!(!wide.is_within(&narrow));
 		assert!(!Binding { job: Some(8), ..wide }.is_within(&wide));

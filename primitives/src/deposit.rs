@@ -34,7 +34,8 @@ pub fn move_deposit<AccountId: Eq, Currency: MutateHold<AccountId>>(
 ) -> Result<(), DepositError> {
 	if depositor == signer {
 		if new > old {
-			Currency::hold(reason, signer, new.saturating_sub(old)).map_err(|_| DepositError::CannotPay)
+			Currency::hold(reason, signer, new.saturating_sub(old))
+				.map_err(|_| DepositError::CannotPay)
 		} else {
 			release::<_, Currency>(reason, signer, old.saturating_sub(new))
 		}

@@ -39,15 +39,7 @@ pub enum SubjectKind {
 /// Who may change a DID: an account, or the holder of another DID (a guardian,
 /// an institution).
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
 )]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Controller<AccountId> {
@@ -128,16 +120,20 @@ impl PublicKey {
 	pub fn verifies(&self, message: &[u8], signature: &DidSignature) -> bool {
 		use sp_core::{ecdsa, ed25519, sr25519};
 		match (self, signature) {
-			(Self::Sr25519(key), DidSignature::Sr25519(signature)) => sp_io::crypto::sr25519_verify(
-				&sr25519::Signature::from_raw(*signature),
-				message,
-				&sr25519::Public::from_raw(*key),
-			),
-			(Self::Ed25519(key), DidSignature::Ed25519(signature)) => sp_io::crypto::ed25519_verify(
-				&ed25519::Signature::from_raw(*signature),
-				message,
-				&ed25519::Public::from_raw(*key),
-			),
+			(Self::Sr25519(key), DidSignature::Sr25519(signature)) => {
+				sp_io::crypto::sr25519_verify(
+					&sr25519::Signature::from_raw(*signature),
+					message,
+					&sr25519::Public::from_raw(*key),
+				)
+			},
+			(Self::Ed25519(key), DidSignature::Ed25519(signature)) => {
+				sp_io::crypto::ed25519_verify(
+					&ed25519::Signature::from_raw(*signature),
+					message,
+					&ed25519::Public::from_raw(*key),
+				)
+			},
 			(Self::Ecdsa(key), DidSignature::Ecdsa(signature)) => sp_io::crypto::ecdsa_verify(
 				&ecdsa::Signature::from_raw(*signature),
 				message,
@@ -229,10 +225,10 @@ impl Relationships {
 	/// Whether a key of this type may serve these: signing keys everything
 	/// but `keyAgreement`, X25519 keys `keyAgreement` only.
 	pub fn fit(&self, key: &PublicKey) -> bool {
-		let signs = self.authentication ||
-			self.assertion_method ||
-			self.capability_invocation ||
-			self.capability_delegation;
+		let signs = self.authentication
+			|| self.assertion_method
+			|| self.capability_invocation
+			|| self.capability_delegation;
 		if key.is_signing() {
 			!self.key_agreement
 		} else {
@@ -355,7 +351,11 @@ pub fn parse_did(did: &str) -> Result<DidId, InvalidDid> {
 /// queries are not supported by this method) into the DID and the fragment.
 pub fn parse_did_url(url: &str) -> Result<(DidId, Option<&str>), InvalidDid> {
 	if url.len() > MAX_DID_LENGTH.saturating_add(1).saturating_add(MAX_FRAGMENT_LENGTH) {
-		return Err(if is_other_method(url) { InvalidDid::MethodNotSupported } else { InvalidDid::Malformed });
+		return Err(if is_other_method(url) {
+			InvalidDid::MethodNotSupported
+		} else {
+			InvalidDid::Malformed
+		});
 	}
 	let (did, fragment) = match url.split_once('#') {
 		Some((did, fragment)) => (did, Some(fragment)),
@@ -363,8 +363,9 @@ pub fn parse_did_url(url: &str) -> Result<(DidId, Option<&str>), InvalidDid> {
 	};
 	let id = parse_did(did)?;
 	match fragment {
-		Some(fragment) if fragment.is_empty() || !fragment.bytes().all(is_fragment_byte) =>
-			Err(InvalidDid::Malformed),
+		Some(fragment) if fragment.is_empty() || !fragment.bytes().all(is_fragment_byte) => {
+			Err(InvalidDid::Malformed)
+		},
 		_ => Ok((id, fragment)),
 	}
 }
@@ -386,14 +387,25 @@ pub fn format_did(did: &DidId) -> alloc::string::String {
 	out
 }
 
-/// `did:<method>:…` with a method name of lowercase letters and digits.
+/// The longest method name [`parse_did`] reads to tell another method's DID
+/// from malformed input (registered method names are far shorter).
+pub const MAX_METHOD_NAME_LENGTH: usize = 64;
+
+/// `did:<method>:…` with a method name of 1 to [`MAX_METHOD_NAME_LENGTH`]
+/// lowercase letters and digits. Reads at most that many bytes, whatever
+/// the length of `did`.
 fn is_other_method(did: &str) -> bool {
-	let mut parts = did.splitn(3, ':');
-	matches!(
-		(parts.next(), parts.next(), parts.next()),
-		(Some("did"), Some(method), Some(_))
-			if !method.is_empty() && method.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-	)
+	let Some(rest) = did.strip_prefix("did:") else { return false };
+	let method_length = rest
+		.bytes()
+		.take(MAX_METHOD_NAME_LENGTH.saturating_add(1))
+		.position(|byte| byte == b':');
+	match method_length {
+		Some(length) if length > 0 => {
+			rest.bytes().take(length).all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+		},
+		_ => false,
+	}
 }
 
 /// `ALPHA / DIGIT / "-" / "." / "_" / "~"`: the characters fragments on

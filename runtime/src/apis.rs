@@ -17,14 +17,15 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use twinnet_primitives::{
+	commitments::{CommitmentId, CommitmentView, JobId, ProvenanceNode},
 	consent::{AuditRecord, GrantId, GrantView, Grantee},
 	did::{Controller, DidId, DidResolution},
 };
 
 use super::{
-	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Consent, Executive,
-	Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
-	TransactionPayment, Twins, VERSION,
+	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Commitments,
+	Consent, Executive, Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall,
+	RuntimeGenesisConfig, System, TransactionPayment, Twins, VERSION,
 };
 
 impl_runtime_apis! {
@@ -235,6 +236,32 @@ impl_runtime_apis! {
 		) -> Vec<(DidId, GrantView<AccountId, BlockNumber>)> {
 			let limit = limit.min(pallet_consent_runtime_api::MAX_PAGE);
 			Consent::grant_views_held_by(&grantee, start_after, limit)
+		}
+	}
+
+	impl pallet_commitments_runtime_api::CommitmentsApi<Block, AccountId, BlockNumber, Balance> for Runtime {
+		fn commitment(id: CommitmentId) -> Option<CommitmentView<AccountId, BlockNumber, Balance>> {
+			Commitments::view(id)
+		}
+
+		fn by_committer(committer: DidId, start_after: Option<CommitmentId>, limit: u32) -> Vec<CommitmentId> {
+			Commitments::by_committer(committer, start_after, limit.min(pallet_commitments_runtime_api::MAX_PAGE))
+		}
+
+		fn by_job(job: JobId, start_after: Option<(u32, CommitmentId)>, limit: u32) -> Vec<(u32, CommitmentId)> {
+			Commitments::by_job(job, start_after, limit.min(pallet_commitments_runtime_api::MAX_PAGE))
+		}
+
+		fn provenance(id: CommitmentId, max_depth: u32) -> (Vec<ProvenanceNode>, bool) {
+			Commitments::provenance(
+				id,
+				max_depth.min(pallet_commitments_runtime_api::MAX_PROVENANCE_DEPTH),
+				pallet_commitments_runtime_api::MAX_PROVENANCE_NODES,
+			)
+		}
+
+		fn leaves(id: CommitmentId) -> Option<Vec<sp_core::H256>> {
+			Commitments::stored_leaves(id)
 		}
 	}
 

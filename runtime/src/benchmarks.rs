@@ -4,7 +4,9 @@ use alloc::{string::String, vec::Vec};
 use frame_benchmarking::{BenchmarkBatch, BenchmarkConfig, BenchmarkList};
 use frame_support::traits::{StorageInfo, StorageInfoTrait, WhitelistedStorageKeys};
 
-use crate::{AllPalletsWithSystem, Balances, Consent, Runtime, Sudo, Timestamp, Twins};
+use crate::{
+	AllPalletsWithSystem, Balances, Commitments, Consent, Runtime, Sudo, Timestamp, Twins,
+};
 
 type BaselineBench = frame_benchmarking::baseline::Pallet<Runtime>;
 type SystemBench = frame_system_benchmarking::Pallet<Runtime>;
@@ -22,6 +24,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_twins, Twins]
 	[pallet_consent, Consent]
+	[pallet_commitments, Commitments]
 );
 
 /// The benchmarks this runtime offers, and its storage layout.

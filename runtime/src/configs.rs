@@ -17,9 +17,10 @@ use sp_runtime::{Perbill, Perquintill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Consent, Hash, Nonce, PalletInfo, Runtime, Twins, DAYS,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	EXISTENTIAL_DEPOSIT, MICRO_UNITS, MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Commitments, Consent, Hash, Nonce,
+	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, Twins, DAYS, EXISTENTIAL_DEPOSIT, MICRO_UNITS, MILLI_UNITS,
+	SLOT_DURATION, SS58_PREFIX, UNITS, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -156,7 +157,7 @@ impl pallet_twins::Config for Runtime {
 	type DepositBase = DidDepositBase;
 	type DepositPerByte = DidDepositPerByte;
 	type CustodyDeposit = CustodyDeposit;
-	type Dependents = Consent;
+	type Dependents = (Consent, Commitments);
 	type MaxControllerDepth = ConstU32<4>;
 	type MaxVerificationMethods = ConstU32<8>;
 	type MaxServices = ConstU32<8>;
@@ -205,6 +206,90 @@ impl pallet_consent::Config for Runtime {
 	type BenchmarkHelper = TwinsBenchmarkHelper;
 }
 
+parameter_types! {
+	pub const CommitmentDepositBase: Balance = 100 * MILLI_UNITS;
+	pub const CommitmentDepositPerByte: Balance = MILLI_UNITS;
+	pub const AttestationDeposit: Balance = 100 * MILLI_UNITS;
+	/// Enough that disputing costs something real, returned when upheld.
+	pub const DisputeBond: Balance = 100 * UNITS;
+	/// Four weeks for anyone to dispute a commitment.
+	pub const DisputeWindow: BlockNumber = 28 * DAYS;
+	/// A model update's leaves are kept for 90 days of audit.
+	pub const LeafRetention: BlockNumber = 90 * DAYS;
+}
+
+impl pallet_commitments::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = Twins;
+	// No pallet runs jobs yet: no commitment can name a job round.
+	type Jobs = ();
+	type ResolveOrigin = frame_system::EnsureRoot<AccountId>;
+	type DepositBase = CommitmentDepositBase;
+	type DepositPerByte = CommitmentDepositPerByte;
+	type AttestationDeposit = AttestationDeposit;
+	type DisputeBond = DisputeBond;
+	type DisputeWindow = DisputeWindow;
+	type LeafRetention = LeafRetention;
+	type MaxInputs = ConstU32<16>;
+	type MaxStoredLeaves = ConstU32<1024>;
+	type MaxSchemaLength = ConstU32<32>;
+	type MaxAttestations = ConstU32<16>;
+	type WeightInfo = pallet_commitments::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = CommitmentsBenchmarkHelper;
+}
+
+/// Creates the DIDs pallet-commitments' benchmarks need, through
+/// pallet-twins, each with the same ECDSA `assertionMethod` key (the
+/// costliest to verify) from the benchmark's keystore.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct CommitmentsBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl CommitmentsBenchmarkHelper {
+	const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"cmtb");
+
+	fn assertion_key() -> sp_core::ecdsa::Public {
+		sp_io::crypto::ecdsa_generate(Self::KEY_TYPE, Some(b"//commitments-benchmark".to_vec()))
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_commitments::BenchmarkHelper<AccountId> for CommitmentsBenchmarkHelper {
+	fn create_did(
+		controller: &AccountId,
+		kind: twinnet_primitives::did::SubjectKind,
+	) -> twinnet_primitives::did::DidId {
+		let method = pallet_twins::VerificationMethod {
+			fragment: frame_support::BoundedVec::truncate_from(b"assert-1".to_vec()),
+			key: twinnet_primitives::did::PublicKey::Ecdsa(Self::assertion_key().0),
+			relationships: twinnet_primitives::did::Relationships {
+				authentication: true,
+				assertion_method: true,
+				..Default::default()
+			},
+		};
+		let methods = frame_support::BoundedVec::truncate_from(alloc::vec![method]);
+		match Twins::do_create(controller.clone(), kind, None, methods) {
+			Ok(did) => did,
+			Err(error) => panic!("benchmark DID: {error:?}"),
+		}
+	}
+
+	fn sign(_controller: &AccountId, message: &[u8]) -> twinnet_primitives::did::DidSignature {
+		match sp_io::crypto::ecdsa_sign(Self::KEY_TYPE, &Self::assertion_key(), message) {
+			Some(signature) => twinnet_primitives::did::DidSignature::Ecdsa(signature.0),
+			None => panic!("benchmark keystore lost its key"),
+		}
+	}
+
+	fn create_job_round(_round: &twinnet_primitives::commitments::JobRound) {
+		// Without a federated-compute pallet no round exists; the runtime's
+		// `Jobs` is `()`, so benchmarks measure commits without a round.
+	}
+}
+
 /// Creates the DIDs pallet-consent's benchmarks need, through pallet-twins.
 #[cfg(feature = "runtime-benchmarks")]
 pub struct TwinsBenchmarkHelper;
@@ -222,8 +307,13 @@ impl pallet_consent::BenchmarkHelper<AccountId> for TwinsBenchmarkHelper {
 		}
 	}
 
-	fn bind_patient(twin: &twinnet_primitives::did::DidId, controller: &AccountId, patient: &AccountId) {
-		let offered = Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
+	fn bind_patient(
+		twin: &twinnet_primitives::did::DidId,
+		controller: &AccountId,
+		patient: &AccountId,
+	) {
+		let offered =
+			Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
 		let accepted = Twins::accept_patient(RuntimeOrigin::signed(patient.clone()), *twin);
 		assert!(offered.is_ok() && accepted.is_ok(), "benchmark patient: {offered:?} {accepted:?}");
 	}

@@ -60,7 +60,10 @@ fn genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed.into_iter().map(|account| (account, DEV_ENDOWMENT)).collect::<Vec<_>>(),
+			balances: endowed
+				.into_iter()
+				.map(|account| (account, DEV_ENDOWMENT))
+				.collect::<Vec<_>>(),
 		},
 		aura: AuraConfig {
 			authorities: validators.iter().map(|v| v.aura.clone()).collect::<Vec<_>>(),

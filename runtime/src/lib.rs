@@ -213,4 +213,8 @@ mod runtime {
 
 	#[runtime::pallet_index(11)]
 	pub type Consent = pallet_consent;
+
+	// 12 is kept for pallet-datasets.
+	#[runtime::pallet_index(13)]
+	pub type Commitments = pallet_commitments;
 }

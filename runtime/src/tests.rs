@@ -16,10 +16,11 @@ use crate::{
 /// Applies `patch` onto `base` as the node does: objects merge key by key.
 fn merge(base: &mut Value, patch: Value) {
 	match (base, patch) {
-		(Value::Object(base), Value::Object(patch)) =>
+		(Value::Object(base), Value::Object(patch)) => {
 			for (key, value) in patch {
 				merge(base.entry(key).or_insert(Value::Null), value);
-			},
+			}
+		},
 		(base, patch) => *base = patch,
 	}
 }
@@ -95,7 +96,7 @@ fn token_constants_agree() {
 #[test]
 fn every_call_has_a_generated_weight() {
 	use frame_support::traits::GetCallName;
-	let pallets: [(&str, &[&str], &str); 2] = [
+	let pallets: [(&str, &[&str], &str); 3] = [
 		(
 			"pallet_twins",
 			pallet_twins::Call::<Runtime>::get_call_names(),
@@ -106,22 +107,35 @@ fn every_call_has_a_generated_weight() {
 			pallet_consent::Call::<Runtime>::get_call_names(),
 			include_str!("../../pallets/consent/src/weights.rs"),
 		),
+		(
+			"pallet_commitments",
+			pallet_commitments::Call::<Runtime>::get_call_names(),
+			include_str!("../../pallets/commitments/src/weights.rs"),
+		),
 	];
 	for (pallet, calls, weights) in pallets {
-		assert!(weights.contains("THIS FILE WAS AUTO-GENERATED"), "{pallet}: weights.rs is not generated");
+		assert!(
+			weights.contains("THIS FILE WAS AUTO-GENERATED"),
+			"{pallet}: weights.rs is not generated"
+		);
 		assert!(
 			weights.contains("BENCHMARK PROFILE: `bench-fast`"),
 			"{pallet}: weights.rs does not come from the optimised benchmark binary"
 		);
 		for call in calls {
-			assert!(weights.contains(&format!("fn {call}(")), "{pallet}::{call} has no generated weight");
+			assert!(
+				weights.contains(&format!("fn {call}(")),
+				"{pallet}::{call} has no generated weight"
+			);
 		}
 	}
 }
 
 /// What a signed extrinsic of `call` costs in fees, part by part, with its
 /// length as a real signed extrinsic encodes.
-fn fee_of(call: crate::RuntimeCall) -> (u32, pallet_transaction_payment::InclusionFee<crate::Balance>) {
+fn fee_of(
+	call: crate::RuntimeCall,
+) -> (u32, pallet_transaction_payment::InclusionFee<crate::Balance>) {
 	use codec::Encode;
 	use frame_support::dispatch::GetDispatchInfo;
 	let extension: crate::TxExtension = (
@@ -138,7 +152,8 @@ fn fee_of(call: crate::RuntimeCall) -> (u32, pallet_transaction_payment::Inclusi
 		frame_system::WeightReclaim::new(),
 	);
 	let info = call.get_dispatch_info();
-	let signature = sp_runtime::MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64]));
+	let signature =
+		sp_runtime::MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64]));
 	let extrinsic = crate::UncheckedExtrinsic::new_signed(
 		call,
 		sp_runtime::MultiAddress::Id(Sr25519Keyring::Alice.to_account_id()),
@@ -146,7 +161,8 @@ fn fee_of(call: crate::RuntimeCall) -> (u32, pallet_transaction_payment::Inclusi
 		extension,
 	);
 	let length = u32::try_from(extrinsic.encoded_size()).expect("small");
-	let details = pallet_transaction_payment::Pallet::<Runtime>::compute_fee_details(length, &info, 0);
+	let details =
+		pallet_transaction_payment::Pallet::<Runtime>::compute_fee_details(length, &info, 0);
 	(length, details.inclusion_fee.expect("signed extrinsics pay"))
 }
 
@@ -173,8 +189,11 @@ fn fee_examples() {
 	let examples: [(&str, crate::RuntimeCall); 4] = [
 		(
 			"balances.transfer_keep_alive",
-			pallet_balances::Call::transfer_keep_alive { dest: Sr25519Keyring::Bob.to_account_id().into(), value: UNITS }
-				.into(),
+			pallet_balances::Call::transfer_keep_alive {
+				dest: Sr25519Keyring::Bob.to_account_id().into(),
+				value: UNITS,
+			}
+			.into(),
 		),
 		(
 			"twins.create (patient twin, one key)",
@@ -199,7 +218,10 @@ fn fee_examples() {
 					datasets: None,
 					starts_at: 1,
 					expires_at: 100_000,
-					budget: Some(PrivacyBudget { epsilon: sp_runtime::FixedU64::from_u32(1), delta: Default::default() }),
+					budget: Some(PrivacyBudget {
+						epsilon: sp_runtime::FixedU64::from_u32(1),
+						delta: Default::default(),
+					}),
 					binding: Binding::default(),
 				},
 			}
@@ -230,12 +252,28 @@ fn fee_examples() {
 				fee.adjusted_weight_fee / crate::MICRO_UNITS,
 				total / crate::MICRO_UNITS,
 			);
-			assert_eq!(fee.len_fee, crate::Balance::from(length) * crate::configs::TransactionByteFee::get());
+			assert_eq!(
+				fee.len_fee,
+				crate::Balance::from(length) * crate::configs::TransactionByteFee::get()
+			);
 			if transfer_fee == 0 {
 				transfer_fee = total;
 			} else {
 				assert!(total > transfer_fee, "{name} costs more than a transfer");
 			}
 		}
+	});
+}
+
+/// What try-runtime checks before and after an upgrade (every pallet's
+/// storage version and `try_state` invariants) holds on the development
+/// genesis: run by scripts/test with `--features try-runtime`.
+#[cfg(feature = "try-runtime")]
+#[test]
+fn try_runtime_upgrade_checks_pass_on_the_development_genesis() {
+	preset_state(DEV_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		crate::Executive::try_runtime_upgrade(frame_try_runtime::UpgradeCheckSelect::All)
+			.expect("pre- and post-upgrade checks and try_state pass");
 	});
 }

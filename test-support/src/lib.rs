@@ -8,13 +8,16 @@
 //! ```
 //!
 //! The node runs with `--dev` on a temporary database, with its output kept in
-//! a log file that is printed if the node fails to come up. Dropping the
-//! [`TestNode`] kills the node, also when the test fails or panics.
+//! a log file that is printed if the node fails to come up. It binds port 0
+//! for RPC and peer-to-peer (the OS picks free ports as it binds them, so two
+//! tests can never race for one), and the test reads the RPC address back
+//! from the node's log. Dropping the [`TestNode`] kills the node, also when
+//! the test fails or panics.
 
 use std::{
 	fs::File,
 	io::Read,
-	net::TcpListener,
+	net::SocketAddr,
 	path::{Path, PathBuf},
 	process::{Child, Command, ExitStatus, Stdio},
 	time::{Duration, Instant},
@@ -61,14 +64,12 @@ impl TestNode {
 		let base_dir = tempfile::Builder::new().prefix("twinnet-e2e").tempdir()?;
 		let log_path = base_dir.path().join("node.log");
 		let log = File::create(&log_path)?;
-		let [rpc_port, p2p_port] = free_ports()?;
 
 		let child = Command::new(&binary)
 			.arg("--dev")
 			.arg("--base-path")
 			.arg(base_dir.path().join("chain"))
-			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--port", &p2p_port.to_string()])
+			.args(["--rpc-port", "0", "--port", "0"])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(args)
 			.stdin(Stdio::null())
@@ -78,8 +79,10 @@ impl TestNode {
 			.map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
 
 		let mut starting = StartingNode { child: Some(child), log_path: log_path.clone() };
+		let rpc_port = starting.rpc_port().await?;
 		let client = starting.connect(rpc_port).await?;
-		let rpc = subxt::rpcs::RpcClient::from_insecure_url(format!("ws://127.0.0.1:{rpc_port}")).await?;
+		let rpc =
+			subxt::rpcs::RpcClient::from_insecure_url(format!("ws://127.0.0.1:{rpc_port}")).await?;
 		let child = starting.child.take().ok_or("node process lost during start-up")?;
 		Ok(Self { child, log_path, rpc_port, client, rpc, _base_dir: base_dir })
 	}
@@ -87,6 +90,11 @@ impl TestNode {
 	/// The node's WebSocket RPC address.
 	pub fn ws_url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The port of the node's RPC server (WebSocket and HTTP).
+	pub fn rpc_port(&self) -> u16 {
+		self.rpc_port
 	}
 
 	/// A subxt client connected to the node.
@@ -152,7 +160,28 @@ struct StartingNode {
 	log_path: PathBuf,
 }
 
+/// What the RPC server logs once it listens, followed by its addresses
+/// (`addr=127.0.0.1:40123,` for one, comma-separated for several).
+const RPC_LISTENING: &str = "Running JSON-RPC server: addr=";
+
 impl StartingNode {
+	/// The port the node's RPC server bound, from its log line.
+	async fn rpc_port(&mut self) -> Result<u16, Error> {
+		let deadline = Instant::now() + STARTUP_TIMEOUT;
+		loop {
+			if let Some(port) = logged_rpc_port(&read_log(&self.log_path)) {
+				return Ok(port);
+			}
+			if let Some(status) = self.exited()? {
+				return Err(self.failure(&format!("node exited during start-up ({status})")));
+			}
+			if Instant::now() > deadline {
+				return Err(self.failure("node did not open its RPC port in time"));
+			}
+			tokio::time::sleep(Duration::from_millis(100)).await;
+		}
+	}
+
 	async fn connect(&mut self, rpc_port: u16) -> Result<Client, Error> {
 		let url = format!("ws://127.0.0.1:{rpc_port}");
 		let deadline = Instant::now() + STARTUP_TIMEOUT;
@@ -245,16 +274,14 @@ async fn wait_for_block(
 		.map_err(|_| format!("no {kind} block {number} within {BLOCK_TIMEOUT:?}"))?
 }
 
-/// Ports the OS reports free right now (bound, read, released).
-pub fn free_ports<const N: usize>() -> Result<[u16; N], Error> {
-	let listeners = (0..N)
-		.map(|_| TcpListener::bind("127.0.0.1:0"))
-		.collect::<Result<Vec<_>, _>>()?;
-	let ports = listeners
-		.iter()
-		.map(|listener| listener.local_addr().map(|addr| addr.port()))
-		.collect::<Result<Vec<_>, _>>()?;
-	ports.try_into().map_err(|_| "port count mismatch".into())
+/// The port of the first IPv4 loopback address in the node's
+/// [`RPC_LISTENING`] log line, once it has been written.
+fn logged_rpc_port(log: &str) -> Option<u16> {
+	let line = log.lines().find_map(|line| line.split_once(RPC_LISTENING))?.1;
+	line.split([',', ' '])
+		.filter_map(|addr| addr.parse::<SocketAddr>().ok())
+		.find(|addr| addr.ip().is_loopback() && addr.is_ipv4())
+		.map(|addr| addr.port())
 }
 
 /// The part of `System::Account` a test reads.
@@ -277,6 +304,28 @@ pub async fn free_balance(
 	account: &subxt::utils::AccountId32,
 ) -> Result<u128, Error> {
 	let address = subxt::dynamic::storage::<([u8; 32],), AccountInfo>("System", "Account");
-	let info = client.at_block(at).await?.storage().fetch(address, (account.0,)).await?.decode()?;
+	let info = client
+		.at_block(at)
+		.await?
+		.storage()
+		.fetch(address, (account.0,))
+		.await?
+		.decode()?;
 	Ok(info.data.free)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::logged_rpc_port;
+
+	#[test]
+	fn the_rpc_port_is_read_from_the_servers_log_line() {
+		let one =
+			"2026-12-03 INFO main sc_rpc_server: Running JSON-RPC server: addr=127.0.0.1:40123,";
+		assert_eq!(logged_rpc_port(one), Some(40123));
+		let several = "x\nRunning JSON-RPC server: addr=[::1]:9955, 127.0.0.1:9956, 0.0.0.0:9957\n";
+		assert_eq!(logged_rpc_port(several), Some(9956));
+		assert_eq!(logged_rpc_port("Running JSON-RPC server: addr="), None);
+		assert_eq!(logged_rpc_port("Idle (0 peers)"), None);
+	}
 }

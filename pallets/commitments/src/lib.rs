@@ -66,8 +66,8 @@ use alloc::vec::Vec;
 use frame_support::traits::fungible;
 use twinnet_primitives::commitments::{
 	attestation_message, AttestationView, CommitmentId, CommitmentKind, CommitmentStatus,
-	CommitmentView, DisputeId, DisputeView, Input, JobId, JobRound, MerkleRoot,
-	ProvenanceNode, Statement,
+	CommitmentView, DisputeId, DisputeView, Input, JobId, JobRound, MerkleRoot, ProvenanceNode,
+	Statement,
 };
 use twinnet_primitives::did::{DidId, DidSignature, SubjectKind};
 
@@ -276,7 +276,12 @@ pub mod pallet {
 			leaves_stored: u32,
 		},
 		/// An institution attested a commitment.
-		Attested { id: CommitmentId, attester: DidId, statement: Statement, submitter: T::AccountId },
+		Attested {
+			id: CommitmentId,
+			attester: DidId,
+			statement: Statement,
+			submitter: T::AccountId,
+		},
 		/// A commitment was disputed.
 		Disputed { dispute: DisputeId, id: CommitmentId, disputer: T::AccountId, reason: H256 },
 		/// The committer answered a dispute with a counter-commitment.
@@ -500,9 +505,17 @@ pub mod pallet {
 				commitment.attestations < T::MaxAttestations::get(),
 				Error::<T>::MaxAttestationsExceeded
 			);
-			let message =
-				attestation_message(Self::genesis_hash(), id, commitment.hash, &attester, statement);
-			ensure!(T::Dids::verify_assertion(&attester, &message, &signature), Error::<T>::BadSignature);
+			let message = attestation_message(
+				Self::genesis_hash(),
+				id,
+				commitment.hash,
+				&attester,
+				statement,
+			);
+			ensure!(
+				T::Dids::verify_assertion(&attester, &message, &signature),
+				Error::<T>::BadSignature
+			);
 
 			let deposit = T::AttestationDeposit::get();
 			T::Currency::hold(&HoldReason::AttestationDeposit.into(), &who, deposit)
@@ -574,12 +587,19 @@ pub mod pallet {
 		/// same committer that links the disputed one.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::answer())]
-		pub fn answer(origin: OriginFor<T>, dispute: DisputeId, counter: CommitmentId) -> DispatchResult {
+		pub fn answer(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			counter: CommitmentId,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::DisputeNotFound)?;
 			ensure!(record.state == DisputeState::Open, Error::<T>::AlreadyAnswered);
 			let disputed = Commitments::<T>::get(record.commitment).ok_or(Error::<T>::NotFound)?;
-			ensure!(T::Dids::is_controlled_by(&disputed.committer, &who), Error::<T>::NotAuthorized);
+			ensure!(
+				T::Dids::is_controlled_by(&disputed.committer, &who),
+				Error::<T>::NotAuthorized
+			);
 			let answer = Commitments::<T>::get(counter).ok_or(Error::<T>::NotFound)?;
 			ensure!(answer.committer == disputed.committer, Error::<T>::CounterNotByCommitter);
 			ensure!(
@@ -599,10 +619,15 @@ pub mod pallet {
 		/// rejected, the bond is burnt and the commitment stands.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::resolve())]
-		pub fn resolve(origin: OriginFor<T>, dispute: DisputeId, verdict: Verdict) -> DispatchResult {
+		pub fn resolve(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			verdict: Verdict,
+		) -> DispatchResult {
 			T::ResolveOrigin::ensure_origin(origin)?;
 			let record = Disputes::<T>::get(dispute).ok_or(Error::<T>::DisputeNotFound)?;
-			let mut commitment = Commitments::<T>::get(record.commitment).ok_or(Error::<T>::NotFound)?;
+			let mut commitment =
+				Commitments::<T>::get(record.commitment).ok_or(Error::<T>::NotFound)?;
 
 			let reason = HoldReason::DisputeBond.into();
 			match verdict {
@@ -699,10 +724,12 @@ pub mod pallet {
 			}
 			let links_commitment = inputs.iter().any(|i| matches!(i, Input::Commitment(_)));
 			match kind {
-				CommitmentKind::DatasetSnapshot =>
-					ensure!(!links_commitment, Error::<T>::SnapshotOfNonDataset),
-				CommitmentKind::Reproduction =>
-					ensure!(links_commitment, Error::<T>::ReproductionWithoutOriginal),
+				CommitmentKind::DatasetSnapshot => {
+					ensure!(!links_commitment, Error::<T>::SnapshotOfNonDataset)
+				},
+				CommitmentKind::Reproduction => {
+					ensure!(links_commitment, Error::<T>::ReproductionWithoutOriginal)
+				},
 				_ => {},
 			}
 			Ok(())
@@ -719,10 +746,12 @@ pub mod pallet {
 					Ok((Some(root), Default::default()))
 				},
 				Some(MerkleInput::Leaves(leaves)) => {
-					let hashes: Vec<_> =
-						leaves.iter().map(|leaf| twinnet_merkle::leaf_hash(leaf.as_bytes())).collect();
-					let root =
-						twinnet_merkle::root_of_hashes(&hashes).ok_or(Error::<T>::EmptyMerkleTree)?;
+					let hashes: Vec<_> = leaves
+						.iter()
+						.map(|leaf| twinnet_merkle::leaf_hash(leaf.as_bytes()))
+						.collect();
+					let root = twinnet_merkle::root_of_hashes(&hashes)
+						.ok_or(Error::<T>::EmptyMerkleTree)?;
 					let root = MerkleRoot { root: H256(root), leaf_count: leaves.len() as u32 };
 					Ok((Some(root), leaves))
 				},
@@ -751,7 +780,9 @@ pub mod pallet {
 		}
 
 		/// Commitment `id` as the runtime API shows it.
-		pub fn view(id: CommitmentId) -> Option<CommitmentView<T::AccountId, BlockNumberFor<T>, BalanceOf<T>>> {
+		pub fn view(
+			id: CommitmentId,
+		) -> Option<CommitmentView<T::AccountId, BlockNumberFor<T>, BalanceOf<T>>> {
 			let commitment = Commitments::<T>::get(id)?;
 			let attestations = Attestations::<T>::iter_prefix(id)
 				.map(|(attester, a)| AttestationView {
@@ -762,17 +793,19 @@ pub mod pallet {
 				})
 				.collect();
 			let dispute = match commitment.status {
-				CommitmentStatus::Disputed(dispute) => Disputes::<T>::get(dispute).map(|d| DisputeView {
-					id: dispute,
-					disputer: d.disputer,
-					bond: d.bond,
-					reason: d.reason,
-					opened: d.opened,
-					answer: match d.state {
-						DisputeState::Open => None,
-						DisputeState::Answered(counter) => Some(counter),
-					},
-				}),
+				CommitmentStatus::Disputed(dispute) => {
+					Disputes::<T>::get(dispute).map(|d| DisputeView {
+						id: dispute,
+						disputer: d.disputer,
+						bond: d.bond,
+						reason: d.reason,
+						opened: d.opened,
+						answer: match d.state {
+							DisputeState::Open => None,
+							DisputeState::Answered(counter) => Some(counter),
+						},
+					})
+				},
 				_ => None,
 			};
 			Some(CommitmentView {
@@ -816,8 +849,9 @@ pub mod pallet {
 			limit: u32,
 		) -> Vec<(u32, CommitmentId)> {
 			let keys = match start_after {
-				Some(after) =>
-					ByJob::<T>::iter_key_prefix_from(job, ByJob::<T>::hashed_key_for(job, after)),
+				Some(after) => {
+					ByJob::<T>::iter_key_prefix_from(job, ByJob::<T>::hashed_key_for(job, after))
+				},
 				None => ByJob::<T>::iter_key_prefix(job),
 			};
 			keys.take(limit as usize).collect()
@@ -826,7 +860,11 @@ pub mod pallet {
 		/// The provenance of commitment `id`: it and what it was computed
 		/// from, breadth first, at most `max_depth` links away and at most
 		/// `max_nodes` nodes (`truncated` tells whether more exist).
-		pub fn provenance(id: CommitmentId, max_depth: u32, max_nodes: u32) -> (Vec<ProvenanceNode>, bool) {
+		pub fn provenance(
+			id: CommitmentId,
+			max_depth: u32,
+			max_nodes: u32,
+		) -> (Vec<ProvenanceNode>, bool) {
 			let mut nodes = Vec::new();
 			let mut frontier = alloc::collections::VecDeque::from([(Input::Commitment(id), 0u32)]);
 			let mut seen = alloc::collections::BTreeSet::from([Input::Commitment(id)]);
@@ -837,7 +875,9 @@ pub mod pallet {
 					break;
 				}
 				let inputs = match input {
-					Input::Commitment(id) => Commitments::<T>::get(id).map(|c| c.inputs.into_inner()),
+					Input::Commitment(id) => {
+						Commitments::<T>::get(id).map(|c| c.inputs.into_inner())
+					},
 					Input::Dataset(_) => None,
 				};
 				if let Some(inputs) = &inputs {
@@ -851,7 +891,11 @@ pub mod pallet {
 						}
 					}
 				}
-				nodes.push(ProvenanceNode { node: input, depth, inputs: inputs.unwrap_or_default() });
+				nodes.push(ProvenanceNode {
+					node: input,
+					depth,
+					inputs: inputs.unwrap_or_default(),
+				});
 			}
 			(nodes, truncated)
 		}
@@ -892,7 +936,8 @@ pub mod pallet {
 					"a commitment's attestation count is wrong"
 				);
 				if let CommitmentStatus::Disputed(dispute) = commitment.status {
-					let record = Disputes::<T>::get(dispute).ok_or("a disputed commitment has no dispute")?;
+					let record = Disputes::<T>::get(dispute)
+						.ok_or("a disputed commitment has no dispute")?;
 					ensure!(record.commitment == id, "a dispute names another commitment");
 					let open = open_by_committer.entry(commitment.committer).or_default();
 					*open = open.saturating_add(1);
@@ -900,17 +945,23 @@ pub mod pallet {
 			}
 			for (id, record) in Leaves::<T>::iter() {
 				let commitment = Commitments::<T>::get(id).ok_or("leaves of no commitment")?;
-				let hashes: Vec<_> =
-					record.leaves.iter().map(|leaf| twinnet_merkle::leaf_hash(leaf.as_bytes())).collect();
+				let hashes: Vec<_> = record
+					.leaves
+					.iter()
+					.map(|leaf| twinnet_merkle::leaf_hash(leaf.as_bytes()))
+					.collect();
 				let root = twinnet_merkle::root_of_hashes(&hashes).map(H256);
 				ensure!(
-					commitment.merkle.map(|m| (m.root, m.leaf_count)) ==
-						root.map(|root| (root, record.leaves.len() as u32)),
+					commitment.merkle.map(|m| (m.root, m.leaf_count))
+						== root.map(|root| (root, record.leaves.len() as u32)),
 					"stored leaves do not match the commitment's root"
 				);
 			}
 			for (dispute, record) in Disputes::<T>::iter() {
-				ensure!(dispute < NextDisputeId::<T>::get(), "a dispute id is not below the counter");
+				ensure!(
+					dispute < NextDisputeId::<T>::get(),
+					"a dispute id is not below the counter"
+				);
 				let status = Commitments::<T>::get(record.commitment).map(|c| c.status);
 				ensure!(
 					status == Some(CommitmentStatus::Disputed(dispute)),

@@ -212,8 +212,7 @@ pub fn attestation(
 	attester: &DidId,
 	statement: Statement,
 ) -> DidSignature {
-	let message =
-		attestation_message(Commitments::genesis_hash(), id, hash, attester, statement);
+	let message = attestation_message(Commitments::genesis_hash(), id, hash, attester, statement);
 	DidSignature::Sr25519(key_of(controller).sign(&message).0)
 }
 

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#![allow(
+	clippy::unwrap_used,
+	clippy::expect_used,
+	clippy::indexing_slicing,
+	clippy::arithmetic_side_effects
+)]
 
 use frame_support::{
 	assert_noop, assert_ok,
@@ -77,7 +82,13 @@ fn commit_as(
 
 /// Alice's lab commits a snapshot of the dataset: commitment 0.
 fn snapshot(world: &World) -> u64 {
-	assert_ok!(commit_as(&alice(), world.lab, DatasetSnapshot, &[Input::Dataset(world.dataset)], None));
+	assert_ok!(commit_as(
+		&alice(),
+		world.lab,
+		DatasetSnapshot,
+		&[Input::Dataset(world.dataset)],
+		None
+	));
 	0
 }
 
@@ -137,7 +148,8 @@ mod commit {
 			let links = [Input::Dataset(world.dataset)];
 			assert_ok!(commit_as(&alice(), world.lab, DatasetSnapshot, &links, Some(leaves(5))));
 			let stored = Stored::<Test>::get(0).unwrap();
-			let expected = twinnet_merkle::root(&(0..5).map(|i| [i; 32]).collect::<Vec<_>>()).unwrap();
+			let expected =
+				twinnet_merkle::root(&(0..5).map(|i| [i; 32]).collect::<Vec<_>>()).unwrap();
 			assert_eq!(stored.merkle, Some(MerkleRoot { root: H256(expected), leaf_count: 5 }));
 			assert_eq!(Commitments::stored_leaves(0).unwrap().len(), 5);
 			assert_eq!(
@@ -304,7 +316,13 @@ mod commit {
 			let world = world();
 			for not_a_dataset in [world.twin, world.lab, hash(9)] {
 				assert_noop!(
-					commit_as(&alice(), world.lab, DatasetSnapshot, &[Input::Dataset(not_a_dataset)], None),
+					commit_as(
+						&alice(),
+						world.lab,
+						DatasetSnapshot,
+						&[Input::Dataset(not_a_dataset)],
+						None
+					),
 					Error::<Test>::UnknownDataset
 				);
 			}
@@ -357,7 +375,13 @@ mod commit {
 				Error::<Test>::SnapshotOfNonDataset
 			);
 			assert_noop!(
-				commit_as(&bob(), world.other_lab, Reproduction, &[Input::Dataset(world.dataset)], None),
+				commit_as(
+					&bob(),
+					world.other_lab,
+					Reproduction,
+					&[Input::Dataset(world.dataset)],
+					None
+				),
 				Error::<Test>::ReproductionWithoutOriginal
 			);
 		});
@@ -386,7 +410,13 @@ mod commit {
 			let world = world();
 			let poor_lab = create_did(&poor(), SubjectKind::Institution);
 			assert_noop!(
-				commit_as(&poor(), poor_lab, DatasetSnapshot, &[Input::Dataset(world.dataset)], None),
+				commit_as(
+					&poor(),
+					poor_lab,
+					DatasetSnapshot,
+					&[Input::Dataset(world.dataset)],
+					None
+				),
 				Error::<Test>::CannotPayDeposit
 			);
 		});
@@ -423,7 +453,10 @@ mod attest {
 			assert_eq!(attestation.statement, Statement::Reproduced);
 			assert_eq!(attestation.submitter, stranger());
 			assert_eq!(Stored::<Test>::get(id).unwrap().attestations, 1);
-			assert_eq!(held(&stranger(), crate::HoldReason::AttestationDeposit), ATTESTATION_DEPOSIT);
+			assert_eq!(
+				held(&stranger(), crate::HoldReason::AttestationDeposit),
+				ATTESTATION_DEPOSIT
+			);
 			assert_eq!(
 				last_event(),
 				Event::Attested {
@@ -449,9 +482,16 @@ mod attest {
 		run_test(|| {
 			let world = world();
 			let id = snapshot(&world);
-			let signature = attestation(&bob(), id, hash(0xaa), &world.other_lab, Statement::Verified);
+			let signature =
+				attestation(&bob(), id, hash(0xaa), &world.other_lab, Statement::Verified);
 			assert_noop!(
-				Commitments::attest(RuntimeOrigin::none(), id, world.other_lab, Statement::Verified, signature),
+				Commitments::attest(
+					RuntimeOrigin::none(),
+					id,
+					world.other_lab,
+					Statement::Verified,
+					signature
+				),
 				DispatchError::BadOrigin
 			);
 		});
@@ -475,7 +515,10 @@ mod attest {
 		run_test(|| {
 			let world = world();
 			let id = snapshot(&world);
-			assert_noop!(attest_as(&alice(), id, world.lab, &alice()), Error::<Test>::SelfAttestation);
+			assert_noop!(
+				attest_as(&alice(), id, world.lab, &alice()),
+				Error::<Test>::SelfAttestation
+			);
 		});
 	}
 
@@ -514,7 +557,10 @@ mod attest {
 			let world = world();
 			let id = snapshot(&world);
 			// Charlie signs as if he were Bob's institution.
-			assert_noop!(attest_as(&charlie(), id, world.other_lab, &charlie()), Error::<Test>::BadSignature);
+			assert_noop!(
+				attest_as(&charlie(), id, world.other_lab, &charlie()),
+				Error::<Test>::BadSignature
+			);
 		});
 	}
 
@@ -524,7 +570,8 @@ mod attest {
 			let world = world();
 			let first = snapshot(&world);
 			let second = snapshot(&world) + 1;
-			let signature = attestation(&bob(), first, hash(0xaa), &world.other_lab, Statement::Reproduced);
+			let signature =
+				attestation(&bob(), first, hash(0xaa), &world.other_lab, Statement::Reproduced);
 			// The same hash, another id.
 			assert_noop!(
 				Commitments::attest(
@@ -601,7 +648,10 @@ mod attest {
 mod disputes {
 	use super::*;
 
-	fn dispute_by(who: &sp_runtime::AccountId32, id: u64) -> frame_support::dispatch::DispatchResult {
+	fn dispute_by(
+		who: &sp_runtime::AccountId32,
+		id: u64,
+	) -> frame_support::dispatch::DispatchResult {
 		Commitments::dispute(RuntimeOrigin::signed(who.clone()), id, hash(7))
 	}
 
@@ -723,13 +773,25 @@ mod disputes {
 				Error::<Test>::NotFound
 			);
 			// Bob's reproduction links it, but is not the committer's.
-			assert_ok!(commit_as(&bob(), world.other_lab, Reproduction, &[Input::Commitment(id)], None));
+			assert_ok!(commit_as(
+				&bob(),
+				world.other_lab,
+				Reproduction,
+				&[Input::Commitment(id)],
+				None
+			));
 			assert_noop!(
 				Commitments::answer(RuntimeOrigin::signed(alice()), 0, 1),
 				Error::<Test>::CounterNotByCommitter
 			);
 			// Alice's other snapshot does not link it.
-			assert_ok!(commit_as(&alice(), world.lab, DatasetSnapshot, &[Input::Dataset(world.dataset)], None));
+			assert_ok!(commit_as(
+				&alice(),
+				world.lab,
+				DatasetSnapshot,
+				&[Input::Dataset(world.dataset)],
+				None
+			));
 			assert_noop!(
 				Commitments::answer(RuntimeOrigin::signed(alice()), 0, 2),
 				Error::<Test>::CounterDoesNotLink
@@ -890,7 +952,10 @@ mod prune_leaves {
 				Commitments::prune_leaves(RuntimeOrigin::signed(stranger()), id),
 				Error::<Test>::NoStoredLeaves
 			);
-			assert_noop!(Commitments::prune_leaves(RuntimeOrigin::none(), id), DispatchError::BadOrigin);
+			assert_noop!(
+				Commitments::prune_leaves(RuntimeOrigin::none(), id),
+				DispatchError::BadOrigin
+			);
 		});
 	}
 }
@@ -904,21 +969,45 @@ mod reads {
 		run_test(|| {
 			let world = world();
 			let data = snapshot(&world);
-			assert_ok!(commit_as(&alice(), world.lab, AggregatedModel, &[Input::Commitment(data)], None));
-			assert_ok!(commit_as(&alice(), world.lab, EvaluationMetric, &[Input::Commitment(1)], None));
+			assert_ok!(commit_as(
+				&alice(),
+				world.lab,
+				AggregatedModel,
+				&[Input::Commitment(data)],
+				None
+			));
+			assert_ok!(commit_as(
+				&alice(),
+				world.lab,
+				EvaluationMetric,
+				&[Input::Commitment(1)],
+				None
+			));
 			let (nodes, truncated) = Commitments::provenance(2, 10, 100);
 			assert!(!truncated);
 			assert_eq!(
 				nodes,
 				vec![
-					ProvenanceNode { node: Input::Commitment(2), depth: 0, inputs: vec![Input::Commitment(1)] },
-					ProvenanceNode { node: Input::Commitment(1), depth: 1, inputs: vec![Input::Commitment(0)] },
+					ProvenanceNode {
+						node: Input::Commitment(2),
+						depth: 0,
+						inputs: vec![Input::Commitment(1)]
+					},
+					ProvenanceNode {
+						node: Input::Commitment(1),
+						depth: 1,
+						inputs: vec![Input::Commitment(0)]
+					},
 					ProvenanceNode {
 						node: Input::Commitment(0),
 						depth: 2,
 						inputs: vec![Input::Dataset(world.dataset)]
 					},
-					ProvenanceNode { node: Input::Dataset(world.dataset), depth: 3, inputs: vec![] },
+					ProvenanceNode {
+						node: Input::Dataset(world.dataset),
+						depth: 3,
+						inputs: vec![]
+					},
 				]
 			);
 			let (nodes, truncated) = Commitments::provenance(2, 1, 100);
@@ -935,7 +1024,13 @@ mod reads {
 		run_test(|| {
 			let world = world();
 			let data = snapshot(&world);
-			assert_ok!(commit_as(&alice(), world.lab, AggregatedModel, &[Input::Commitment(data)], None));
+			assert_ok!(commit_as(
+				&alice(),
+				world.lab,
+				AggregatedModel,
+				&[Input::Commitment(data)],
+				None
+			));
 			assert_ok!(commit_as(
 				&alice(),
 				world.lab,
@@ -970,7 +1065,8 @@ mod reads {
 		run_test(|| {
 			let world = world();
 			let id = snapshot(&world);
-			let signature = attestation(&bob(), id, hash(0xaa), &world.other_lab, Statement::Verified);
+			let signature =
+				attestation(&bob(), id, hash(0xaa), &world.other_lab, Statement::Verified);
 			assert_ok!(Commitments::attest(
 				RuntimeOrigin::signed(bob()),
 				id,

@@ -2,12 +2,14 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	traits::Get, BoundedVec, CloneNoBound, EqNoBound, PartialEqNoBound, DebugNoBound,
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use scale_info::TypeInfo;
 use sp_core::H256;
 use twinnet_primitives::{
-	commitments::{CommitmentId, CommitmentKind, CommitmentStatus, Input, JobRound, MerkleRoot, Statement},
+	commitments::{
+		CommitmentId, CommitmentKind, CommitmentStatus, Input, JobRound, MerkleRoot, Statement,
+	},
 	did::DidId,
 };
 
@@ -101,7 +103,16 @@ pub struct Attestation<T: Config> {
 
 /// Where a dispute stands.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen, Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+	Debug,
 )]
 pub enum DisputeState {
 	/// Waiting for the committer's answer or a resolution.

@@ -55,7 +55,8 @@ impl<T: Config> Setup<T> {
 		let guardian = funded::<T>("guardian");
 		let researcher = funded::<T>("researcher");
 		let own = || Controller::Account(guardian.clone());
-		let guardian_did = T::BenchmarkHelper::create_did(&guardian, SubjectKind::Institution, own());
+		let guardian_did =
+			T::BenchmarkHelper::create_did(&guardian, SubjectKind::Institution, own());
 		let twin = T::BenchmarkHelper::create_did(
 			&guardian,
 			SubjectKind::PatientTwin,
@@ -81,9 +82,11 @@ impl<T: Config> Setup<T> {
 			purposes: BoundedVec::truncate_from(purposes),
 			datasets: Some(BoundedVec::truncate_from(self.datasets.clone())),
 			starts_at: frame_system::Pallet::<T>::block_number(),
-			expires_at: frame_system::Pallet::<T>::block_number()
-				.saturating_add(1_000u32.into()),
-			budget: Some(PrivacyBudget { epsilon: T::MaxEpsilon::get(), delta: T::MaxDelta::get() }),
+			expires_at: frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into()),
+			budget: Some(PrivacyBudget {
+				epsilon: T::MaxEpsilon::get(),
+				delta: T::MaxDelta::get(),
+			}),
 			binding: Binding::default(),
 		}
 	}
@@ -104,11 +107,25 @@ impl<T: Config> Setup<T> {
 		AuditTrail::<T>::insert(self.twin, BoundedVec::truncate_from(full));
 	}
 
-	/// Another twin under the same guardian DID, with the most grants for
-	/// the institution, each bound to round `ROUND`'s computation; only the
+	/// `size` twins under a guardian DID, each as [`Self::cohort_twin`] makes it.
+	fn cohort(&self, size: u32) -> Vec<DidId> {
+		let guardian_did = T::BenchmarkHelper::create_did(
+			&self.guardian,
+			SubjectKind::Institution,
+			Controller::Account(self.guardian.clone()),
+		);
+		(0..size).map(|_| self.cohort_twin(guardian_did)).collect()
+	}
+
+	/// A twin under `guardian_did`, with the most grants for the
+	/// institution, each bound to round [`ROUND`]'s computation; only the
 	/// grant visited last covers [`ROUND_PURPOSE`], so every grant is read.
 	fn cohort_twin(&self, guardian_did: DidId) -> DidId {
-		let twin = T::BenchmarkHelper::create_did(&self.guardian, SubjectKind::PatientTwin, Controller::Did(guardian_did));
+		let twin = T::BenchmarkHelper::create_did(
+			&self.guardian,
+			SubjectKind::PatientTwin,
+			Controller::Did(guardian_did),
+		);
 		let bound = Binding {
 			job: Some(ROUND.job),
 			model: None,
@@ -136,7 +153,11 @@ impl<T: Config> Setup<T> {
 		GrantCount::<T>::insert(twin, count);
 		let last = Grants::<T>::iter_prefix(twin).map(|(id, _)| id).last().unwrap_or_default();
 		record.terms.purposes.retain(|p| *p != ROUND_PURPOSE);
-		for id in Grants::<T>::iter_prefix(twin).map(|(id, _)| id).filter(|id| *id != last).collect::<Vec<_>>() {
+		for id in Grants::<T>::iter_prefix(twin)
+			.map(|(id, _)| id)
+			.filter(|id| *id != last)
+			.collect::<Vec<_>>()
+		{
 			Grants::<T>::insert(twin, id, record.clone());
 		}
 		twin
@@ -277,11 +298,16 @@ mod benchmarks {
 		for _ in 0..T::MaxGrantsPerTwin::get() {
 			setup.make_grant(setup.terms());
 		}
-		let last = Grants::<T>::iter_prefix(setup.twin).map(|(id, _)| id).last().unwrap_or_default();
+		let last = Grants::<T>::iter_prefix(setup.twin)
+			.map(|(id, _)| id)
+			.last()
+			.unwrap_or_default();
 		let mut without_research = setup.terms();
 		without_research.purposes.retain(|p| *p != Purpose::Research);
-		let others: Vec<GrantId> =
-			Grants::<T>::iter_prefix(setup.twin).map(|(id, _)| id).filter(|id| *id != last).collect();
+		let others: Vec<GrantId> = Grants::<T>::iter_prefix(setup.twin)
+			.map(|(id, _)| id)
+			.filter(|id| *id != last)
+			.collect();
 		for id in others {
 			let origin = RawOrigin::Signed(setup.guardian.clone()).into();
 			assert!(Pallet::<T>::narrow(origin, setup.twin, id, without_research.clone()).is_ok());
@@ -329,7 +355,10 @@ mod benchmarks {
 
 		#[block]
 		{
-			allowed = <Pallet<T> as DidDependents>::ensure_can_deactivate(&setup.twin, SubjectKind::PatientTwin);
+			allowed = <Pallet<T> as DidDependents>::ensure_can_deactivate(
+				&setup.twin,
+				SubjectKind::PatientTwin,
+			);
 		}
 
 		assert!(allowed.is_ok());
@@ -340,18 +369,14 @@ mod benchmarks {
 	#[benchmark]
 	fn reserve(n: Linear<1, 50>) {
 		let setup = Setup::<T>::new();
-		let guardian_did = T::BenchmarkHelper::create_did(
-			&setup.guardian,
-			SubjectKind::Institution,
-			Controller::Account(setup.guardian.clone()),
-		);
-		let twins: Vec<DidId> = (0..n).map(|_| setup.cohort_twin(guardian_did)).collect();
+		let twins = setup.cohort(n);
 		let access = setup.round_access();
 		let results;
 
 		#[block]
 		{
-			results = <Pallet<T> as ConsentLedger<T::AccountId>>::reserve(&twins, &access, round_cost());
+			results =
+				<Pallet<T> as ConsentLedger<T::AccountId>>::reserve(&twins, &access, round_cost());
 		}
 
 		assert!(results.iter().all(|result| result.is_ok()), "every twin admitted: {results:?}");
@@ -362,19 +387,20 @@ mod benchmarks {
 	#[benchmark]
 	fn settle(n: Linear<1, 50>) {
 		let setup = Setup::<T>::new();
-		let guardian_did = T::BenchmarkHelper::create_did(
-			&setup.guardian,
-			SubjectKind::Institution,
-			Controller::Account(setup.guardian.clone()),
+		let twins = setup.cohort(n);
+		let reserved = <Pallet<T> as ConsentLedger<T::AccountId>>::reserve(
+			&twins,
+			&setup.round_access(),
+			round_cost(),
 		);
-		let twins: Vec<DidId> = (0..n).map(|_| setup.cohort_twin(guardian_did)).collect();
-		let reserved = <Pallet<T> as ConsentLedger<T::AccountId>>::reserve(&twins, &setup.round_access(), round_cost());
 		assert!(reserved.iter().all(|result| result.is_ok()), "benchmark setup: reserve");
 		let record = AuditRecord {
 			block: frame_system::Pallet::<T>::block_number(),
 			event: AuditEvent::Pruned { grant: 0 },
 		};
-		let full = BoundedVec::truncate_from((0..T::MaxSpendRecords::get()).map(|_| record.clone()).collect::<Vec<_>>());
+		let full = BoundedVec::truncate_from(
+			(0..T::MaxSpendRecords::get()).map(|_| record.clone()).collect::<Vec<_>>(),
+		);
 		for twin in &twins {
 			SpendTrail::<T>::insert(twin, full.clone());
 		}
@@ -382,7 +408,11 @@ mod benchmarks {
 
 		#[block]
 		{
-			settled = <Pallet<T> as ConsentLedger<T::AccountId>>::settle(ROUND, &twins, Settlement::Spend);
+			settled = <Pallet<T> as ConsentLedger<T::AccountId>>::settle(
+				ROUND,
+				&twins,
+				Settlement::Spend,
+			);
 		}
 
 		assert!(settled.iter().all(Option::is_some));
@@ -393,7 +423,11 @@ mod benchmarks {
 	fn grants_held_by(n: Linear<1, 100>) {
 		let grantee = Grantee::<T::AccountId>::Job(ROUND.job);
 		for id in 0..n {
-			GrantsByGrantee::<T>::insert(&grantee, (sp_core::H256::repeat_byte(1), GrantId::from(id)), ());
+			GrantsByGrantee::<T>::insert(
+				&grantee,
+				(sp_core::H256::repeat_byte(1), GrantId::from(id)),
+				(),
+			);
 		}
 		let page;
 

@@ -279,13 +279,23 @@ pub mod pallet {
 	/// Each twin's decision trail: the latest [`Config::MaxAuditRecords`]
 	/// grants, narrowings, revocations, request decisions and prunes.
 	#[pallet::storage]
-	pub type AuditTrail<T: Config> =
-		StorageMap<_, Twox64Concat, DidId, BoundedVec<AuditRecordOf<T>, T::MaxAuditRecords>, ValueQuery>;
+	pub type AuditTrail<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		DidId,
+		BoundedVec<AuditRecordOf<T>, T::MaxAuditRecords>,
+		ValueQuery,
+	>;
 
 	/// Each twin's spend trail: the latest [`Config::MaxSpendRecords`] budget spends.
 	#[pallet::storage]
-	pub type SpendTrail<T: Config> =
-		StorageMap<_, Twox64Concat, DidId, BoundedVec<AuditRecordOf<T>, T::MaxSpendRecords>, ValueQuery>;
+	pub type SpendTrail<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		DidId,
+		BoundedVec<AuditRecordOf<T>, T::MaxSpendRecords>,
+		ValueQuery,
+	>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -464,10 +474,19 @@ pub mod pallet {
 			] {
 				assert!(bound > 0, "pallet-consent: {name} must be positive");
 			}
-			assert!(!T::MaxGrantDuration::get().is_zero(), "pallet-consent: MaxGrantDuration must be positive");
-			assert!(!T::RequestLifetime::get().is_zero(), "pallet-consent: RequestLifetime must be positive");
+			assert!(
+				!T::MaxGrantDuration::get().is_zero(),
+				"pallet-consent: MaxGrantDuration must be positive"
+			);
+			assert!(
+				!T::RequestLifetime::get().is_zero(),
+				"pallet-consent: RequestLifetime must be positive"
+			);
 			assert!(!T::MaxEpsilon::get().is_zero(), "pallet-consent: MaxEpsilon must be positive");
-			assert!(T::MaxDelta::get() < Perquintill::one(), "pallet-consent: MaxDelta must be below 1");
+			assert!(
+				T::MaxDelta::get() < Perquintill::one(),
+				"pallet-consent: MaxDelta must be below 1"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -556,7 +575,11 @@ pub mod pallet {
 		/// [`Config::RequestDeposit`] until it is closed.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::request_access())]
-		pub fn request_access(origin: OriginFor<T>, twin: DidId, terms: TermsOf<T>) -> DispatchResult {
+		pub fn request_access(
+			origin: OriginFor<T>,
+			twin: DidId,
+			terms: TermsOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::ensure_twin(&twin)?;
 			ensure!(Self::acts_as(&who, &terms.grantee), Error::<T>::NotAuthorized);
@@ -572,8 +595,18 @@ pub mod pallet {
 			let expires_at =
 				frame_system::Pallet::<T>::block_number().saturating_add(T::RequestLifetime::get());
 			let (grantee, scope) = (terms.grantee.clone(), terms.scope);
-			Requests::<T>::insert(twin, request, AccessRequest { terms, requester: who.clone(), expires_at });
-			Self::deposit_event(Event::AccessRequested { twin, request, requester: who, grantee, scope });
+			Requests::<T>::insert(
+				twin,
+				request,
+				AccessRequest { terms, requester: who.clone(), expires_at },
+			);
+			Self::deposit_event(Event::AccessRequested {
+				twin,
+				request,
+				requester: who,
+				grantee,
+				scope,
+			});
 			Ok(())
 		}
 
@@ -581,7 +614,11 @@ pub mod pallet {
 		/// a grant on its terms, whose deposit the signer holds.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::approve_request())]
-		pub fn approve_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
+		pub fn approve_request(
+			origin: OriginFor<T>,
+			twin: DidId,
+			request: RequestId,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let by = Self::authority(&twin, &who)?;
 			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
@@ -599,7 +636,11 @@ pub mod pallet {
 		/// Rejects, as the patient or a guardian, an open request.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::reject_request())]
-		pub fn reject_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
+		pub fn reject_request(
+			origin: OriginFor<T>,
+			twin: DidId,
+			request: RequestId,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let by = Self::authority(&twin, &who)?;
 			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
@@ -614,13 +655,17 @@ pub mod pallet {
 		/// back to the requester.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::close_request())]
-		pub fn close_request(origin: OriginFor<T>, twin: DidId, request: RequestId) -> DispatchResult {
+		pub fn close_request(
+			origin: OriginFor<T>,
+			twin: DidId,
+			request: RequestId,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
 			ensure!(
-				who == open.requester ||
-					frame_system::Pallet::<T>::block_number() >= open.expires_at ||
-					T::Dids::active_kind(&twin).is_none(),
+				who == open.requester
+					|| frame_system::Pallet::<T>::block_number() >= open.expires_at
+					|| T::Dids::active_kind(&twin).is_none(),
 				Error::<T>::RequestStillOpen
 			);
 			Self::close(twin, request, &open)?;
@@ -644,7 +689,8 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			ensure!(Self::acts_as(&who, &grantee), Error::<T>::NotAuthorized);
 			let access = Access { grantee, scope, purpose, dataset, computation: None };
-			<Self as ConsentLedger<T::AccountId>>::use_grant(&twin, &access).map_err(Error::<T>::from)?;
+			<Self as ConsentLedger<T::AccountId>>::use_grant(&twin, &access)
+				.map_err(Error::<T>::from)?;
 			Ok(())
 		}
 
@@ -658,14 +704,18 @@ pub mod pallet {
 			let record = Grants::<T>::get(twin, grant).ok_or(Error::<T>::GrantNotFound)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(
-				record.revoked_at.is_some() ||
-					now >= record.terms.expires_at ||
-					T::Dids::active_kind(&twin).is_none(),
+				record.revoked_at.is_some()
+					|| now >= record.terms.expires_at
+					|| T::Dids::active_kind(&twin).is_none(),
 				Error::<T>::GrantStillLive
 			);
 			ensure!(record.reserved == PrivacyBudget::default(), Error::<T>::BudgetReserved);
-			release::<_, T::Currency>(&HoldReason::GrantDeposit.into(), &record.depositor, record.deposit)
-				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			release::<_, T::Currency>(
+				&HoldReason::GrantDeposit.into(),
+				&record.depositor,
+				record.deposit,
+			)
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
 			Grants::<T>::remove(twin, grant);
 			GrantsByGrantee::<T>::remove(&record.terms.grantee, (twin, grant));
 			GrantCount::<T>::mutate_exists(twin, decrement);
@@ -722,7 +772,10 @@ pub mod pallet {
 			if let Some(datasets) = &terms.datasets {
 				ensure!(!datasets.is_empty(), Error::<T>::InvalidDatasets);
 				for (index, dataset) in datasets.iter().enumerate() {
-					ensure!(!datasets.iter().take(index).any(|d| d == dataset), Error::<T>::InvalidDatasets);
+					ensure!(
+						!datasets.iter().take(index).any(|d| d == dataset),
+						Error::<T>::InvalidDatasets
+					);
 					ensure!(
 						T::Dids::active_kind(dataset) == Some(SubjectKind::Dataset),
 						Error::<T>::UnknownDataset
@@ -749,8 +802,9 @@ pub mod pallet {
 				);
 			}
 			match (terms.scope, &terms.budget) {
-				(Scope::Compute, Some(budget)) if !budget.epsilon.is_zero() =>
-					Self::ensure_valid_binding(&terms.binding, budget),
+				(Scope::Compute, Some(budget)) if !budget.epsilon.is_zero() => {
+					Self::ensure_valid_binding(&terms.binding, budget)
+				},
 				(Scope::Compute, _) => Err(Error::<T>::MissingBudget.into()),
 				(Scope::View, Some(_)) => Err(Error::<T>::BudgetOnViewGrant.into()),
 				(Scope::View, None) => {
@@ -777,19 +831,20 @@ pub mod pallet {
 				(Some(_), None) => false,
 				(Some(allowed), Some(named)) => named.iter().all(|d| allowed.contains(d)),
 			};
-			let period_ok = narrower.starts_at >= current.starts_at &&
-				narrower.expires_at <= current.expires_at;
+			let period_ok = narrower.starts_at >= current.starts_at
+				&& narrower.expires_at <= current.expires_at;
 			let budget_ok = match (&current.budget, &narrower.budget) {
 				(Some(budget), Some(smaller)) => smaller.fits_within(budget),
 				(None, None) => true,
 				_ => false,
 			};
 			ensure!(
-				narrower.grantee == current.grantee &&
-					narrower.scope == current.scope &&
-					purposes_ok && datasets_ok && period_ok && budget_ok &&
-					narrower.binding.is_within(&current.binding) &&
-					narrower != current,
+				narrower.grantee == current.grantee
+					&& narrower.scope == current.scope
+					&& purposes_ok && datasets_ok
+					&& period_ok && budget_ok
+					&& narrower.binding.is_within(&current.binding)
+					&& narrower != current,
 				Error::<T>::NotNarrower
 			);
 			if let Some(budget) = &narrower.budget {
@@ -804,11 +859,13 @@ pub mod pallet {
 
 		/// The deposit of a grant with `terms` (and the rest of `grant`).
 		fn deposit_for(terms: &TermsOf<T>, grant: &Grant<T>) -> BalanceOf<T> {
-			let bytes = grant.encoded_size()
+			let bytes = grant
+				.encoded_size()
 				.saturating_sub(grant.terms.encoded_size())
 				.saturating_add(terms.encoded_size());
 			let bytes = BalanceOf::<T>::from(u32::try_from(bytes).unwrap_or(u32::MAX));
-			T::GrantDepositBase::get().saturating_add(T::DepositPerByte::get().saturating_mul(bytes))
+			T::GrantDepositBase::get()
+				.saturating_add(T::DepositPerByte::get().saturating_mul(bytes))
 		}
 
 		/// Makes a grant on `terms`, decided by `by` and signed by `who`, who
@@ -912,7 +969,9 @@ pub mod pallet {
 							access.computation.as_ref(),
 						)
 					})
-					.and_then(|()| amount.map_or(Ok(()), |amount| grant.remaining_after(amount).map(|_| ())));
+					.and_then(|()| {
+						amount.map_or(Ok(()), |amount| grant.remaining_after(amount).map(|_| ()))
+					});
 				match allowed {
 					Ok(()) => return Ok((id, grant)),
 					Err(reason) if rank(reason) > rank(closest) => closest = reason,
@@ -942,12 +1001,22 @@ pub mod pallet {
 				twin,
 				Reservation { grant, grantee: grantee.clone(), amount: *amount },
 			);
-			Self::deposit_event(Event::BudgetReserved { twin: *twin, grant, grantee, round, amount: *amount });
+			Self::deposit_event(Event::BudgetReserved {
+				twin: *twin,
+				grant,
+				grantee,
+				round,
+				amount: *amount,
+			});
 			Ok(grant)
 		}
 
 		/// Ends the reservation of `round` on `twin`, if there is one.
-		pub(crate) fn settle_one(round: JobRound, twin: &DidId, outcome: Settlement) -> Option<GrantId> {
+		pub(crate) fn settle_one(
+			round: JobRound,
+			twin: &DidId,
+			outcome: Settlement,
+		) -> Option<GrantId> {
 			let Reservation { grant, grantee, amount } = Reservations::<T>::take(round, twin)?;
 			Grants::<T>::mutate(twin, grant, |record| {
 				if let Some(record) = record {
@@ -957,18 +1026,28 @@ pub mod pallet {
 			match outcome {
 				Settlement::Spend => {
 					let job = Some(round);
-					let spent = AuditEvent::BudgetSpent { grant, grantee: grantee.clone(), amount, job };
+					let spent =
+						AuditEvent::BudgetSpent { grant, grantee: grantee.clone(), amount, job };
 					Self::audit_spend(twin, spent);
-					Self::deposit_event(Event::BudgetSpent { twin: *twin, grant, grantee, round, amount });
+					Self::deposit_event(Event::BudgetSpent {
+						twin: *twin,
+						grant,
+						grantee,
+						round,
+						amount,
+					});
 				},
-				Settlement::Release =>
-					Self::deposit_event(Event::BudgetReleased { twin: *twin, grant, round, amount }),
+				Settlement::Release => {
+					Self::deposit_event(Event::BudgetReleased { twin: *twin, grant, round, amount })
+				},
 			}
 			Some(grant)
 		}
 
 		/// All grants of `twin` as of this block, for the runtime API.
-		pub fn grants_of(twin: &DidId) -> alloc::vec::Vec<GrantView<T::AccountId, BlockNumberFor<T>>> {
+		pub fn grants_of(
+			twin: &DidId,
+		) -> alloc::vec::Vec<GrantView<T::AccountId, BlockNumberFor<T>>> {
 			let now = frame_system::Pallet::<T>::block_number();
 			let mut grants: alloc::vec::Vec<_> =
 				Grants::<T>::iter_prefix(twin).map(|(id, grant)| grant.view(id, now)).collect();
@@ -1012,8 +1091,12 @@ pub mod pallet {
 
 			let mut reserved = BTreeMap::<(DidId, GrantId), PrivacyBudget>::new();
 			for (_, twin, reservation) in Reservations::<T>::iter() {
-				let grant = Grants::<T>::get(twin, reservation.grant).ok_or("a reservation without its grant")?;
-				ensure!(grant.terms.grantee == reservation.grantee, "a reservation by another grantee");
+				let grant = Grants::<T>::get(twin, reservation.grant)
+					.ok_or("a reservation without its grant")?;
+				ensure!(
+					grant.terms.grantee == reservation.grantee,
+					"a reservation by another grantee"
+				);
 				let sum = reserved.entry((twin, reservation.grant)).or_default();
 				*sum = sum.checked_add(&reservation.amount).ok_or("reservations overflow")?;
 			}
@@ -1027,10 +1110,12 @@ pub mod pallet {
 			let mut grant_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 			let mut grants_per_twin = BTreeMap::<DidId, u32>::new();
 			for (twin, id, grant) in Grants::<T>::iter() {
-				let committed = grant.spent.checked_add(&grant.reserved).ok_or("commitments overflow")?;
+				let committed =
+					grant.spent.checked_add(&grant.reserved).ok_or("commitments overflow")?;
 				match (grant.terms.scope, &grant.terms.budget) {
-					(Scope::Compute, Some(budget)) =>
-						ensure!(committed.fits_within(budget), "a grant overspent its budget"),
+					(Scope::Compute, Some(budget)) => {
+						ensure!(committed.fits_within(budget), "a grant overspent its budget")
+					},
 					(Scope::View, None) => ensure!(
 						committed == PrivacyBudget::default() && grant.terms.binding.is_unbound(),
 						"a view grant spent budget or is bound"
@@ -1051,7 +1136,10 @@ pub mod pallet {
 				*count = count.saturating_add(1);
 			}
 			for (twin, count) in GrantCount::<T>::iter() {
-				ensure!(grants_per_twin.remove(&twin) == Some(count), "grant count differs from grants");
+				ensure!(
+					grants_per_twin.remove(&twin) == Some(count),
+					"grant count differs from grants"
+				);
 				ensure!(count <= T::MaxGrantsPerTwin::get(), "too many grants");
 			}
 			ensure!(grants_per_twin.is_empty(), "grants without a count");
@@ -1065,7 +1153,10 @@ pub mod pallet {
 				*count = count.saturating_add(1);
 			}
 			for (requester, count) in OpenRequests::<T>::iter() {
-				ensure!(requests_per_requester.remove(&requester) == Some(count), "request count differs");
+				ensure!(
+					requests_per_requester.remove(&requester) == Some(count),
+					"request count differs"
+				);
 				ensure!(count <= T::MaxOpenRequestsPerRequester::get(), "too many requests");
 			}
 			ensure!(requests_per_requester.is_empty(), "requests without a count");
@@ -1112,9 +1203,9 @@ pub mod pallet {
 			ConsentDenied::ComputationNotCovered => 7,
 			ConsentDenied::RoundCapExceeded => 8,
 			ConsentDenied::BudgetExceeded => 9,
-			ConsentDenied::MissingComputation |
-			ConsentDenied::AlreadyReserved |
-			ConsentDenied::ZeroSpend => 10,
+			ConsentDenied::MissingComputation
+			| ConsentDenied::AlreadyReserved
+			| ConsentDenied::ZeroSpend => 10,
 		}
 	}
 }
@@ -1155,7 +1246,11 @@ impl<T: Config> ConsentLedger<T::AccountId> for Pallet<T> {
 		twins.iter().map(|twin| Self::reserve_one(twin, access, &amount)).collect()
 	}
 
-	fn settle(round: JobRound, twins: &[DidId], outcome: Settlement) -> alloc::vec::Vec<Option<GrantId>> {
+	fn settle(
+		round: JobRound,
+		twins: &[DidId],
+		outcome: Settlement,
+	) -> alloc::vec::Vec<Option<GrantId>> {
 		twins.iter().map(|twin| Self::settle_one(round, twin, outcome)).collect()
 	}
 

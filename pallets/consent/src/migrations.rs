@@ -3,17 +3,20 @@
 
 use codec::{Decode, Encode};
 use frame_support::{
-	migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade, BoundedVec,
+	migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade,
+	BoundedVec,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use twinnet_primitives::{
-	consent::{AuditEvent, AuditRecord, Authority, GrantId, Grantee, PrivacyBudget, Purpose, Scope},
+	consent::{
+		AuditEvent, AuditRecord, Authority, GrantId, Grantee, PrivacyBudget, Purpose, Scope,
+	},
 	did::DidId,
 };
 
 use crate::{
-	AccessRequest, AuditTrail, BalanceOf, Config, Grant, Grants, GrantsByGrantee, OpenRequests, Pallet,
-	Requests, TermsOf,
+	AccessRequest, AuditTrail, BalanceOf, Config, Grant, Grants, GrantsByGrantee, OpenRequests,
+	Pallet, Requests, TermsOf,
 };
 
 /// The layout of storage version 1.
@@ -122,7 +125,11 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for MigrateV1ToV2<T> {
 		}
 		Requests::<T>::translate::<v1::AccessRequest<T>, _>(|_, _, old| {
 			reads_writes = reads_writes.saturating_add(1);
-			Some(AccessRequest { terms: old.terms.upgrade(), requester: old.requester, expires_at: old.expires_at })
+			Some(AccessRequest {
+				terms: old.terms.upgrade(),
+				requester: old.requester,
+				expires_at: old.expires_at,
+			})
 		});
 		let _ = v1::RequestCount::<T>::clear(u32::MAX, None);
 		for (_, _, request) in Requests::<T>::iter() {
@@ -138,33 +145,38 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for MigrateV1ToV2<T> {
 fn upgrade_trail<T: Config>(
 	twin: &DidId,
 	records: alloc::vec::Vec<(BlockNumberFor<T>, v1::AuditEvent<T::AccountId>)>,
-) -> (BoundedVec<crate::AuditRecordOf<T>, T::MaxAuditRecords>, BoundedVec<crate::AuditRecordOf<T>, T::MaxSpendRecords>) {
+) -> (
+	BoundedVec<crate::AuditRecordOf<T>, T::MaxAuditRecords>,
+	BoundedVec<crate::AuditRecordOf<T>, T::MaxSpendRecords>,
+) {
 	let mut decisions = alloc::vec::Vec::new();
 	let mut spends = alloc::vec::Vec::new();
 	for (block, event) in records {
 		match event {
-			v1::AuditEvent::Granted { grant, by } =>
-				decisions.push(AuditRecord { block, event: AuditEvent::Granted { grant, by } }),
-			v1::AuditEvent::Narrowed { grant, by } =>
-				decisions.push(AuditRecord { block, event: AuditEvent::Narrowed { grant, by } }),
-			v1::AuditEvent::Revoked { grant, by } =>
-				decisions.push(AuditRecord { block, event: AuditEvent::Revoked { grant, by } }),
+			v1::AuditEvent::Granted { grant, by } => {
+				decisions.push(AuditRecord { block, event: AuditEvent::Granted { grant, by } })
+			},
+			v1::AuditEvent::Narrowed { grant, by } => {
+				decisions.push(AuditRecord { block, event: AuditEvent::Narrowed { grant, by } })
+			},
+			v1::AuditEvent::Revoked { grant, by } => {
+				decisions.push(AuditRecord { block, event: AuditEvent::Revoked { grant, by } })
+			},
 			v1::AuditEvent::Used { .. } => {},
-			v1::AuditEvent::BudgetSpent { grant, amount } =>
+			v1::AuditEvent::BudgetSpent { grant, amount } => {
 				if let Some(record) = Grants::<T>::get(twin, grant) {
 					let grantee = record.terms.grantee;
-					spends.push(AuditRecord { block, event: AuditEvent::BudgetSpent { grant, grantee, amount, job: None } });
-				},
+					spends.push(AuditRecord {
+						block,
+						event: AuditEvent::BudgetSpent { grant, grantee, amount, job: None },
+					});
+				}
+			},
 		}
 	}
 	(BoundedVec::truncate_from(decisions), BoundedVec::truncate_from(spends))
 }
 
 /// [`MigrateV1ToV2`], run once: only while the on-chain version is 1.
-pub type MigrateToV2<T> = VersionedMigration<
-	1,
-	2,
-	MigrateV1ToV2<T>,
-	Pallet<T>,
-	<T as frame_system::Config>::DbWeight,
->;
+pub type MigrateToV2<T> =
+	VersionedMigration<1, 2, MigrateV1ToV2<T>, Pallet<T>, <T as frame_system::Config>::DbWeight>;

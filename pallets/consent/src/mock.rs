@@ -119,7 +119,11 @@ impl RevocationLog {
 }
 
 impl OnGrantRevoked<AccountId32> for RevocationLog {
-	fn on_revoked(twin: &DidId, grant: twinnet_primitives::consent::GrantId, grantee: &Grantee<AccountId32>) {
+	fn on_revoked(
+		twin: &DidId,
+		grant: twinnet_primitives::consent::GrantId,
+		grantee: &Grantee<AccountId32>,
+	) {
 		REVOCATIONS.with(|log| log.borrow_mut().push((*twin, grant, grantee.clone())));
 	}
 
@@ -143,7 +147,8 @@ impl crate::BenchmarkHelper<AccountId32> for TwinsHelper {
 	}
 
 	fn bind_patient(twin: &DidId, controller: &AccountId32, patient: &AccountId32) {
-		let offered = Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
+		let offered =
+			Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
 		let accepted = Twins::accept_patient(RuntimeOrigin::signed(patient.clone()), *twin);
 		assert!(offered.is_ok() && accepted.is_ok(), "benchmark patient: {offered:?} {accepted:?}");
 	}

@@ -31,7 +31,8 @@ fn patient_twin() -> DidId {
 fn guarded_twin(with_patient: bool) -> DidId {
 	let guardian_did =
 		create_did(&guardian(), SubjectKind::Institution, Controller::Account(guardian()), None);
-	let twin = create_did(&guardian(), SubjectKind::PatientTwin, Controller::Did(guardian_did), None);
+	let twin =
+		create_did(&guardian(), SubjectKind::PatientTwin, Controller::Did(guardian_did), None);
 	if with_patient {
 		assert_ok!(Twins::offer_patient(origin(&guardian()), twin, patient()));
 		assert_ok!(Twins::accept_patient(origin(&patient()), twin));
@@ -40,7 +41,10 @@ fn guarded_twin(with_patient: bool) -> DidId {
 }
 
 fn budget(epsilon_milli: u64) -> PrivacyBudget {
-	PrivacyBudget { epsilon: FixedU64::from_rational(epsilon_milli.into(), 1000), delta: Perquintill::zero() }
+	PrivacyBudget {
+		epsilon: FixedU64::from_rational(epsilon_milli.into(), 1000),
+		delta: Perquintill::zero(),
+	}
 }
 
 fn purposes(list: &[Purpose]) -> BoundedVec<Purpose, <Test as Config>::MaxPurposes> {
@@ -115,7 +119,8 @@ fn spend_as(
 		last.set(last.get() + 1);
 		last.get()
 	});
-	let access = Access { computation: access.computation.or(Some(computation(round))), ..access.clone() };
+	let access =
+		Access { computation: access.computation.or(Some(computation(round))), ..access.clone() };
 	let round = access.computation.map(|c| c.round).expect("set above");
 	let grant = Consent::reserve(&[twin], &access, amount).pop().expect("one result per twin")?;
 	assert_eq!(Consent::settle(round, &[twin], Settlement::Spend), vec![Some(grant)]);
@@ -168,7 +173,10 @@ fn the_patient_grants_view_access() {
 		);
 		assert_eq!(
 			Consent::audit_trail(&twin),
-			vec![AuditRecord { block: 1, event: AuditEvent::Granted { grant: id, by: Authority::Patient } }]
+			vec![AuditRecord {
+				block: 1,
+				event: AuditEvent::Granted { grant: id, by: Authority::Patient }
+			}]
 		);
 		assert_eq!(check(twin, Scope::View, Purpose::Research), Ok(id));
 	});
@@ -178,15 +186,24 @@ fn the_patient_grants_view_access() {
 fn grant_rejects_bad_origins_and_signers() {
 	run_test(|| {
 		let twin = patient_twin();
-		assert_noop!(Consent::grant(RuntimeOrigin::none(), twin, view_terms()), DispatchError::BadOrigin);
-		assert_noop!(Consent::grant(origin(&stranger()), twin, view_terms()), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Consent::grant(RuntimeOrigin::none(), twin, view_terms()),
+			DispatchError::BadOrigin
+		);
+		assert_noop!(
+			Consent::grant(origin(&stranger()), twin, view_terms()),
+			Error::<Test>::NotAuthorized
+		);
 		assert_noop!(
 			Consent::grant(origin(&patient()), DidId::repeat_byte(9), view_terms()),
 			Error::<Test>::TwinNotFound
 		);
 		let institution =
 			create_did(&patient(), SubjectKind::Institution, Controller::Account(patient()), None);
-		assert_noop!(Consent::grant(origin(&patient()), institution, view_terms()), Error::<Test>::NotATwin);
+		assert_noop!(
+			Consent::grant(origin(&patient()), institution, view_terms()),
+			Error::<Test>::NotATwin
+		);
 	});
 }
 
@@ -196,20 +213,30 @@ fn grant_rejects_malformed_terms() {
 		let twin = patient_twin();
 		let institution =
 			create_did(&patient(), SubjectKind::Institution, Controller::Account(patient()), None);
-		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let dataset =
+			create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
 		let cases: Vec<(TermsOf<Test>, Error<Test>)> = vec![
 			(Terms { purposes: purposes(&[]), ..view_terms() }, Error::InvalidPurposes),
 			(
-				Terms { purposes: purposes(&[Purpose::Research, Purpose::ClinicalCare]), ..view_terms() },
+				Terms {
+					purposes: purposes(&[Purpose::Research, Purpose::ClinicalCare]),
+					..view_terms()
+				},
 				Error::InvalidPurposes,
 			),
 			(
-				Terms { purposes: purposes(&[Purpose::Research, Purpose::Research]), ..view_terms() },
+				Terms {
+					purposes: purposes(&[Purpose::Research, Purpose::Research]),
+					..view_terms()
+				},
 				Error::InvalidPurposes,
 			),
 			(Terms { datasets: Some(BoundedVec::new()), ..view_terms() }, Error::InvalidDatasets),
 			(
-				Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset, dataset])), ..view_terms() },
+				Terms {
+					datasets: Some(BoundedVec::truncate_from(vec![dataset, dataset])),
+					..view_terms()
+				},
 				Error::InvalidDatasets,
 			),
 			(
@@ -243,9 +270,13 @@ fn grant_is_bounded_per_twin_and_needs_a_deposit() {
 		for _ in 0..MAX_PER_TWIN {
 			grant(twin, view_terms());
 		}
-		assert_noop!(Consent::grant(origin(&patient()), twin, view_terms()), Error::<Test>::TooManyGrants);
+		assert_noop!(
+			Consent::grant(origin(&patient()), twin, view_terms()),
+			Error::<Test>::TooManyGrants
+		);
 
-		let poor_twin = create_did(&patient(), SubjectKind::PatientTwin, Controller::Account(poor()), None);
+		let poor_twin =
+			create_did(&patient(), SubjectKind::PatientTwin, Controller::Account(poor()), None);
 		assert_ok!(Twins::accept_controller(origin(&poor()), poor_twin));
 		assert_noop!(
 			Consent::grant(origin(&poor()), poor_twin, view_terms()),
@@ -260,16 +291,26 @@ fn grant_is_bounded_per_twin_and_needs_a_deposit() {
 fn a_check_applies_scope_purpose_and_dataset_rules() {
 	run_test(|| {
 		let twin = patient_twin();
-		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
-		let other = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let dataset =
+			create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let other =
+			create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
 		let id = grant(
 			twin,
-			Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset])), ..compute_terms(1000) },
+			Terms {
+				datasets: Some(BoundedVec::truncate_from(vec![dataset])),
+				..compute_terms(1000)
+			},
 		);
-		let check_on = |scope, purpose, on: Option<&DidId>| Consent::check(&twin, &access(scope, purpose, on.copied()));
+		let check_on = |scope, purpose, on: Option<&DidId>| {
+			Consent::check(&twin, &access(scope, purpose, on.copied()))
+		};
 		assert_eq!(check_on(Scope::Compute, Purpose::ModelTraining, Some(&dataset)), Ok(id));
 		assert_eq!(check_on(Scope::Compute, Purpose::Research, Some(&dataset)), Ok(id));
-		assert_eq!(check_on(Scope::View, Purpose::Research, Some(&dataset)), Err(ConsentDenied::ScopeMismatch));
+		assert_eq!(
+			check_on(Scope::View, Purpose::Research, Some(&dataset)),
+			Err(ConsentDenied::ScopeMismatch)
+		);
 		assert_eq!(
 			check_on(Scope::Compute, Purpose::Commercial, Some(&dataset)),
 			Err(ConsentDenied::PurposeNotGranted)
@@ -278,11 +319,17 @@ fn a_check_applies_scope_purpose_and_dataset_rules() {
 			check_on(Scope::Compute, Purpose::Research, Some(&other)),
 			Err(ConsentDenied::DatasetNotCovered)
 		);
-		assert_eq!(check_on(Scope::Compute, Purpose::Research, None), Err(ConsentDenied::DatasetNotCovered));
+		assert_eq!(
+			check_on(Scope::Compute, Purpose::Research, None),
+			Err(ConsentDenied::DatasetNotCovered)
+		);
 		assert_eq!(
 			Consent::check(
 				&twin,
-				&Access { grantee: Grantee::Account(stranger()), ..access(Scope::Compute, Purpose::Research, None) }
+				&Access {
+					grantee: Grantee::Account(stranger()),
+					..access(Scope::Compute, Purpose::Research, None)
+				}
 			),
 			Err(ConsentDenied::NoGrant)
 		);
@@ -313,9 +360,13 @@ fn a_check_reports_the_reason_of_the_closest_grant_or_uses_any_that_applies() {
 	run_test(|| {
 		let twin = patient_twin();
 		let expired = grant(twin, Terms { expires_at: 3, ..view_terms() });
-		let wrong_purpose = grant(twin, Terms { purposes: purposes(&[Purpose::Education]), ..view_terms() });
+		let wrong_purpose =
+			grant(twin, Terms { purposes: purposes(&[Purpose::Education]), ..view_terms() });
 		System::set_block_number(3);
-		assert_eq!(check(twin, Scope::View, Purpose::Research), Err(ConsentDenied::PurposeNotGranted));
+		assert_eq!(
+			check(twin, Scope::View, Purpose::Research),
+			Err(ConsentDenied::PurposeNotGranted)
+		);
 		let live = grant(twin, view_terms());
 		assert_eq!(check(twin, Scope::View, Purpose::Research), Ok(live));
 		assert_ne!(expired, wrong_purpose);
@@ -334,11 +385,20 @@ fn revocation_takes_effect_in_the_same_block() {
 		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Err(ConsentDenied::Revoked));
 		assert_eq!(spend(twin, budget(1)), Err(ConsentDenied::Revoked));
 		assert_noop!(
-			Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::Compute, Purpose::Research, None),
+			Consent::record_use(
+				origin(&researcher()),
+				twin,
+				researcher_(),
+				Scope::Compute,
+				Purpose::Research,
+				None
+			),
 			Error::<Test>::Revoked
 		);
 		assert_eq!(Grants::<Test>::get(twin, id).and_then(|g| g.revoked_at), Some(1));
-		System::assert_last_event(Event::Revoked { twin, grant: id, by: Authority::Patient }.into());
+		System::assert_last_event(
+			Event::Revoked { twin, grant: id, by: Authority::Patient }.into(),
+		);
 	});
 }
 
@@ -349,7 +409,10 @@ fn revoke_errors() {
 		let id = grant(twin, view_terms());
 		assert_noop!(Consent::revoke(origin(&patient()), twin, 99), Error::<Test>::GrantNotFound);
 		assert_noop!(Consent::revoke(origin(&stranger()), twin, id), Error::<Test>::NotAuthorized);
-		assert_noop!(Consent::revoke(origin(&researcher()), twin, id), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Consent::revoke(origin(&researcher()), twin, id),
+			Error::<Test>::NotAuthorized
+		);
 		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
 		assert_noop!(Consent::revoke(origin(&patient()), twin, id), Error::<Test>::AlreadyRevoked);
 	});
@@ -377,12 +440,20 @@ fn the_patient_overrides_the_guardian() {
 		assert_ok!(Consent::grant(origin(&guardian()), twin, view_terms()));
 		let by_guardian = NextGrantId::<Test>::get() - 1;
 		assert_ok!(Consent::revoke(origin(&patient()), twin, by_guardian));
-		System::assert_last_event(Event::Revoked { twin, grant: by_guardian, by: Authority::Patient }.into());
+		System::assert_last_event(
+			Event::Revoked { twin, grant: by_guardian, by: Authority::Patient }.into(),
+		);
 
 		// The patient grants; the guardian can neither revoke nor narrow it.
 		let by_patient = grant(twin, compute_terms(1000));
-		assert_eq!(Grants::<Test>::get(twin, by_patient).map(|g| g.granted_by), Some(Authority::Patient));
-		assert_noop!(Consent::revoke(origin(&guardian()), twin, by_patient), Error::<Test>::PatientDecision);
+		assert_eq!(
+			Grants::<Test>::get(twin, by_patient).map(|g| g.granted_by),
+			Some(Authority::Patient)
+		);
+		assert_noop!(
+			Consent::revoke(origin(&guardian()), twin, by_patient),
+			Error::<Test>::PatientDecision
+		);
 		assert_noop!(
 			Consent::narrow(origin(&guardian()), twin, by_patient, compute_terms(500)),
 			Error::<Test>::PatientDecision
@@ -410,11 +481,16 @@ fn narrow_reduces_purposes_period_and_budget() {
 		assert_eq!(record.terms, narrower);
 		assert_eq!(record.view(id, System::block_number()).remaining(), Some(budget(0)));
 		assert_eq!(grant_hold(&patient()), record.deposit);
-		assert_eq!(check(twin, Scope::Compute, Purpose::Research), Err(ConsentDenied::PurposeNotGranted));
+		assert_eq!(
+			check(twin, Scope::Compute, Purpose::Research),
+			Err(ConsentDenied::PurposeNotGranted)
+		);
 		let training = access(Scope::Compute, Purpose::ModelTraining, None);
 		let unit = PrivacyBudget { epsilon: FixedU64::from_inner(1), delta: Perquintill::zero() };
 		assert_eq!(spend_as(twin, &training, unit), Err(ConsentDenied::BudgetExceeded));
-		System::assert_last_event(Event::Narrowed { twin, grant: id, by: Authority::Patient }.into());
+		System::assert_last_event(
+			Event::Narrowed { twin, grant: id, by: Authority::Patient }.into(),
+		);
 	});
 }
 
@@ -422,12 +498,19 @@ fn narrow_reduces_purposes_period_and_budget() {
 fn narrow_never_widens() {
 	run_test(|| {
 		let twin = patient_twin();
-		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
-		let restricted = Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset])), ..compute_terms(1000) };
+		let dataset =
+			create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let restricted = Terms {
+			datasets: Some(BoundedVec::truncate_from(vec![dataset])),
+			..compute_terms(1000)
+		};
 		let id = grant(twin, restricted.clone());
 		let wider: Vec<TermsOf<Test>> = vec![
 			restricted.clone(),
-			Terms { purposes: purposes(&[Purpose::Research, Purpose::Commercial]), ..restricted.clone() },
+			Terms {
+				purposes: purposes(&[Purpose::Research, Purpose::Commercial]),
+				..restricted.clone()
+			},
 			Terms { expires_at: 101, ..restricted.clone() },
 			Terms { starts_at: 0, ..restricted.clone() },
 			Terms { budget: Some(budget(1001)), ..restricted.clone() },
@@ -436,20 +519,39 @@ fn narrow_never_widens() {
 			Terms { scope: Scope::View, budget: None, ..restricted.clone() },
 		];
 		for terms in wider {
-			assert_noop!(Consent::narrow(origin(&patient()), twin, id, terms), Error::<Test>::NotNarrower);
+			assert_noop!(
+				Consent::narrow(origin(&patient()), twin, id, terms),
+				Error::<Test>::NotNarrower
+			);
 		}
 		let on_dataset = access(Scope::Compute, Purpose::Research, Some(dataset));
 		assert_ok!(spend_as(twin, &on_dataset, budget(300)));
 		assert_noop!(
-			Consent::narrow(origin(&patient()), twin, id, Terms { budget: Some(budget(299)), ..restricted.clone() }),
+			Consent::narrow(
+				origin(&patient()),
+				twin,
+				id,
+				Terms { budget: Some(budget(299)), ..restricted.clone() }
+			),
 			Error::<Test>::BudgetBelowSpent
 		);
 		assert_noop!(
-			Consent::narrow(origin(&patient()), twin, id, Terms { purposes: purposes(&[]), ..restricted.clone() }),
+			Consent::narrow(
+				origin(&patient()),
+				twin,
+				id,
+				Terms { purposes: purposes(&[]), ..restricted.clone() }
+			),
 			Error::<Test>::InvalidPurposes
 		);
-		assert_noop!(Consent::narrow(origin(&patient()), twin, 99, restricted.clone()), Error::<Test>::GrantNotFound);
-		assert_noop!(Consent::narrow(origin(&stranger()), twin, id, restricted.clone()), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Consent::narrow(origin(&patient()), twin, 99, restricted.clone()),
+			Error::<Test>::GrantNotFound
+		);
+		assert_noop!(
+			Consent::narrow(origin(&stranger()), twin, id, restricted.clone()),
+			Error::<Test>::NotAuthorized
+		);
 		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
 		assert_noop!(
 			Consent::narrow(origin(&patient()), twin, id, Terms { expires_at: 50, ..restricted }),
@@ -495,13 +597,20 @@ fn spends_never_exceed_the_budget_by_a_single_unit() {
 fn delta_is_budgeted_too() {
 	run_test(|| {
 		let twin = patient_twin();
-		let with_delta = PrivacyBudget { epsilon: FixedU64::from_u32(1), delta: Perquintill::from_parts(1_000) };
+		let with_delta =
+			PrivacyBudget { epsilon: FixedU64::from_u32(1), delta: Perquintill::from_parts(1_000) };
 		let id = grant(twin, Terms { budget: Some(with_delta), ..compute_terms(1000) });
-		let delta = |parts| PrivacyBudget { epsilon: FixedU64::zero(), delta: Perquintill::from_parts(parts) };
+		let delta = |parts| PrivacyBudget {
+			epsilon: FixedU64::zero(),
+			delta: Perquintill::from_parts(parts),
+		};
 		assert_ok!(spend(twin, delta(999)));
 		assert_eq!(spend(twin, delta(2)), Err(ConsentDenied::BudgetExceeded));
 		assert_ok!(spend(twin, delta(1)));
-		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent.delta), Some(Perquintill::from_parts(1_000)));
+		assert_eq!(
+			Grants::<Test>::get(twin, id).map(|g| g.spent.delta),
+			Some(Perquintill::from_parts(1_000))
+		);
 	});
 }
 
@@ -527,12 +636,25 @@ fn spends_need_a_live_compute_grant() {
 fn attack_spend_budget_of_another_grantee() {
 	run_test(|| {
 		let twin = patient_twin();
-		let dataset = create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
-		let id = grant(twin, Terms { datasets: Some(BoundedVec::truncate_from(vec![dataset])), ..compute_terms(1000) });
-		let as_stranger = Access { grantee: Grantee::Account(stranger()), ..access(Scope::Compute, Purpose::Research, Some(dataset)) };
+		let dataset =
+			create_did(&patient(), SubjectKind::Dataset, Controller::Account(patient()), None);
+		let id = grant(
+			twin,
+			Terms {
+				datasets: Some(BoundedVec::truncate_from(vec![dataset])),
+				..compute_terms(1000)
+			},
+		);
+		let as_stranger = Access {
+			grantee: Grantee::Account(stranger()),
+			..access(Scope::Compute, Purpose::Research, Some(dataset))
+		};
 		assert_eq!(spend_as(twin, &as_stranger, budget(1)), Err(ConsentDenied::NoGrant));
 		let wrong_purpose = access(Scope::Compute, Purpose::Commercial, Some(dataset));
-		assert_eq!(spend_as(twin, &wrong_purpose, budget(1)), Err(ConsentDenied::PurposeNotGranted));
+		assert_eq!(
+			spend_as(twin, &wrong_purpose, budget(1)),
+			Err(ConsentDenied::PurposeNotGranted)
+		);
 		let no_dataset = access(Scope::Compute, Purpose::Research, None);
 		assert_eq!(spend_as(twin, &no_dataset, budget(1)), Err(ConsentDenied::DatasetNotCovered));
 		let right = access(Scope::Compute, Purpose::Research, Some(dataset));
@@ -540,7 +662,10 @@ fn attack_spend_budget_of_another_grantee() {
 		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent), Some(PrivacyBudget::default()));
 		assert!(SpendTrail::<Test>::get(twin).is_empty());
 		assert_eq!(Consent::check_spend(&twin, &right, budget(1000)), Ok(id));
-		assert_eq!(Consent::check_spend(&twin, &right, budget(1001)), Err(ConsentDenied::BudgetExceeded));
+		assert_eq!(
+			Consent::check_spend(&twin, &right, budget(1001)),
+			Err(ConsentDenied::BudgetExceeded)
+		);
 	});
 }
 
@@ -555,11 +680,19 @@ fn a_spend_uses_a_grant_whose_remaining_budget_covers_it() {
 		// Only the large grant covers 950; then only the small one covers 100.
 		assert_eq!(spend_as(twin, &research, budget(950)), Ok((large, budget(50))));
 		assert_eq!(spend_as(twin, &research, budget(100)), Ok((small, budget(0))));
-		assert_eq!(Consent::check_spend(&twin, &research, budget(51)), Err(ConsentDenied::BudgetExceeded));
+		assert_eq!(
+			Consent::check_spend(&twin, &research, budget(51)),
+			Err(ConsentDenied::BudgetExceeded)
+		);
 		let trail = SpendTrail::<Test>::get(twin);
 		assert_eq!(
 			trail.first().map(|r| r.event.clone()),
-			Some(AuditEvent::BudgetSpent { grant: large, grantee: researcher_(), amount: budget(950), job })
+			Some(AuditEvent::BudgetSpent {
+				grant: large,
+				grantee: researcher_(),
+				amount: budget(950),
+				job
+			})
 		);
 	});
 }
@@ -595,8 +728,11 @@ fn a_round_admits_each_twin_on_its_own_and_says_why_the_rest_are_out() {
 		let poor_grant = grant(poor_twin, compute_terms(100));
 		let unknown = H256::repeat_byte(0xee);
 
-		let results =
-			Consent::reserve(&[admitted, revoked, poor_twin, unknown], &round_access(researcher_(), 1), budget(200));
+		let results = Consent::reserve(
+			&[admitted, revoked, poor_twin, unknown],
+			&round_access(researcher_(), 1),
+			budget(200),
+		);
 		assert_eq!(
 			results,
 			vec![
@@ -621,7 +757,10 @@ fn a_round_admits_each_twin_on_its_own_and_says_why_the_rest_are_out() {
 		);
 		// Reserved budget is not available to anyone else until settled.
 		let training = access(Scope::Compute, Purpose::ModelTraining, None);
-		assert_eq!(Consent::check_spend(&admitted, &training, budget(801)), Err(ConsentDenied::BudgetExceeded));
+		assert_eq!(
+			Consent::check_spend(&admitted, &training, budget(801)),
+			Err(ConsentDenied::BudgetExceeded)
+		);
 		assert_eq!(Consent::check_spend(&admitted, &training, budget(800)), Ok(admitted_grant));
 	});
 }
@@ -631,22 +770,36 @@ fn a_released_round_spends_nothing_and_a_used_one_is_recorded() {
 	run_test(|| {
 		let twin = patient_twin();
 		let id = grant(twin, compute_terms(1000));
-		assert_eq!(Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(300)), vec![Ok(id)]);
+		assert_eq!(
+			Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(300)),
+			vec![Ok(id)]
+		);
 		assert_eq!(Consent::settle(round(1), &[twin], Settlement::Release), vec![Some(id)]);
 		let record = Grants::<Test>::get(twin, id).expect("stored");
-		assert_eq!((record.spent, record.reserved), (PrivacyBudget::default(), PrivacyBudget::default()));
+		assert_eq!(
+			(record.spent, record.reserved),
+			(PrivacyBudget::default(), PrivacyBudget::default())
+		);
 		assert!(SpendTrail::<Test>::get(twin).is_empty());
 		System::assert_last_event(
 			Event::BudgetReleased { twin, grant: id, round: round(1), amount: budget(300) }.into(),
 		);
 
-		assert_eq!(Consent::reserve(&[twin], &round_access(researcher_(), 2), budget(300)), vec![Ok(id)]);
+		assert_eq!(
+			Consent::reserve(&[twin], &round_access(researcher_(), 2), budget(300)),
+			vec![Ok(id)]
+		);
 		assert_eq!(Consent::settle(round(2), &[twin], Settlement::Spend), vec![Some(id)]);
 		let record = Grants::<Test>::get(twin, id).expect("stored");
 		assert_eq!((record.spent, record.reserved), (budget(300), PrivacyBudget::default()));
 		assert_eq!(
 			SpendTrail::<Test>::get(twin).first().map(|r| r.event.clone()),
-			Some(AuditEvent::BudgetSpent { grant: id, grantee: researcher_(), amount: budget(300), job: Some(round(2)) })
+			Some(AuditEvent::BudgetSpent {
+				grant: id,
+				grantee: researcher_(),
+				amount: budget(300),
+				job: Some(round(2))
+			})
 		);
 		// A round settles once; unknown rounds settle nothing.
 		assert_eq!(Consent::settle(round(2), &[twin], Settlement::Spend), vec![None]);
@@ -661,9 +814,15 @@ fn a_released_round_spends_nothing_and_a_used_one_is_recorded() {
 fn attack_reserve_twice_in_one_round() {
 	run_test(|| {
 		let twin = patient_twin();
-		let capped = Binding { max_epsilon_per_round: Some(FixedU64::from_rational(1, 10)), ..Default::default() };
+		let capped = Binding {
+			max_epsilon_per_round: Some(FixedU64::from_rational(1, 10)),
+			..Default::default()
+		};
 		let id = grant(twin, Terms { binding: capped, ..compute_terms(1000) });
-		assert_eq!(Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(100)), vec![Ok(id)]);
+		assert_eq!(
+			Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(100)),
+			vec![Ok(id)]
+		);
 		assert_eq!(
 			Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(100)),
 			vec![Err(ConsentDenied::AlreadyReserved)]
@@ -682,7 +841,10 @@ fn a_reservation_names_its_round_and_a_positive_amount() {
 		let twin = patient_twin();
 		let id = grant(twin, compute_terms(1000));
 		let no_round = access(Scope::Compute, Purpose::ModelTraining, None);
-		assert_eq!(Consent::reserve(&[twin], &no_round, budget(1)), vec![Err(ConsentDenied::MissingComputation)]);
+		assert_eq!(
+			Consent::reserve(&[twin], &no_round, budget(1)),
+			vec![Err(ConsentDenied::MissingComputation)]
+		);
 		assert_eq!(
 			Consent::reserve(&[twin], &round_access(researcher_(), 1), PrivacyBudget::default()),
 			vec![Err(ConsentDenied::ZeroSpend)]
@@ -700,8 +862,14 @@ fn a_reservation_names_its_round_and_a_positive_amount() {
 fn a_bound_grant_covers_only_its_job_model_and_code() {
 	run_test(|| {
 		let twin = patient_twin();
-		let model = create_did(&researcher(), SubjectKind::Model, Controller::Account(researcher()), None);
-		let binding = Binding { job: Some(JOB), model: Some(model), code_hash: Some(code()), ..Default::default() };
+		let model =
+			create_did(&researcher(), SubjectKind::Model, Controller::Account(researcher()), None);
+		let binding = Binding {
+			job: Some(JOB),
+			model: Some(model),
+			code_hash: Some(code()),
+			..Default::default()
+		};
 		let id = grant(twin, Terms { binding, ..compute_terms(1000) });
 		let with = |computation: Computation| Access {
 			computation: Some(computation),
@@ -712,7 +880,10 @@ fn a_bound_grant_covers_only_its_job_model_and_code() {
 		let other_model = Computation { model: None, ..right };
 		let other_code = Computation { code_hash: H256::repeat_byte(1), ..right };
 		for wrong in [other_job, other_model, other_code] {
-			assert_eq!(Consent::reserve(&[twin], &with(wrong), budget(1)), vec![Err(ConsentDenied::ComputationNotCovered)]);
+			assert_eq!(
+				Consent::reserve(&[twin], &with(wrong), budget(1)),
+				vec![Err(ConsentDenied::ComputationNotCovered)]
+			);
 		}
 		let unnamed = access(Scope::Compute, Purpose::ModelTraining, None);
 		assert_eq!(Consent::check(&twin, &unnamed), Err(ConsentDenied::ComputationNotCovered));
@@ -743,16 +914,32 @@ fn bindings_are_for_compute_grants_with_a_cap_within_the_budget() {
 fn narrowing_may_bind_more_but_never_unbind() {
 	run_test(|| {
 		let twin = patient_twin();
-		let bound = Terms { binding: Binding { job: Some(JOB), ..Default::default() }, ..compute_terms(1000) };
+		let bound = Terms {
+			binding: Binding { job: Some(JOB), ..Default::default() },
+			..compute_terms(1000)
+		};
 		let id = grant(twin, bound.clone());
 		assert_noop!(
-			Consent::narrow(origin(&patient()), twin, id, Terms { binding: Binding::default(), ..bound.clone() }),
+			Consent::narrow(
+				origin(&patient()),
+				twin,
+				id,
+				Terms { binding: Binding::default(), ..bound.clone() }
+			),
 			Error::<Test>::NotNarrower
 		);
 		let tighter = Binding { code_hash: Some(code()), ..bound.binding };
-		assert_ok!(Consent::narrow(origin(&patient()), twin, id, Terms { binding: tighter, ..bound.clone() }));
+		assert_ok!(Consent::narrow(
+			origin(&patient()),
+			twin,
+			id,
+			Terms { binding: tighter, ..bound.clone() }
+		));
 		// Reserved budget counts as spent when narrowing.
-		assert_eq!(Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(400)), vec![Ok(id)]);
+		assert_eq!(
+			Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(400)),
+			vec![Ok(id)]
+		);
 		assert_noop!(
 			Consent::narrow(
 				origin(&patient()),
@@ -770,9 +957,15 @@ fn a_grant_with_reserved_budget_is_pruned_only_after_its_round_settles() {
 	run_test(|| {
 		let twin = patient_twin();
 		let id = grant(twin, compute_terms(1000));
-		assert_eq!(Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(400)), vec![Ok(id)]);
+		assert_eq!(
+			Consent::reserve(&[twin], &round_access(researcher_(), 1), budget(400)),
+			vec![Ok(id)]
+		);
 		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
-		assert_noop!(Consent::prune_grant(origin(&stranger()), twin, id), Error::<Test>::BudgetReserved);
+		assert_noop!(
+			Consent::prune_grant(origin(&stranger()), twin, id),
+			Error::<Test>::BudgetReserved
+		);
 		// The revoked twin is out of the next round, but the running one settles.
 		assert_eq!(
 			Consent::reserve(&[twin], &round_access(researcher_(), 2), budget(1)),
@@ -849,7 +1042,9 @@ fn an_approved_request_becomes_a_grant() {
 		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.terms), Some(compute_terms(2000)));
 		assert_eq!(request_hold(&researcher()), 0);
 		assert!(Requests::<Test>::get(twin, request).is_none());
-		System::assert_last_event(Event::RequestApproved { twin, request, grant: id, by: Authority::Patient }.into());
+		System::assert_last_event(
+			Event::RequestApproved { twin, request, grant: id, by: Authority::Patient }.into(),
+		);
 	});
 }
 
@@ -857,8 +1052,12 @@ fn an_approved_request_becomes_a_grant() {
 fn an_institution_requests_through_its_controller() {
 	run_test(|| {
 		let twin = patient_twin();
-		let institution =
-			create_did(&researcher(), SubjectKind::Institution, Controller::Account(researcher()), None);
+		let institution = create_did(
+			&researcher(),
+			SubjectKind::Institution,
+			Controller::Account(researcher()),
+			None,
+		);
 		let terms = Terms { grantee: Grantee::Institution(institution), ..view_terms() };
 		assert_noop!(
 			Consent::request_access(origin(&stranger()), twin, terms.clone()),
@@ -884,23 +1083,41 @@ fn requests_are_rejected_withdrawn_or_expire() {
 		let ask = || Consent::request_access(origin(&researcher()), twin, view_terms());
 
 		assert_ok!(ask());
-		assert_noop!(Consent::reject_request(origin(&stranger()), twin, last_request()), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Consent::reject_request(origin(&stranger()), twin, last_request()),
+			Error::<Test>::NotAuthorized
+		);
 		assert_ok!(Consent::reject_request(origin(&patient()), twin, last_request()));
 		assert_eq!(request_hold(&researcher()), 0);
 
 		assert_ok!(ask());
-		assert_noop!(Consent::close_request(origin(&stranger()), twin, last_request()), Error::<Test>::RequestStillOpen);
+		assert_noop!(
+			Consent::close_request(origin(&stranger()), twin, last_request()),
+			Error::<Test>::RequestStillOpen
+		);
 		assert_ok!(Consent::close_request(origin(&researcher()), twin, last_request()));
 		System::assert_last_event(Event::RequestClosed { twin, request: last_request() }.into());
 
 		assert_ok!(ask());
 		System::set_block_number(1 + REQUEST_LIFETIME);
-		assert_noop!(Consent::approve_request(origin(&patient()), twin, last_request()), Error::<Test>::RequestExpired);
+		assert_noop!(
+			Consent::approve_request(origin(&patient()), twin, last_request()),
+			Error::<Test>::RequestExpired
+		);
 		assert_ok!(Consent::close_request(origin(&stranger()), twin, last_request()));
 		assert_eq!(request_hold(&researcher()), 0);
-		assert_noop!(Consent::close_request(origin(&stranger()), twin, last_request()), Error::<Test>::RequestNotFound);
-		assert_noop!(Consent::approve_request(origin(&patient()), twin, 99), Error::<Test>::RequestNotFound);
-		assert_noop!(Consent::reject_request(origin(&patient()), twin, 99), Error::<Test>::RequestNotFound);
+		assert_noop!(
+			Consent::close_request(origin(&stranger()), twin, last_request()),
+			Error::<Test>::RequestNotFound
+		);
+		assert_noop!(
+			Consent::approve_request(origin(&patient()), twin, 99),
+			Error::<Test>::RequestNotFound
+		);
+		assert_noop!(
+			Consent::reject_request(origin(&patient()), twin, 99),
+			Error::<Test>::RequestNotFound
+		);
 	});
 }
 
@@ -914,9 +1131,16 @@ fn request_errors() {
 			Error::<Test>::NotAuthorized
 		);
 		let job = Terms { grantee: Grantee::Job(1), ..view_terms() };
-		assert_noop!(Consent::request_access(origin(&researcher()), twin, job), Error::<Test>::NotAuthorized);
 		assert_noop!(
-			Consent::request_access(origin(&researcher()), twin, Terms { purposes: purposes(&[]), ..view_terms() }),
+			Consent::request_access(origin(&researcher()), twin, job),
+			Error::<Test>::NotAuthorized
+		);
+		assert_noop!(
+			Consent::request_access(
+				origin(&researcher()),
+				twin,
+				Terms { purposes: purposes(&[]), ..view_terms() }
+			),
 			Error::<Test>::InvalidPurposes
 		);
 		assert_noop!(
@@ -924,7 +1148,10 @@ fn request_errors() {
 			Error::<Test>::TwinNotFound
 		);
 		let poor_terms = Terms { grantee: Grantee::Account(poor()), ..view_terms() };
-		assert_noop!(Consent::request_access(origin(&poor()), twin, poor_terms), Error::<Test>::CannotPayDeposit);
+		assert_noop!(
+			Consent::request_access(origin(&poor()), twin, poor_terms),
+			Error::<Test>::CannotPayDeposit
+		);
 		for _ in 0..MAX_PER_TWIN {
 			assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
 		}
@@ -959,22 +1186,51 @@ fn a_grantee_records_its_uses() {
 		let twin = patient_twin();
 		let id = grant(twin, view_terms());
 		System::set_block_number(3);
-		assert_ok!(Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::View, Purpose::Research, None));
+		assert_ok!(Consent::record_use(
+			origin(&researcher()),
+			twin,
+			researcher_(),
+			Scope::View,
+			Purpose::Research,
+			None
+		));
 		System::assert_last_event(
-			Event::Used { twin, grant: id, grantee: researcher_(), purpose: Purpose::Research }.into(),
+			Event::Used { twin, grant: id, grantee: researcher_(), purpose: Purpose::Research }
+				.into(),
 		);
 		let record = Grants::<Test>::get(twin, id).expect("stored");
 		assert_eq!((record.uses, record.last_used), (1, Some(3)));
 		assert_noop!(
-			Consent::record_use(origin(&stranger()), twin, researcher_(), Scope::View, Purpose::Research, None),
+			Consent::record_use(
+				origin(&stranger()),
+				twin,
+				researcher_(),
+				Scope::View,
+				Purpose::Research,
+				None
+			),
 			Error::<Test>::NotAuthorized
 		);
 		assert_noop!(
-			Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::View, Purpose::Commercial, None),
+			Consent::record_use(
+				origin(&researcher()),
+				twin,
+				researcher_(),
+				Scope::View,
+				Purpose::Commercial,
+				None
+			),
 			Error::<Test>::PurposeNotGranted
 		);
 		assert_noop!(
-			Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::Compute, Purpose::Research, None),
+			Consent::record_use(
+				origin(&researcher()),
+				twin,
+				researcher_(),
+				Scope::Compute,
+				Purpose::Research,
+				None
+			),
 			Error::<Test>::ScopeMismatch
 		);
 		assert_noop!(
@@ -1019,7 +1275,14 @@ fn attack_grantee_erases_the_audit_trail_with_uses() {
 		let decisions = AuditTrail::<Test>::get(twin);
 		let spends = SpendTrail::<Test>::get(twin);
 		for _ in 0..MAX_AUDIT * 4 {
-			assert_ok!(Consent::record_use(origin(&researcher()), twin, researcher_(), Scope::View, Purpose::Research, None));
+			assert_ok!(Consent::record_use(
+				origin(&researcher()),
+				twin,
+				researcher_(),
+				Scope::View,
+				Purpose::Research,
+				None
+			));
 		}
 		assert_eq!(AuditTrail::<Test>::get(twin), decisions);
 		assert_eq!(SpendTrail::<Test>::get(twin), spends);
@@ -1036,16 +1299,25 @@ fn prune_deletes_revoked_or_expired_grants() {
 		let twin = patient_twin();
 		let revoked = grant(twin, view_terms());
 		let expiring = grant(twin, Terms { expires_at: 5, ..view_terms() });
-		assert_noop!(Consent::prune_grant(origin(&stranger()), twin, revoked), Error::<Test>::GrantStillLive);
+		assert_noop!(
+			Consent::prune_grant(origin(&stranger()), twin, revoked),
+			Error::<Test>::GrantStillLive
+		);
 		assert_ok!(Consent::revoke(origin(&patient()), twin, revoked));
 		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, revoked));
 		System::assert_last_event(Event::Pruned { twin, grant: revoked }.into());
-		assert_noop!(Consent::prune_grant(origin(&stranger()), twin, expiring), Error::<Test>::GrantStillLive);
+		assert_noop!(
+			Consent::prune_grant(origin(&stranger()), twin, expiring),
+			Error::<Test>::GrantStillLive
+		);
 		System::set_block_number(5);
 		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, expiring));
 		assert_eq!(GrantCount::<Test>::get(twin), 0);
 		assert_eq!(grant_hold(&patient()), 0);
-		assert_noop!(Consent::prune_grant(origin(&stranger()), twin, expiring), Error::<Test>::GrantNotFound);
+		assert_noop!(
+			Consent::prune_grant(origin(&stranger()), twin, expiring),
+			Error::<Test>::GrantNotFound
+		);
 	});
 }
 
@@ -1067,7 +1339,11 @@ mod budget_property {
 	fn op() -> impl Strategy<Value = Op> {
 		prop_oneof![
 			(1u64..5_000).prop_map(|epsilon| Op::Grant { epsilon }),
-			(0usize..4, 0u64..2_000, 0u64..2_000).prop_map(|(grant, epsilon, delta)| Op::Spend { grant, epsilon, delta }),
+			(0usize..4, 0u64..2_000, 0u64..2_000).prop_map(|(grant, epsilon, delta)| Op::Spend {
+				grant,
+				epsilon,
+				delta
+			}),
 			(0usize..4, 0u64..5_000).prop_map(|(grant, epsilon)| Op::Narrow { grant, epsilon }),
 			(0usize..4).prop_map(|grant| Op::Revoke { grant }),
 			Just(Op::NextBlock),
@@ -1179,7 +1455,10 @@ fn attack_guardian_adds_its_key_to_act_as_the_patient() {
 		let key = pallet_twins::VerificationMethod {
 			fragment: BoundedVec::truncate_from(b"mine".to_vec()),
 			key: twinnet_primitives::did::PublicKey::Sr25519([4; 32]),
-			relationships: twinnet_primitives::did::Relationships { authentication: true, ..Default::default() },
+			relationships: twinnet_primitives::did::Relationships {
+				authentication: true,
+				..Default::default()
+			},
 		};
 		assert_ok!(Twins::add_verification_method(origin(&guardian()), twin, key));
 		assert_eq!(Consent::authority(&twin, &guardian()), Ok(Authority::Guardian));
@@ -1211,7 +1490,10 @@ fn a_guardian_cannot_deactivate_a_twin_the_patient_granted_on() {
 		let twin = guarded_twin(true);
 		let id = grant(twin, view_terms());
 		assert_noop!(Twins::deactivate(origin(&guardian()), twin), Error::<Test>::LiveGrants);
-		assert_noop!(Consent::revoke(origin(&guardian()), twin, id), Error::<Test>::PatientDecision);
+		assert_noop!(
+			Consent::revoke(origin(&guardian()), twin, id),
+			Error::<Test>::PatientDecision
+		);
 	});
 }
 
@@ -1232,17 +1514,33 @@ fn grants_are_capped_in_duration_epsilon_and_delta() {
 	run_test(|| {
 		let twin = patient_twin();
 		let too_long = Terms { expires_at: 2 + MAX_GRANT_DURATION, ..view_terms() };
-		assert_noop!(Consent::grant(origin(&patient()), twin, too_long), Error::<Test>::PeriodTooLong);
-		assert_ok!(Consent::grant(origin(&patient()), twin, Terms { expires_at: 1 + MAX_GRANT_DURATION, ..view_terms() }));
-		let huge_epsilon = PrivacyBudget { epsilon: FixedU64::from_u32(11), delta: Perquintill::zero() };
 		assert_noop!(
-			Consent::grant(origin(&patient()), twin, Terms { budget: Some(huge_epsilon), ..compute_terms(1) }),
+			Consent::grant(origin(&patient()), twin, too_long),
+			Error::<Test>::PeriodTooLong
+		);
+		assert_ok!(Consent::grant(
+			origin(&patient()),
+			twin,
+			Terms { expires_at: 1 + MAX_GRANT_DURATION, ..view_terms() }
+		));
+		let huge_epsilon =
+			PrivacyBudget { epsilon: FixedU64::from_u32(11), delta: Perquintill::zero() };
+		assert_noop!(
+			Consent::grant(
+				origin(&patient()),
+				twin,
+				Terms { budget: Some(huge_epsilon), ..compute_terms(1) }
+			),
 			Error::<Test>::BudgetTooLarge
 		);
 		// Delta 1 (certain failure) was accepted before the fix.
 		let certain = PrivacyBudget { epsilon: FixedU64::from_u32(1), delta: Perquintill::one() };
 		assert_noop!(
-			Consent::request_access(origin(&researcher()), twin, Terms { budget: Some(certain), ..compute_terms(1) }),
+			Consent::request_access(
+				origin(&researcher()),
+				twin,
+				Terms { budget: Some(certain), ..compute_terms(1) }
+			),
 			Error::<Test>::BudgetTooLarge
 		);
 	});
@@ -1255,7 +1553,9 @@ fn request_decisions_and_prunes_are_in_the_decision_trail() {
 		assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
 		let rejected = last_request();
 		assert_ok!(Consent::reject_request(origin(&patient()), twin, rejected));
-		System::assert_last_event(Event::RequestRejected { twin, request: rejected, by: Authority::Patient }.into());
+		System::assert_last_event(
+			Event::RequestRejected { twin, request: rejected, by: Authority::Patient }.into(),
+		);
 		assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
 		let approved = last_request();
 		assert_ok!(Consent::approve_request(origin(&patient()), twin, approved));
@@ -1268,7 +1568,11 @@ fn request_decisions_and_prunes_are_in_the_decision_trail() {
 			vec![
 				AuditEvent::RequestRejected { request: rejected, by: Authority::Patient },
 				AuditEvent::Granted { grant: id, by: Authority::Patient },
-				AuditEvent::RequestApproved { request: approved, grant: id, by: Authority::Patient },
+				AuditEvent::RequestApproved {
+					request: approved,
+					grant: id,
+					by: Authority::Patient
+				},
 				AuditEvent::Revoked { grant: id, by: Authority::Patient },
 				AuditEvent::Pruned { grant: id },
 			]
@@ -1287,7 +1591,9 @@ fn the_test_configuration_passes_the_integrity_test() {
 #[test]
 fn migration_to_v2_upgrades_grants_requests_and_trails() {
 	use crate::migrations::v1;
-	use frame_support::traits::{fungible::MutateHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	use frame_support::traits::{
+		fungible::MutateHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+	};
 	new_test_ext().execute_with(|| {
 		StorageVersion::new(1).put::<Consent>();
 		let twin = patient_twin();
@@ -1311,25 +1617,55 @@ fn migration_to_v2_upgrades_grants_requests_and_trails() {
 		frame_support::storage::unhashed::put(&Grants::<Test>::hashed_key_for(twin, 0), &old_grant);
 		GrantCount::<Test>::insert(twin, 1);
 		assert_ok!(Balances::hold(&HoldReason::GrantDeposit.into(), &patient(), 150));
-		let old_request = v1::AccessRequest::<Test> { terms: old_terms(), requester: researcher(), expires_at: 5 };
-		frame_support::storage::unhashed::put(&Requests::<Test>::hashed_key_for(twin, 3), &old_request);
+		let old_request = v1::AccessRequest::<Test> {
+			terms: old_terms(),
+			requester: researcher(),
+			expires_at: 5,
+		};
+		frame_support::storage::unhashed::put(
+			&Requests::<Test>::hashed_key_for(twin, 3),
+			&old_request,
+		);
 		v1::RequestCount::<Test>::insert(twin, 1);
-		assert_ok!(Balances::hold(&HoldReason::RequestDeposit.into(), &researcher(), REQUEST_DEPOSIT));
+		assert_ok!(Balances::hold(
+			&HoldReason::RequestDeposit.into(),
+			&researcher(),
+			REQUEST_DEPOSIT
+		));
 		let old_trail: Vec<(u64, v1::AuditEvent<AccountId32>)> = vec![
 			(1, v1::AuditEvent::Granted { grant: 0, by: Authority::Patient }),
-			(2, v1::AuditEvent::Used { grant: 0, grantee: researcher_(), purpose: Purpose::Research }),
+			(
+				2,
+				v1::AuditEvent::Used {
+					grant: 0,
+					grantee: researcher_(),
+					purpose: Purpose::Research,
+				},
+			),
 			(3, v1::AuditEvent::BudgetSpent { grant: 0, amount: budget(250) }),
 		];
-		frame_support::storage::unhashed::put(&AuditTrail::<Test>::hashed_key_for(twin), &old_trail);
+		frame_support::storage::unhashed::put(
+			&AuditTrail::<Test>::hashed_key_for(twin),
+			&old_trail,
+		);
 
 		crate::migrations::MigrateToV2::<Test>::on_runtime_upgrade();
 
 		assert_eq!(Consent::on_chain_storage_version(), StorageVersion::new(2));
 		let grant = Grants::<Test>::get(twin, 0).expect("migrated");
-		assert_eq!(grant.terms, Terms { purposes: purposes(&[Purpose::Research]), ..compute_terms(1000) });
-		assert_eq!((grant.spent, grant.reserved, grant.uses), (budget(250), PrivacyBudget::default(), 0));
+		assert_eq!(
+			grant.terms,
+			Terms { purposes: purposes(&[Purpose::Research]), ..compute_terms(1000) }
+		);
+		assert_eq!(
+			(grant.spent, grant.reserved, grant.uses),
+			(budget(250), PrivacyBudget::default(), 0)
+		);
 		assert_eq!(Consent::grants_held_by(&researcher_(), None, 10), vec![(twin, 0)]);
-		assert_eq!(Requests::<Test>::get(twin, 3).map(|r| r.terms.binding), Some(Binding::default()));
+		assert_eq!(
+			Requests::<Test>::get(twin, 3).map(|r| r.terms.binding),
+			Some(Binding::default())
+		);
 		assert_eq!(OpenRequests::<Test>::get(researcher()), 1);
 		assert_eq!(
 			AuditTrail::<Test>::get(twin).into_iter().map(|r| r.event).collect::<Vec<_>>(),
@@ -1337,7 +1673,15 @@ fn migration_to_v2_upgrades_grants_requests_and_trails() {
 		);
 		assert_eq!(
 			SpendTrail::<Test>::get(twin).first().map(|r| (r.block, r.event.clone())),
-			Some((3, AuditEvent::BudgetSpent { grant: 0, grantee: researcher_(), amount: budget(250), job: None }))
+			Some((
+				3,
+				AuditEvent::BudgetSpent {
+					grant: 0,
+					grantee: researcher_(),
+					amount: budget(250),
+					job: None
+				}
+			))
 		);
 		Consent::do_try_state().expect("migrated state is consistent");
 		// Run again, it changes nothing.

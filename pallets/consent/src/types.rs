@@ -120,8 +120,9 @@ impl<T: Config> Grant<T> {
 			return Err(ConsentDenied::PurposeNotGranted);
 		}
 		match (&self.terms.datasets, dataset) {
-			(Some(allowed), Some(dataset)) if !allowed.contains(dataset) =>
-				return Err(ConsentDenied::DatasetNotCovered),
+			(Some(allowed), Some(dataset)) if !allowed.contains(dataset) => {
+				return Err(ConsentDenied::DatasetNotCovered)
+			},
 			// A restricted grant covers only named datasets.
 			(Some(_), None) => return Err(ConsentDenied::DatasetNotCovered),
 			_ => {},

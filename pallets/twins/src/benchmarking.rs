@@ -36,7 +36,9 @@ fn funded<T: Config>(account: AccountId32) -> T::AccountId {
 /// `bytes` bytes, of which the first two encode `index`.
 fn unique_bytes(index: u32, bytes: u32, fill: u8) -> vec::Vec<u8> {
 	let mut out = vec![fill; bytes as usize];
-	for (byte, value) in out.iter_mut().zip([b'a' + (index / 26 % 26) as u8, b'a' + (index % 26) as u8]) {
+	for (byte, value) in
+		out.iter_mut().zip([b'a' + (index / 26 % 26) as u8, b'a' + (index % 26) as u8])
+	{
 		*byte = value;
 	}
 	out
@@ -81,7 +83,11 @@ fn service<T: Config>(index: u32) -> ServiceOf<T> {
 	url.resize(T::MaxUrlLength::get() as usize, b'a');
 	Service {
 		fragment: fragment::<T>(index),
-		service_type: BoundedVec::truncate_from(unique_bytes(index, T::MaxServiceTypeLength::get(), b'T')),
+		service_type: BoundedVec::truncate_from(unique_bytes(
+			index,
+			T::MaxServiceTypeLength::get(),
+			b'T',
+		)),
 		endpoint: BoundedVec::truncate_from(url),
 	}
 }
@@ -102,8 +108,10 @@ struct Setup<T: Config> {
 impl<T: Config> Setup<T> {
 	fn new() -> Self {
 		let owner = funded::<T>(AccountId32::new([1; 32]));
-		let signer = funded::<T>(signer_key().account_id().unwrap_or_else(|| AccountId32::new([2; 32])));
-		let mut guardian_methods = methods::<T>(T::MaxVerificationMethods::get().saturating_sub(1), 1000, true);
+		let signer =
+			funded::<T>(signer_key().account_id().unwrap_or_else(|| AccountId32::new([2; 32])));
+		let mut guardian_methods =
+			methods::<T>(T::MaxVerificationMethods::get().saturating_sub(1), 1000, true);
 		let signer_key = method::<T>(999, signer_key(), true);
 		let _ = guardian_methods.try_push(signer_key);
 		Self::create(&owner, SubjectKind::Institution, None, guardian_methods);
@@ -117,14 +125,20 @@ impl<T: Config> Setup<T> {
 		controller: Option<Controller<T::AccountId>>,
 		methods: BoundedVec<VerificationMethodOf<T>, T::MaxVerificationMethods>,
 	) {
-		let created = Pallet::<T>::create(RawOrigin::Signed(who.clone()).into(), kind, controller, methods);
+		let created =
+			Pallet::<T>::create(RawOrigin::Signed(who.clone()).into(), kind, controller, methods);
 		assert!(created.is_ok(), "benchmark setup: create failed: {created:?}");
 	}
 
 	/// A DID of `kind` under the guardian, with `keys` keys and `services`
 	/// services, its deposit held by the owner.
 	fn did(&self, kind: SubjectKind, keys: u32, services: u32) -> DidId {
-		Self::create(&self.owner, kind, Some(Controller::Did(self.guardian)), methods::<T>(keys, 0, false));
+		Self::create(
+			&self.owner,
+			kind,
+			Some(Controller::Did(self.guardian)),
+			methods::<T>(keys, 0, false),
+		);
 		let did = last_did::<T>(&self.owner);
 		for index in 0..services {
 			let added = Pallet::<T>::add_service(
@@ -155,13 +169,16 @@ impl<T: Config> Setup<T> {
 	/// may have, each with the signer's authentication key, so the signer
 	/// acts through it and naming it walks the whole chain.
 	fn controller_chain(&self) -> DidId {
-		let signer_key = || {
-			BoundedVec::truncate_from(vec![method::<T>(999, signer_key(), true)])
-		};
+		let signer_key = || BoundedVec::truncate_from(vec![method::<T>(999, signer_key(), true)]);
 		Self::create(&self.signer, SubjectKind::Institution, None, signer_key());
 		let mut lowest = last_did::<T>(&self.signer);
 		for _ in 1..T::MaxControllerDepth::get() {
-			Self::create(&self.signer, SubjectKind::Institution, Some(Controller::Did(lowest)), signer_key());
+			Self::create(
+				&self.signer,
+				SubjectKind::Institution,
+				Some(Controller::Did(lowest)),
+				signer_key(),
+			);
 			lowest = last_did::<T>(&self.signer);
 		}
 		lowest
@@ -173,7 +190,9 @@ impl<T: Config> Setup<T> {
 		let twin = self.full_did();
 		let chain = self.controller_chain();
 		let owner = || RawOrigin::Signed(self.owner.clone());
-		assert!(Pallet::<T>::rotate_controller(owner().into(), twin, Controller::Did(chain)).is_ok());
+		assert!(
+			Pallet::<T>::rotate_controller(owner().into(), twin, Controller::Did(chain)).is_ok()
+		);
 		assert!(Pallet::<T>::offer_patient(owner().into(), twin, self.signer.clone()).is_ok());
 		(twin, chain)
 	}
@@ -386,7 +405,12 @@ mod benchmarks {
 		let (twin, next) = setup.twin_in_custody();
 		// The twin's controller check fails first; the institution's succeeds.
 		let detached = Controller::Account(setup.owner.clone());
-		assert!(Pallet::<T>::rotate_controller(RawOrigin::Signed(setup.owner.clone()).into(), twin, detached).is_ok());
+		assert!(Pallet::<T>::rotate_controller(
+			RawOrigin::Signed(setup.owner.clone()).into(),
+			twin,
+			detached
+		)
+		.is_ok());
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.signer.clone()), twin, next);
@@ -399,7 +423,12 @@ mod benchmarks {
 		let setup = Setup::<T>::new();
 		let (twin, _) = setup.twin_in_custody();
 		let detached = Controller::Account(setup.owner.clone());
-		assert!(Pallet::<T>::rotate_controller(RawOrigin::Signed(setup.owner.clone()).into(), twin, detached).is_ok());
+		assert!(Pallet::<T>::rotate_controller(
+			RawOrigin::Signed(setup.owner.clone()).into(),
+			twin,
+			detached
+		)
+		.is_ok());
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.signer.clone()), twin);

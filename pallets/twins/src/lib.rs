@@ -188,14 +188,8 @@ pub mod pallet {
 
 	/// Active DIDs by controller, for listing what an account or DID controls.
 	#[pallet::storage]
-	pub type DidsByController<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		Controller<T::AccountId>,
-		Twox64Concat,
-		DidId,
-		(),
-	>;
+	pub type DidsByController<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, Controller<T::AccountId>, Twox64Concat, DidId, ()>;
 
 	/// Pending custody offers by twin and institution, with the account that
 	/// holds each offer's deposit.
@@ -368,9 +362,16 @@ pub mod pallet {
 					},
 				};
 				let methods = BoundedVec::truncate_from(alloc::vec![key]);
-				let did = match Pallet::<T>::do_create(entry.creator.clone(), entry.kind, None, methods) {
+				let did = match Pallet::<T>::do_create(
+					entry.creator.clone(),
+					entry.kind,
+					None,
+					methods,
+				) {
 					Ok(did) => did,
-					Err(error) => panic!("genesis DID of {:?} is invalid: {error:?}", entry.creator),
+					Err(error) => {
+						panic!("genesis DID of {:?} is invalid: {error:?}", entry.creator)
+					},
 				};
 				if let Some(index) = entry.custodian {
 					let institution = created.get(index as usize).copied();
@@ -379,8 +380,9 @@ pub mod pallet {
 						panic!("genesis custodian {index} is not an earlier DID");
 					};
 					assert!(
-						entry.kind == SubjectKind::PatientTwin &&
-							Pallet::<T>::active_kind(&institution) == Some(SubjectKind::Institution),
+						entry.kind == SubjectKind::PatientTwin
+							&& Pallet::<T>::active_kind(&institution)
+								== Some(SubjectKind::Institution),
 						"genesis custody must be of a twin by an institution"
 					);
 					if let Err(error) = Pallet::<T>::start_custody(did, institution, depositor) {
@@ -407,7 +409,8 @@ pub mod pallet {
 				assert!(bound > 0, "pallet-twins: {name} must be positive");
 			}
 			assert!(
-				T::MaxFragmentLength::get() as usize <= twinnet_primitives::did::MAX_FRAGMENT_LENGTH,
+				T::MaxFragmentLength::get() as usize
+					<= twinnet_primitives::did::MAX_FRAGMENT_LENGTH,
 				"pallet-twins: fragments must fit the DID URLs resolvers accept"
 			);
 		}
@@ -528,10 +531,15 @@ pub mod pallet {
 			Self::ensure_valid_controller(&did, &new_controller)?;
 
 			if Self::acts_through(&new_controller, &who) {
-				let old_controller = Self::set_controller(did, &mut details, new_controller.clone())?;
+				let old_controller =
+					Self::set_controller(did, &mut details, new_controller.clone())?;
 				details.pending_controller = None;
 				Self::store_change(did, details, &who)?;
-				Self::deposit_event(Event::ControllerRotated { did, old_controller, new_controller });
+				Self::deposit_event(Event::ControllerRotated {
+					did,
+					old_controller,
+					new_controller,
+				});
 			} else {
 				details.pending_controller = Some(new_controller.clone());
 				Self::store_change(did, details, &who)?;
@@ -543,13 +551,20 @@ pub mod pallet {
 		/// Adds a service endpoint to `did`.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::add_service())]
-		pub fn add_service(origin: OriginFor<T>, did: DidId, service: ServiceOf<T>) -> DispatchResult {
+		pub fn add_service(
+			origin: OriginFor<T>,
+			did: DidId,
+			service: ServiceOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let (mut details, _) = Self::authorized(&did, &who)?;
 			ensure_valid_service::<T>(&service)?;
 			ensure!(!details.has_fragment(&service.fragment), Error::<T>::DuplicateFragment);
 			let fragment = service.fragment.clone();
-			details.services.try_push(service).map_err(|_| Error::<T>::MaxServicesExceeded)?;
+			details
+				.services
+				.try_push(service)
+				.map_err(|_| Error::<T>::MaxServicesExceeded)?;
 			Self::store_change(did, details, &who)?;
 			Self::deposit_event(Event::ServiceAdded { did, fragment });
 			Ok(())
@@ -626,7 +641,11 @@ pub mod pallet {
 				},
 			);
 			T::Dependents::on_deactivated(&did, details.kind);
-			Self::deposit_event(Event::DidDeactivated { did, depositor: details.depositor, refunded });
+			Self::deposit_event(Event::DidDeactivated {
+				did,
+				depositor: details.depositor,
+				refunded,
+			});
 			Ok(())
 		}
 
@@ -647,7 +666,10 @@ pub mod pallet {
 				institution_details.kind == SubjectKind::Institution,
 				Error::<T>::NotAnInstitution
 			);
-			ensure!(Self::active_did(&twin)?.kind == SubjectKind::PatientTwin, Error::<T>::NotATwin);
+			ensure!(
+				Self::active_did(&twin)?.kind == SubjectKind::PatientTwin,
+				Error::<T>::NotATwin
+			);
 			ensure!(
 				Custodians::<T>::get(twin).map(|c| c.institution) != Some(institution),
 				Error::<T>::AlreadyCustodian
@@ -660,7 +682,9 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::CustodyDeposit.into(), &who, T::CustodyDeposit::get())
 				.map_err(|_| Error::<T>::CannotPayDeposit)?;
 			CustodyOffers::<T>::insert(twin, institution, who);
-			CustodyLoads::<T>::mutate(institution, |load| load.offers = load.offers.saturating_add(1));
+			CustodyLoads::<T>::mutate(institution, |load| {
+				load.offers = load.offers.saturating_add(1)
+			});
 			Self::deposit_event(Event::CustodyOffered { twin, institution });
 			Ok(())
 		}
@@ -669,7 +693,11 @@ pub mod pallet {
 		/// `institution`: it becomes the twin's custodian, replacing any other.
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::accept_custody())]
-		pub fn accept_custody(origin: OriginFor<T>, twin: DidId, institution: DidId) -> DispatchResult {
+		pub fn accept_custody(
+			origin: OriginFor<T>,
+			twin: DidId,
+			institution: DidId,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::authorized(&twin, &who)?;
 			let depositor =
@@ -684,9 +712,14 @@ pub mod pallet {
 				load.offers = load.offers.saturating_sub(1);
 				load.custodies = load.custodies.saturating_add(1);
 			});
-			if let Some(previous) = Custodians::<T>::mutate(twin, |c| c.replace(Custody { institution, depositor })) {
+			if let Some(previous) =
+				Custodians::<T>::mutate(twin, |c| c.replace(Custody { institution, depositor }))
+			{
 				Self::finish_custody(&previous)?;
-				Self::deposit_event(Event::CustodyEnded { twin, institution: previous.institution });
+				Self::deposit_event(Event::CustodyEnded {
+					twin,
+					institution: previous.institution,
+				});
 			}
 			Self::deposit_event(Event::CustodyAccepted { twin, institution });
 			Ok(())
@@ -706,7 +739,10 @@ pub mod pallet {
 			let depositor =
 				CustodyOffers::<T>::get(twin, institution).ok_or(Error::<T>::NoCustodyOffer)?;
 			let twin_gone = !Dids::<T>::contains_key(twin);
-			ensure!(twin_gone || Self::is_custody_party(&twin, &institution, &who), Error::<T>::NotAuthorized);
+			ensure!(
+				twin_gone || Self::is_custody_party(&twin, &institution, &who),
+				Error::<T>::NotAuthorized
+			);
 
 			Self::release_custody_deposit(&depositor)?;
 			CustodyOffers::<T>::remove(twin, institution);
@@ -723,7 +759,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::active_did(&twin)?;
 			let custody = Custodians::<T>::get(twin).ok_or(Error::<T>::NoCustodian)?;
-			ensure!(Self::is_custody_party(&twin, &custody.institution, &who), Error::<T>::NotAuthorized);
+			ensure!(
+				Self::is_custody_party(&twin, &custody.institution, &who),
+				Error::<T>::NotAuthorized
+			);
 			Custodians::<T>::remove(twin);
 			Self::finish_custody(&custody)?;
 			Self::deposit_event(Event::CustodyEnded { twin, institution: custody.institution });
@@ -739,7 +778,8 @@ pub mod pallet {
 		pub fn accept_controller(origin: OriginFor<T>, did: DidId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut details = Self::active_did(&did)?;
-			let offered = details.pending_controller.clone().ok_or(Error::<T>::NoPendingHandover)?;
+			let offered =
+				details.pending_controller.clone().ok_or(Error::<T>::NoPendingHandover)?;
 			ensure!(Self::acts_through(&offered, &who), Error::<T>::NotAuthorized);
 			// The chain above the controller may have changed since the offer.
 			Self::ensure_valid_controller(&did, &offered)?;
@@ -751,7 +791,11 @@ pub mod pallet {
 				details.patient = details.pending_patient.take();
 			}
 			Self::store_change(did, details, &who)?;
-			Self::deposit_event(Event::ControllerRotated { did, old_controller, new_controller: offered });
+			Self::deposit_event(Event::ControllerRotated {
+				did,
+				old_controller,
+				new_controller: offered,
+			});
 			if binds_patient {
 				Self::deposit_event(Event::PatientBound { twin: did, patient: who });
 			}
@@ -764,11 +808,18 @@ pub mod pallet {
 		/// with [`Pallet::accept_patient`].
 		#[pallet::call_index(14)]
 		#[pallet::weight(T::WeightInfo::offer_patient())]
-		pub fn offer_patient(origin: OriginFor<T>, twin: DidId, patient: T::AccountId) -> DispatchResult {
+		pub fn offer_patient(
+			origin: OriginFor<T>,
+			twin: DidId,
+			patient: T::AccountId,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let (mut details, role) = Self::authorized(&twin, &who)?;
 			ensure!(details.kind == SubjectKind::PatientTwin, Error::<T>::NotATwin);
-			ensure!(details.patient.is_none() || role == DidRole::Patient, Error::<T>::PatientProtected);
+			ensure!(
+				details.patient.is_none() || role == DidRole::Patient,
+				Error::<T>::PatientProtected
+			);
 			ensure!(!details.is_patient(&patient), Error::<T>::AlreadyPatient);
 
 			if patient == who {
@@ -860,8 +911,10 @@ pub mod pallet {
 				},
 			};
 			let is_twin = kind == SubjectKind::PatientTwin;
-			let patient = (is_twin && pending_controller.is_none() && controller == Controller::Account(who.clone()))
-				.then(|| who.clone());
+			let patient = (is_twin
+				&& pending_controller.is_none()
+				&& controller == Controller::Account(who.clone()))
+			.then(|| who.clone());
 			let pending_patient = match &pending_controller {
 				Some(Controller::Account(account)) if is_twin => Some(account.clone()),
 				_ => None,
@@ -899,25 +952,41 @@ pub mod pallet {
 
 		/// Makes `institution` the custodian of `twin` on the offer of
 		/// `depositor`, who holds the custody deposit.
-		fn start_custody(twin: DidId, institution: DidId, depositor: T::AccountId) -> DispatchResult {
-			T::Currency::hold(&HoldReason::CustodyDeposit.into(), &depositor, T::CustodyDeposit::get())
-				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+		fn start_custody(
+			twin: DidId,
+			institution: DidId,
+			depositor: T::AccountId,
+		) -> DispatchResult {
+			T::Currency::hold(
+				&HoldReason::CustodyDeposit.into(),
+				&depositor,
+				T::CustodyDeposit::get(),
+			)
+			.map_err(|_| Error::<T>::CannotPayDeposit)?;
 			Custodians::<T>::insert(twin, Custody { institution, depositor });
-			CustodyLoads::<T>::mutate(institution, |load| load.custodies = load.custodies.saturating_add(1));
+			CustodyLoads::<T>::mutate(institution, |load| {
+				load.custodies = load.custodies.saturating_add(1)
+			});
 			Ok(())
 		}
 
 		/// Returns the deposit of ended custody and counts it off its institution.
 		fn finish_custody(custody: &Custody<T::AccountId>) -> DispatchResult {
 			Self::release_custody_deposit(&custody.depositor)?;
-			Self::update_load(custody.institution, |load| load.custodies = load.custodies.saturating_sub(1));
+			Self::update_load(custody.institution, |load| {
+				load.custodies = load.custodies.saturating_sub(1)
+			});
 			Ok(())
 		}
 
 		/// Returns a custody offer's or custody's deposit to `depositor`.
 		fn release_custody_deposit(depositor: &T::AccountId) -> DispatchResult {
-			release::<_, T::Currency>(&HoldReason::CustodyDeposit.into(), depositor, T::CustodyDeposit::get())
-				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))
+			release::<_, T::Currency>(
+				&HoldReason::CustodyDeposit.into(),
+				depositor,
+				T::CustodyDeposit::get(),
+			)
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))
 		}
 
 		/// Changes an institution's load, deleting it once empty.
@@ -946,7 +1015,10 @@ pub mod pallet {
 		}
 
 		/// The active DID `did` and how `who` may act for it, if at all.
-		fn authorized(did: &DidId, who: &T::AccountId) -> Result<(DidDetails<T>, DidRole), Error<T>> {
+		fn authorized(
+			did: &DidId,
+			who: &T::AccountId,
+		) -> Result<(DidDetails<T>, DidRole), Error<T>> {
 			let details = Self::active_did(did)?;
 			let role = Self::role(&details, who).ok_or(Error::<T>::NotAuthorized)?;
 			Ok((details, role))
@@ -971,7 +1043,8 @@ pub mod pallet {
 			match controller {
 				Controller::Account(account) => account == who,
 				Controller::Did(controller) => Dids::<T>::get(controller).is_some_and(|c| {
-					c.controller == Controller::Account(who.clone()) || c.has_authentication_key_of(who)
+					c.controller == Controller::Account(who.clone())
+						|| c.has_authentication_key_of(who)
 				}),
 			}
 		}
@@ -990,15 +1063,18 @@ pub mod pallet {
 
 		/// `who` acts for `twin` or controls `institution`.
 		fn is_custody_party(twin: &DidId, institution: &DidId, who: &T::AccountId) -> bool {
-			Dids::<T>::get(twin).is_some_and(|details| Self::role(&details, who).is_some()) ||
-				Self::is_controlled_by(institution, who)
+			Dids::<T>::get(twin).is_some_and(|details| Self::role(&details, who).is_some())
+				|| Self::is_controlled_by(institution, who)
 		}
 
 		/// `controller` may control `did`: an account, or an active DID other
 		/// than `did` through which someone can act, whose chain of
 		/// controllers is acyclic, does not pass through `did`, and is at most
 		/// [`Config::MaxControllerDepth`] long.
-		fn ensure_valid_controller(did: &DidId, controller: &Controller<T::AccountId>) -> DispatchResult {
+		fn ensure_valid_controller(
+			did: &DidId,
+			controller: &Controller<T::AccountId>,
+		) -> DispatchResult {
 			let Controller::Did(first) = controller else { return Ok(()) };
 			ensure!(first != did, Error::<T>::SelfControl);
 			let first_details = Dids::<T>::get(first).ok_or(Error::<T>::ControllerNotFound)?;
@@ -1009,7 +1085,8 @@ pub mod pallet {
 					Controller::Account(_) => return Ok(()),
 					Controller::Did(above) => {
 						ensure!(above != *did, Error::<T>::ControllerCycle);
-						next = Dids::<T>::get(above).ok_or(Error::<T>::ControllerNotFound)?.controller;
+						next =
+							Dids::<T>::get(above).ok_or(Error::<T>::ControllerNotFound)?.controller;
 					},
 				}
 			}
@@ -1028,7 +1105,9 @@ pub mod pallet {
 
 		/// Whether `did` is the controller of any active DID.
 		fn controls_others(did: &DidId) -> bool {
-			DidsByController::<T>::iter_key_prefix(Controller::<T::AccountId>::Did(*did)).next().is_some()
+			DidsByController::<T>::iter_key_prefix(Controller::<T::AccountId>::Did(*did))
+				.next()
+				.is_some()
 		}
 
 		/// Makes `controller` the controller of `did` (`details`), moving its
@@ -1103,8 +1182,12 @@ pub mod pallet {
 
 		/// Returns the deposit of `details` to its depositor.
 		fn release_did_deposit(details: &DidDetails<T>) -> Result<BalanceOf<T>, DispatchError> {
-			release::<_, T::Currency>(&HoldReason::DidDeposit.into(), &details.depositor, details.deposit)
-				.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			release::<_, T::Currency>(
+				&HoldReason::DidDeposit.into(),
+				&details.depositor,
+				details.deposit,
+			)
+			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
 			Ok(details.deposit)
 		}
 
@@ -1170,7 +1253,10 @@ pub mod pallet {
 				fragments.dedup();
 				ensure!(fragments.len() == count, "a DID has duplicate fragments");
 				ensure!(
-					details.verification_methods.iter().all(|m| ensure_valid_method::<T>(m).is_ok()),
+					details
+						.verification_methods
+						.iter()
+						.all(|m| ensure_valid_method::<T>(m).is_ok()),
 					"a DID has an invalid verification method"
 				);
 				ensure!(
@@ -1185,8 +1271,8 @@ pub mod pallet {
 					);
 				}
 				ensure!(
-					details.kind == SubjectKind::PatientTwin ||
-						(details.patient.is_none() && details.pending_patient.is_none()),
+					details.kind == SubjectKind::PatientTwin
+						|| (details.patient.is_none() && details.pending_patient.is_none()),
 					"a DID that is not a twin has a patient"
 				);
 				ensure!(
@@ -1227,14 +1313,15 @@ pub mod pallet {
 			}
 			for (account, deposit) in did_deposits {
 				ensure!(
-					T::Currency::balance_on_hold(&HoldReason::DidDeposit.into(), &account) == deposit,
+					T::Currency::balance_on_hold(&HoldReason::DidDeposit.into(), &account)
+						== deposit,
 					"DID deposits on hold differ from the records"
 				);
 			}
 			for (account, deposit) in custody_deposits {
 				ensure!(
-					T::Currency::balance_on_hold(&HoldReason::CustodyDeposit.into(), &account) ==
-						deposit,
+					T::Currency::balance_on_hold(&HoldReason::CustodyDeposit.into(), &account)
+						== deposit,
 					"custody deposits on hold differ from the records"
 				);
 			}
@@ -1249,7 +1336,8 @@ impl<T: Config> DidRegistry<T::AccountId> for Pallet<T> {
 	}
 
 	fn access(did: &DidId, who: &T::AccountId) -> Option<DidAccess> {
-		Dids::<T>::get(did).map(|details| DidAccess { kind: details.kind, role: Self::role(&details, who) })
+		Dids::<T>::get(did)
+			.map(|details| DidAccess { kind: details.kind, role: Self::role(&details, who) })
 	}
 
 	fn is_controlled_by(did: &DidId, who: &T::AccountId) -> bool {

@@ -8,14 +8,15 @@
 
 use codec::{Decode, Encode, MaxEncodedLen};
 use frame_support::{
-	migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade, BoundedVec,
+	migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade,
+	BoundedVec,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use twinnet_primitives::did::{Controller, DidId, PublicKey, Relationships, SubjectKind};
 
 use crate::{
-	BalanceOf, Config, Custody, CustodyLoads, CustodyOffers, DidDetails, Dids, Pallet,
-	SchemaTag, ServiceOf, VerificationMethod,
+	BalanceOf, Config, Custody, CustodyLoads, CustodyOffers, DidDetails, Dids, Pallet, SchemaTag,
+	ServiceOf, VerificationMethod,
 };
 
 /// The layout of storage version 1.
@@ -79,7 +80,9 @@ impl<T: Config> UncheckedOnRuntimeUpgrade for MigrateV1ToV2<T> {
 		for (twin, offer) in offers {
 			reads_writes = reads_writes.saturating_add(2);
 			CustodyOffers::<T>::insert(twin, offer.institution, offer.depositor);
-			CustodyLoads::<T>::mutate(offer.institution, |load| load.offers = load.offers.saturating_add(1));
+			CustodyLoads::<T>::mutate(offer.institution, |load| {
+				load.offers = load.offers.saturating_add(1)
+			});
 		}
 		for (_, custody) in crate::Custodians::<T>::iter() {
 			reads_writes = reads_writes.saturating_add(2);
@@ -127,10 +130,5 @@ fn upgrade_did<T: Config>(old: v1::DidDetails<T>) -> DidDetails<T> {
 }
 
 /// [`MigrateV1ToV2`], run once: only while the on-chain version is 1.
-pub type MigrateToV2<T> = VersionedMigration<
-	1,
-	2,
-	MigrateV1ToV2<T>,
-	Pallet<T>,
-	<T as frame_system::Config>::DbWeight,
->;
+pub type MigrateToV2<T> =
+	VersionedMigration<1, 2, MigrateV1ToV2<T>, Pallet<T>, <T as frame_system::Config>::DbWeight>;

@@ -7,7 +7,10 @@ use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, Bound
 use sp_core::H256;
 use sp_runtime::{AccountId32, BuildStorage, DispatchError};
 use twinnet_primitives::{
-	did::{Controller, DidId, DidResolution, DidSignature, PublicKey, Relationship, Relationships, SubjectKind},
+	did::{
+		Controller, DidId, DidResolution, DidSignature, PublicKey, Relationship, Relationships,
+		SubjectKind,
+	},
 	traits::DidRegistry,
 };
 
@@ -96,9 +99,9 @@ fn custody_hold(who: &AccountId32) -> u64 {
 /// The deposit a record must hold: base + per byte of record and index entry.
 fn expected_deposit(details: &DidDetails<Test>) -> u64 {
 	use codec::MaxEncodedLen;
-	let bytes = details.encoded_size() +
-		Controller::<AccountId32>::max_encoded_len() +
-		DidId::max_encoded_len();
+	let bytes = details.encoded_size()
+		+ Controller::<AccountId32>::max_encoded_len()
+		+ DidId::max_encoded_len();
 	DEPOSIT_BASE + DEPOSIT_PER_BYTE * bytes as u64
 }
 
@@ -156,7 +159,8 @@ fn create_for_another_controller_only_offers_it() {
 		assert_eq!(record.depositor, alice());
 		assert!(!Twins::is_controlled_by(&for_bob, &bob()));
 		System::assert_has_event(
-			Event::ControllerOffered { did: for_bob, controller: Controller::Account(bob()) }.into(),
+			Event::ControllerOffered { did: for_bob, controller: Controller::Account(bob()) }
+				.into(),
 		);
 	});
 }
@@ -233,14 +237,26 @@ fn every_call_needs_a_signed_origin() {
 		let root = || RuntimeOrigin::root();
 		for origin in [none(), root()] {
 			let o = || origin.clone();
-			assert_noop!(Twins::add_verification_method(o(), did, method("k", sr(5))), DispatchError::BadOrigin);
-			assert_noop!(Twins::remove_verification_method(o(), did, fragment("key-1")), DispatchError::BadOrigin);
+			assert_noop!(
+				Twins::add_verification_method(o(), did, method("k", sr(5))),
+				DispatchError::BadOrigin
+			);
+			assert_noop!(
+				Twins::remove_verification_method(o(), did, fragment("key-1")),
+				DispatchError::BadOrigin
+			);
 			assert_noop!(
 				Twins::rotate_key(o(), did, fragment("key-1"), method("k", sr(5))),
 				DispatchError::BadOrigin
 			);
-			assert_noop!(Twins::rotate_controller(o(), did, Controller::Account(bob())), DispatchError::BadOrigin);
-			assert_noop!(Twins::add_service(o(), did, service("s", "T", "https://a")), DispatchError::BadOrigin);
+			assert_noop!(
+				Twins::rotate_controller(o(), did, Controller::Account(bob())),
+				DispatchError::BadOrigin
+			);
+			assert_noop!(
+				Twins::add_service(o(), did, service("s", "T", "https://a")),
+				DispatchError::BadOrigin
+			);
 			assert_noop!(Twins::remove_service(o(), did, fragment("s")), DispatchError::BadOrigin);
 			assert_noop!(Twins::set_metadata(o(), did, None, None), DispatchError::BadOrigin);
 			assert_noop!(Twins::deactivate(o(), did), DispatchError::BadOrigin);
@@ -261,14 +277,24 @@ fn create_rejects_a_missing_or_deactivated_controller_did() {
 	run_test(|| {
 		let controller = Some(Controller::Did(unknown_did()));
 		assert_noop!(
-			Twins::create(origin(&alice()), SubjectKind::PatientTwin, controller, BoundedVec::new()),
+			Twins::create(
+				origin(&alice()),
+				SubjectKind::PatientTwin,
+				controller,
+				BoundedVec::new()
+			),
 			Error::<Test>::ControllerNotFound
 		);
 		let gone = bob_institution();
 		assert_ok!(Twins::deactivate(origin(&bob()), gone));
 		let controller = Some(Controller::Did(gone));
 		assert_noop!(
-			Twins::create(origin(&alice()), SubjectKind::PatientTwin, controller, BoundedVec::new()),
+			Twins::create(
+				origin(&alice()),
+				SubjectKind::PatientTwin,
+				controller,
+				BoundedVec::new()
+			),
 			Error::<Test>::ControllerNotFound
 		);
 	});
@@ -398,15 +424,20 @@ fn add_verification_method_errors() {
 #[test]
 fn a_signer_who_cannot_pay_the_deposit_changes_nothing() {
 	run_test(|| {
-		let did = create_with(&alice(), SubjectKind::PatientTwin, Some(Controller::Account(poor())), 100);
-		assert_noop!(Twins::accept_controller(origin(&poor()), did), Error::<Test>::CannotPayDeposit);
+		let did =
+			create_with(&alice(), SubjectKind::PatientTwin, Some(Controller::Account(poor())), 100);
+		assert_noop!(
+			Twins::accept_controller(origin(&poor()), did),
+			Error::<Test>::CannotPayDeposit
+		);
 	});
 }
 
 #[test]
 fn the_signer_of_a_change_takes_over_the_deposit() {
 	run_test(|| {
-		let did = create_with(&alice(), SubjectKind::PatientTwin, Some(Controller::Account(bob())), 100);
+		let did =
+			create_with(&alice(), SubjectKind::PatientTwin, Some(Controller::Account(bob())), 100);
 		assert_eq!(did_hold(&alice()), details(did).deposit);
 		assert_ok!(Twins::accept_controller(origin(&bob()), did));
 		assert_ok!(Twins::add_verification_method(origin(&bob()), did, method("k", sr(5))));
@@ -464,11 +495,20 @@ fn rotate_key_replaces_a_method_in_place() {
 		assert_eq!(record.verification_methods.len(), 2);
 		assert_eq!(did_hold(&alice()), expected_deposit(&record));
 		System::assert_last_event(
-			Event::KeyRotated { did, old_fragment: fragment("key-1"), new_fragment: fragment("key-2") }
-				.into(),
+			Event::KeyRotated {
+				did,
+				old_fragment: fragment("key-1"),
+				new_fragment: fragment("key-2"),
+			}
+			.into(),
 		);
 		// The rotated-out fragment may be reused.
-		assert_ok!(Twins::rotate_key(origin(&alice()), did, fragment("key-2"), method("key-1", sr(6))));
+		assert_ok!(Twins::rotate_key(
+			origin(&alice()),
+			did,
+			fragment("key-2"),
+			method("key-1", sr(6))
+		));
 	});
 }
 
@@ -510,7 +550,10 @@ fn rotate_controller_offers_control_and_the_offered_party_accepts() {
 			Event::ControllerOffered { did, controller: Controller::Account(bob()) }.into(),
 		);
 		// Only the offered party accepts.
-		assert_noop!(Twins::accept_controller(origin(&charlie()), did), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Twins::accept_controller(origin(&charlie()), did),
+			Error::<Test>::NotAuthorized
+		);
 		assert_ok!(Twins::accept_controller(origin(&bob()), did));
 		let record = details(did);
 		assert_eq!(record.controller, Controller::Account(bob()));
@@ -714,7 +757,11 @@ fn deactivate_deletes_the_record_refunds_and_leaves_a_tombstone() {
 		assert!(Twins::dids_controlled_by(&Controller::Account(alice()), None, 10).is_empty());
 		assert_eq!(
 			Twins::resolve(&did),
-			Some(DidResolution::Deactivated { kind: SubjectKind::PatientTwin, created: 1, deactivated: 7 })
+			Some(DidResolution::Deactivated {
+				kind: SubjectKind::PatientTwin,
+				created: 1,
+				deactivated: 7
+			})
 		);
 		System::assert_last_event(
 			Event::DidDeactivated { did, depositor: alice(), refunded: deposit }.into(),
@@ -801,9 +848,15 @@ fn an_institution_in_custody_or_with_offers_cannot_be_deactivated() {
 		let twin = alice_twin();
 		let institution = bob_institution();
 		assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
-		assert_noop!(Twins::deactivate(origin(&bob()), institution), Error::<Test>::InstitutionInCustody);
+		assert_noop!(
+			Twins::deactivate(origin(&bob()), institution),
+			Error::<Test>::InstitutionInCustody
+		);
 		assert_ok!(Twins::accept_custody(origin(&alice()), twin, institution));
-		assert_noop!(Twins::deactivate(origin(&bob()), institution), Error::<Test>::InstitutionInCustody);
+		assert_noop!(
+			Twins::deactivate(origin(&bob()), institution),
+			Error::<Test>::InstitutionInCustody
+		);
 		// Its deposit is always recoverable: it can end custody itself.
 		assert_ok!(Twins::end_custody(origin(&bob()), twin));
 		assert_ok!(Twins::deactivate(origin(&bob()), institution));
@@ -970,7 +1023,10 @@ fn either_side_may_end_custody() {
 		for ender in [alice(), bob()] {
 			assert_ok!(Twins::offer_custody(origin(&bob()), institution, twin));
 			assert_ok!(Twins::accept_custody(origin(&alice()), twin, institution));
-			assert_noop!(Twins::end_custody(origin(&charlie()), twin), Error::<Test>::NotAuthorized);
+			assert_noop!(
+				Twins::end_custody(origin(&charlie()), twin),
+				Error::<Test>::NotAuthorized
+			);
 			assert_ok!(Twins::end_custody(origin(&ender), twin));
 			assert_eq!(Twins::custodian(&twin), None);
 			assert_eq!(custody_hold(&bob()), 0);
@@ -992,7 +1048,10 @@ fn resolve_returns_the_view_or_nothing() {
 				assert_eq!(view.kind, SubjectKind::PatientTwin);
 				assert_eq!(view.controller, Controller::Account(alice()));
 				assert_eq!(view.verification_methods.len(), 1);
-				assert_eq!(view.services.first().map(|s| s.endpoint.clone()), Some(b"https://a".to_vec()));
+				assert_eq!(
+					view.services.first().map(|s| s.endpoint.clone()),
+					Some(b"https://a".to_vec())
+				);
 				assert_eq!((view.created, view.updated), (1, 1));
 			},
 			other => panic!("unexpected resolution {other:?}"),
@@ -1013,8 +1072,18 @@ fn genesis_creates_dids_and_custody() {
 	.unwrap();
 	crate::GenesisConfig::<Test> {
 		dids: vec![
-			GenesisDid { creator: bob(), kind: SubjectKind::Institution, sr25519_key: [2; 32], custodian: None },
-			GenesisDid { creator: alice(), kind: SubjectKind::PatientTwin, sr25519_key: [1; 32], custodian: Some(0) },
+			GenesisDid {
+				creator: bob(),
+				kind: SubjectKind::Institution,
+				sr25519_key: [2; 32],
+				custodian: None,
+			},
+			GenesisDid {
+				creator: alice(),
+				kind: SubjectKind::PatientTwin,
+				sr25519_key: [1; 32],
+				custodian: Some(0),
+			},
 		],
 	}
 	.assimilate_storage(&mut storage)
@@ -1036,7 +1105,12 @@ fn genesis_creates_dids_and_custody() {
 #[test]
 fn accepting_a_twin_created_for_you_makes_you_its_controller_and_patient() {
 	run_test(|| {
-		let twin = create_with(&charlie(), SubjectKind::PatientTwin, Some(Controller::Account(alice())), 100);
+		let twin = create_with(
+			&charlie(),
+			SubjectKind::PatientTwin,
+			Some(Controller::Account(alice())),
+			100,
+		);
 		assert_ok!(Twins::accept_controller(origin(&alice()), twin));
 		let record = details(twin);
 		assert_eq!(record.controller, Controller::Account(alice()));
@@ -1051,8 +1125,14 @@ fn accepting_a_twin_created_for_you_makes_you_its_controller_and_patient() {
 fn accept_controller_errors() {
 	run_test(|| {
 		let did = alice_twin();
-		assert_noop!(Twins::accept_controller(origin(&bob()), did), Error::<Test>::NoPendingHandover);
-		assert_noop!(Twins::accept_controller(origin(&bob()), unknown_did()), Error::<Test>::NotFound);
+		assert_noop!(
+			Twins::accept_controller(origin(&bob()), did),
+			Error::<Test>::NoPendingHandover
+		);
+		assert_noop!(
+			Twins::accept_controller(origin(&bob()), unknown_did()),
+			Error::<Test>::NotFound
+		);
 		assert_ok!(Twins::rotate_controller(origin(&alice()), did, Controller::Account(bob())));
 		assert_noop!(Twins::accept_controller(origin(&alice()), did), Error::<Test>::NotAuthorized);
 	});
@@ -1099,12 +1179,18 @@ fn a_controller_chain_longer_than_the_bound_is_rejected() {
 	run_test(|| {
 		let mut above = create_with(&alice(), SubjectKind::Institution, None, 1);
 		for _ in 0..MAX_CONTROLLER_DEPTH {
-			above = create_with(&alice(), SubjectKind::Institution, Some(Controller::Did(above)), 1);
+			above =
+				create_with(&alice(), SubjectKind::Institution, Some(Controller::Did(above)), 1);
 			assert!(matches!(details(above).controller, Controller::Did(_)));
 		}
 		let methods = BoundedVec::truncate_from(vec![method("key-1", sr(120))]);
 		assert_noop!(
-			Twins::create(origin(&alice()), SubjectKind::Model, Some(Controller::Did(above)), methods),
+			Twins::create(
+				origin(&alice()),
+				SubjectKind::Model,
+				Some(Controller::Did(above)),
+				methods
+			),
 			Error::<Test>::ControllerChainTooDeep
 		);
 	});
@@ -1124,7 +1210,12 @@ fn a_controller_nobody_can_act_through_is_rejected() {
 			last_created()
 		};
 		assert_noop!(
-			Twins::create(origin(&alice()), SubjectKind::Model, Some(Controller::Did(keyless)), BoundedVec::new()),
+			Twins::create(
+				origin(&alice()),
+				SubjectKind::Model,
+				Some(Controller::Did(keyless)),
+				BoundedVec::new()
+			),
 			Error::<Test>::ControllerCannotAct
 		);
 	});
@@ -1152,7 +1243,12 @@ fn the_last_authentication_path_of_a_controlling_did_stays() {
 			Error::<Test>::LastAuthenticationPath
 		);
 		// Rotating to another authentication key keeps the path.
-		assert_ok!(Twins::rotate_key(origin(&alice()), middle, fragment("key-1"), method("k3", sr(104))));
+		assert_ok!(Twins::rotate_key(
+			origin(&alice()),
+			middle,
+			fragment("key-1"),
+			method("k3", sr(104))
+		));
 	});
 }
 
@@ -1194,7 +1290,11 @@ fn a_patient_accepts_the_position_a_guardian_offers() {
 fn attack_guardian_takes_over_the_patient_position() {
 	run_test(|| {
 		let (twin, _) = guarded_twin();
-		assert_ok!(Twins::add_verification_method(origin(&alice()), twin, method("patient-key", sr(1))));
+		assert_ok!(Twins::add_verification_method(
+			origin(&alice()),
+			twin,
+			method("patient-key", sr(1))
+		));
 		let guardian = || origin(&bob());
 		assert_noop!(
 			Twins::add_verification_method(guardian(), twin, method("mine", sr(2))),
@@ -1208,7 +1308,10 @@ fn attack_guardian_takes_over_the_patient_position() {
 			Twins::rotate_key(guardian(), twin, fragment("patient-key"), method("mine", sr(2))),
 			Error::<Test>::PatientProtected
 		);
-		assert_noop!(Twins::offer_patient(guardian(), twin, bob()), Error::<Test>::PatientProtected);
+		assert_noop!(
+			Twins::offer_patient(guardian(), twin, bob()),
+			Error::<Test>::PatientProtected
+		);
 		// What a guardian may still do: services, non-authentication keys.
 		let assertion_only = VerificationMethod {
 			fragment: fragment("assert"),
@@ -1228,7 +1331,11 @@ fn the_patient_may_move_to_a_new_account_and_take_control() {
 		assert_ok!(Twins::accept_patient(origin(&charlie()), twin));
 		assert!(Twins::is_patient(&twin, &charlie()));
 		// The patient may also take control from the guardian, at once.
-		assert_ok!(Twins::rotate_controller(origin(&charlie()), twin, Controller::Account(charlie())));
+		assert_ok!(Twins::rotate_controller(
+			origin(&charlie()),
+			twin,
+			Controller::Account(charlie())
+		));
 		assert_eq!(details(twin).controller, Controller::Account(charlie()));
 	});
 }
@@ -1237,13 +1344,25 @@ fn the_patient_may_move_to_a_new_account_and_take_control() {
 fn offer_and_accept_patient_errors() {
 	run_test(|| {
 		let institution = bob_institution();
-		assert_noop!(Twins::offer_patient(origin(&bob()), institution, alice()), Error::<Test>::NotATwin);
+		assert_noop!(
+			Twins::offer_patient(origin(&bob()), institution, alice()),
+			Error::<Test>::NotATwin
+		);
 		let twin = alice_twin();
-		assert_noop!(Twins::offer_patient(origin(&alice()), twin, alice()), Error::<Test>::AlreadyPatient);
-		assert_noop!(Twins::offer_patient(origin(&bob()), twin, bob()), Error::<Test>::NotAuthorized);
+		assert_noop!(
+			Twins::offer_patient(origin(&alice()), twin, alice()),
+			Error::<Test>::AlreadyPatient
+		);
+		assert_noop!(
+			Twins::offer_patient(origin(&bob()), twin, bob()),
+			Error::<Test>::NotAuthorized
+		);
 		assert_noop!(Twins::accept_patient(origin(&bob()), twin), Error::<Test>::NoPendingHandover);
 		assert_ok!(Twins::offer_patient(origin(&alice()), twin, bob()));
-		assert_noop!(Twins::accept_patient(origin(&charlie()), twin), Error::<Test>::NoPendingHandover);
+		assert_noop!(
+			Twins::accept_patient(origin(&charlie()), twin),
+			Error::<Test>::NoPendingHandover
+		);
 	});
 }
 
@@ -1251,10 +1370,16 @@ fn offer_and_accept_patient_errors() {
 fn cancel_handover_by_either_party() {
 	run_test(|| {
 		let did = alice_twin();
-		assert_noop!(Twins::cancel_handover(origin(&alice()), did), Error::<Test>::NoPendingHandover);
+		assert_noop!(
+			Twins::cancel_handover(origin(&alice()), did),
+			Error::<Test>::NoPendingHandover
+		);
 		for canceller in [alice(), bob()] {
 			assert_ok!(Twins::rotate_controller(origin(&alice()), did, Controller::Account(bob())));
-			assert_noop!(Twins::cancel_handover(origin(&charlie()), did), Error::<Test>::NotAuthorized);
+			assert_noop!(
+				Twins::cancel_handover(origin(&charlie()), did),
+				Error::<Test>::NotAuthorized
+			);
 			assert_ok!(Twins::cancel_handover(origin(&canceller), did));
 			let record = details(did);
 			assert_eq!(record.pending_controller, None);
@@ -1290,7 +1415,10 @@ fn key_agreement_takes_x25519_keys_only() {
 			relationships: agreement,
 		};
 		assert_ok!(Twins::add_verification_method(origin(&alice()), did, x25519));
-		assert_eq!(Twins::keys_for(&did, Relationship::KeyAgreement), vec![PublicKey::X25519([5; 32])]);
+		assert_eq!(
+			Twins::keys_for(&did, Relationship::KeyAgreement),
+			vec![PublicKey::X25519([5; 32])]
+		);
 		assert_eq!(Twins::keys_for(&did, Relationship::Authentication), vec![sr(100)]);
 	});
 }
@@ -1304,7 +1432,11 @@ fn verify_assertion_checks_the_dids_assertion_keys() {
 		let message = b"commitment 0xabc";
 		let signature = DidSignature::Sr25519(pair.sign(message).0);
 		// Not yet an assertion key: an authentication key does not attest.
-		assert_ok!(Twins::add_verification_method(origin(&alice()), did, method("auth", PublicKey::Sr25519(pair.public().0))));
+		assert_ok!(Twins::add_verification_method(
+			origin(&alice()),
+			did,
+			method("auth", PublicKey::Sr25519(pair.public().0))
+		));
 		assert!(!Twins::verify_assertion(&did, message, &signature));
 		let assertion = VerificationMethod {
 			fragment: fragment("assert"),
@@ -1326,7 +1458,9 @@ fn verify_assertion_checks_the_dids_assertion_keys() {
 #[test]
 fn dids_controlled_by_pages() {
 	run_test(|| {
-		let dids: Vec<DidId> = (0..3).map(|k| create_with(&alice(), SubjectKind::Model, None, 100 + k)).collect();
+		let dids: Vec<DidId> = (0..3)
+			.map(|k| create_with(&alice(), SubjectKind::Model, None, 100 + k))
+			.collect();
 		let controller = Controller::Account(alice());
 		let first = Twins::dids_controlled_by(&controller, None, 2);
 		assert_eq!(first.len(), 2);
@@ -1407,7 +1541,10 @@ fn migration_to_v2_upgrades_records_and_custody_offers() {
 		assert_eq!(relationships, Some(auth()), "signing keys no longer serve keyAgreement");
 		assert_eq!(details(institution_did).patient, None);
 		assert_eq!(CustodyOffers::<Test>::get(twin, institution_did), Some(bob()));
-		assert_eq!(CustodyLoads::<Test>::get(institution_did), CustodyLoad { offers: 1, custodies: 0 });
+		assert_eq!(
+			CustodyLoads::<Test>::get(institution_did),
+			CustodyLoad { offers: 1, custodies: 0 }
+		);
 		Twins::do_try_state().expect("migrated state is consistent");
 	});
 }

@@ -2,7 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	traits::Get, BoundedVec, CloneNoBound, EqNoBound, PartialEqNoBound, DebugNoBound,
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -142,23 +142,23 @@ pub struct DidDetails<T: Config> {
 impl<T: Config> DidDetails<T> {
 	/// Whether `fragment` already names one of the DID's methods or services.
 	pub fn has_fragment(&self, fragment: &[u8]) -> bool {
-		self.verification_methods.iter().any(|m| m.fragment.as_slice() == fragment) ||
-			self.services.iter().any(|s| s.fragment.as_slice() == fragment)
+		self.verification_methods.iter().any(|m| m.fragment.as_slice() == fragment)
+			|| self.services.iter().any(|s| s.fragment.as_slice() == fragment)
 	}
 
 	/// Whether `who` signs with one of the DID's authentication keys.
 	pub fn has_authentication_key_of(&self, who: &T::AccountId) -> bool {
 		self.verification_methods.iter().any(|m| {
-			m.relationships.authentication &&
-				m.key.account_id().is_some_and(|account| T::AccountId::from(account) == *who)
+			m.relationships.authentication
+				&& m.key.account_id().is_some_and(|account| T::AccountId::from(account) == *who)
 		})
 	}
 
 	/// Whether someone can act through this DID for the DIDs it controls:
 	/// its controller is an account, or it has an authentication key.
 	pub fn can_act_for_dependents(&self) -> bool {
-		matches!(self.controller, Controller::Account(_)) ||
-			self.verification_methods.iter().any(|m| m.relationships.authentication)
+		matches!(self.controller, Controller::Account(_))
+			|| self.verification_methods.iter().any(|m| m.relationships.authentication)
 	}
 
 	/// Whether `who` is the twin's patient.
@@ -170,7 +170,10 @@ impl<T: Config> DidDetails<T> {
 	pub fn view(
 		&self,
 		custodian: Option<DidId>,
-	) -> twinnet_primitives::did::DidView<T::AccountId, frame_system::pallet_prelude::BlockNumberFor<T>> {
+	) -> twinnet_primitives::did::DidView<
+		T::AccountId,
+		frame_system::pallet_prelude::BlockNumberFor<T>,
+	> {
 		twinnet_primitives::did::DidView {
 			kind: self.kind,
 			controller: self.controller.clone(),
@@ -245,14 +248,20 @@ pub fn ensure_valid_method<T: Config>(method: &VerificationMethodOf<T>) -> Resul
 /// absolute URI (`scheme:rest`) of visible ASCII.
 pub fn ensure_valid_service<T: Config>(service: &ServiceOf<T>) -> Result<(), Error<T>> {
 	ensure_valid_fragment::<T>(&service.fragment)?;
-	if service.service_type.is_empty() || !service.service_type.iter().all(|b| is_fragment_byte(*b)) {
+	if service.service_type.is_empty() || !service.service_type.iter().all(|b| is_fragment_byte(*b))
+	{
 		return Err(Error::<T>::InvalidServiceType);
 	}
 	let endpoint = service.endpoint.as_slice();
-	let scheme_end = endpoint.iter().position(|b| *b == b':').ok_or(Error::<T>::InvalidServiceEndpoint)?;
+	let scheme_end = endpoint
+		.iter()
+		.position(|b| *b == b':')
+		.ok_or(Error::<T>::InvalidServiceEndpoint)?;
 	let (scheme, rest) = endpoint.split_at(scheme_end);
-	let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic) &&
-		scheme.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+	let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+		&& scheme
+			.iter()
+			.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
 	// `rest` starts with the ':' itself.
 	let rest_ok = rest.len() > 1 && rest.iter().all(|b| b.is_ascii_graphic());
 	if scheme_ok && rest_ok {
@@ -265,7 +274,8 @@ pub fn ensure_valid_service<T: Config>(service: &ServiceOf<T>) -> Result<(), Err
 /// A schema tag is printable ASCII, not empty, without surrounding spaces.
 pub fn ensure_valid_schema<T: Config>(schema: &[u8]) -> Result<(), Error<T>> {
 	let printable = schema.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
-	let trimmed = schema.first().is_some_and(|b| *b != b' ') && schema.last().is_some_and(|b| *b != b' ');
+	let trimmed =
+		schema.first().is_some_and(|b| *b != b' ') && schema.last().is_some_and(|b| *b != b' ');
 	if printable && trimmed {
 		Ok(())
 	} else {

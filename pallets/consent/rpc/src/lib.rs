@@ -87,8 +87,11 @@ fn invalid_param(expected: &str, given: &str) -> ErrorObjectOwned {
 /// A grantee as `consent_grantsHeldBy` names it: `job:<id>`, an
 /// institution's `did:twin` DID or an SS58 account, each length-checked
 /// before decoding.
-fn parse_grantee<AccountId: Ss58Codec>(grantee: &str) -> Result<Grantee<AccountId>, ErrorObjectOwned> {
-	let invalid = || invalid_param("grantee must be job:<id>, a did:twin DID or an SS58 address", grantee);
+fn parse_grantee<AccountId: Ss58Codec>(
+	grantee: &str,
+) -> Result<Grantee<AccountId>, ErrorObjectOwned> {
+	let invalid =
+		|| invalid_param("grantee must be job:<id>, a did:twin DID or an SS58 address", grantee);
 	if let Some(job) = grantee.strip_prefix("job:") {
 		return job.parse().map(Grantee::Job).map_err(|_| invalid());
 	}
@@ -196,20 +199,24 @@ pub fn audit_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 	record: &AuditRecord<AccountId, BlockNumber>,
 ) -> Value {
 	let mut entry = match &record.event {
-		AuditEvent::Granted { grant, by } =>
-			json!({ "event": "granted", "grant": grant, "by": authority_name(*by) }),
-		AuditEvent::Narrowed { grant, by } =>
-			json!({ "event": "narrowed", "grant": grant, "by": authority_name(*by) }),
-		AuditEvent::Revoked { grant, by } =>
-			json!({ "event": "revoked", "grant": grant, "by": authority_name(*by) }),
+		AuditEvent::Granted { grant, by } => {
+			json!({ "event": "granted", "grant": grant, "by": authority_name(*by) })
+		},
+		AuditEvent::Narrowed { grant, by } => {
+			json!({ "event": "narrowed", "grant": grant, "by": authority_name(*by) })
+		},
+		AuditEvent::Revoked { grant, by } => {
+			json!({ "event": "revoked", "grant": grant, "by": authority_name(*by) })
+		},
 		AuditEvent::RequestApproved { request, grant, by } => json!({
 			"event": "requestApproved",
 			"request": request,
 			"grant": grant,
 			"by": authority_name(*by),
 		}),
-		AuditEvent::RequestRejected { request, by } =>
-			json!({ "event": "requestRejected", "request": request, "by": authority_name(*by) }),
+		AuditEvent::RequestRejected { request, by } => {
+			json!({ "event": "requestRejected", "request": request, "by": authority_name(*by) })
+		},
 		AuditEvent::Pruned { grant } => json!({ "event": "pruned", "grant": grant }),
 		AuditEvent::BudgetSpent { grant, grantee, amount, job } => json!({
 			"event": "budgetSpent",
@@ -239,7 +246,8 @@ fn parse_twin(twin: &str) -> Result<DidId, ErrorObjectOwned> {
 	parse_did(twin).map_err(|_| invalid_param("twin must be a did:twin DID", twin))
 }
 
-impl<C, Block, AccountId, BlockNumber> ConsentApiServer<Block::Hash> for Consent<C, Block, AccountId>
+impl<C, Block, AccountId, BlockNumber> ConsentApiServer<Block::Hash>
+	for Consent<C, Block, AccountId>
 where
 	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
 	BlockNumber: Codec + serde::Serialize,
@@ -284,8 +292,9 @@ where
 		at: Option<Block::Hash>,
 	) -> RpcResult<Value> {
 		let grantee = parse_grantee::<AccountId>(&grantee)?;
-		let start_after =
-			start_after.map(|(twin, grant)| parse_twin(&twin).map(|twin| (twin, grant))).transpose()?;
+		let start_after = start_after
+			.map(|(twin, grant)| parse_twin(&twin).map(|twin| (twin, grant)))
+			.transpose()?;
 		let limit = limit.unwrap_or(pallet_consent_runtime_api::MAX_PAGE);
 		let page = self
 			.client
@@ -315,8 +324,12 @@ mod tests {
 
 	#[test]
 	fn grants_render_with_their_remaining_budget() {
-		let budget = PrivacyBudget { epsilon: FixedU64::from_u32(2), delta: Perquintill::from_parts(10) };
-		let spent = PrivacyBudget { epsilon: FixedU64::from_rational(1, 2), delta: Perquintill::from_parts(4) };
+		let budget =
+			PrivacyBudget { epsilon: FixedU64::from_u32(2), delta: Perquintill::from_parts(10) };
+		let spent = PrivacyBudget {
+			epsilon: FixedU64::from_rational(1, 2),
+			delta: Perquintill::from_parts(4),
+		};
 		let grant = GrantView::<AccountId32, u32> {
 			id: 3,
 			grantee: Grantee::Account(AccountId32::new([1; 32])),
@@ -326,7 +339,11 @@ mod tests {
 			starts_at: 1,
 			expires_at: 9,
 			budget: Some(budget),
-			binding: Binding { job: Some(7), max_epsilon_per_round: Some(FixedU64::from_rational(1, 4)), ..Default::default() },
+			binding: Binding {
+				job: Some(7),
+				max_epsilon_per_round: Some(FixedU64::from_rational(1, 4)),
+				..Default::default()
+			},
 			spent,
 			reserved: PrivacyBudget::default(),
 			revoked_at: None,
@@ -338,7 +355,10 @@ mod tests {
 		let value = grant_json(&grant);
 		assert_eq!(value["scope"], "compute");
 		assert_eq!(value["purposes"], json!(["research", "modelTraining"]));
-		assert_eq!(value["remaining"], json!({ "epsilon": "1.5", "delta": "0.000000000000000006" }));
+		assert_eq!(
+			value["remaining"],
+			json!({ "epsilon": "1.5", "delta": "0.000000000000000006" })
+		);
 		assert_eq!(value["binding"], json!({ "job": 7, "maxEpsilonPerRound": "0.25" }));
 		assert_eq!(value["status"], "active");
 		assert_eq!(value["grantedBy"], "patient");
@@ -351,8 +371,14 @@ mod tests {
 		let alice = AccountId32::new([1; 32]);
 		let did = DidId::repeat_byte(2);
 		assert_eq!(parse_grantee::<AccountId32>("job:42").ok(), Some(Grantee::Job(42)));
-		assert_eq!(parse_grantee::<AccountId32>(&format_did(&did)).ok(), Some(Grantee::Institution(did)));
-		assert_eq!(parse_grantee::<AccountId32>(&alice.to_ss58check()).ok(), Some(Grantee::Account(alice)));
+		assert_eq!(
+			parse_grantee::<AccountId32>(&format_did(&did)).ok(),
+			Some(Grantee::Institution(did))
+		);
+		assert_eq!(
+			parse_grantee::<AccountId32>(&alice.to_ss58check()).ok(),
+			Some(Grantee::Account(alice))
+		);
 		for bad in ["job:", "job:-1", "did:web:example.com", "5Grwva", &"5".repeat(10_000_000)] {
 			let started = std::time::Instant::now();
 			assert!(parse_grantee::<AccountId32>(bad).is_err(), "{bad:.20} accepted");
@@ -366,6 +392,9 @@ mod tests {
 			block: 7,
 			event: AuditEvent::Revoked { grant: 2, by: Authority::Guardian },
 		};
-		assert_eq!(audit_json(&record), json!({ "event": "revoked", "grant": 2, "by": "guardian", "block": 7 }));
+		assert_eq!(
+			audit_json(&record),
+			json!({ "event": "revoked", "grant": 2, "by": "guardian", "block": 7 })
+		);
 	}
 }

@@ -205,7 +205,11 @@ fn document_metadata<AccountId, BlockNumber: ToString>(
 		insert_some(&mut metadata, "metadataHash", view.metadata_hash.map(|h| format!("{h:?}")));
 		insert_some(&mut metadata, "dataSchema", view.schema.as_deref().map(utf8));
 		insert_some(&mut metadata, "custodian", view.custodian.as_ref().map(format_did));
-		insert_some(&mut metadata, "patient", view.patient.as_ref().map(|p| accounts.account_did(p)));
+		insert_some(
+			&mut metadata,
+			"patient",
+			view.patient.as_ref().map(|p| accounts.account_did(p)),
+		);
 	}
 	Value::Object(metadata)
 }
@@ -254,7 +258,10 @@ pub fn resolution_result(resolved: Result<Resolved, &str>) -> Value {
 
 /// The result of `resolveRepresentation` (DID Core §7.1): the document as a
 /// byte stream (a JSON string) in `representation`, with its `contentType`.
-pub fn representation_result(resolved: Result<Resolved, &str>, representation: Representation) -> Value {
+pub fn representation_result(
+	resolved: Result<Resolved, &str>,
+	representation: Representation,
+) -> Value {
 	match resolved {
 		Ok(Resolved { document, metadata }) => json!({
 			"@context": RESOLUTION_CONTEXT,

@@ -123,8 +123,11 @@ fn invalid_param(expected: &str, given: &str) -> ErrorObjectOwned {
 
 /// The controller a parameter names: a `did:twin` DID or an SS58 address,
 /// its length checked before any decoding.
-fn parse_controller<AccountId: Ss58Codec>(controller: &str) -> Result<Controller<AccountId>, ErrorObjectOwned> {
-	let invalid = || invalid_param("controller must be a did:twin DID or an SS58 address", controller);
+fn parse_controller<AccountId: Ss58Codec>(
+	controller: &str,
+) -> Result<Controller<AccountId>, ErrorObjectOwned> {
+	let invalid =
+		|| invalid_param("controller must be a did:twin DID or an SS58 address", controller);
 	match parse_did(controller) {
 		Ok(did) => Ok(Controller::Did(did)),
 		Err(_) => parse_ss58(controller).map(Controller::Account).ok_or_else(invalid),
@@ -190,10 +193,16 @@ where
 		Ok(representation_result(self.resolve(&id, at, representation)?, representation))
 	}
 
-	fn dereference(&self, did_url: String, at: Option<Block::Hash>) -> RpcResult<serde_json::Value> {
+	fn dereference(
+		&self,
+		did_url: String,
+		at: Option<Block::Hash>,
+	) -> RpcResult<serde_json::Value> {
 		let (id, fragment) = match parse_did_url(&did_url) {
 			Ok(parsed) => parsed,
-			Err(InvalidDid::MethodNotSupported) => return Ok(dereferencing_error("methodNotSupported")),
+			Err(InvalidDid::MethodNotSupported) => {
+				return Ok(dereferencing_error("methodNotSupported"))
+			},
 			Err(InvalidDid::Malformed) => return Ok(dereferencing_error("invalidDidUrl")),
 		};
 		Ok(dereferencing_result(self.resolve(&id, at, Representation::JsonLd)?, fragment))
@@ -208,7 +217,10 @@ where
 	) -> RpcResult<Vec<String>> {
 		let parsed = parse_controller::<AccountId>(&controller)?;
 		let start_after = start_after
-			.map(|did| parse_did(&did).map_err(|_| invalid_param("startAfter must be a did:twin DID", &did)))
+			.map(|did| {
+				parse_did(&did)
+					.map_err(|_| invalid_param("startAfter must be a did:twin DID", &did))
+			})
 			.transpose()?;
 		let limit = limit.unwrap_or(pallet_twins_runtime_api::MAX_PAGE);
 		let dids = self

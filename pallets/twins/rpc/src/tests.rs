@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 use sp_core::H256;
 use twinnet_primitives::did::{
-	format_did, parse_did, Controller, DidResolution, DidView, InvalidDid, PublicKey, Relationships,
-	ServiceView, SubjectKind, VerificationMethodView,
+	format_did, parse_did, Controller, DidResolution, DidView, InvalidDid, PublicKey,
+	Relationships, ServiceView, SubjectKind, VerificationMethodView,
 };
 
 use crate::document::*;
@@ -42,12 +42,20 @@ fn view() -> DidView<u64, u32> {
 			method(
 				"key-2",
 				PublicKey::Ed25519([2; 32]),
-				Relationships { assertion_method: true, capability_delegation: true, ..Default::default() },
+				Relationships {
+					assertion_method: true,
+					capability_delegation: true,
+					..Default::default()
+				},
 			),
 			method(
 				"key-3",
 				PublicKey::Ecdsa([3; 33]),
-				Relationships { authentication: true, capability_invocation: true, ..Default::default() },
+				Relationships {
+					authentication: true,
+					capability_invocation: true,
+					..Default::default()
+				},
 			),
 			method(
 				"key-4",
@@ -82,9 +90,13 @@ fn assert_valid_document(document: &Value) {
 		assert!(method["publicKeyMultibase"].as_str().expect("key").starts_with('z'));
 		assert_eq!(method["type"], "Multikey");
 	}
-	for relationship in
-		["authentication", "assertionMethod", "capabilityInvocation", "capabilityDelegation", "keyAgreement"]
-	{
+	for relationship in [
+		"authentication",
+		"assertionMethod",
+		"capabilityInvocation",
+		"capabilityDelegation",
+		"keyAgreement",
+	] {
 		for reference in document[relationship].as_array().cloned().unwrap_or_default() {
 			let reference = reference.as_str().expect("a reference");
 			assert!(
@@ -173,7 +185,10 @@ fn block_time(number: &u32) -> Option<u64> {
 	(*number > 0).then(|| 1_795_564_800_000 + u64::from(*number) * 60_000)
 }
 
-fn resolved(resolution: Option<DidResolution<u64, u32>>, representation: Representation) -> Result<Resolved, &'static str> {
+fn resolved(
+	resolution: Option<DidResolution<u64, u32>>,
+	representation: Representation,
+) -> Result<Resolved, &'static str> {
 	resolve(&did(), resolution, &TestAccounts, &block_time, representation)
 }
 
@@ -236,8 +251,10 @@ fn an_active_did_resolves_to_a_valid_document() {
 #[test]
 fn absent_metadata_is_left_out_not_null() {
 	let mut bare = view();
-	(bare.metadata_hash, bare.schema, bare.custodian, bare.patient, bare.created) = (None, None, None, None, 0);
-	let result = resolution_result(resolved(Some(DidResolution::Active(bare)), Representation::JsonLd));
+	(bare.metadata_hash, bare.schema, bare.custodian, bare.patient, bare.created) =
+		(None, None, None, None, 0);
+	let result =
+		resolution_result(resolved(Some(DidResolution::Active(bare)), Representation::JsonLd));
 	let metadata = &result["didDocumentMetadata"];
 	assert_no_number_or_null(metadata);
 	for absent in ["metadataHash", "dataSchema", "custodian", "patient", "created"] {
@@ -252,7 +269,10 @@ fn a_representation_is_a_string_with_its_content_type() {
 		(Representation::Json, "application/did+json", false),
 	] {
 		assert_eq!(Representation::from_media_type(media_type), Some(representation));
-		let result = representation_result(resolved(Some(DidResolution::Active(view())), representation), representation);
+		let result = representation_result(
+			resolved(Some(DidResolution::Active(view())), representation),
+			representation,
+		);
 		assert_eq!(result["didResolutionMetadata"]["contentType"], media_type);
 		let stream = result["didDocumentStream"].as_str().expect("a byte stream");
 		let document: Value = serde_json::from_str(stream).expect("JSON");
@@ -286,13 +306,15 @@ fn fragments_dereference_to_their_method_or_service() {
 fn a_did_controlled_by_a_did_names_it_as_controller() {
 	let mut guarded = view();
 	guarded.controller = Controller::Did(H256::repeat_byte(1));
-	let result = resolution_result(resolved(Some(DidResolution::Active(guarded)), Representation::JsonLd));
+	let result =
+		resolution_result(resolved(Some(DidResolution::Active(guarded)), Representation::JsonLd));
 	assert_eq!(result["didDocument"]["controller"], format_did(&H256::repeat_byte(1)).as_str());
 }
 
 #[test]
 fn a_deactivated_did_resolves_as_deactivated() {
-	let resolution = DidResolution::Deactivated { kind: SubjectKind::Model, created: 2, deactivated: 9 };
+	let resolution =
+		DidResolution::Deactivated { kind: SubjectKind::Model, created: 2, deactivated: 9 };
 	let result = resolution_result(resolved(Some(resolution), Representation::JsonLd));
 	assert_valid_document(&result["didDocument"]);
 	let metadata = &result["didDocumentMetadata"];

@@ -1,0 +1,552 @@
+//! JSON-RPC of pallet-commitments, for auditors (docs/auditing.md).
+//!
+//! - `commitments_get(id, at?)`: one commitment with its attestations and
+//!   open dispute.
+//! - `commitments_byCommitter(did, startAfter?, limit?, at?)`: a page of an
+//!   Institution or Model DID's commitments; `startAfter` is the last id of
+//!   the previous page.
+//! - `commitments_byJob(job, startAfter?, limit?, at?)`: a page of a
+//!   federated job's commitments, grouped round by round; `startAfter` is
+//!   the last `[round, id]` of the previous page.
+//! - `commitments_provenance(id, depth?, at?)`: the commitment and what it
+//!   was computed from, breadth first, down to datasets, at most `depth`
+//!   links (default and maximum 32) and 256 nodes.
+//! - `commitments_prove(id, leafIndex, at?)`: the inclusion proof of a
+//!   stored leaf.
+//! - `commitments_verifyInclusion(id, leaf, proof, at?)`: whether `proof`
+//!   proves `leaf` under the commitment's Merkle root.
+//!
+//! Hashes are `0x`-prefixed hex, DIDs `did:twin:…`, accounts SS58,
+//! balances decimal strings. Errors have stable codes: [`INVALID_PARAMS`]
+//! for malformed input (a bad hash, DID or proof, an over-long page or
+//! depth), [`NOT_FOUND`], [`NO_MERKLE_ROOT`], [`LEAVES_NOT_STORED`],
+//! [`LEAF_INDEX_OUT_OF_RANGE`], and -32603 when the runtime call fails.
+
+use std::{marker::PhantomData, sync::Arc};
+
+use codec::Codec;
+use jsonrpsee::{
+	core::RpcResult,
+	proc_macros::rpc,
+	types::{error::ErrorObject, ErrorObjectOwned},
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::{crypto::Ss58Codec, H256};
+use sp_runtime::traits::Block as BlockT;
+use twinnet_merkle::{Proof, ProofStep, Side, MAX_PROOF_STEPS};
+use twinnet_primitives::{
+	commitments::{
+		CommitmentId, CommitmentKind, CommitmentStatus, CommitmentView, Input, JobId,
+		ProvenanceNode, Statement,
+	},
+	did::{format_did, parse_did, DidId, MAX_DID_LENGTH},
+};
+
+pub use pallet_commitments_runtime_api::CommitmentsApi as CommitmentsRuntimeApi;
+use pallet_commitments_runtime_api::{MAX_PAGE, MAX_PROVENANCE_DEPTH};
+
+/// Malformed input: a bad hash, DID or proof, an over-long page or depth.
+pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
+/// No commitment has the id.
+pub const NOT_FOUND: i32 = 1001;
+/// The commitment has no Merkle root.
+pub const NO_MERKLE_ROOT: i32 = 1002;
+/// The commitment's leaves are not stored on chain (never, or pruned).
+pub const LEAVES_NOT_STORED: i32 = 1003;
+/// The leaf index is not below the leaf count.
+pub const LEAF_INDEX_OUT_OF_RANGE: i32 = 1004;
+
+/// The longest hash parameter: `0x` and 64 hex digits.
+const HASH_LENGTH: usize = 66;
+
+/// A proof as `commitments_verifyInclusion` takes it and
+/// `commitments_prove` returns it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProofParam {
+	/// The leaf's position, from 0.
+	pub leaf_index: u32,
+	/// The tree's leaf count; the commitment's if left out.
+	pub leaf_count: Option<u32>,
+	/// The siblings from the leaf up.
+	pub steps: Vec<StepParam>,
+}
+
+/// One step of a [`ProofParam`].
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepParam {
+	/// The sibling's hash, `0x`-hex.
+	pub sibling: String,
+	/// `left` or `right`.
+	pub side: String,
+}
+
+/// The `commitments_*` RPC methods.
+#[rpc(server)]
+pub trait CommitmentsApi<BlockHash> {
+	/// One commitment.
+	#[method(name = "commitments_get")]
+	fn get(&self, id: CommitmentId, at: Option<BlockHash>) -> RpcResult<Value>;
+
+	/// A page of a committer's commitments.
+	#[method(name = "commitments_byCommitter")]
+	fn by_committer(
+		&self,
+		committer: String,
+		start_after: Option<CommitmentId>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
+
+	/// A page of a job's commitments, round by round.
+	#[method(name = "commitments_byJob")]
+	fn by_job(
+		&self,
+		job: JobId,
+		start_after: Option<(u32, CommitmentId)>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
+
+	/// What a commitment was computed from, back to datasets.
+	#[method(name = "commitments_provenance")]
+	fn provenance(
+		&self,
+		id: CommitmentId,
+		depth: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
+
+	/// The inclusion proof of stored leaf `leaf_index` of a commitment.
+	#[method(name = "commitments_prove")]
+	fn prove(&self, id: CommitmentId, leaf_index: u32, at: Option<BlockHash>) -> RpcResult<Value>;
+
+	/// Whether `proof` proves `leaf` under the commitment's Merkle root.
+	#[method(name = "commitments_verifyInclusion")]
+	fn verify_inclusion(
+		&self,
+		id: CommitmentId,
+		leaf: String,
+		proof: ProofParam,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
+}
+
+/// Implements [`CommitmentsApiServer`] on a client.
+pub struct Commitments<C, Block, AccountId, Balance> {
+	client: Arc<C>,
+	_marker: PhantomData<(Block, AccountId, Balance)>,
+}
+
+impl<C, Block, AccountId, Balance> Commitments<C, Block, AccountId, Balance> {
+	/// The RPC handler over `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client, _marker: PhantomData }
+	}
+}
+
+fn error(code: i32, message: &str, data: Option<String>) -> ErrorObjectOwned {
+	ErrorObject::owned(code, message, data)
+}
+
+/// An error from the runtime, which malformed input never causes.
+fn internal_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+	error(
+		jsonrpsee::types::error::INTERNAL_ERROR_CODE,
+		"runtime API call failed",
+		Some(e.to_string()),
+	)
+}
+
+/// A parameter that is not what `expected` says; long input is cut short.
+fn invalid_param(expected: &str, given: &str) -> ErrorObjectOwned {
+	error(INVALID_PARAMS, expected, Some(given.chars().take(MAX_DID_LENGTH).collect()))
+}
+
+fn not_found(id: CommitmentId) -> ErrorObjectOwned {
+	error(NOT_FOUND, "no commitment has this id", Some(id.to_string()))
+}
+
+/// A `0x`-prefixed 32-byte hex hash, length-checked before decoding.
+pub fn parse_hash(hash: &str) -> Result<H256, ErrorObjectOwned> {
+	let invalid = || invalid_param("a hash must be 0x and 64 hex digits", hash);
+	let digits = hash
+		.strip_prefix("0x")
+		.filter(|_| hash.len() == HASH_LENGTH)
+		.ok_or_else(invalid)?;
+	let mut bytes = [0u8; 32];
+	for (byte, pair) in bytes.iter_mut().zip(digits.as_bytes().chunks(2)) {
+		let pair = std::str::from_utf8(pair).map_err(|_| invalid())?;
+		*byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+	}
+	Ok(H256(bytes))
+}
+
+/// A proof parameter, checked and decoded.
+pub fn parse_proof(proof: &ProofParam, leaf_count: u32) -> Result<Proof, ErrorObjectOwned> {
+	if proof.steps.len() > MAX_PROOF_STEPS as usize {
+		return Err(invalid_param("a proof has at most 32 steps", &proof.steps.len().to_string()));
+	}
+	let steps = proof
+		.steps
+		.iter()
+		.map(|step| {
+			let side = match step.side.as_str() {
+				"left" => Side::Left,
+				"right" => Side::Right,
+				other => return Err(invalid_param("a step's side is left or right", other)),
+			};
+			Ok(ProofStep { sibling: parse_hash(&step.sibling)?.0, side })
+		})
+		.collect::<Result<_, _>>()?;
+	Ok(Proof {
+		leaf_index: proof.leaf_index,
+		leaf_count: proof.leaf_count.unwrap_or(leaf_count),
+		steps,
+	})
+}
+
+fn hash_json(hash: &H256) -> Value {
+	json!(format!("{hash:?}"))
+}
+
+/// A proof as `commitments_prove` returns it.
+pub fn proof_json(proof: &Proof) -> Value {
+	let steps: Vec<Value> = proof
+		.steps
+		.iter()
+		.map(|step| {
+			json!({
+				"sibling": hash_json(&H256(step.sibling)),
+				"side": match step.side { Side::Left => "left", Side::Right => "right" },
+			})
+		})
+		.collect();
+	json!({ "leafIndex": proof.leaf_index, "leafCount": proof.leaf_count, "steps": steps })
+}
+
+/// Why a proof failed, as `commitments_verifyInclusion` reports it.
+fn verify_error_name(error: twinnet_merkle::VerifyError) -> &'static str {
+	use twinnet_merkle::VerifyError::*;
+	match error {
+		EmptyTree => "emptyTree",
+		IndexOutOfRange => "indexOutOfRange",
+		WrongLength => "wrongLength",
+		WrongSide => "wrongSide",
+		RootMismatch => "rootMismatch",
+	}
+}
+
+fn kind_name(kind: CommitmentKind) -> &'static str {
+	match kind {
+		CommitmentKind::DatasetSnapshot => "datasetSnapshot",
+		CommitmentKind::ModelUpdate => "modelUpdate",
+		CommitmentKind::AggregatedModel => "aggregatedModel",
+		CommitmentKind::EvaluationMetric => "evaluationMetric",
+		CommitmentKind::InferenceResult => "inferenceResult",
+		CommitmentKind::Reproduction => "reproduction",
+	}
+}
+
+fn input_json(input: &Input) -> Value {
+	match input {
+		Input::Dataset(did) => json!({ "dataset": format_did(did) }),
+		Input::Commitment(id) => json!({ "commitment": id }),
+	}
+}
+
+/// A commitment as `commitments_get` returns it; absent fields are left out.
+pub fn commitment_json<AccountId, BlockNumber, Balance>(
+	view: &CommitmentView<AccountId, BlockNumber, Balance>,
+) -> Value
+where
+	AccountId: Ss58Codec,
+	BlockNumber: serde::Serialize,
+	Balance: ToString,
+{
+	let mut fields = serde_json::Map::new();
+	let mut put = |key: &str, value: Value| fields.insert(key.into(), value);
+	put("id", json!(view.id));
+	put("kind", json!(kind_name(view.kind)));
+	put("hash", hash_json(&view.hash));
+	if let Some(merkle) = &view.merkle {
+		put("merkle", json!({ "root": hash_json(&merkle.root), "leafCount": merkle.leaf_count }));
+		put("leavesStored", json!(view.leaves_stored));
+	}
+	put("committer", json!(format_did(&view.committer)));
+	put("account", json!(view.account.to_ss58check()));
+	put("schema", json!(String::from_utf8_lossy(&view.schema)));
+	put("inputs", Value::Array(view.inputs.iter().map(input_json).collect()));
+	if let Some(round) = &view.job_round {
+		put("jobRound", json!({ "job": round.job, "round": round.round }));
+	}
+	put("block", json!(view.block));
+	put(
+		"status",
+		json!(match view.status {
+			CommitmentStatus::Standing => "standing",
+			CommitmentStatus::Disputed(_) => "disputed",
+			CommitmentStatus::Refuted => "refuted",
+		}),
+	);
+	let attestations: Vec<Value> = view
+		.attestations
+		.iter()
+		.map(|a| {
+			json!({
+				"attester": format_did(&a.attester),
+				"statement": match a.statement {
+					Statement::Reproduced => "reproduced",
+					Statement::Verified => "verified",
+				},
+				"submitter": a.submitter.to_ss58check(),
+				"block": a.block,
+			})
+		})
+		.collect();
+	put("attestations", Value::Array(attestations));
+	if let Some(dispute) = &view.dispute {
+		let mut entry = json!({
+			"id": dispute.id,
+			"disputer": dispute.disputer.to_ss58check(),
+			"bond": dispute.bond.to_string(),
+			"reason": hash_json(&dispute.reason),
+			"opened": dispute.opened,
+		});
+		if let (Some(answer), Value::Object(entry)) = (dispute.answer, &mut entry) {
+			entry.insert("answer".into(), json!(answer));
+		}
+		put("dispute", entry);
+	}
+	Value::Object(fields)
+}
+
+/// A page limit: the maximum if left out, an error above it.
+fn page_limit(limit: Option<u32>) -> Result<u32, ErrorObjectOwned> {
+	match limit {
+		None => Ok(MAX_PAGE),
+		Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
+		Some(limit) => Err(invalid_param("limit must be 1 to 100", &limit.to_string())),
+	}
+}
+
+impl<C, Block, AccountId, Balance> Commitments<C, Block, AccountId, Balance>
+where
+	Block: BlockT,
+	C: HeaderBackend<Block>,
+{
+	fn at(&self, at: Option<Block::Hash>) -> Block::Hash {
+		at.unwrap_or_else(|| self.client.info().best_hash)
+	}
+}
+
+impl<C, Block, AccountId, BlockNumber, Balance> Commitments<C, Block, AccountId, Balance>
+where
+	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
+	BlockNumber: Codec,
+	AccountId: Codec,
+	Balance: Codec,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
+	C::Api: CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>,
+{
+	fn view(
+		&self,
+		at: Block::Hash,
+		id: CommitmentId,
+	) -> RpcResult<CommitmentView<AccountId, BlockNumber, Balance>> {
+		self.client
+			.runtime_api()
+			.commitment(at, id)
+			.map_err(internal_error)?
+			.ok_or_else(|| not_found(id))
+	}
+}
+
+impl<C, Block, AccountId, BlockNumber, Balance> CommitmentsApiServer<Block::Hash>
+	for Commitments<C, Block, AccountId, Balance>
+where
+	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
+	BlockNumber: Codec + serde::Serialize,
+	AccountId: Codec + Ss58Codec + Send + Sync + 'static,
+	Balance: Codec + ToString + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>,
+{
+	fn get(&self, id: CommitmentId, at: Option<Block::Hash>) -> RpcResult<Value> {
+		Ok(commitment_json(&self.view(self.at(at), id)?))
+	}
+
+	fn by_committer(
+		&self,
+		committer: String,
+		start_after: Option<CommitmentId>,
+		limit: Option<u32>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let committer: DidId = parse_did(&committer)
+			.map_err(|_| invalid_param("committer must be a did:twin DID", &committer))?;
+		let limit = page_limit(limit)?;
+		let at = self.at(at);
+		let ids = self
+			.client
+			.runtime_api()
+			.by_committer(at, committer, start_after, limit)
+			.map_err(internal_error)?;
+		let views = ids.iter().map(|id| self.view(at, *id).map(|v| commitment_json(&v)));
+		Ok(Value::Array(views.collect::<Result<_, _>>()?))
+	}
+
+	fn by_job(
+		&self,
+		job: JobId,
+		start_after: Option<(u32, CommitmentId)>,
+		limit: Option<u32>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let limit = page_limit(limit)?;
+		let at = self.at(at);
+		let mut entries = self
+			.client
+			.runtime_api()
+			.by_job(at, job, start_after, limit)
+			.map_err(internal_error)?;
+		let last = entries.last().copied();
+		entries.sort_unstable();
+		let mut rounds: Vec<(u32, Vec<Value>)> = Vec::new();
+		for (round, id) in entries {
+			let commitment = commitment_json(&self.view(at, id)?);
+			match rounds.last_mut() {
+				Some((current, list)) if *current == round => list.push(commitment),
+				_ => rounds.push((round, vec![commitment])),
+			}
+		}
+		let rounds: Vec<Value> = rounds
+			.into_iter()
+			.map(|(round, commitments)| json!({ "round": round, "commitments": commitments }))
+			.collect();
+		Ok(
+			json!({ "job": job, "rounds": rounds, "next": last.map(|(round, id)| json!([round, id])) }),
+		)
+	}
+
+	fn provenance(
+		&self,
+		id: CommitmentId,
+		depth: Option<u32>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let depth = depth.unwrap_or(MAX_PROVENANCE_DEPTH);
+		if depth > MAX_PROVENANCE_DEPTH {
+			return Err(invalid_param("depth must be at most 32", &depth.to_string()));
+		}
+		let at = self.at(at);
+		let (nodes, truncated) =
+			self.client.runtime_api().provenance(at, id, depth).map_err(internal_error)?;
+		if nodes.is_empty() {
+			return Err(not_found(id));
+		}
+		let nodes = nodes.iter().map(|node| self.provenance_node(at, node));
+		Ok(
+			json!({ "commitment": id, "nodes": nodes.collect::<Result<Vec<_>, _>>()?, "truncated": truncated }),
+		)
+	}
+
+	fn prove(
+		&self,
+		id: CommitmentId,
+		leaf_index: u32,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let at = self.at(at);
+		let view = self.view(at, id)?;
+		let merkle = view
+			.merkle
+			.ok_or_else(|| error(NO_MERKLE_ROOT, "the commitment has no Merkle root", None))?;
+		let leaves =
+			self.client
+				.runtime_api()
+				.leaves(at, id)
+				.map_err(internal_error)?
+				.ok_or_else(|| {
+					error(
+						LEAVES_NOT_STORED,
+						"the commitment's leaves are not stored on chain",
+						None,
+					)
+				})?;
+		let hashes: Vec<_> =
+			leaves.iter().map(|leaf| twinnet_merkle::leaf_hash(leaf.as_bytes())).collect();
+		let proof = twinnet_merkle::prove(&hashes, leaf_index).ok_or_else(|| {
+			error(
+				LEAF_INDEX_OUT_OF_RANGE,
+				"the leaf index is not below the leaf count",
+				Some(leaf_index.to_string()),
+			)
+		})?;
+		let leaf = leaves.get(leaf_index as usize).copied().unwrap_or_default();
+		Ok(
+			json!({ "root": hash_json(&merkle.root), "leaf": hash_json(&leaf), "proof": proof_json(&proof) }),
+		)
+	}
+
+	fn verify_inclusion(
+		&self,
+		id: CommitmentId,
+		leaf: String,
+		proof: ProofParam,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let leaf = parse_hash(&leaf)?;
+		let view = self.view(self.at(at), id)?;
+		let merkle = view
+			.merkle
+			.ok_or_else(|| error(NO_MERKLE_ROOT, "the commitment has no Merkle root", None))?;
+		let proof = parse_proof(&proof, merkle.leaf_count)?;
+		let result = if proof.leaf_count == merkle.leaf_count {
+			twinnet_merkle::verify(
+				&merkle.root.0,
+				&twinnet_merkle::leaf_hash(leaf.as_bytes()),
+				&proof,
+			)
+			.map_err(verify_error_name)
+		} else {
+			Err("leafCountMismatch")
+		};
+		Ok(match result {
+			Ok(()) => json!({ "valid": true, "root": hash_json(&merkle.root) }),
+			Err(reason) => {
+				json!({ "valid": false, "root": hash_json(&merkle.root), "reason": reason })
+			},
+		})
+	}
+}
+
+impl<C, Block, AccountId, BlockNumber, Balance> Commitments<C, Block, AccountId, Balance>
+where
+	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
+	BlockNumber: Codec + serde::Serialize,
+	AccountId: Codec + Ss58Codec,
+	Balance: Codec + ToString,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
+	C::Api: CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>,
+{
+	/// A provenance node: the commitment in full, or the dataset's DID.
+	fn provenance_node(&self, at: Block::Hash, node: &ProvenanceNode) -> RpcResult<Value> {
+		let inputs: Vec<Value> = node.inputs.iter().map(input_json).collect();
+		Ok(match node.node {
+			Input::Commitment(id) => json!({
+				"depth": node.depth,
+				"commitment": commitment_json(&self.view(at, id)?),
+				"inputs": inputs,
+			}),
+			Input::Dataset(did) => json!({ "depth": node.depth, "dataset": format_did(&did) }),
+		})
+	}
+}
+
+#[cfg(test)]
+mod tests;
