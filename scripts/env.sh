@@ -15,3 +15,15 @@ export WASM_BUILD_TOOLCHAIN="${WASM_BUILD_TOOLCHAIN:-debwasm}"
 export WASM_BUILD_WORKSPACE_HINT="$TWINNET_ROOT"
 # The node binary the end-to-end tests start.
 export TWINNET_NODE="$CARGO_TARGET_DIR/debug/twinnet-node"
+
+# Cargo judges a workspace crate fresh by its files' modification times. When
+# another checkout built into this shared target directory last, files here
+# edited before that build would look older than its artifacts and cargo
+# would keep the other checkout's crates: touching this checkout's sources
+# makes it build its own (docs/build.md).
+last_tree="$CARGO_TARGET_DIR/.last-tree"
+if [ "$(cat "$last_tree" 2>/dev/null)" != "$TWINNET_ROOT" ]; then
+	git -C "$TWINNET_ROOT" ls-files -z '*.rs' '*.toml' | (cd "$TWINNET_ROOT" && xargs -0 touch)
+	mkdir -p "$CARGO_TARGET_DIR"
+	echo "$TWINNET_ROOT" >"$last_tree"
+fi

@@ -187,7 +187,7 @@ async fn an_auditor_follows_a_metric_to_its_dataset_and_checks_a_leaf() {
 
 	// The snapshot of the dataset, with its leaves stored on chain.
 	let snapshot_hash = [0x5a; 32];
-	let leaves = Dyn::unnamed_composite(LEAVES.iter().map(|leaf| Dyn::from_bytes(leaf)));
+	let leaves = Dyn::unnamed_composite(LEAVES.iter().map(Dyn::from_bytes));
 	let snapshot = commit(
 		&institution,
 		"DatasetSnapshot",

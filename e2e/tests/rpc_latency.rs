@@ -85,6 +85,7 @@ async fn worker(url: String, last: u64) -> [Vec<Duration>; 3] {
 }
 
 #[tokio::test]
+#[ignore = "a benchmark: scripts/bench-rpc runs it"]
 async fn commitments_rpc_latency_against_system_health() {
 	let node = TestNode::start().await.expect("node starts");
 	node.wait_for_finalized_block(1).await.expect("blocks are finalized");

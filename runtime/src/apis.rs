@@ -17,7 +17,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use twinnet_primitives::{
-	commitments::{CommitmentId, CommitmentView, JobId, ProvenanceNode},
+	commitments::{CommitmentId, CommitmentView, JobId},
 	consent::{AuditRecord, GrantId, GrantView, Grantee},
 	did::{Controller, DidId, DidResolution},
 };
@@ -252,12 +252,23 @@ impl_runtime_apis! {
 			Commitments::by_job(job, start_after, limit.min(pallet_commitments_runtime_api::MAX_PAGE))
 		}
 
-		fn provenance(id: CommitmentId, max_depth: u32) -> (Vec<ProvenanceNode>, bool) {
-			Commitments::provenance(
+		fn provenance(
+			id: CommitmentId,
+			max_depth: u32,
+		) -> pallet_commitments_runtime_api::Provenance<AccountId, BlockNumber, Balance> {
+			let (nodes, truncated) = Commitments::provenance(
 				id,
 				max_depth.min(pallet_commitments_runtime_api::MAX_PROVENANCE_DEPTH),
 				pallet_commitments_runtime_api::MAX_PROVENANCE_NODES,
-			)
+			);
+			let with_views = nodes.into_iter().map(|node| {
+				let view = match node.node {
+					twinnet_primitives::commitments::Input::Commitment(id) => Commitments::view(id),
+					twinnet_primitives::commitments::Input::Dataset(_) => None,
+				};
+				(node, view)
+			});
+			(with_views.collect(), truncated)
 		}
 
 		fn leaves(id: CommitmentId) -> Option<Vec<sp_core::H256>> {

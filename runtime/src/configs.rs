@@ -241,8 +241,10 @@ impl pallet_commitments::Config for Runtime {
 }
 
 /// Creates the DIDs pallet-commitments' benchmarks need, through
-/// pallet-twins, each with the same ECDSA `assertionMethod` key (the
-/// costliest to verify) from the benchmark's keystore.
+/// pallet-twins, each with the most verification methods a DID holds, all
+/// ECDSA `assertionMethod` keys (the costliest to verify) from the
+/// benchmark's keystore; [`Self::sign`] signs with the last, so an
+/// attestation's check tries every key.
 #[cfg(feature = "runtime-benchmarks")]
 pub struct CommitmentsBenchmarkHelper;
 
@@ -250,8 +252,14 @@ pub struct CommitmentsBenchmarkHelper;
 impl CommitmentsBenchmarkHelper {
 	const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"cmtb");
 
-	fn assertion_key() -> sp_core::ecdsa::Public {
-		sp_io::crypto::ecdsa_generate(Self::KEY_TYPE, Some(b"//commitments-benchmark".to_vec()))
+	fn keys() -> u32 {
+		use frame_support::traits::Get;
+		<Runtime as pallet_twins::Config>::MaxVerificationMethods::get()
+	}
+
+	fn assertion_key(index: u32) -> sp_core::ecdsa::Public {
+		let seed = alloc::format!("//commitments-benchmark/{index}");
+		sp_io::crypto::ecdsa_generate(Self::KEY_TYPE, Some(seed.into_bytes()))
 	}
 }
 
@@ -261,16 +269,19 @@ impl pallet_commitments::BenchmarkHelper<AccountId> for CommitmentsBenchmarkHelp
 		controller: &AccountId,
 		kind: twinnet_primitives::did::SubjectKind,
 	) -> twinnet_primitives::did::DidId {
-		let method = pallet_twins::VerificationMethod {
-			fragment: frame_support::BoundedVec::truncate_from(b"assert-1".to_vec()),
-			key: twinnet_primitives::did::PublicKey::Ecdsa(Self::assertion_key().0),
+		let methods = (0..Self::keys()).map(|index| pallet_twins::VerificationMethod {
+			fragment: frame_support::BoundedVec::truncate_from(
+				alloc::format!("assert-{index}").into_bytes(),
+			),
+			key: twinnet_primitives::did::PublicKey::Ecdsa(Self::assertion_key(index).0),
 			relationships: twinnet_primitives::did::Relationships {
 				authentication: true,
 				assertion_method: true,
 				..Default::default()
 			},
-		};
-		let methods = frame_support::BoundedVec::truncate_from(alloc::vec![method]);
+		});
+		let methods =
+			frame_support::BoundedVec::truncate_from(methods.collect::<alloc::vec::Vec<_>>());
 		match Twins::do_create(controller.clone(), kind, None, methods) {
 			Ok(did) => did,
 			Err(error) => panic!("benchmark DID: {error:?}"),
@@ -278,7 +289,8 @@ impl pallet_commitments::BenchmarkHelper<AccountId> for CommitmentsBenchmarkHelp
 	}
 
 	fn sign(_controller: &AccountId, message: &[u8]) -> twinnet_primitives::did::DidSignature {
-		match sp_io::crypto::ecdsa_sign(Self::KEY_TYPE, &Self::assertion_key(), message) {
+		let last = Self::assertion_key(Self::keys().saturating_sub(1));
+		match sp_io::crypto::ecdsa_sign(Self::KEY_TYPE, &last, message) {
 			Some(signature) => twinnet_primitives::did::DidSignature::Ecdsa(signature.0),
 			None => panic!("benchmark keystore lost its key"),
 		}

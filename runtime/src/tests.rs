@@ -10,7 +10,8 @@ use twinnet_primitives::traits::DidRegistry;
 
 use crate::{
 	genesis_config_presets::{get_preset, preset_names, DEV_ENDOWMENT},
-	Runtime, RuntimeGenesisConfig, System, Twins, EXISTENTIAL_DEPOSIT, TOKEN_DECIMALS, UNITS,
+	Balances, Runtime, RuntimeGenesisConfig, System, Twins, EXISTENTIAL_DEPOSIT, TOKEN_DECIMALS,
+	UNITS,
 };
 
 /// Applies `patch` onto `base` as the node does: objects merge key by key.
@@ -86,7 +87,7 @@ fn local_testnet_has_four_validators() {
 #[test]
 fn token_constants_agree() {
 	assert_eq!(UNITS, 10u128.pow(TOKEN_DECIMALS.into()));
-	assert!(EXISTENTIAL_DEPOSIT > 0 && EXISTENTIAL_DEPOSIT < UNITS);
+	const { assert!(EXISTENTIAL_DEPOSIT > 0 && EXISTENTIAL_DEPOSIT < UNITS) };
 	assert_eq!(<Runtime as frame_system::Config>::SS58Prefix::get(), crate::SS58_PREFIX);
 }
 
@@ -166,10 +167,14 @@ fn fee_of(
 	(length, details.inclusion_fee.expect("signed extrinsics pay"))
 }
 
-/// The fee examples of docs/fees.md, at the base multiplier (1): printed with
+/// The fee examples of docs/fees.md, at the base multiplier (1), each also
+/// dispatched by Alice on the development genesis (her sample twin) for the
+/// deposit it holds: printed with
 /// `cargo test -p twinnet-runtime fee_examples -- --nocapture`.
 #[test]
 fn fee_examples() {
+	use frame_support::{dispatch::RawOrigin, traits::fungible::InspectHold};
+	use sp_runtime::traits::Dispatchable;
 	use twinnet_primitives::{
 		consent::{Binding, Grantee, PrivacyBudget, Purpose, Scope},
 		did::{Relationships, SubjectKind},
@@ -177,7 +182,6 @@ fn fee_examples() {
 	fn bounded<S: Get<u32>>(bytes: &[u8]) -> frame_support::BoundedVec<u8, S> {
 		frame_support::BoundedVec::truncate_from(bytes.to_vec())
 	}
-	let twin = sp_core::H256::repeat_byte(1);
 	let alice = Sr25519Keyring::Alice;
 	let key = pallet_twins::VerificationMethod {
 		fragment: bounded(b"key-1"),
@@ -186,71 +190,79 @@ fn fee_examples() {
 	};
 	let mut url = b"https://hospital.example/twins/".to_vec();
 	url.resize(200, b'a');
-	let examples: [(&str, crate::RuntimeCall); 4] = [
-		(
-			"balances.transfer_keep_alive",
-			pallet_balances::Call::transfer_keep_alive {
-				dest: Sr25519Keyring::Bob.to_account_id().into(),
-				value: UNITS,
-			}
-			.into(),
-		),
-		(
-			"twins.create (patient twin, one key)",
-			pallet_twins::Call::create {
-				kind: SubjectKind::PatientTwin,
-				controller: None,
-				verification_methods: frame_support::BoundedVec::truncate_from(vec![key]),
-			}
-			.into(),
-		),
-		(
-			"consent.grant (compute, two purposes, a budget)",
-			pallet_consent::Call::grant {
-				twin,
-				terms: pallet_consent::Terms {
-					grantee: Grantee::Account(Sr25519Keyring::Bob.to_account_id()),
-					scope: Scope::Compute,
-					purposes: frame_support::BoundedVec::truncate_from(vec![
-						Purpose::Research,
-						Purpose::ModelTraining,
-					]),
-					datasets: None,
-					starts_at: 1,
-					expires_at: 100_000,
-					budget: Some(PrivacyBudget {
-						epsilon: sp_runtime::FixedU64::from_u32(1),
-						delta: Default::default(),
-					}),
-					binding: Binding::default(),
-				},
-			}
-			.into(),
-		),
-		(
-			"twins.add_service (a 200-byte URL)",
-			pallet_twins::Call::add_service {
-				did: twin,
-				service: pallet_twins::Service {
-					fragment: bounded(b"data"),
-					service_type: bounded(b"TwinDataEndpoint"),
-					endpoint: bounded(&url),
-				},
-			}
-			.into(),
-		),
-	];
-	sp_io::TestExternalities::default().execute_with(|| {
+	preset_state(DEV_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		let twin = pallet_twins::Pallet::<Runtime>::derive_did(&alice.to_account_id(), 1);
+		let examples: [(&str, crate::RuntimeCall); 4] = [
+			(
+				"balances.transfer_keep_alive",
+				pallet_balances::Call::transfer_keep_alive {
+					dest: Sr25519Keyring::Bob.to_account_id().into(),
+					value: UNITS,
+				}
+				.into(),
+			),
+			(
+				"twins.create (patient twin, one key)",
+				pallet_twins::Call::create {
+					kind: SubjectKind::PatientTwin,
+					controller: None,
+					verification_methods: frame_support::BoundedVec::truncate_from(vec![key]),
+				}
+				.into(),
+			),
+			(
+				"consent.grant (compute, two purposes, a budget)",
+				pallet_consent::Call::grant {
+					twin,
+					terms: pallet_consent::Terms {
+						grantee: Grantee::Account(Sr25519Keyring::Bob.to_account_id()),
+						scope: Scope::Compute,
+						purposes: frame_support::BoundedVec::truncate_from(vec![
+							Purpose::Research,
+							Purpose::ModelTraining,
+						]),
+						datasets: None,
+						starts_at: 1,
+						expires_at: 100_000,
+						budget: Some(PrivacyBudget {
+							epsilon: sp_runtime::FixedU64::from_u32(1),
+							delta: Default::default(),
+						}),
+						binding: Binding::default(),
+					},
+				}
+				.into(),
+			),
+			(
+				"twins.add_service (a 200-byte URL)",
+				pallet_twins::Call::add_service {
+					did: twin,
+					service: pallet_twins::Service {
+						fragment: bounded(b"data"),
+						service_type: bounded(b"TwinDataEndpoint"),
+						endpoint: bounded(&url),
+					},
+				}
+				.into(),
+			),
+		];
 		let mut transfer_fee = 0;
 		for (name, call) in examples {
-			let (length, fee) = fee_of(call);
+			let (length, fee) = fee_of(call.clone());
 			let total = fee.base_fee + fee.len_fee + fee.adjusted_weight_fee;
+			let held_before = Balances::total_balance_on_hold(&alice.to_account_id());
+			call.dispatch(RawOrigin::Signed(alice.to_account_id()).into())
+				.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+			let deposit = Balances::total_balance_on_hold(&alice.to_account_id()) - held_before;
 			println!(
-				"{name}: {length} bytes; base {} + length {} + weight {} = {} µTWIN",
+				"{name}: {length} bytes; fee: base {} + length {} + weight {} = {} µTWIN; \
+				 deposit {} µTWIN",
 				fee.base_fee / crate::MICRO_UNITS,
 				fee.len_fee / crate::MICRO_UNITS,
 				fee.adjusted_weight_fee / crate::MICRO_UNITS,
 				total / crate::MICRO_UNITS,
+				deposit / crate::MICRO_UNITS,
 			);
 			assert_eq!(
 				fee.len_fee,
@@ -260,6 +272,7 @@ fn fee_examples() {
 				transfer_fee = total;
 			} else {
 				assert!(total > transfer_fee, "{name} costs more than a transfer");
+				assert!(deposit > 0, "{name} stores something and holds a deposit for it");
 			}
 		}
 	});

@@ -7,7 +7,7 @@ use super::*;
 use alloc::vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get},
+	traits::{fungible::Mutate, EnsureOrigin, Get},
 	BoundedVec,
 };
 use frame_system::RawOrigin;
@@ -15,9 +15,10 @@ use sp_core::H256;
 use sp_runtime::traits::{Bounded, Saturating};
 use twinnet_primitives::commitments::JobRounds;
 
-/// Funds `who` richly.
+/// Funds `who` richly, but so that the issuance of a thousand funded
+/// accounts does not overflow (minting beyond it would fund nobody).
 fn funded<T: Config>(who: &T::AccountId) {
-	T::Currency::set_balance(who, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(who, BalanceOf::<T>::max_value() / 1024u32.into());
 }
 
 /// An account with funds.
@@ -42,6 +43,11 @@ fn dataset_inputs<T: Config>(controller: &T::AccountId, count: u32) -> Inputs<T>
 	BoundedVec::truncate_from(inputs)
 }
 
+/// The `index`th distinct leaf of a benchmark tree.
+fn leaf(index: u32) -> H256 {
+	H256(sp_io::hashing::blake2_256(&index.to_le_bytes()))
+}
+
 fn schema<T: Config>() -> SchemaTag<T> {
 	let length = T::MaxSchemaLength::get() as usize;
 	BoundedVec::truncate_from(vec![b'a'; length])
@@ -57,11 +63,8 @@ fn committed<T: Config>(
 	leaves: u32,
 ) -> CommitmentId {
 	let id = NextCommitmentId::<T>::get();
-	let merkle = (leaves > 0).then(|| {
-		MerkleInput::Leaves(BoundedVec::truncate_from(
-			(0..leaves).map(|i| H256::from_low_u64_be(i.into())).collect(),
-		))
-	});
+	let merkle = (leaves > 0)
+		.then(|| MerkleInput::Leaves(BoundedVec::truncate_from((0..leaves).map(leaf).collect())));
 	let result = Pallet::<T>::commit(
 		RawOrigin::Signed(controller.clone()).into(),
 		committer,
@@ -103,11 +106,8 @@ mod benchmarks {
 		let round = JobRound { job: 1, round: 0 };
 		T::BenchmarkHelper::create_job_round(&round);
 		let job_round = T::Jobs::exists(&round).then_some(round);
-		let merkle = (l > 0).then(|| {
-			MerkleInput::Leaves(BoundedVec::truncate_from(
-				(0..l).map(|leaf| H256::from_low_u64_be(leaf.into())).collect(),
-			))
-		});
+		let merkle = (l > 0)
+			.then(|| MerkleInput::Leaves(BoundedVec::truncate_from((0..l).map(leaf).collect())));
 
 		#[extrinsic_call]
 		_(
@@ -187,7 +187,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn answer() {
-		let (controller, lab, id, dispute, _) = disputed::<T>();
+		let (controller, lab, id, dispute_id, _) = disputed::<T>();
 		let counter = committed::<T>(
 			&controller,
 			lab,
@@ -197,22 +197,22 @@ mod benchmarks {
 		);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(controller), dispute, counter);
+		_(RawOrigin::Signed(controller), dispute_id, counter);
 
 		assert_eq!(
-			Disputes::<T>::get(dispute).map(|d| d.state),
+			Disputes::<T>::get(dispute_id).map(|d| d.state),
 			Some(DisputeState::Answered(counter))
 		);
 	}
 
 	#[benchmark]
 	fn resolve() -> Result<(), BenchmarkError> {
-		let (_, lab, id, dispute, _) = disputed::<T>();
+		let (_, lab, id, dispute_id, _) = disputed::<T>();
 		let origin =
 			T::ResolveOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 
 		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, dispute, Verdict::Rejected);
+		_(origin as T::RuntimeOrigin, dispute_id, Verdict::Rejected);
 
 		assert_eq!(Commitments::<T>::get(id).map(|c| c.status), Some(CommitmentStatus::Standing));
 		assert_eq!(OpenDisputesAgainst::<T>::get(lab), 0);

@@ -22,19 +22,26 @@
 //!   with an `assertionMethod` key of the institution's DID over
 //!   [`attestation_message`] (genesis hash, commitment id and hash,
 //!   attester, statement); the extrinsic's signer only submits it and holds
-//!   its deposit.
+//!   its deposit. Neither the committer DID nor a DID controlled by the
+//!   account that made the commitment may attest it. (Institution DIDs are
+//!   permissionless: one party with two accounts can still vouch for
+//!   itself; telling institutions apart is a matter for an accreditation
+//!   registry, not for this pallet.)
 //! - **Dispute**: within [`Config::DisputeWindow`] blocks of a commitment
 //!   anyone may [`Pallet::dispute`] it, holding [`Config::DisputeBond`]; one
 //!   dispute is open per commitment at a time. The committer may
 //!   [`Pallet::answer`] with a counter-commitment that links the disputed
 //!   one. [`Config::ResolveOrigin`] [`Pallet::resolve`]s it: upheld, the bond
 //!   returns and the commitment is marked refuted; rejected, the bond is
-//!   burnt and the commitment stands. A committer DID with an open dispute
-//!   cannot be deactivated.
+//!   burnt, the commitment stands and its dispute window starts again from
+//!   the resolution (so a sham dispute, opened to let the window run out
+//!   while it blocks others, buys nothing). A committer DID with an open
+//!   dispute cannot be deactivated.
 //! - **Prune**: leaves of a `ModelUpdate` are needed while its round is
 //!   audited; after [`Config::LeafRetention`] blocks anyone may
-//!   [`Pallet::prune_leaves`] them and their deposit returns. Roots, and
-//!   leaves of every other kind, are kept forever.
+//!   [`Pallet::prune_leaves`] them, unless the commitment is under dispute,
+//!   and their deposit returns. Roots, and leaves of every other kind, are
+//!   kept forever.
 //!
 //! ## Deposits
 //!
@@ -261,6 +268,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type OpenDisputesAgainst<T: Config> = StorageMap<_, Twox64Concat, DidId, u32, ValueQuery>;
 
+	/// The block from which the dispute window of a commitment runs again,
+	/// after a dispute of it was rejected (otherwise from its own block).
+	#[pallet::storage]
+	pub type WindowRestartedAt<T: Config> =
+		StorageMap<_, Twox64Concat, CommitmentId, BlockNumberFor<T>>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -336,7 +349,8 @@ pub mod pallet {
 		CannotPayDeposit,
 		/// Only institutions attest.
 		AttesterNotInstitution,
-		/// A committer does not attest its own commitment.
+		/// A committer does not attest its own commitment, nor does a DID
+		/// of the account that made it.
 		SelfAttestation,
 		/// This institution already attested the commitment.
 		AlreadyAttested,
@@ -365,6 +379,8 @@ pub mod pallet {
 		NoStoredLeaves,
 		/// Only a `ModelUpdate`'s leaves are pruned.
 		LeavesKeptForever,
+		/// A disputed commitment's leaves are kept until the dispute is resolved.
+		UnderDispute,
 		/// The leaves' retention period is not over.
 		RetentionNotOver,
 		/// Commitments of this DID are disputed; it cannot be deactivated
@@ -499,7 +515,11 @@ pub mod pallet {
 				T::Dids::active_kind(&attester) == Some(SubjectKind::Institution),
 				Error::<T>::AttesterNotInstitution
 			);
-			ensure!(attester != commitment.committer, Error::<T>::SelfAttestation);
+			ensure!(
+				attester != commitment.committer
+					&& !T::Dids::is_controlled_by(&attester, &commitment.account),
+				Error::<T>::SelfAttestation
+			);
 			ensure!(!Attestations::<T>::contains_key(id, attester), Error::<T>::AlreadyAttested);
 			ensure!(
 				commitment.attestations < T::MaxAttestations::get(),
@@ -539,7 +559,8 @@ pub mod pallet {
 		/// Disputes commitment `id` for the reasons whose hash is `reason`,
 		/// holding [`Config::DisputeBond`] until the dispute is resolved.
 		/// Open to anyone within [`Config::DisputeWindow`] blocks of the
-		/// commitment, while no other dispute of it is open.
+		/// commitment (or of the rejection of its last dispute), while no
+		/// other dispute of it is open.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::dispute())]
 		pub fn dispute(origin: OriginFor<T>, id: CommitmentId, reason: H256) -> DispatchResult {
@@ -551,8 +572,9 @@ pub mod pallet {
 				CommitmentStatus::Refuted => return Err(Error::<T>::Refuted.into()),
 			}
 			let now = frame_system::Pallet::<T>::block_number();
+			let window_start = WindowRestartedAt::<T>::get(id).unwrap_or(commitment.block);
 			ensure!(
-				now <= commitment.block.saturating_add(T::DisputeWindow::get()),
+				now <= window_start.saturating_add(T::DisputeWindow::get()),
 				Error::<T>::DisputeWindowClosed
 			);
 			let dispute = NextDisputeId::<T>::get();
@@ -616,7 +638,8 @@ pub mod pallet {
 
 		/// Resolves dispute `dispute` (as [`Config::ResolveOrigin`]): upheld,
 		/// the disputer's bond returns and the commitment is refuted;
-		/// rejected, the bond is burnt and the commitment stands.
+		/// rejected, the bond is burnt, the commitment stands and its dispute
+		/// window starts again.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::resolve())]
 		pub fn resolve(
@@ -635,6 +658,7 @@ pub mod pallet {
 					release::<_, T::Currency>(&reason, &record.disputer, record.bond)
 						.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayBond))?;
 					commitment.status = CommitmentStatus::Refuted;
+					WindowRestartedAt::<T>::remove(record.commitment);
 				},
 				Verdict::Rejected => {
 					T::Currency::burn_held(
@@ -645,6 +669,10 @@ pub mod pallet {
 						Fortitude::Force,
 					)?;
 					commitment.status = CommitmentStatus::Standing;
+					WindowRestartedAt::<T>::insert(
+						record.commitment,
+						frame_system::Pallet::<T>::block_number(),
+					);
 				},
 			}
 			OpenDisputesAgainst::<T>::mutate_exists(commitment.committer, |open| {
@@ -664,9 +692,9 @@ pub mod pallet {
 		}
 
 		/// Prunes the stored leaves of the `ModelUpdate` commitment `id`
-		/// once [`Config::LeafRetention`] blocks have passed; anyone may call
-		/// it. The root stays; the leaves' deposit returns to the committer's
-		/// account.
+		/// once [`Config::LeafRetention`] blocks have passed and while it is
+		/// not under dispute; anyone may call it. The root stays; the leaves'
+		/// deposit returns to the committer's account.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::prune_leaves(T::MaxStoredLeaves::get()))]
 		pub fn prune_leaves(origin: OriginFor<T>, id: CommitmentId) -> DispatchResultWithPostInfo {
@@ -674,6 +702,10 @@ pub mod pallet {
 			let commitment = Commitments::<T>::get(id).ok_or(Error::<T>::NotFound)?;
 			let record = Leaves::<T>::get(id).ok_or(Error::<T>::NoStoredLeaves)?;
 			ensure!(commitment.kind == CommitmentKind::ModelUpdate, Error::<T>::LeavesKeptForever);
+			ensure!(
+				!matches!(commitment.status, CommitmentStatus::Disputed(_)),
+				Error::<T>::UnderDispute
+			);
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(
 				now >= commitment.block.saturating_add(T::LeafRetention::get()),
@@ -907,7 +939,8 @@ pub mod pallet {
 
 		/// Checks the pallet's invariants: ids below the counters, links to
 		/// lower ids, indexes and counts matching the records, roots matching
-		/// stored leaves, and disputes matching statuses.
+		/// stored leaves, disputes matching statuses, and restarted dispute
+		/// windows only of standing commitments.
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let next = NextCommitmentId::<T>::get();
 			let mut open_by_committer = alloc::collections::BTreeMap::<DidId, u32>::new();
@@ -966,6 +999,13 @@ pub mod pallet {
 				ensure!(
 					status == Some(CommitmentStatus::Disputed(dispute)),
 					"an open dispute's commitment is not disputed by it"
+				);
+			}
+			for (id, restarted) in WindowRestartedAt::<T>::iter() {
+				let commitment = Commitments::<T>::get(id).ok_or("a window of no commitment")?;
+				ensure!(
+					commitment.status != CommitmentStatus::Refuted && restarted >= commitment.block,
+					"a dispute window restarts for a refuted commitment or before it"
 				);
 			}
 			for (committer, open) in OpenDisputesAgainst::<T>::iter() {

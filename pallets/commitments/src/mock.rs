@@ -130,13 +130,21 @@ impl JobRounds for KnownRounds {
 pub struct TwinsHelper;
 
 #[cfg(feature = "runtime-benchmarks")]
+impl TwinsHelper {
+	/// The one key of every benchmark DID: benchmark accounts have no keys.
+	fn assertion_key() -> sr25519::Pair {
+		sr25519::Pair::from_seed(&[0xbe; 32])
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<AccountId32> for TwinsHelper {
 	fn create_did(controller: &AccountId32, kind: SubjectKind) -> DidId {
-		create_did(controller, kind)
+		create_did_with_key(controller, kind, &Self::assertion_key())
 	}
 
-	fn sign(controller: &AccountId32, message: &[u8]) -> DidSignature {
-		DidSignature::Sr25519(key_of(controller).sign(message).0)
+	fn sign(_controller: &AccountId32, message: &[u8]) -> DidSignature {
+		DidSignature::Sr25519(Self::assertion_key().sign(message).0)
 	}
 
 	fn create_job_round(round: &JobRound) {
@@ -184,7 +192,13 @@ pub const INITIAL_BALANCE: u64 = 1_000_000;
 /// Creates a DID of `kind` controlled by `controller`, with its sr25519 key
 /// for authentication and assertions.
 pub fn create_did(controller: &AccountId32, kind: SubjectKind) -> DidId {
-	let key = PublicKey::Sr25519(key_of(controller).public().0);
+	create_did_with_key(controller, kind, &key_of(controller))
+}
+
+/// Creates a DID of `kind` controlled by `controller`, with `key` for
+/// authentication and assertions.
+fn create_did_with_key(controller: &AccountId32, kind: SubjectKind, key: &sr25519::Pair) -> DidId {
+	let key = PublicKey::Sr25519(key.public().0);
 	let method = pallet_twins::VerificationMethod {
 		fragment: BoundedVec::truncate_from(b"key-1".to_vec()),
 		key,

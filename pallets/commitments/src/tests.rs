@@ -523,6 +523,25 @@ mod attest {
 	}
 
 	#[test]
+	fn by_another_did_of_the_committing_account_fails() {
+		run_test(|| {
+			let world = world();
+			// Alice commits as her model and would vouch for it as her lab.
+			assert_ok!(commit_as(
+				&alice(),
+				world.model,
+				ModelUpdate,
+				&[Input::Dataset(world.dataset)],
+				None
+			));
+			assert_noop!(
+				attest_as(&stranger(), 0, world.lab, &alice()),
+				Error::<Test>::SelfAttestation
+			);
+		});
+	}
+
+	#[test]
 	fn twice_by_one_institution_fails() {
 		run_test(|| {
 			let world = world();
@@ -843,6 +862,40 @@ mod disputes {
 	}
 
 	#[test]
+	fn a_rejected_dispute_restarts_the_window_so_a_sham_one_cannot_run_it_out() {
+		run_test(|| {
+			let world = world();
+			let id = snapshot(&world);
+			// An ally of the committer disputes at once and lets the window run out.
+			assert_ok!(dispute_by(&stranger(), id));
+			let resolved_at = 5 + DISPUTE_WINDOW;
+			System::set_block_number(resolved_at);
+			assert_noop!(dispute_by(&bob(), id), Error::<Test>::AlreadyDisputed);
+			assert_ok!(Commitments::resolve(RuntimeOrigin::root(), 0, Verdict::Rejected));
+			assert_eq!(crate::WindowRestartedAt::<Test>::get(id), Some(resolved_at));
+			// A full window from the resolution: the real challenger disputes...
+			System::set_block_number(resolved_at + DISPUTE_WINDOW);
+			assert_ok!(dispute_by(&bob(), id));
+			// ...and once it is upheld, nothing is left to restart.
+			assert_ok!(Commitments::resolve(RuntimeOrigin::root(), 1, Verdict::Upheld));
+			assert_eq!(crate::WindowRestartedAt::<Test>::get(id), None);
+		});
+	}
+
+	#[test]
+	fn after_a_restarted_window_fails() {
+		run_test(|| {
+			let world = world();
+			let id = snapshot(&world);
+			assert_ok!(dispute_by(&stranger(), id));
+			System::set_block_number(10);
+			assert_ok!(Commitments::resolve(RuntimeOrigin::root(), 0, Verdict::Rejected));
+			System::set_block_number(11 + DISPUTE_WINDOW);
+			assert_noop!(dispute_by(&bob(), id), Error::<Test>::DisputeWindowClosed);
+		});
+	}
+
+	#[test]
 	fn only_the_resolve_origin_resolves() {
 		run_test(|| {
 			let world = world();
@@ -922,6 +975,22 @@ mod prune_leaves {
 				Commitments::prune_leaves(RuntimeOrigin::signed(stranger()), id),
 				Error::<Test>::RetentionNotOver
 			);
+		});
+	}
+
+	#[test]
+	fn while_the_commitment_is_disputed_fails() {
+		run_test(|| {
+			let world = world();
+			let id = model_update(&world);
+			assert_ok!(Commitments::dispute(RuntimeOrigin::signed(stranger()), id, hash(7)));
+			System::set_block_number(1 + LEAF_RETENTION);
+			assert_noop!(
+				Commitments::prune_leaves(RuntimeOrigin::signed(stranger()), id),
+				Error::<Test>::UnderDispute
+			);
+			assert_ok!(Commitments::resolve(RuntimeOrigin::root(), 0, Verdict::Rejected));
+			assert_ok!(Commitments::prune_leaves(RuntimeOrigin::signed(stranger()), id));
 		});
 	}
 

@@ -1583,7 +1583,7 @@ fn request_decisions_and_prunes_are_in_the_decision_trail() {
 #[test]
 fn the_test_configuration_passes_the_integrity_test() {
 	use frame_support::traits::Hooks;
-	run_test(|| <Consent as Hooks<u64>>::integrity_test());
+	run_test(<Consent as Hooks<u64>>::integrity_test);
 }
 
 // ---- migration ---------------------------------------------------------------------

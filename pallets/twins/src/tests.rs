@@ -1477,7 +1477,7 @@ fn dids_controlled_by_pages() {
 #[test]
 fn the_test_configuration_passes_the_integrity_test() {
 	use frame_support::traits::Hooks;
-	run_test(|| <Twins as Hooks<u64>>::integrity_test());
+	run_test(<Twins as Hooks<u64>>::integrity_test);
 }
 
 #[test]

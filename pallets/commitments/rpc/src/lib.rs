@@ -446,13 +446,12 @@ where
 		let at = self.at(at);
 		let (nodes, truncated) =
 			self.client.runtime_api().provenance(at, id, depth).map_err(internal_error)?;
-		if nodes.is_empty() {
+		// The first node is the commitment asked about: without a view, none has this id.
+		if nodes.first().is_none_or(|(_, view)| view.is_none()) {
 			return Err(not_found(id));
 		}
-		let nodes = nodes.iter().map(|node| self.provenance_node(at, node));
-		Ok(
-			json!({ "commitment": id, "nodes": nodes.collect::<Result<Vec<_>, _>>()?, "truncated": truncated }),
-		)
+		let nodes: Vec<Value> = nodes.iter().map(provenance_node).collect();
+		Ok(json!({ "commitment": id, "nodes": nodes, "truncated": truncated }))
 	}
 
 	fn prove(
@@ -525,26 +524,27 @@ where
 	}
 }
 
-impl<C, Block, AccountId, BlockNumber, Balance> Commitments<C, Block, AccountId, Balance>
+/// One node of a provenance graph: a commitment with its view and inputs,
+/// or a dataset.
+fn provenance_node<AccountId, BlockNumber, Balance>(
+	(node, view): &(ProvenanceNode, Option<CommitmentView<AccountId, BlockNumber, Balance>>),
+) -> Value
 where
-	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
-	BlockNumber: Codec + serde::Serialize,
-	AccountId: Codec + Ss58Codec,
-	Balance: Codec + ToString,
-	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
-	C::Api: CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>,
+	AccountId: Ss58Codec,
+	BlockNumber: serde::Serialize,
+	Balance: ToString,
 {
-	/// A provenance node: the commitment in full, or the dataset's DID.
-	fn provenance_node(&self, at: Block::Hash, node: &ProvenanceNode) -> RpcResult<Value> {
-		let inputs: Vec<Value> = node.inputs.iter().map(input_json).collect();
-		Ok(match node.node {
-			Input::Commitment(id) => json!({
-				"depth": node.depth,
-				"commitment": commitment_json(&self.view(at, id)?),
-				"inputs": inputs,
-			}),
-			Input::Dataset(did) => json!({ "depth": node.depth, "dataset": format_did(&did) }),
-		})
+	let inputs: Vec<Value> = node.inputs.iter().map(input_json).collect();
+	match (node.node, view) {
+		(Input::Dataset(did), _) => json!({ "depth": node.depth, "dataset": format_did(&did) }),
+		(Input::Commitment(id), None) => {
+			json!({ "depth": node.depth, "commitment": { "id": id }, "inputs": inputs })
+		},
+		(Input::Commitment(_), Some(view)) => json!({
+			"depth": node.depth,
+			"commitment": commitment_json(view),
+			"inputs": inputs,
+		}),
 	}
 }
 

@@ -19,6 +19,11 @@ pub const MAX_PROVENANCE_DEPTH: u32 = 32;
 /// The most nodes one provenance walk returns.
 pub const MAX_PROVENANCE_NODES: u32 = 256;
 
+/// A provenance graph: its nodes breadth first, each commitment with its
+/// view, and whether the walk was cut short.
+pub type Provenance<AccountId, BlockNumber, Balance> =
+	(Vec<(ProvenanceNode, Option<CommitmentView<AccountId, BlockNumber, Balance>>)>, bool);
+
 sp_api::decl_runtime_apis! {
 	/// Reads the commitment registry.
 	pub trait CommitmentsApi<AccountId, BlockNumber, Balance>
@@ -40,8 +45,10 @@ sp_api::decl_runtime_apis! {
 
 		/// The provenance graph of `id`, breadth first, at most `max_depth`
 		/// (at most [`MAX_PROVENANCE_DEPTH`]) links deep and
-		/// [`MAX_PROVENANCE_NODES`] nodes; and whether it was cut short.
-		fn provenance(id: CommitmentId, max_depth: u32) -> (Vec<ProvenanceNode>, bool);
+		/// [`MAX_PROVENANCE_NODES`] nodes, each commitment node with its
+		/// view (one runtime call for the whole graph); and whether it was
+		/// cut short.
+		fn provenance(id: CommitmentId, max_depth: u32) -> Provenance<AccountId, BlockNumber, Balance>;
 
 		/// The leaves stored on chain for `id`'s Merkle root, if any.
 		fn leaves(id: CommitmentId) -> Option<Vec<H256>>;

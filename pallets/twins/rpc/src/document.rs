@@ -300,12 +300,13 @@ pub fn dereferencing_result(resolved: Result<Resolved, &str>, fragment: Option<&
 			"contentMetadata": metadata,
 		});
 	};
-	let url = format!("{}#{fragment}", document["id"].as_str().unwrap_or_default());
+	let did = document.get("id").and_then(Value::as_str).unwrap_or_default();
+	let url = format!("{did}#{fragment}");
 	let found = ["verificationMethod", "service"]
 		.iter()
-		.filter_map(|section| document[section].as_array())
+		.filter_map(|section| document.get(section).and_then(Value::as_array))
 		.flatten()
-		.find(|entry| entry["id"] == url.as_str());
+		.find(|entry| entry.get("id").and_then(Value::as_str) == Some(url.as_str()));
 	match found {
 		Some(entry) => json!({
 			"dereferencingMetadata": content_type,

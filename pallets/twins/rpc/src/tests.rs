@@ -1,5 +1,7 @@
 //! Tests of DID parsing and of the documents and resolution results.
 
+#![allow(clippy::arithmetic_side_effects)]
+
 use std::collections::HashSet;
 
 use serde_json::Value;
