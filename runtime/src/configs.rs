@@ -258,7 +258,7 @@ impl CommitmentsBenchmarkHelper {
 	}
 
 	fn assertion_key(index: u32) -> sp_core::ecdsa::Public {
-		let seed = alloc::format!("//commitments-benchmark/{index}");
+		let seed = alloc::format!("//commitments-benchmark//{index}");
 		sp_io::crypto::ecdsa_generate(Self::KEY_TYPE, Some(seed.into_bytes()))
 	}
 }

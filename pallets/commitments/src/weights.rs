@@ -73,14 +73,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `l` is `[0, 1024]`.
 	fn commit(i: u32, l: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `741 + i * (77 ±0)`
+		//  Measured:  `1413 + i * (77 ±0)`
 		//  Estimated: `6748 + i * (5758 ±0)`
-		// Minimum execution time: 171_718_000 picoseconds.
-		Weight::from_parts(182_253_000, 6748)
-			// Standard Error: 2_830_969
-			.saturating_add(Weight::from_parts(21_537_020, 0).saturating_mul(i.into()))
-			// Standard Error: 44_099
-			.saturating_add(Weight::from_parts(2_331_355, 0).saturating_mul(l.into()))
+		// Minimum execution time: 210_295_000 picoseconds.
+		Weight::from_parts(469_635_993, 6748)
+			// Standard Error: 20_237
+			.saturating_add(Weight::from_parts(2_477_991, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(i.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -100,15 +98,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn attest() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1826`
+		//  Measured:  `2162`
 		//  Estimated: `6748`
-		// Minimum execution time: 139_790_000 picoseconds.
-		Weight::from_parts(176_725_000, 6748)
+		// Minimum execution time: 392_860_000 picoseconds.
+		Weight::from_parts(554_302_000, 6748)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Commitments::Commitments` (r:1 w:1)
 	/// Proof: `Commitments::Commitments` (`max_values`: None, `max_size`: Some(758), added: 3233, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::WindowRestartedAt` (r:1 w:0)
+	/// Proof: `Commitments::WindowRestartedAt` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::NextDisputeId` (r:1 w:1)
 	/// Proof: `Commitments::NextDisputeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -123,9 +123,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `579`
 		//  Estimated: `4223`
-		// Minimum execution time: 61_122_000 picoseconds.
-		Weight::from_parts(74_472_000, 4223)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Minimum execution time: 81_202_000 picoseconds.
+		Weight::from_parts(100_250_000, 4223)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Commitments::Disputes` (r:1 w:1)
@@ -136,10 +136,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Twins::Dids` (`max_values`: None, `max_size`: Some(3283), added: 5758, mode: `MaxEncodedLen`)
 	fn answer() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1121`
+		//  Measured:  `1457`
 		//  Estimated: `7456`
-		// Minimum execution time: 26_330_000 picoseconds.
-		Weight::from_parts(33_620_000, 7456)
+		// Minimum execution time: 41_532_000 picoseconds.
+		Weight::from_parts(57_336_000, 7456)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -153,14 +153,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::OpenDisputesAgainst` (r:1 w:1)
 	/// Proof: `Commitments::OpenDisputesAgainst` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::WindowRestartedAt` (r:0 w:1)
+	/// Proof: `Commitments::WindowRestartedAt` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	fn resolve() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `837`
 		//  Estimated: `4223`
-		// Minimum execution time: 48_503_000 picoseconds.
-		Weight::from_parts(59_259_000, 4223)
+		// Minimum execution time: 63_876_000 picoseconds.
+		Weight::from_parts(71_517_000, 4223)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Commitments::Commitments` (r:1 w:0)
 	/// Proof: `Commitments::Commitments` (`max_values`: None, `max_size`: Some(758), added: 3233, mode: `MaxEncodedLen`)
@@ -175,10 +177,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `642 + l * (32 ±0)`
 		//  Estimated: `36267`
-		// Minimum execution time: 55_463_000 picoseconds.
-		Weight::from_parts(80_766_750, 36267)
-			// Standard Error: 1_775
-			.saturating_add(Weight::from_parts(15_339, 0).saturating_mul(l.into()))
+		// Minimum execution time: 66_110_000 picoseconds.
+		Weight::from_parts(72_179_498, 36267)
+			// Standard Error: 1_916
+			.saturating_add(Weight::from_parts(20_136, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -187,37 +189,36 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For tests and mocks: the same measurements with ParityDB's database weights.
 impl WeightInfo for () {
 	fn commit(i: u32, l: u32, ) -> Weight {
-		Weight::from_parts(182_253_000, 6748)
-			.saturating_add(Weight::from_parts(21_537_020, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(2_331_355, 0).saturating_mul(l.into()))
+		Weight::from_parts(469_635_993, 6748)
+			.saturating_add(Weight::from_parts(2_477_991, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(i.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 			.saturating_add(Weight::from_parts(0, 5758).saturating_mul(i.into()))
 	}
 	fn attest() -> Weight {
-		Weight::from_parts(176_725_000, 6748)
+		Weight::from_parts(554_302_000, 6748)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn dispute() -> Weight {
-		Weight::from_parts(74_472_000, 4223)
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
+		Weight::from_parts(100_250_000, 4223)
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn answer() -> Weight {
-		Weight::from_parts(33_620_000, 7456)
+		Weight::from_parts(57_336_000, 7456)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn resolve() -> Weight {
-		Weight::from_parts(59_259_000, 4223)
+		Weight::from_parts(71_517_000, 4223)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn prune_leaves(l: u32, ) -> Weight {
-		Weight::from_parts(80_766_750, 36267)
-			.saturating_add(Weight::from_parts(15_339, 0).saturating_mul(l.into()))
+		Weight::from_parts(72_179_498, 36267)
+			.saturating_add(Weight::from_parts(20_136, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
