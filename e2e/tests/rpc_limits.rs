@@ -15,7 +15,10 @@
 //! method that deserialises the same 10 MiB string and rejects it on its
 //! first character (`system_addReservedPeer`, which the dev node serves to
 //! local clients), the fastest of several interleaved rounds of each, after
-//! a warm-up call. The twin methods may add at most 10 ms.
+//! a warm-up call. The twin methods may add at most 100 ms: the attack this
+//! guards against (quadratic base58 decoding) cost 3.7 s at 50 KB, so it
+//! would add hours at 10 MiB, while another test's node running beside this
+//! one (CI runs two at a time) was seen to add 35 ms of noise.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
@@ -30,7 +33,7 @@ use twinnet_test_support::TestNode;
 /// The size of each oversized argument.
 const TEN_MIB: usize = 10 * 1024 * 1024;
 /// What a twin method may add to the baseline's time.
-const ALLOWED_EXTRA: Duration = Duration::from_millis(10);
+const ALLOWED_EXTRA: Duration = Duration::from_millis(100);
 /// Timed rounds (after one warm-up call of each).
 const ROUNDS: usize = 5;
 
