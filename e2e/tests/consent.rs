@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{did_bytes, unbound};
+use common::{compute_terms, did_bytes};
 use serde_json::Value;
 use twinnet_test_support::{
 	subxt::{self, dynamic::Value as Dyn, rpcs::rpc_params},
@@ -40,31 +40,7 @@ async fn a_patient_grants_compute_consent_and_revokes_it() {
 	let bob = dev::bob().public_key().to_account_id();
 
 	// Epsilon 1.5 (nine decimals), delta 1e-6 (eighteen decimals; the runtime's cap).
-	let terms = Dyn::named_composite([
-		("grantee", Dyn::unnamed_variant("Account", [Dyn::from_bytes(bob.0)])),
-		("scope", Dyn::unnamed_variant("Compute", [])),
-		(
-			"purposes",
-			Dyn::unnamed_composite([
-				Dyn::unnamed_variant("Research", []),
-				Dyn::unnamed_variant("ModelTraining", []),
-			]),
-		),
-		("datasets", Dyn::unnamed_variant("None", [])),
-		("starts_at", Dyn::u128(0)),
-		("expires_at", Dyn::u128(100_000)),
-		(
-			"budget",
-			Dyn::unnamed_variant(
-				"Some",
-				[Dyn::named_composite([
-					("epsilon", Dyn::u128(1_500_000_000)),
-					("delta", Dyn::u128(1_000_000_000_000)),
-				])],
-			),
-		),
-		("binding", unbound()),
-	]);
+	let terms = compute_terms(&bob.0, 1_500_000_000, 1_000_000_000_000);
 	let grant = subxt::dynamic::tx("Consent", "grant", (Dyn::from_bytes(did_bytes(&twin)), terms));
 	node.submit(&grant, &dev::alice()).await.expect("the grant succeeds");
 

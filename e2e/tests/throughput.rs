@@ -160,31 +160,7 @@ fn create_twin() -> impl Payload {
 
 /// A compute grant to `grantee` with two purposes and a privacy budget.
 fn grant(twin: &[u8; 32], grantee: &[u8; 32]) -> impl Payload {
-	let terms = Dyn::named_composite([
-		("grantee", Dyn::unnamed_variant("Account", [Dyn::from_bytes(grantee)])),
-		("scope", Dyn::unnamed_variant("Compute", [])),
-		(
-			"purposes",
-			Dyn::unnamed_composite([
-				Dyn::unnamed_variant("Research", []),
-				Dyn::unnamed_variant("ModelTraining", []),
-			]),
-		),
-		("datasets", Dyn::unnamed_variant("None", [])),
-		("starts_at", Dyn::u128(0)),
-		("expires_at", Dyn::u128(100_000)),
-		(
-			"budget",
-			Dyn::unnamed_variant(
-				"Some",
-				[Dyn::named_composite([
-					("epsilon", Dyn::u128(1_000_000_000)),
-					("delta", Dyn::u128(0)),
-				])],
-			),
-		),
-		("binding", unbound()),
-	]);
+	let terms = compute_terms(grantee, 1_000_000_000, 0);
 	subxt::dynamic::tx("Consent", "grant", (Dyn::from_bytes(twin), terms))
 }
 

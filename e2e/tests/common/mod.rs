@@ -91,6 +91,37 @@ pub fn unbound() -> Dyn {
 	])
 }
 
+/// The terms of a compute grant to the account `grantee` for research and
+/// model training, from block 0 to 100,000, with an (ε, δ) budget in the
+/// runtime's fixed point (nine and eighteen decimals).
+pub fn compute_terms(grantee: &[u8; 32], epsilon: u128, delta: u128) -> Dyn {
+	Dyn::named_composite([
+		("grantee", Dyn::unnamed_variant("Account", [Dyn::from_bytes(grantee)])),
+		("scope", Dyn::unnamed_variant("Compute", [])),
+		(
+			"purposes",
+			Dyn::unnamed_composite([
+				Dyn::unnamed_variant("Research", []),
+				Dyn::unnamed_variant("ModelTraining", []),
+			]),
+		),
+		("datasets", Dyn::unnamed_variant("None", [])),
+		("starts_at", Dyn::u128(0)),
+		("expires_at", Dyn::u128(100_000)),
+		(
+			"budget",
+			Dyn::unnamed_variant(
+				"Some",
+				[Dyn::named_composite([
+					("epsilon", Dyn::u128(epsilon)),
+					("delta", Dyn::u128(delta)),
+				])],
+			),
+		),
+		("binding", unbound()),
+	])
+}
+
 /// A service endpoint.
 pub fn service(fragment: &str, service_type: &str, endpoint: &str) -> Dyn {
 	Dyn::named_composite([
