@@ -1,7 +1,5 @@
 //! End to end: the real `twinnet-node --dev`, driven over RPC.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)]
-
 use std::process::{Command, Output};
 
 use twinnet_test_support::{

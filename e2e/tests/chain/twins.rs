@@ -1,8 +1,6 @@
 //! End to end: DID lifecycle on a dev node, resolved over `twin_resolveDid`.
 
-mod common;
-
-use common::{auth_method, did_string};
+use crate::common::{auth_method, did_string};
 use serde_json::Value;
 use twinnet_test_support::{
 	subxt::{

@@ -9,11 +9,7 @@
 //! a leaf's inclusion proof both over RPC and locally with `twinnet-merkle`,
 //! and gets JSON-RPC errors, not crashes, for malformed requests.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use twinnet_test_support::{
 	free_balance,

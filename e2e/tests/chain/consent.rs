@@ -2,9 +2,7 @@
 //! the grant shows over `consent_grantsOf`, the patient revokes it, and the
 //! RPC shows it revoked.
 
-mod common;
-
-use common::{compute_terms, did_bytes};
+use crate::common::{compute_terms, did_bytes};
 use serde_json::Value;
 use twinnet_test_support::{
 	subxt::{self, dynamic::Value as Dyn, rpcs::rpc_params},

@@ -10,11 +10,7 @@
 //! Calls that must fail are checked by their dispatch error's name
 //! (`Pallet::Error`), and by the state they must have left alone.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use twinnet_test_support::{
 	subxt::{self, dynamic::Value as Dyn},
