@@ -403,7 +403,18 @@ impl<AccountId, BlockNumber> GrantView<AccountId, BlockNumber> {
 }
 
 /// Why an action on a twin's data is not permitted now.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
 pub enum ConsentDenied {
 	/// The twin is unknown or deactivated.
 	TwinNotFound,
@@ -495,6 +506,9 @@ pub trait ConsentLedger<AccountId> {
 		start_after: Option<(DidId, GrantId)>,
 		limit: u32,
 	) -> Vec<(DidId, GrantId)>;
+
+	/// The most [`Self::check`] of `twins` twins, one check each, may weigh.
+	fn check_weight(twins: u32) -> Weight;
 
 	/// The most [`Self::reserve`] of `twins` twins may weigh.
 	fn reserve_weight(twins: u32) -> Weight;

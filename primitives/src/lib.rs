@@ -7,6 +7,8 @@
 //!   keys and the read-only view of a DID that runtime APIs return.
 //! - [`commitments`]: result commitments, their kinds, inputs and the
 //!   message attesters sign.
+//! - [`datasets`]: dataset tokens, their states and licences, and the
+//!   [`datasets::DatasetAccess`] check made before computing on one.
 //! - [`consent`]: consent grants, scopes, purposes, privacy budgets, and
 //!   the [`consent::ConsentLedger`] pallets check before touching a twin's data.
 //! - [`deposit`]: storage deposits as fungible holds.
@@ -19,6 +21,7 @@ extern crate alloc;
 
 pub mod commitments;
 pub mod consent;
+pub mod datasets;
 pub mod deposit;
 pub mod did;
 pub mod traits;

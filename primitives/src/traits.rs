@@ -43,6 +43,9 @@ pub trait DidRegistry<AccountId> {
 	/// Whether `who` is the patient of the active twin `twin`.
 	fn is_patient(twin: &DidId, who: &AccountId) -> bool;
 
+	/// The patient account of the active twin `twin`, once one is bound.
+	fn patient(twin: &DidId) -> Option<AccountId>;
+
 	/// The institution that holds the data of the active twin `twin`.
 	fn custodian(twin: &DidId) -> Option<DidId>;
 

@@ -1269,6 +1269,13 @@ impl<T: Config> ConsentLedger<T::AccountId> for Pallet<T> {
 		page.take(limit as usize).collect()
 	}
 
+	/// Bounded by [`Self::reserve_weight`]: a check is the search a
+	/// reservation makes (the same worst case of grants visited), without
+	/// its writes.
+	fn check_weight(twins: u32) -> frame_support::weights::Weight {
+		T::WeightInfo::reserve(twins)
+	}
+
 	fn reserve_weight(twins: u32) -> frame_support::weights::Weight {
 		T::WeightInfo::reserve(twins)
 	}

@@ -1348,6 +1348,10 @@ impl<T: Config> DidRegistry<T::AccountId> for Pallet<T> {
 		Dids::<T>::get(twin).is_some_and(|d| d.is_patient(who))
 	}
 
+	fn patient(twin: &DidId) -> Option<T::AccountId> {
+		Dids::<T>::get(twin).and_then(|d| d.patient)
+	}
+
 	fn custodian(twin: &DidId) -> Option<DidId> {
 		Custodians::<T>::get(twin)
 			.map(|custody| custody.institution)

@@ -1,0 +1,171 @@
+//! Dataset tokens: what a registered dataset is, the states it passes
+//! through, the licences researchers buy for it, and the
+//! [`DatasetAccess`] check other pallets (federated compute) make before a
+//! computation touches its rows.
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+use crate::{
+	consent::{ConsentDenied, Purpose, Scope},
+	did::DidId,
+};
+
+/// A licence's serial number within its dataset (its item in the dataset's
+/// NFT collection).
+pub type LicenceId = u32;
+
+/// The data format of a dataset.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum Schema {
+	/// Neurodata Without Borders 2.x.
+	Nwb2,
+	/// Brain Imaging Data Structure.
+	Bids,
+	/// Comma-separated values with a published header.
+	Csv,
+	/// HL7 FHIR R4 resources.
+	FhirR4,
+	/// The OMOP common data model.
+	Omop,
+	/// DICOM images.
+	Dicom,
+	/// Another format, described by the dataset's metadata.
+	Other,
+}
+
+/// The lifecycle state of a dataset, after Ocean Protocol's asset states.
+/// Who may set which is in the datasets pallet's documentation.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum AssetState {
+	/// Listed and orderable.
+	Active,
+	/// Replaced by a newer dataset: no new licences, existing ones run on.
+	Deprecated,
+	/// Retired for good: no new licences, existing ones run on; final
+	/// except for revocation.
+	EndOfLife,
+	/// The publisher paused new licences; existing ones run on.
+	OrderingDisabled,
+	/// Orderable by those who know it, but not listed.
+	Unlisted,
+	/// Withdrawn (by the publisher or governance): no licence grants access
+	/// any more. Final.
+	Revoked,
+}
+
+impl AssetState {
+	/// Whether new licences may be bought in this state.
+	pub fn is_orderable(self) -> bool {
+		matches!(self, Self::Active | Self::Unlisted)
+	}
+
+	/// Whether licences already bought grant access in this state.
+	pub fn honours_licences(self) -> bool {
+		self != Self::Revoked
+	}
+}
+
+/// Why a twin's rows do not count in a dataset now.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum Exclusion {
+	/// The twin's data is no longer in the publishing institution's custody.
+	NotInCustody,
+	/// No live consent of the twin covers the dataset: why not.
+	Consent(ConsentDenied),
+}
+
+/// A licence, as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct LicenceView<AccountId, BlockNumber, Balance> {
+	/// The dataset it is for.
+	pub dataset: DidId,
+	/// Its serial number in the dataset.
+	pub id: LicenceId,
+	/// Who holds it now (the owner of its NFT item).
+	pub holder: AccountId,
+	/// What it allows.
+	pub scope: Scope,
+	/// For what.
+	pub purpose: Purpose,
+	/// The last block it is valid in.
+	pub expires_at: BlockNumber,
+	/// What was paid for it.
+	pub price: Balance,
+	/// Whether its holder may transfer it.
+	pub transferable: bool,
+}
+
+/// A dataset a researcher may compute on now, and on whose rows.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ComputeAccess {
+	/// The licence that allows it.
+	pub licence: LicenceId,
+	/// The institution that holds the data (whose compute agent runs it).
+	pub institution: DidId,
+	/// The contributing twins whose rows may be used now.
+	pub twins: Vec<DidId>,
+}
+
+/// Why a researcher may not compute on a dataset now.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub enum AccessDenied {
+	/// The dataset is not registered.
+	UnknownDataset,
+	/// The dataset was revoked.
+	Revoked,
+	/// The researcher holds no live compute licence for this purpose.
+	NoLicence,
+	/// The code is not on the dataset's algorithm allow-list.
+	AlgorithmNotAllowed,
+}
+
+/// The dataset registry, as other pallets use it (implemented by
+/// `pallet-datasets`).
+pub trait DatasetAccess<AccountId> {
+	/// Whether `researcher` may run the code `code_hash` on `dataset` for
+	/// `purpose` now: under which compute licence, through which
+	/// institution, on which twins' rows (those in the institution's custody
+	/// with live consent now), or why not. Reads only.
+	fn can_compute(
+		researcher: &AccountId,
+		dataset: &DidId,
+		purpose: Purpose,
+		code_hash: &H256,
+	) -> Result<ComputeAccess, AccessDenied>;
+}
