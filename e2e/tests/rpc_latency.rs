@@ -90,8 +90,7 @@ async fn commitments_rpc_latency_against_system_health() {
 	let node = TestNode::start().await.expect("node starts");
 	node.wait_for_finalized_block(1).await.expect("blocks are finalized");
 	let bob = dev::bob();
-	let institution =
-		did_bytes(listed_by(&node, &ss58(&bob)).await.first().expect("Bob's genesis institution"));
+	let institution = controlled_of_kind(&node, &ss58(&bob), "Institution").await;
 	let create = subxt::dynamic::tx(
 		"Twins",
 		"create",

@@ -49,6 +49,7 @@ fn count() -> usize {
 /// What the blocks of one workload held.
 struct Measured {
 	name: &'static str,
+	submitted: usize,
 	per_block: Vec<usize>,
 	failed: usize,
 	submitted_in: Duration,
@@ -91,7 +92,7 @@ async fn finalized(node: &TestNode) -> u64 {
 }
 
 /// Submits `signed` and reads the finalized blocks after the current one
-/// until all of them are in.
+/// until all of them are in, or [`PATIENCE`] blocks have passed.
 async fn measure(node: &TestNode, name: &'static str, signed: Vec<String>) -> Measured {
 	let total = signed.len();
 	let mut next = finalized(node).await + 1;
@@ -107,10 +108,11 @@ async fn measure(node: &TestNode, name: &'static str, signed: Vec<String>) -> Me
 		.await;
 	let submitted_in = start.elapsed();
 
-	let mut measured = Measured { name, per_block: Vec::new(), failed: 0, submitted_in };
+	let mut measured =
+		Measured { name, submitted: total, per_block: Vec::new(), failed: 0, submitted_in };
 	let give_up = next + PATIENCE;
-	while measured.included() < total {
-		assert!(next < give_up, "{name}: {} of {total} in {PATIENCE} blocks", measured.included());
+	// A node that cannot keep up leaves some behind: the report says how many.
+	while measured.included() < total && next < give_up {
 		if finalized(node).await < next {
 			tokio::time::sleep(Duration::from_millis(250)).await;
 			continue;
@@ -160,7 +162,7 @@ fn create_twin() -> impl Payload {
 
 /// A compute grant to `grantee` with two purposes and a privacy budget.
 fn grant(twin: &[u8; 32], grantee: &[u8; 32]) -> impl Payload {
-	let terms = compute_terms(grantee, 1_000_000_000, 0);
+	let terms = compute_terms(account_grantee(grantee), 1_000_000_000, 0);
 	subxt::dynamic::tx("Consent", "grant", (Dyn::from_bytes(twin), terms))
 }
 
@@ -200,7 +202,6 @@ async fn run_workloads(node: &TestNode, runtime: &str, count: usize) -> Vec<Meas
 	results.push(measure(node, "consent.grant", signed).await);
 	for measured in &results {
 		assert_eq!(measured.failed, 0, "{runtime}, {}: dispatches failed", measured.name);
-		assert_eq!(measured.included(), count, "{runtime}, {}", measured.name);
 	}
 	results
 }
@@ -213,8 +214,10 @@ fn rows(runtime: &str, results: &[Measured]) -> String {
 		.iter()
 		.map(|measured| {
 			format!(
-				"| {runtime} | `{}` | {} | {} | {:.0} | {:.2} | {:.1?} |\n",
+				"| {runtime} | `{}` | {} of {} | {} | {} | {:.0} | {:.2} | {:.1?} |\n",
 				measured.name,
+				measured.included(),
+				measured.submitted,
 				measured.per_block.len(),
 				measured.per_block.iter().max().copied().unwrap_or(0),
 				measured.rate(),
@@ -235,8 +238,8 @@ async fn twinnet_extrinsics_per_block_against_transfers() {
 	let count = count();
 	let mut report = format!(
 		"{count} pre-signed extrinsics per workload, one signer each; {} s slots\n\
-		 | runtime | extrinsic | blocks | most in a block | per second | × transfer | submitted in |\n\
-		 |---|---|---|---|---|---|---|\n",
+		 | runtime | extrinsic | included | blocks | most in a block | per second | × transfer | submitted in |\n\
+		 |---|---|---|---|---|---|---|---|\n",
 		SLOT.as_secs()
 	);
 	if let Ok(spec) = std::env::var("TPS_BASELINE_SPEC") {

@@ -30,6 +30,7 @@ pub type LicenceId = u32;
 	TypeInfo,
 	Debug,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Schema {
 	/// Neurodata Without Borders 2.x.
 	Nwb2,
@@ -168,4 +169,69 @@ pub trait DatasetAccess<AccountId> {
 		purpose: Purpose,
 		code_hash: &H256,
 	) -> Result<ComputeAccess, AccessDenied>;
+}
+
+/// A registered dataset, as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct DatasetView<AccountId, BlockNumber, Balance> {
+	/// Its Dataset DID.
+	pub id: DidId,
+	/// The institution that holds the data and publishes it.
+	pub institution: DidId,
+	/// The account that registered it (holds its deposit, receives the
+	/// publisher's part of each licence's price).
+	pub publisher: AccountId,
+	/// The blake2-256 hash of the encrypted bundle.
+	pub content_hash: H256,
+	/// Where the encrypted bundle is (a URI, printable ASCII).
+	pub location: Vec<u8>,
+	/// Its data format.
+	pub schema: Schema,
+	/// The bundle's size in bytes.
+	pub size_bytes: u64,
+	/// How many records it holds.
+	pub record_count: u64,
+	/// The hash of its off-chain metadata document.
+	pub metadata_hash: H256,
+	/// The price of one licence.
+	pub price: Balance,
+	/// Whether View licences are offered.
+	pub offers_view: bool,
+	/// Whether Compute licences are offered.
+	pub offers_compute: bool,
+	/// The purposes licences may be for (sorted).
+	pub purposes: Vec<Purpose>,
+	/// For how many blocks a licence is valid.
+	pub duration: BlockNumber,
+	/// The most licences that may ever be sold.
+	pub max_licences: u32,
+	/// Whether a licence's holder may transfer it.
+	pub transferable: bool,
+	/// The registered datasets it was derived from.
+	pub parents: Vec<DidId>,
+	/// The hash of the transformation that derived it from its parents.
+	pub transformation: Option<H256>,
+	/// The code hashes its publisher accepts for computations on it.
+	pub algorithms: Vec<H256>,
+	/// Whether a View licence lets its holder download the raw data.
+	pub raw_download: bool,
+	/// Its state, as last set.
+	pub state: AssetState,
+	/// The fewest contributors with live consent for which licences are sold.
+	pub min_contributors: u32,
+	/// How many twins are listed as contributors.
+	pub contributors: u32,
+	/// How many of them counted at the last check.
+	pub counted: u32,
+	/// Licences sold so far (the next licence's serial number).
+	pub licences_sold: u32,
+	/// Licences not yet pruned.
+	pub licences_outstanding: u32,
+	/// The deposit held from the publisher.
+	pub deposit: Balance,
+	/// The block it was registered in.
+	pub registered_at: BlockNumber,
+	/// Whether licences may be bought now: its state is orderable and at
+	/// least `min_contributors` counted at the last check.
+	pub orderable: bool,
 }

@@ -19,12 +19,13 @@ use sp_version::RuntimeVersion;
 use twinnet_primitives::{
 	commitments::{CommitmentId, CommitmentView, JobId},
 	consent::{AuditRecord, GrantId, GrantView, Grantee},
+	datasets::{DatasetView, Exclusion, LicenceId, LicenceView},
 	did::{Controller, DidId, DidResolution},
 };
 
 use super::{
 	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Commitments,
-	Consent, Executive, Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall,
+	Consent, Datasets, Executive, Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall,
 	RuntimeGenesisConfig, System, TransactionPayment, Twins, VERSION,
 };
 
@@ -276,6 +277,57 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_datasets_runtime_api::DatasetsApi<Block, AccountId, BlockNumber, Balance> for Runtime {
+		fn dataset(id: DidId) -> Option<DatasetView<AccountId, BlockNumber, Balance>> {
+			pallet_datasets::Datasets::<Runtime>::get(id).map(|record| dataset_view(id, record))
+		}
+
+		fn lineage(id: DidId, depth: u32, limit: u32) -> pallet_datasets_runtime_api::LineageWalk {
+			use pallet_datasets_runtime_api::{walk, MAX_DEPTH, MAX_PAGE};
+			let (depth, limit) = (depth.min(MAX_DEPTH), limit.min(MAX_PAGE));
+			let (ancestors, above) = walk(id, depth, limit, |node| {
+				pallet_datasets::Datasets::<Runtime>::get(node)
+					.map(|record| record.lineage.parents.into_inner())
+					.unwrap_or_default()
+					.into_iter()
+			});
+			let (descendants, below) = walk(id, depth, limit, |node| {
+				pallet_datasets::Children::<Runtime>::iter_key_prefix(node)
+			});
+			(ancestors, descendants, above || below)
+		}
+
+		fn licences_of(
+			dataset: DidId,
+			start_after: Option<LicenceId>,
+			limit: u32,
+		) -> Vec<LicenceView<AccountId, BlockNumber, Balance>> {
+			let Some(record) = pallet_datasets::Datasets::<Runtime>::get(dataset) else {
+				return Vec::new();
+			};
+			pallet_datasets_runtime_api::licence_page(
+				start_after,
+				limit.min(pallet_datasets_runtime_api::MAX_PAGE),
+				record.licences_sold,
+				record.licences_outstanding,
+				|| pallet_datasets::Licences::<Runtime>::iter_key_prefix(dataset),
+				|licence| {
+					pallet_datasets::Licences::<Runtime>::contains_key(dataset, licence)
+						.then(|| Datasets::licence_view(&dataset, licence))
+						.flatten()
+				},
+			)
+		}
+
+		fn contributors(
+			dataset: DidId,
+			start_after: Option<DidId>,
+			limit: u32,
+		) -> Vec<(DidId, Option<Exclusion>)> {
+			Datasets::contributors_of(&dataset, start_after, limit.min(pallet_datasets_runtime_api::MAX_PAGE))
+		}
+	}
+
 	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)
@@ -325,5 +377,44 @@ impl_runtime_apis! {
 			Executive::try_execute_block(block, state_root_check, signature_check, select)
 				.expect("try_execute_block failed")
 		}
+	}
+}
+
+/// Dataset `id`'s record as the runtime API returns it.
+fn dataset_view(
+	id: DidId,
+	record: pallet_datasets::DatasetOf<Runtime>,
+) -> DatasetView<AccountId, BlockNumber, Balance> {
+	let orderable = record.state.is_orderable() && record.meets_floor();
+	DatasetView {
+		id,
+		institution: record.institution,
+		publisher: record.publisher,
+		content_hash: record.descriptor.content_hash,
+		location: record.descriptor.location.into_inner(),
+		schema: record.descriptor.schema,
+		size_bytes: record.descriptor.size_bytes,
+		record_count: record.descriptor.record_count,
+		metadata_hash: record.descriptor.metadata_hash,
+		price: record.terms.price,
+		offers_view: record.terms.scopes.view,
+		offers_compute: record.terms.scopes.compute,
+		purposes: record.terms.purposes.into_inner(),
+		duration: record.terms.duration,
+		max_licences: record.terms.max_licences,
+		transferable: record.terms.transferable,
+		parents: record.lineage.parents.into_inner(),
+		transformation: record.lineage.transformation,
+		algorithms: record.algorithms.into_inner(),
+		raw_download: record.raw_download,
+		state: record.state,
+		min_contributors: record.min_contributors,
+		contributors: record.contributors,
+		counted: record.counted,
+		licences_sold: record.licences_sold,
+		licences_outstanding: record.licences_outstanding,
+		deposit: record.deposit,
+		registered_at: record.registered_at,
+		orderable,
 	}
 }

@@ -24,6 +24,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_twins, Twins]
 	[pallet_consent, Consent]
+	[pallet_datasets, Datasets]
 	[pallet_commitments, Commitments]
 );
 

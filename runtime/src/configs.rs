@@ -17,10 +17,10 @@ use sp_runtime::{Perbill, Perquintill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Commitments, Consent, Hash, Nonce,
-	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, Twins, DAYS, EXISTENTIAL_DEPOSIT, MICRO_UNITS, MILLI_UNITS,
-	SLOT_DURATION, SS58_PREFIX, UNITS, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Commitments, Consent, Datasets, Hash,
+	Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, Signature, System, Twins, DAYS, EXISTENTIAL_DEPOSIT, MICRO_UNITS,
+	MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, UNITS, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -157,7 +157,7 @@ impl pallet_twins::Config for Runtime {
 	type DepositBase = DidDepositBase;
 	type DepositPerByte = DidDepositPerByte;
 	type CustodyDeposit = CustodyDeposit;
-	type Dependents = (Consent, Commitments);
+	type Dependents = (Consent, Commitments, Datasets);
 	type MaxControllerDepth = ConstU32<4>;
 	type MaxVerificationMethods = ConstU32<8>;
 	type MaxServices = ConstU32<8>;
@@ -186,8 +186,8 @@ impl pallet_consent::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Dids = Twins;
-	// No pallet runs jobs yet; pallet-federated will listen here.
-	type OnRevoke = ();
+	// Datasets exclude the twin at once; pallet-federated will listen too.
+	type OnRevoke = Datasets;
 	type GrantDepositBase = GrantDepositBase;
 	type DepositPerByte = GrantDepositPerByte;
 	type RequestDeposit = RequestDeposit;
@@ -204,6 +204,120 @@ impl pallet_consent::Config for Runtime {
 	type WeightInfo = pallet_consent::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TwinsBenchmarkHelper;
+}
+
+parameter_types! {
+	pub NftFeatures: pallet_nfts::PalletFeatures = pallet_nfts::PalletFeatures::all_enabled();
+	pub const NftItemDeposit: Balance = 100 * MILLI_UNITS;
+	pub const NftMetadataDepositBase: Balance = 100 * MILLI_UNITS;
+	pub const NftAttributeDepositBase: Balance = 100 * MILLI_UNITS;
+	pub const NftDepositPerByte: Balance = MILLI_UNITS;
+	pub const NftMaxDeadline: BlockNumber = 365 * DAYS;
+}
+
+/// The token ledger of dataset licences. Collections are created only by
+/// pallet-datasets (one per dataset, owned by its pallet account), so no
+/// one may create one through `nfts.create` and a collection's own deposit
+/// is part of the dataset's; items, metadata and attributes are paid for.
+impl pallet_nfts::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type CollectionId = u32;
+	type ItemId = u32;
+	type Currency = Balances;
+	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
+	type CreateOrigin = frame_support::traits::AsEnsureOriginWithArg<
+		frame_support::traits::NeverEnsureOrigin<AccountId>,
+	>;
+	type Locker = ();
+	type CollectionDeposit = ConstU128<0>;
+	type ItemDeposit = NftItemDeposit;
+	type MetadataDepositBase = NftMetadataDepositBase;
+	type AttributeDepositBase = NftAttributeDepositBase;
+	type DepositPerByte = NftDepositPerByte;
+	type StringLimit = ConstU32<256>;
+	type KeyLimit = ConstU32<64>;
+	type ValueLimit = ConstU32<256>;
+	type ApprovalsLimit = ConstU32<20>;
+	type ItemAttributesApprovalsLimit = ConstU32<20>;
+	type MaxTips = ConstU32<10>;
+	type MaxDeadlineDuration = NftMaxDeadline;
+	type MaxAttributesPerCall = ConstU32<10>;
+	type Features = NftFeatures;
+	type OffchainSignature = Signature;
+	type OffchainPublic = <Signature as sp_runtime::traits::Verify>::Signer;
+	type WeightInfo = pallet_nfts::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type Helper = ();
+	type BlockNumberProvider = System;
+}
+
+/// The configuration of a licence collection: minted by its issuer (the
+/// datasets pallet's account) only.
+pub type LicenceCollectionConfig = pallet_nfts::CollectionConfig<Balance, BlockNumber, u32>;
+
+parameter_types! {
+	pub const DatasetsPalletId: frame_support::PalletId = frame_support::PalletId(*b"twn/data");
+	/// Half of each licence's price goes to the contributing patients.
+	pub const ContributorShare: Perbill = Perbill::from_percent(50);
+	pub const DatasetDepositBase: Balance = 500 * MILLI_UNITS;
+	pub const DatasetDepositPerByte: Balance = MILLI_UNITS;
+	/// About the bytes of a contributor's three entries.
+	pub const ContributorDeposit: Balance = 150 * MILLI_UNITS;
+	pub LicenceCollection: LicenceCollectionConfig = pallet_nfts::CollectionConfig {
+		settings: pallet_nfts::CollectionSettings::all_enabled(),
+		max_supply: None,
+		mint_settings: pallet_nfts::MintSettings {
+			mint_type: pallet_nfts::MintType::Issuer,
+			price: None,
+			start_block: None,
+			end_block: None,
+			default_item_settings: pallet_nfts::ItemSettings::all_enabled(),
+		},
+	};
+}
+
+/// A licence's NFT item: transferable only if its dataset's terms say so.
+pub struct LicenceItem;
+
+impl sp_runtime::traits::Convert<bool, pallet_nfts::ItemConfig> for LicenceItem {
+	fn convert(transferable: bool) -> pallet_nfts::ItemConfig {
+		let settings = match transferable {
+			true => pallet_nfts::ItemSettings::all_enabled(),
+			false => pallet_nfts::ItemSettings::from_disabled(
+				pallet_nfts::ItemSetting::Transferable.into(),
+			),
+		};
+		pallet_nfts::ItemConfig { settings }
+	}
+}
+
+impl pallet_datasets::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = Twins;
+	type Consent = Consent;
+	type CollectionId = u32;
+	type Nfts = super::Nfts;
+	type CollectionConfig = LicenceCollectionConfig;
+	type ItemConfig = pallet_nfts::ItemConfig;
+	type LicenceCollection = LicenceCollection;
+	type LicenceItem = LicenceItem;
+	type GovernanceOrigin = frame_system::EnsureRoot<AccountId>;
+	type PalletId = DatasetsPalletId;
+	type ContributorShare = ContributorShare;
+	type MinContributors = ConstU32<2>;
+	type MaxContributors = ConstU32<128>;
+	type MaxContributorsPerCall = ConstU32<32>;
+	type MaxDatasetsPerTwin = ConstU32<16>;
+	type MaxParents = ConstU32<8>;
+	type MaxAlgorithms = ConstU32<16>;
+	type MaxUriLength = ConstU32<256>;
+	type DepositBase = DatasetDepositBase;
+	type DepositPerByte = DatasetDepositPerByte;
+	type ContributorDeposit = ContributorDeposit;
+	type WeightInfo = pallet_datasets::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = DatasetsBenchmarkHelper;
 }
 
 parameter_types! {
@@ -328,5 +442,67 @@ impl pallet_consent::BenchmarkHelper<AccountId> for TwinsBenchmarkHelper {
 			Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
 		let accepted = Twins::accept_patient(RuntimeOrigin::signed(patient.clone()), *twin);
 		assert!(offered.is_ok() && accepted.is_ok(), "benchmark patient: {offered:?} {accepted:?}");
+	}
+}
+
+/// Creates the DIDs and consenting twins pallet-datasets' benchmarks need,
+/// through pallet-twins and pallet-consent.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct DatasetsBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_datasets::BenchmarkHelper<AccountId> for DatasetsBenchmarkHelper {
+	fn create_did(
+		controller: &AccountId,
+		kind: twinnet_primitives::did::SubjectKind,
+	) -> twinnet_primitives::did::DidId {
+		match Twins::do_create(controller.clone(), kind, None, Default::default()) {
+			Ok(did) => did,
+			Err(error) => panic!("benchmark DID: {error:?}"),
+		}
+	}
+
+	fn consenting_twin(
+		controller: &AccountId,
+		institution: &twinnet_primitives::did::DidId,
+		seed: u32,
+	) -> twinnet_primitives::did::DidId {
+		use frame_support::traits::fungible::Mutate;
+		use twinnet_primitives::consent::{Grantee, PrivacyBudget, Purpose, Scope};
+		let patient: AccountId = frame_benchmarking::account("patient", seed, 0);
+		Balances::set_balance(&patient, 1_000 * UNITS);
+		let twin = Self::create_did(&patient, twinnet_primitives::did::SubjectKind::PatientTwin);
+		let offered =
+			Twins::offer_custody(RuntimeOrigin::signed(controller.clone()), *institution, twin);
+		let accepted =
+			Twins::accept_custody(RuntimeOrigin::signed(patient.clone()), twin, *institution);
+		assert!(offered.is_ok() && accepted.is_ok(), "benchmark custody: {offered:?} {accepted:?}");
+		let purposes = frame_support::BoundedVec::truncate_from(alloc::vec![
+			Purpose::ClinicalCare,
+			Purpose::Research,
+			Purpose::ModelTraining,
+			Purpose::QualityImprovement,
+			Purpose::PublicHealth,
+			Purpose::Education,
+			Purpose::Commercial,
+		]);
+		for scope in [Scope::View, Scope::Compute] {
+			let terms = pallet_consent::Terms {
+				grantee: Grantee::Institution(*institution),
+				scope,
+				purposes: purposes.clone(),
+				datasets: None,
+				starts_at: 0,
+				expires_at: 1_000_000,
+				budget: (scope == Scope::Compute).then(|| PrivacyBudget {
+					epsilon: sp_runtime::FixedU64::from_u32(1),
+					delta: sp_runtime::Perquintill::from_parts(1_000),
+				}),
+				binding: Default::default(),
+			};
+			let granted = Consent::grant(RuntimeOrigin::signed(patient.clone()), twin, terms);
+			assert!(granted.is_ok(), "benchmark consent: {granted:?}");
+		}
+		twin
 	}
 }

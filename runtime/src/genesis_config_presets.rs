@@ -11,12 +11,13 @@ use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
+use pallet_datasets::GenesisDataset;
 use pallet_twins::GenesisDid;
-use twinnet_primitives::did::SubjectKind;
+use twinnet_primitives::{datasets::Schema, did::SubjectKind};
 
 use crate::{
-	AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig,
-	SudoConfig, TwinsConfig, UNITS,
+	AccountId, AuraConfig, Balance, BalancesConfig, DatasetsConfig, GrandpaConfig, Runtime,
+	RuntimeGenesisConfig, SudoConfig, TwinsConfig, DAYS, UNITS,
 };
 
 /// What each pre-funded development account starts with: one million `TWIN`.
@@ -48,7 +49,39 @@ fn sample_dids() -> Vec<GenesisDid<AccountId>> {
 	vec![
 		did(Sr25519Keyring::Bob, SubjectKind::Institution, None),
 		did(Sr25519Keyring::Alice, SubjectKind::PatientTwin, Some(0)),
+		did(Sr25519Keyring::Bob, SubjectKind::Dataset, None),
 	]
+}
+
+/// The dev chain's sample dataset: Bob's institution publishes an NWB
+/// recording set (DID 2) with Alice's twin (DID 1) as a contributor. Alice
+/// has given no consent at genesis, so her twin is listed but does not
+/// count, and ordering is suspended until enough patients consent
+/// (docs/datasets.md walks through it).
+fn sample_datasets() -> Vec<GenesisDataset<AccountId>> {
+	let bob = Sr25519Keyring::Bob.to_account_id();
+	let alice = Sr25519Keyring::Alice.to_account_id();
+	let did = |creator: &AccountId, counter| {
+		pallet_twins::Pallet::<Runtime>::derive_did(creator, counter)
+	};
+	vec![GenesisDataset {
+		dataset: did(&bob, 2),
+		institution: did(&bob, 0),
+		publisher: bob.clone(),
+		content_hash: <sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(
+			b"twinnet sample dataset",
+		),
+		location: b"s3://twinnet-samples/eeg-cohort.nwb.enc".to_vec(),
+		schema: Schema::Nwb2,
+		size_bytes: 2 << 30,
+		record_count: 120,
+		metadata_hash: <sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(
+			b"twinnet sample metadata",
+		),
+		price: 10 * UNITS as u64,
+		licence_blocks: 30 * DAYS,
+		contributors: vec![did(&alice, 1)],
+	}]
 }
 
 /// The genesis patch shared by every preset.
@@ -57,6 +90,7 @@ fn genesis(
 	endowed: Vec<AccountId>,
 	root: AccountId,
 	dids: Vec<GenesisDid<AccountId>>,
+	datasets: Vec<GenesisDataset<AccountId>>,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
@@ -73,6 +107,7 @@ fn genesis(
 		},
 		sudo: SudoConfig { key: Some(root) },
 		twins: TwinsConfig { dids },
+		datasets: DatasetsConfig { datasets },
 	})
 }
 
@@ -89,6 +124,7 @@ pub fn development_genesis() -> Value {
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 		sample_dids(),
+		sample_datasets(),
 	)
 }
 
@@ -103,6 +139,7 @@ pub fn local_testnet_genesis() -> Value {
 		],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		Vec::new(),
 		Vec::new(),
 	)
 }

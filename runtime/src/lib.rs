@@ -207,6 +207,10 @@ mod runtime {
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
 
+	/// Licences of datasets are its items (pallet-datasets mints them).
+	#[runtime::pallet_index(7)]
+	pub type Nfts = pallet_nfts;
+
 	// TwinNet's own pallets start at index 10.
 	#[runtime::pallet_index(10)]
 	pub type Twins = pallet_twins;
@@ -214,7 +218,9 @@ mod runtime {
 	#[runtime::pallet_index(11)]
 	pub type Consent = pallet_consent;
 
-	// 12 is kept for pallet-datasets.
+	#[runtime::pallet_index(12)]
+	pub type Datasets = pallet_datasets;
+
 	#[runtime::pallet_index(13)]
 	pub type Commitments = pallet_commitments;
 }

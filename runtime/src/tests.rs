@@ -64,6 +64,11 @@ fn development_has_alice_as_sole_validator_and_sudo_and_funds_dev_accounts() {
 		let twin = Twins::derive_did(&alice, 1);
 		assert_eq!(Twins::custodian(&twin), Some(institution));
 		assert!(Twins::is_controlled_by(&twin, &alice));
+		// Bob's sample dataset lists Alice's twin, not counted without consent.
+		let dataset = Twins::derive_did(&bob, 2);
+		let record = pallet_datasets::Datasets::<Runtime>::get(dataset).expect("the sample dataset");
+		assert_eq!((record.institution, record.contributors, record.counted), (institution, 1, 0));
+		assert!(pallet_datasets::Contributors::<Runtime>::contains_key(dataset, twin));
 	});
 }
 
@@ -97,7 +102,7 @@ fn token_constants_agree() {
 #[test]
 fn every_call_has_a_generated_weight() {
 	use frame_support::traits::GetCallName;
-	let pallets: [(&str, &[&str], &str); 3] = [
+	let pallets: [(&str, &[&str], &str); 4] = [
 		(
 			"pallet_twins",
 			pallet_twins::Call::<Runtime>::get_call_names(),
@@ -107,6 +112,11 @@ fn every_call_has_a_generated_weight() {
 			"pallet_consent",
 			pallet_consent::Call::<Runtime>::get_call_names(),
 			include_str!("../../pallets/consent/src/weights.rs"),
+		),
+		(
+			"pallet_datasets",
+			pallet_datasets::Call::<Runtime>::get_call_names(),
+			include_str!("../../pallets/datasets/src/weights.rs"),
 		),
 		(
 			"pallet_commitments",

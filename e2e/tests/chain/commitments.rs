@@ -140,8 +140,7 @@ async fn an_auditor_follows_a_metric_to_its_dataset_and_checks_a_leaf() {
 	node.wait_for_finalized_block(1).await.expect("blocks are finalized");
 	let (alice, bob, charlie, dave, eve) =
 		(dev::alice(), dev::bob(), dev::charlie(), dev::dave(), dev::eve());
-	let institution =
-		did_bytes(listed_by(&node, &ss58(&bob)).await.first().expect("Bob's genesis institution"));
+	let institution = controlled_of_kind(&node, &ss58(&bob), "Institution").await;
 
 	// Bob registers a dataset DID; Charlie registers an institution whose
 	// key-1 (his sr25519 key) may make assertions.

@@ -2,7 +2,7 @@
 //! the grant shows over `consent_grantsOf`, the patient revokes it, and the
 //! RPC shows it revoked.
 
-use crate::common::{compute_terms, did_bytes};
+use crate::common::{account_grantee, compute_terms, did_bytes};
 use serde_json::Value;
 use twinnet_test_support::{
 	subxt::{self, dynamic::Value as Dyn, rpcs::rpc_params},
@@ -38,7 +38,7 @@ async fn a_patient_grants_compute_consent_and_revokes_it() {
 	let bob = dev::bob().public_key().to_account_id();
 
 	// Epsilon 1.5 (nine decimals), delta 1e-6 (eighteen decimals; the runtime's cap).
-	let terms = compute_terms(&bob.0, 1_500_000_000, 1_000_000_000_000);
+	let terms = compute_terms(account_grantee(&bob.0), 1_500_000_000, 1_000_000_000_000);
 	let grant = subxt::dynamic::tx("Consent", "grant", (Dyn::from_bytes(did_bytes(&twin)), terms));
 	node.submit(&grant, &dev::alice()).await.expect("the grant succeeds");
 

@@ -16,5 +16,6 @@ mod common;
 mod authority;
 mod commitments;
 mod consent;
+mod datasets;
 mod dev_chain;
 mod twins;

@@ -91,12 +91,22 @@ pub fn unbound() -> Dyn {
 	])
 }
 
-/// The terms of a compute grant to the account `grantee` for research and
-/// model training, from block 0 to 100,000, with an (ε, δ) budget in the
+/// `Grantee::Account(account)`.
+pub fn account_grantee(account: &[u8; 32]) -> Dyn {
+	Dyn::unnamed_variant("Account", [Dyn::from_bytes(account)])
+}
+
+/// `Grantee::Institution(did)`.
+pub fn institution_grantee(did: &[u8; 32]) -> Dyn {
+	Dyn::unnamed_variant("Institution", [Dyn::from_bytes(did)])
+}
+
+/// The terms of a compute grant to `grantee` for research and model
+/// training, from block 0 to 100,000, with an (ε, δ) budget in the
 /// runtime's fixed point (nine and eighteen decimals).
-pub fn compute_terms(grantee: &[u8; 32], epsilon: u128, delta: u128) -> Dyn {
+pub fn compute_terms(grantee: Dyn, epsilon: u128, delta: u128) -> Dyn {
 	Dyn::named_composite([
-		("grantee", Dyn::unnamed_variant("Account", [Dyn::from_bytes(grantee)])),
+		("grantee", grantee),
 		("scope", Dyn::unnamed_variant("Compute", [])),
 		(
 			"purposes",
@@ -150,6 +160,18 @@ pub async fn listed_by(node: &TestNode, controller: &str) -> Vec<String> {
 		.iter()
 		.map(|did| did.as_str().expect("a DID string").to_string())
 		.collect()
+}
+
+/// The DID of `kind` (`Institution`, `Dataset`, …) that `controller`
+/// controls, as `twin_listByController` and `twin_resolveDid` show it: how
+/// tests find the dev chain's genesis DIDs.
+pub async fn controlled_of_kind(node: &TestNode, controller: &str, kind: &str) -> [u8; 32] {
+	for did in listed_by(node, controller).await {
+		if resolve(node, &did).await["didDocumentMetadata"]["twinKind"] == kind {
+			return did_bytes(&did);
+		}
+	}
+	panic!("{controller} controls no {kind} DID")
 }
 
 /// `consent_grantsOf(twin)`.

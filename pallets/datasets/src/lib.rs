@@ -21,7 +21,8 @@
 //!   page at a time, each in the institution's custody and with a live
 //!   consent to the institution that covers this dataset for every scope
 //!   and purpose its terms offer. A contributor counts while that consent
-//!   holds: a revocation excludes it at once ([`OnGrantRevoked`]), and
+//!   holds: revoking a grant to the institution excludes it at once
+//!   ([`OnGrantRevoked`]), and
 //!   [`Pallet::refresh_contributors`] (anyone) re-checks listed twins, for
 //!   consents that expired, ran out of budget, or were given again. The
 //!   patient, or the publisher, can [`Pallet::remove_contributor`].
@@ -77,7 +78,10 @@ pub use weights::WeightInfo;
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
 	/// An active DID of `kind` controlled by `controller`.
-	fn create_did(controller: &AccountId, kind: twinnet_primitives::did::SubjectKind) -> twinnet_primitives::did::DidId;
+	fn create_did(
+		controller: &AccountId,
+		kind: twinnet_primitives::did::SubjectKind,
+	) -> twinnet_primitives::did::DidId;
 
 	/// A patient twin in the custody of `institution` (controlled by
 	/// `controller`), whose patient gave the institution a compute and view
@@ -89,14 +93,18 @@ pub trait BenchmarkHelper<AccountId> {
 	) -> twinnet_primitives::did::DidId;
 }
 
+// FRAME's pallet macros expand to `expect` on values they build themselves
+// (storage prefixes, error and constant metadata); hand-written code here uses
+// neither `expect` nor `unwrap`.
+#[allow(clippy::expect_used)]
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
+	use alloc::{boxed::Box, vec::Vec};
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{self, Inspect as _, Mutate as _, MutateHold as _},
+			fungible::{self, Inspect as _, InspectHold as _, Mutate as _, MutateHold as _},
 			tokens::{
 				nonfungibles_v2::{self, Create as _, Inspect as _, Mutate as _},
 				DepositConsequence, Preservation, Provenance,
@@ -111,7 +119,9 @@ pub mod pallet {
 		Perbill,
 	};
 	use twinnet_primitives::{
-		consent::{Access, ConsentLedger, GrantId, Grantee, OnGrantRevoked, Purpose, Scope},
+		consent::{
+			Access, ConsentDenied, ConsentLedger, GrantId, Grantee, OnGrantRevoked, Purpose, Scope,
+		},
 		datasets::{
 			AccessDenied, AssetState, ComputeAccess, DatasetAccess, Exclusion, LicenceId,
 			LicenceView,
@@ -121,8 +131,9 @@ pub mod pallet {
 	};
 
 	/// The balance type of the currency.
-	pub type BalanceOf<T> =
-		<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
+		<T as frame_system::Config>::AccountId,
+	>>::Balance;
 
 	/// A dataset record of this runtime.
 	pub type DatasetOf<T> = Dataset<
@@ -423,6 +434,73 @@ pub mod pallet {
 		DuplicateAlgorithm,
 	}
 
+	/// Datasets that exist from genesis, such as the dev chain's sample.
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The datasets to register, in order.
+		pub datasets: Vec<GenesisDataset<T::AccountId>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for entry in &self.datasets {
+				let registered = Self::register_genesis(entry);
+				if let Err(error) = registered {
+					panic!("genesis dataset {:?} is invalid: {error:?}", entry.dataset);
+				}
+			}
+		}
+	}
+
+	impl<T: Config> GenesisConfig<T> {
+		/// Registers `entry` and lists its contributors, each counting if its
+		/// consent covers the dataset already.
+		fn register_genesis(entry: &GenesisDataset<T::AccountId>) -> DispatchResult {
+			use sp_runtime::SaturatedConversion;
+			let terms = LicenceTerms {
+				price: entry.price.saturated_into(),
+				scopes: Scopes { view: false, compute: true },
+				purposes: BoundedVec::truncate_from(alloc::vec![
+					Purpose::Research,
+					Purpose::ModelTraining
+				]),
+				duration: entry.licence_blocks.into(),
+				max_licences: u32::MAX,
+				transferable: false,
+			};
+			let descriptor = Descriptor {
+				content_hash: entry.content_hash,
+				location: BoundedVec::try_from(entry.location.clone())
+					.map_err(|_| Error::<T>::InvalidLocation)?,
+				schema: entry.schema,
+				size_bytes: entry.size_bytes,
+				record_count: entry.record_count,
+				metadata_hash: entry.metadata_hash,
+			};
+			let lineage = Lineage { parents: BoundedVec::new(), transformation: None };
+			Pallet::<T>::do_register(
+				entry.publisher.clone(),
+				entry.dataset,
+				entry.institution,
+				descriptor,
+				terms,
+				lineage,
+				T::MinContributors::get(),
+			)?;
+			let Some(mut record) = Datasets::<T>::get(entry.dataset) else {
+				return Err(Error::<T>::NotFound.into());
+			};
+			for twin in &entry.contributors {
+				let counted = Pallet::<T>::coverage(&entry.dataset, &record, twin).is_ok();
+				Pallet::<T>::list_contributor(&entry.dataset, &mut record, twin, counted)?;
+			}
+			Datasets::<T>::insert(entry.dataset, record);
+			Ok(())
+		}
+	}
+
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		#[cfg(feature = "try-runtime")]
@@ -444,65 +522,21 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			dataset: DidId,
 			institution: DidId,
-			descriptor: DescriptorOf<T>,
-			terms: TermsOf<T>,
+			descriptor: Box<DescriptorOf<T>>,
+			terms: Box<TermsOf<T>>,
 			lineage: LineageOf<T>,
 			min_contributors: u32,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!Datasets::<T>::contains_key(dataset), Error::<T>::AlreadyRegistered);
-			Self::ensure_controls(&institution, SubjectKind::Institution, &who)
-				.map_err(|()| Error::<T>::NotAnInstitution)?;
-			Self::ensure_controls(&dataset, SubjectKind::Dataset, &who)
-				.map_err(|()| Error::<T>::NotADatasetDid)?;
-			ensure!(is_uri(&descriptor.location), Error::<T>::InvalidLocation);
-			Self::ensure_valid_terms(&terms)?;
-			ensure!(min_contributors >= T::MinContributors::get(), Error::<T>::FloorTooLow);
-			Self::ensure_valid_lineage(&dataset, &lineage)?;
-
-			let now = frame_system::Pallet::<T>::block_number();
-			let collection = T::Nfts::create_collection(
-				&Self::account_id(),
-				&Self::account_id(),
-				&T::LicenceCollection::get(),
-			)?;
-			let mut record = DatasetOf::<T> {
-				institution,
-				publisher: who.clone(),
-				descriptor,
-				terms,
-				lineage,
-				algorithms: BoundedVec::new(),
-				raw_download: false,
-				state: AssetState::Active,
-				min_contributors,
-				contributors: 0,
-				counted: 0,
-				collection,
-				licences_sold: 0,
-				licences_outstanding: 0,
-				deposit: Zero::zero(),
-				registered_at: now,
-			};
-			record.deposit = Self::record_deposit(&record);
-			T::Currency::hold(&HoldReason::DatasetDeposit.into(), &who, record.deposit)
-				.map_err(|_| Error::<T>::CannotPayDeposit)?;
-
-			for parent in &record.lineage.parents {
-				Children::<T>::insert(parent, dataset, ());
-			}
-			DatasetOfCollection::<T>::insert(collection, dataset);
-			Self::deposit_event(Event::Registered {
+			Self::do_register(
+				who,
 				dataset,
 				institution,
-				publisher: who,
-				content_hash: record.descriptor.content_hash,
-				parents: record.lineage.parents.to_vec(),
-				collection,
-				deposit: record.deposit,
-			});
-			Datasets::<T>::insert(dataset, record);
-			Ok(())
+				*descriptor,
+				*terms,
+				lineage,
+				min_contributors,
+			)
 		}
 
 		/// Lists `twins` as contributors of `dataset`, signed by a controller
@@ -520,14 +554,17 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut record = Datasets::<T>::get(dataset).ok_or(Error::<T>::NotFound)?;
-			ensure!(T::Dids::is_controlled_by(&record.institution, &who), Error::<T>::NotAuthorized);
+			ensure!(
+				T::Dids::is_controlled_by(&record.institution, &who),
+				Error::<T>::NotAuthorized
+			);
 			ensure!(!twins.is_empty(), Error::<T>::NothingToDo);
 			let total = record.contributors.saturating_add(twins.len() as u32);
 			ensure!(total <= T::MaxContributors::get(), Error::<T>::TooManyContributors);
 			for (index, twin) in twins.iter().enumerate() {
 				ensure!(
-					!Contributors::<T>::contains_key(dataset, twin) &&
-						!twins.iter().take(index).any(|earlier| earlier == twin),
+					!Contributors::<T>::contains_key(dataset, twin)
+						&& !twins.iter().take(index).any(|earlier| earlier == twin),
 					Error::<T>::AlreadyContributor
 				);
 				ensure!(
@@ -544,18 +581,19 @@ pub mod pallet {
 				})?;
 			}
 			let deposit = T::ContributorDeposit::get().saturating_mul((twins.len() as u32).into());
-			T::Currency::hold(&HoldReason::DatasetDeposit.into(), &record.publisher, deposit)
-				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+			ensure!(
+				T::Currency::can_hold(
+					&HoldReason::DatasetDeposit.into(),
+					&record.publisher,
+					deposit
+				),
+				Error::<T>::CannotPayDeposit
+			);
 
-			for twin in &twins {
-				Contributors::<T>::insert(dataset, twin, Contributor { counted: true });
-				ContributionsOf::<T>::insert(twin, dataset, ());
-				ContributionCount::<T>::mutate(twin, |count| *count = count.saturating_add(1));
-			}
 			let was_open = record.meets_floor();
-			record.contributors = total;
-			record.counted = record.counted.saturating_add(twins.len() as u32);
-			record.deposit = record.deposit.saturating_add(deposit);
+			for twin in &twins {
+				Self::list_contributor(&dataset, &mut record, twin, true)?;
+			}
 			Self::deposit_event(Event::ContributorsAdded {
 				dataset,
 				twins: twins.to_vec(),
@@ -656,7 +694,11 @@ pub mod pallet {
 		/// `Revoked`; [`Config::GovernanceOrigin`] may revoke.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::set_state())]
-		pub fn set_state(origin: OriginFor<T>, dataset: DidId, state: AssetState) -> DispatchResult {
+		pub fn set_state(
+			origin: OriginFor<T>,
+			dataset: DidId,
+			state: AssetState,
+		) -> DispatchResult {
 			let mut record = Datasets::<T>::get(dataset).ok_or(Error::<T>::NotFound)?;
 			let by_governance = T::GovernanceOrigin::try_origin(origin.clone()).is_ok();
 			if !by_governance {
@@ -694,7 +736,10 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut record = Datasets::<T>::get(dataset).ok_or(Error::<T>::NotFound)?;
-			ensure!(T::Dids::is_controlled_by(&record.institution, &who), Error::<T>::NotAuthorized);
+			ensure!(
+				T::Dids::is_controlled_by(&record.institution, &who),
+				Error::<T>::NotAuthorized
+			);
 			for (index, hash) in algorithms.iter().enumerate() {
 				ensure!(
 					!algorithms.iter().take(index).any(|earlier| earlier == hash),
@@ -748,7 +793,10 @@ pub mod pallet {
 			let covered: Vec<DidId> = Contributors::<T>::iter_key_prefix(dataset)
 				.filter(|twin| Self::covers(&record, twin, &access).is_ok())
 				.collect();
-			ensure!(covered.len() as u32 >= record.min_contributors, Error::<T>::TooFewContributors);
+			ensure!(
+				covered.len() as u32 >= record.min_contributors,
+				Error::<T>::TooFewContributors
+			);
 			let price = record.terms.price;
 			ensure!(
 				T::Currency::reducible_balance(
@@ -815,6 +863,94 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Registers `dataset` of `institution` for `who`, as
+		/// [`Pallet::register`] describes.
+		pub fn do_register(
+			who: T::AccountId,
+			dataset: DidId,
+			institution: DidId,
+			descriptor: DescriptorOf<T>,
+			terms: TermsOf<T>,
+			lineage: LineageOf<T>,
+			min_contributors: u32,
+		) -> DispatchResult {
+			ensure!(!Datasets::<T>::contains_key(dataset), Error::<T>::AlreadyRegistered);
+			Self::ensure_controls(&institution, SubjectKind::Institution, &who)
+				.map_err(|()| Error::<T>::NotAnInstitution)?;
+			Self::ensure_controls(&dataset, SubjectKind::Dataset, &who)
+				.map_err(|()| Error::<T>::NotADatasetDid)?;
+			ensure!(is_uri(&descriptor.location), Error::<T>::InvalidLocation);
+			Self::ensure_valid_terms(&terms)?;
+			ensure!(min_contributors >= T::MinContributors::get(), Error::<T>::FloorTooLow);
+			Self::ensure_valid_lineage(&dataset, &lineage)?;
+
+			let now = frame_system::Pallet::<T>::block_number();
+			let collection = T::Nfts::create_collection(
+				&Self::account_id(),
+				&Self::account_id(),
+				&T::LicenceCollection::get(),
+			)?;
+			let mut record = DatasetOf::<T> {
+				institution,
+				publisher: who.clone(),
+				descriptor,
+				terms,
+				lineage,
+				algorithms: BoundedVec::new(),
+				raw_download: false,
+				state: AssetState::Active,
+				min_contributors,
+				contributors: 0,
+				counted: 0,
+				collection,
+				licences_sold: 0,
+				licences_outstanding: 0,
+				deposit: Zero::zero(),
+				registered_at: now,
+			};
+			record.deposit = Self::record_deposit(&record);
+			T::Currency::hold(&HoldReason::DatasetDeposit.into(), &who, record.deposit)
+				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+
+			for parent in &record.lineage.parents {
+				Children::<T>::insert(parent, dataset, ());
+			}
+			DatasetOfCollection::<T>::insert(collection, dataset);
+			Self::deposit_event(Event::Registered {
+				dataset,
+				institution,
+				publisher: who,
+				content_hash: record.descriptor.content_hash,
+				parents: record.lineage.parents.to_vec(),
+				collection,
+				deposit: record.deposit,
+			});
+			Datasets::<T>::insert(dataset, record);
+			Ok(())
+		}
+
+		/// Lists `twin` as a contributor of `dataset` (whose `record` the
+		/// caller stores), holding its deposit from the publisher.
+		fn list_contributor(
+			dataset: &DidId,
+			record: &mut DatasetOf<T>,
+			twin: &DidId,
+			counted: bool,
+		) -> DispatchResult {
+			let deposit = T::ContributorDeposit::get();
+			T::Currency::hold(&HoldReason::DatasetDeposit.into(), &record.publisher, deposit)
+				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+			Contributors::<T>::insert(dataset, twin, Contributor { counted });
+			ContributionsOf::<T>::insert(twin, dataset, ());
+			ContributionCount::<T>::mutate(twin, |count| *count = count.saturating_add(1));
+			record.contributors = record.contributors.saturating_add(1);
+			if counted {
+				record.counted = record.counted.saturating_add(1);
+			}
+			record.deposit = record.deposit.saturating_add(deposit);
+			Ok(())
+		}
+
 		/// This pallet's account, owner of the licence collections.
 		pub fn account_id() -> T::AccountId {
 			T::PalletId::get().into_account_truncating()
@@ -822,9 +958,8 @@ pub mod pallet {
 
 		/// Whether `did` is an active DID of `kind` that `who` controls.
 		fn ensure_controls(did: &DidId, kind: SubjectKind, who: &T::AccountId) -> Result<(), ()> {
-			let controls = T::Dids::access(did, who).is_some_and(|access| {
-				access.kind == kind && access.role.is_some()
-			});
+			let controls = T::Dids::access(did, who)
+				.is_some_and(|access| access.kind == kind && access.role.is_some());
 			controls.then_some(()).ok_or(())
 		}
 
@@ -859,7 +994,8 @@ pub mod pallet {
 		/// The deposit of a dataset's record alone (not its contributors).
 		fn record_deposit(record: &DatasetOf<T>) -> BalanceOf<T> {
 			let bytes = record.encoded_size() as u32;
-			T::DepositBase::get().saturating_add(T::DepositPerByte::get().saturating_mul(bytes.into()))
+			T::DepositBase::get()
+				.saturating_add(T::DepositPerByte::get().saturating_mul(bytes.into()))
 		}
 
 		/// The access a contributor's consent must allow: the institution
@@ -892,7 +1028,11 @@ pub mod pallet {
 
 		/// Whether `twin` may contribute to `dataset`: covered for every
 		/// scope and purpose the terms offer.
-		pub fn coverage(dataset: &DidId, record: &DatasetOf<T>, twin: &DidId) -> Result<(), Exclusion> {
+		pub fn coverage(
+			dataset: &DidId,
+			record: &DatasetOf<T>,
+			twin: &DidId,
+		) -> Result<(), Exclusion> {
 			for scope in record.terms.scopes.offered() {
 				for purpose in &record.terms.purposes {
 					let access = Self::institution_access(dataset, record, scope, *purpose);
@@ -946,12 +1086,17 @@ pub mod pallet {
 			let mut paid: u32 = 0;
 			for twin in covered {
 				let payable = T::Dids::patient(twin).filter(|patient| {
-					!per_contributor.is_zero() &&
-						T::Currency::can_deposit(patient, per_contributor, Provenance::Extant) ==
-							DepositConsequence::Success
+					!per_contributor.is_zero()
+						&& T::Currency::can_deposit(patient, per_contributor, Provenance::Extant)
+							== DepositConsequence::Success
 				});
 				if let Some(patient) = payable {
-					T::Currency::transfer(buyer, &patient, per_contributor, Preservation::Preserve)?;
+					T::Currency::transfer(
+						buyer,
+						&patient,
+						per_contributor,
+						Preservation::Preserve,
+					)?;
 					paid = paid.saturating_add(1);
 				}
 			}
@@ -1045,33 +1190,36 @@ pub mod pallet {
 	}
 
 	/// A revoked grant to an institution excludes the twin at once from
-	/// every dataset of that institution it contributes to.
+	/// every dataset of that institution it counts in, without looking for
+	/// another grant that might still cover it: revoking stays cheap for
+	/// the patient, and the exclusion errs on the patient's side. A
+	/// [`Pallet::refresh_contributors`] reinstates a twin that is still
+	/// covered; [`Pallet::buy_licence`] and [`DatasetAccess::can_compute`]
+	/// check every contributor afresh anyway.
 	impl<T: Config> OnGrantRevoked<T::AccountId> for Pallet<T> {
 		fn on_revoked(twin: &DidId, _grant: GrantId, grantee: &Grantee<T::AccountId>) {
 			let Grantee::Institution(institution) = grantee else { return };
 			for dataset in ContributionsOf::<T>::iter_key_prefix(twin) {
 				let Some(mut record) = Datasets::<T>::get(dataset) else { continue };
-				if record.institution != *institution {
-					continue;
-				}
-				let Some(contributor) = Contributors::<T>::get(dataset, twin) else { continue };
-				let Err(reason) = Self::coverage(&dataset, &record, twin) else { continue };
-				if !contributor.counted {
+				let counted = Contributors::<T>::get(dataset, twin).is_some_and(|c| c.counted);
+				if record.institution != *institution || !counted {
 					continue;
 				}
 				let was_open = record.meets_floor();
 				record.counted = record.counted.saturating_sub(1);
 				Contributors::<T>::insert(dataset, twin, Contributor { counted: false });
-				Self::deposit_event(Event::ContributorExcluded { dataset, twin: *twin, reason });
+				Self::deposit_event(Event::ContributorExcluded {
+					dataset,
+					twin: *twin,
+					reason: Exclusion::Consent(ConsentDenied::Revoked),
+				});
 				Self::note_floor(&dataset, &record, was_open);
 				Datasets::<T>::insert(dataset, record);
 			}
 		}
 
 		fn weight() -> Weight {
-			let datasets = T::MaxDatasetsPerTwin::get();
-			T::WeightInfo::on_revoked(datasets)
-				.saturating_add(Self::coverage_weight(datasets))
+			T::WeightInfo::on_revoked(T::MaxDatasetsPerTwin::get())
 		}
 	}
 
@@ -1105,10 +1253,10 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 			let licence = Licences::<T>::iter_prefix(dataset)
 				.find(|(id, licence)| {
-					licence.scope == Scope::Compute &&
-						licence.purpose == purpose &&
-						licence.expires_at >= now &&
-						T::Nfts::owner(&record.collection, id).as_ref() == Some(researcher)
+					licence.scope == Scope::Compute
+						&& licence.purpose == purpose
+						&& licence.expires_at >= now
+						&& T::Nfts::owner(&record.collection, id).as_ref() == Some(researcher)
 				})
 				.map(|(id, _)| id)
 				.ok_or(AccessDenied::NoLicence)?;
@@ -1125,16 +1273,17 @@ pub mod pallet {
 /// Divides `price`: the contributors' part (`share` of it, rounded down)
 /// equally among `contributors`, rounded down; returns (each contributor's
 /// amount, the publisher's amount), which add up to `price` exactly.
-pub fn split_price<Balance>(price: Balance, share: sp_runtime::Perbill, contributors: u32) -> (Balance, Balance)
+pub fn split_price<Balance>(
+	price: Balance,
+	share: sp_runtime::Perbill,
+	contributors: u32,
+) -> (Balance, Balance)
 where
 	Balance: sp_runtime::traits::AtLeast32BitUnsigned + Copy,
 {
 	use sp_runtime::traits::Zero;
-	if contributors == 0 {
-		return (Zero::zero(), price);
-	}
 	let pool = share.mul_floor(price);
-	let per_contributor = pool / Balance::from(contributors);
+	let per_contributor = pool.checked_div(&Balance::from(contributors)).unwrap_or_else(Zero::zero);
 	let publisher = price.saturating_sub(per_contributor.saturating_mul(contributors.into()));
 	(per_contributor, publisher)
 }
@@ -1145,8 +1294,10 @@ where
 pub fn is_uri(location: &[u8]) -> bool {
 	let Some(colon) = location.iter().position(|b| *b == b':') else { return false };
 	let (scheme, rest) = location.split_at(colon);
-	let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic) &&
-		scheme.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+	let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+		&& scheme
+			.iter()
+			.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
 	let rest = rest.get(1..).unwrap_or_default();
 	scheme_ok && !rest.is_empty() && rest.iter().all(|b| b.is_ascii_graphic())
 }

@@ -96,7 +96,7 @@ impl pallet_consent::Config for Test {
 	type MaxSpendRecords = ConstU32<8>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = ();
+	type BenchmarkHelper = DidsHelper;
 }
 
 parameter_types! {
@@ -171,7 +171,9 @@ impl Convert<bool, ItemConfig> for LicenceItem {
 	fn convert(transferable: bool) -> ItemConfig {
 		match transferable {
 			true => ItemConfig { settings: ItemSettings::all_enabled() },
-			false => ItemConfig { settings: ItemSettings::from_disabled(ItemSetting::Transferable.into()) },
+			false => ItemConfig {
+				settings: ItemSettings::from_disabled(ItemSetting::Transferable.into()),
+			},
 		}
 	}
 }
@@ -218,8 +220,35 @@ impl crate::BenchmarkHelper<AccountId32> for DidsHelper {
 
 	fn consenting_twin(controller: &AccountId32, institution: &DidId, seed: u32) -> DidId {
 		let patient = AccountId32::new(sp_io::hashing::blake2_256(&seed.to_le_bytes()));
-		let _ = Balances::force_set_balance(RuntimeOrigin::root(), patient.clone(), INITIAL_BALANCE);
+		let _ =
+			Balances::force_set_balance(RuntimeOrigin::root(), patient.clone(), INITIAL_BALANCE);
 		consenting_twin(&patient, controller, institution)
+	}
+}
+
+/// pallet-consent's benchmarks are not run here; its helper is required
+/// by its configuration under `runtime-benchmarks` all the same.
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_consent::BenchmarkHelper<AccountId32> for DidsHelper {
+	fn create_did(
+		creator: &AccountId32,
+		kind: SubjectKind,
+		controller: twinnet_primitives::did::Controller<AccountId32>,
+	) -> DidId {
+		pallet_twins::Pallet::<Test>::do_create(
+			creator.clone(),
+			kind,
+			Some(controller),
+			BoundedVec::new(),
+		)
+		.expect("benchmark DID is valid")
+	}
+
+	fn bind_patient(twin: &DidId, controller: &AccountId32, patient: &AccountId32) {
+		let offered =
+			Twins::offer_patient(RuntimeOrigin::signed(controller.clone()), *twin, patient.clone());
+		let accepted = Twins::accept_patient(RuntimeOrigin::signed(patient.clone()), *twin);
+		assert!(offered.is_ok() && accepted.is_ok(), "benchmark patient: {offered:?} {accepted:?}");
 	}
 }
 
@@ -289,14 +318,23 @@ pub fn institution_terms(institution: &DidId, scope: Scope) -> pallet_consent::T
 
 /// `patient`'s twin, in the custody of `institution` (controlled by
 /// `controller`), with View and Compute grants to the institution.
-pub fn consenting_twin(patient: &AccountId32, controller: &AccountId32, institution: &DidId) -> DidId {
+pub fn consenting_twin(
+	patient: &AccountId32,
+	controller: &AccountId32,
+	institution: &DidId,
+) -> DidId {
 	let twin = create_did(patient, SubjectKind::PatientTwin);
-	let offered = Twins::offer_custody(RuntimeOrigin::signed(controller.clone()), *institution, twin);
-	let accepted = Twins::accept_custody(RuntimeOrigin::signed(patient.clone()), twin, *institution);
+	let offered =
+		Twins::offer_custody(RuntimeOrigin::signed(controller.clone()), *institution, twin);
+	let accepted =
+		Twins::accept_custody(RuntimeOrigin::signed(patient.clone()), twin, *institution);
 	assert!(offered.is_ok() && accepted.is_ok(), "custody: {offered:?} {accepted:?}");
 	for scope in [Scope::View, Scope::Compute] {
-		let granted =
-			Consent::grant(RuntimeOrigin::signed(patient.clone()), twin, institution_terms(institution, scope));
+		let granted = Consent::grant(
+			RuntimeOrigin::signed(patient.clone()),
+			twin,
+			institution_terms(institution, scope),
+		);
 		assert!(granted.is_ok(), "consent: {granted:?}");
 	}
 	twin

@@ -2,8 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	pallet_prelude::ConstU32, BoundedVec, CloneNoBound, EqNoBound, PartialEqNoBound,
-	DebugNoBound,
+	pallet_prelude::ConstU32, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -242,4 +241,35 @@ pub struct Split<Balance> {
 	/// What the publisher received: its share, the remainder of the
 	/// division, and the parts of contributors that could not be paid.
 	pub publisher: Balance,
+}
+
+/// A dataset registered at genesis, with its contributors: a compute-only
+/// dataset for research and model training, at `price` planck a licence.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisDataset<AccountId> {
+	/// Its Dataset DID (controlled by the publisher).
+	pub dataset: DidId,
+	/// The publishing institution (controlled by the publisher).
+	pub institution: DidId,
+	/// Who registers it and holds its deposits.
+	pub publisher: AccountId,
+	/// The hash of the encrypted bundle.
+	pub content_hash: H256,
+	/// Where the bundle lives.
+	pub location: alloc::vec::Vec<u8>,
+	/// Its format.
+	pub schema: Schema,
+	/// Its size in bytes.
+	pub size_bytes: u64,
+	/// Its records.
+	pub record_count: u64,
+	/// The hash of its metadata.
+	pub metadata_hash: H256,
+	/// The price of a licence, in planck.
+	pub price: u64,
+	/// How many blocks a licence lasts.
+	pub licence_blocks: u32,
+	/// Its contributing twins.
+	pub contributors: alloc::vec::Vec<DidId>,
 }
