@@ -154,21 +154,29 @@ pub enum AccessDenied {
 	NoLicence,
 	/// The code is not on the dataset's algorithm allow-list.
 	AlgorithmNotAllowed,
+	/// Fewer distinct patients than the dataset's k-anonymity floor are
+	/// covered now: no row may be used.
+	TooFewContributors,
 }
 
 /// The dataset registry, as other pallets use it (implemented by
 /// `pallet-datasets`).
 pub trait DatasetAccess<AccountId> {
 	/// Whether `researcher` may run the code `code_hash` on `dataset` for
-	/// `purpose` now: under which compute licence, through which
-	/// institution, on which twins' rows (those in the institution's custody
-	/// with live consent now), or why not. Reads only.
+	/// `purpose` now, under its compute licence `licence`: through which
+	/// institution, on which twins' rows (those in the institution's
+	/// custody with live consent now, one per patient, at least the
+	/// dataset's floor of them), or why not. Reads only.
 	fn can_compute(
 		researcher: &AccountId,
 		dataset: &DidId,
+		licence: LicenceId,
 		purpose: Purpose,
 		code_hash: &H256,
 	) -> Result<ComputeAccess, AccessDenied>;
+
+	/// The most [`Self::can_compute`] may weigh.
+	fn can_compute_weight() -> frame_support::weights::Weight;
 }
 
 /// A registered dataset, as the runtime API returns it.

@@ -5,7 +5,7 @@ use frame_benchmarking::{BenchmarkBatch, BenchmarkConfig, BenchmarkList};
 use frame_support::traits::{StorageInfo, StorageInfoTrait, WhitelistedStorageKeys};
 
 use crate::{
-	AllPalletsWithSystem, Balances, Commitments, Consent, Runtime, Sudo, Timestamp, Twins,
+	AllPalletsWithSystem, Balances, Commitments, Consent, Datasets, Runtime, Sudo, Timestamp, Twins,
 };
 
 type BaselineBench = frame_benchmarking::baseline::Pallet<Runtime>;

@@ -263,31 +263,36 @@ parameter_types! {
 	pub const DatasetDepositPerByte: Balance = MILLI_UNITS;
 	/// About the bytes of a contributor's three entries.
 	pub const ContributorDeposit: Balance = 150 * MILLI_UNITS;
-	pub LicenceCollection: LicenceCollectionConfig = pallet_nfts::CollectionConfig {
-		settings: pallet_nfts::CollectionSettings::all_enabled(),
-		max_supply: None,
-		mint_settings: pallet_nfts::MintSettings {
-			mint_type: pallet_nfts::MintType::Issuer,
-			price: None,
-			start_block: None,
-			end_block: None,
-			default_item_settings: pallet_nfts::ItemSettings::all_enabled(),
-		},
-	};
+	pub LicenceItem: pallet_nfts::ItemConfig =
+		pallet_nfts::ItemConfig { settings: pallet_nfts::ItemSettings::all_enabled() };
+	/// A licence lasts at most five years.
+	pub const MaxLicenceDuration: BlockNumber = 5 * 365 * DAYS;
 }
 
-/// A licence's NFT item: transferable only if its dataset's terms say so.
-pub struct LicenceItem;
+/// A dataset's licence collection: minted by its issuer (the datasets
+/// pallet's account) only, its items transferable only if the dataset's
+/// terms say so (set on the collection, so burnt items leave nothing behind).
+pub struct LicenceCollection;
 
-impl sp_runtime::traits::Convert<bool, pallet_nfts::ItemConfig> for LicenceItem {
-	fn convert(transferable: bool) -> pallet_nfts::ItemConfig {
+impl sp_runtime::traits::Convert<bool, LicenceCollectionConfig> for LicenceCollection {
+	fn convert(transferable: bool) -> LicenceCollectionConfig {
 		let settings = match transferable {
-			true => pallet_nfts::ItemSettings::all_enabled(),
-			false => pallet_nfts::ItemSettings::from_disabled(
-				pallet_nfts::ItemSetting::Transferable.into(),
+			true => pallet_nfts::CollectionSettings::all_enabled(),
+			false => pallet_nfts::CollectionSettings::from_disabled(
+				pallet_nfts::CollectionSetting::TransferableItems.into(),
 			),
 		};
-		pallet_nfts::ItemConfig { settings }
+		pallet_nfts::CollectionConfig {
+			settings,
+			max_supply: None,
+			mint_settings: pallet_nfts::MintSettings {
+				mint_type: pallet_nfts::MintType::Issuer,
+				price: None,
+				start_block: None,
+				end_block: None,
+				default_item_settings: pallet_nfts::ItemSettings::all_enabled(),
+			},
+		}
 	}
 }
 
@@ -315,6 +320,7 @@ impl pallet_datasets::Config for Runtime {
 	type DepositBase = DatasetDepositBase;
 	type DepositPerByte = DatasetDepositPerByte;
 	type ContributorDeposit = ContributorDeposit;
+	type MaxLicenceDuration = MaxLicenceDuration;
 	type WeightInfo = pallet_datasets::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = DatasetsBenchmarkHelper;

@@ -66,7 +66,8 @@ fn development_has_alice_as_sole_validator_and_sudo_and_funds_dev_accounts() {
 		assert!(Twins::is_controlled_by(&twin, &alice));
 		// Bob's sample dataset lists Alice's twin, not counted without consent.
 		let dataset = Twins::derive_did(&bob, 2);
-		let record = pallet_datasets::Datasets::<Runtime>::get(dataset).expect("the sample dataset");
+		let record =
+			pallet_datasets::Datasets::<Runtime>::get(dataset).expect("the sample dataset");
 		assert_eq!((record.institution, record.contributors, record.counted), (institution, 1, 0));
 		assert!(pallet_datasets::Contributors::<Runtime>::contains_key(dataset, twin));
 	});

@@ -15,8 +15,9 @@ use sp_core::H256;
 use sp_runtime::traits::{Bounded, Saturating};
 use twinnet_primitives::{
 	consent::{GrantId, Grantee, OnGrantRevoked, Purpose, Scope},
-	datasets::{AssetState, Schema},
+	datasets::{AssetState, DatasetAccess, Schema},
 	did::{DidId, SubjectKind},
+	traits::DidDependents,
 };
 
 /// Funds `who` richly, but so that the issuance of many funded accounts
@@ -194,7 +195,11 @@ mod benchmarks {
 		let twins = publisher.twins(0, n);
 		publisher.add(dataset, &twins);
 		for twin in &twins {
-			Contributors::<T>::insert(dataset, twin, Contributor { counted: false });
+			Contributors::<T>::mutate(dataset, twin, |contributor| {
+				if let Some(contributor) = contributor {
+					contributor.counted = false;
+				}
+			});
 		}
 		Datasets::<T>::mutate(dataset, |record| {
 			if let Some(record) = record {
@@ -301,6 +306,64 @@ mod benchmarks {
 		for dataset in &datasets {
 			assert_eq!(Contributors::<T>::get(dataset, twins[0]).map(|c| c.counted), Some(false));
 		}
+	}
+
+	/// A deactivated twin leaving `d` datasets, each deposit returned.
+	#[benchmark]
+	fn withdraw_twin(d: Linear<1, { T::MaxDatasetsPerTwin::get() }>) {
+		let publisher = Publisher::<T>::new();
+		let twins = publisher.twins(0, 1);
+		let datasets: Vec<DidId> = (0..d).map(|_| publisher.dataset(&[])).collect();
+		for dataset in &datasets {
+			publisher.add(*dataset, &twins);
+		}
+
+		#[block]
+		{
+			<Pallet<T> as DidDependents>::on_deactivated(&twins[0], SubjectKind::PatientTwin);
+		}
+
+		assert_eq!(ContributionCount::<T>::get(twins[0]), 0);
+	}
+
+	/// The access check of a dataset with `c` contributors, each checked.
+	#[benchmark]
+	fn can_compute(c: Linear<{ T::MinContributors::get() }, { T::MaxContributors::get() }>) {
+		let publisher = Publisher::<T>::new();
+		let dataset = publisher.dataset(&[]);
+		let twins = publisher.twins(0, c);
+		publisher.add(dataset, &twins);
+		let code = H256::repeat_byte(0xc0);
+		let allowed = Pallet::<T>::set_algorithms(
+			publisher.origin().into(),
+			dataset,
+			BoundedVec::truncate_from(alloc::vec![code]),
+			false,
+		);
+		assert!(allowed.is_ok(), "benchmark setup: set_algorithms {allowed:?}");
+		let buyer = buyer::<T>();
+		let bought = Pallet::<T>::buy_licence(
+			RawOrigin::Signed(buyer.clone()).into(),
+			dataset,
+			Scope::Compute,
+			Purpose::Research,
+			BalanceOf::<T>::max_value(),
+		);
+		assert!(bought.is_ok(), "benchmark setup: buy_licence {bought:?}");
+		let access;
+
+		#[block]
+		{
+			access = <Pallet<T> as DatasetAccess<T::AccountId>>::can_compute(
+				&buyer,
+				&dataset,
+				0,
+				Purpose::Research,
+				&code,
+			);
+		}
+
+		assert_eq!(access.map(|access| access.twins.len() as u32), Ok(c));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -204,11 +204,11 @@ pub mod pallet {
 		type ItemConfig;
 
 		/// The configuration of a dataset's licence collection (mints by
-		/// this pallet only).
-		type LicenceCollection: Get<Self::CollectionConfig>;
+		/// this pallet only), whose items are transferable or not.
+		type LicenceCollection: Convert<bool, Self::CollectionConfig>;
 
-		/// The configuration of a licence item: transferable or not.
-		type LicenceItem: Convert<bool, Self::ItemConfig>;
+		/// The configuration of a licence item.
+		type LicenceItem: Get<Self::ItemConfig>;
 
 		/// Who may revoke any dataset (sudo or a council).
 		type GovernanceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
@@ -244,6 +244,10 @@ pub mod pallet {
 		/// The most code hashes on a dataset's allow-list.
 		#[pallet::constant]
 		type MaxAlgorithms: Get<u32>;
+
+		/// The longest a licence may last, in blocks.
+		#[pallet::constant]
+		type MaxLicenceDuration: Get<BlockNumberFor<Self>>;
 
 		/// The longest location URI in bytes.
 		#[pallet::constant]
@@ -284,8 +288,14 @@ pub mod pallet {
 	/// The contributors of each dataset, and whether each counted at the
 	/// last check.
 	#[pallet::storage]
-	pub type Contributors<T: Config> =
-		StorageDoubleMap<_, Blake2_128Concat, DidId, Blake2_128Concat, DidId, Contributor>;
+	pub type Contributors<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		DidId,
+		Blake2_128Concat,
+		DidId,
+		Contributor<T::AccountId, BalanceOf<T>>,
+	>;
 
 	/// The datasets each twin contributes to (the reverse of [`Contributors`]).
 	#[pallet::storage]
@@ -339,8 +349,9 @@ pub mod pallet {
 		OrderingResumed { dataset: DidId, counted: u32 },
 		/// A dataset's state was set.
 		StateChanged { dataset: DidId, from: AssetState, to: AssetState },
-		/// A dataset's algorithm allow-list was replaced.
-		AlgorithmsSet { dataset: DidId, algorithms: Vec<H256> },
+		/// A dataset's algorithm allow-list was replaced; `publisher` holds
+		/// its deposit and receives its revenue now.
+		AlgorithmsSet { dataset: DidId, algorithms: Vec<H256>, publisher: T::AccountId },
 		/// A licence was bought and its price split.
 		LicenceBought {
 			dataset: DidId,
@@ -432,6 +443,13 @@ pub mod pallet {
 		LicencesOutstanding,
 		/// A code hash is listed twice.
 		DuplicateAlgorithm,
+		/// A twin is named twice.
+		DuplicateTwin,
+		/// The twin has no patient bound, or its patient acts for the
+		/// institution: it cannot stand for an independent contributor.
+		NotAnIndependentPatient,
+		/// A licence may not last that long.
+		DurationTooLong,
 	}
 
 	/// Datasets that exist from genesis, such as the dev chain's sample.
@@ -492,9 +510,20 @@ pub mod pallet {
 			let Some(mut record) = Datasets::<T>::get(entry.dataset) else {
 				return Err(Error::<T>::NotFound.into());
 			};
+			ensure!(
+				entry.contributors.len() as u32 <= T::MaxContributors::get(),
+				Error::<T>::TooManyContributors
+			);
 			for twin in &entry.contributors {
+				Pallet::<T>::ensure_listable(&entry.dataset, &record, twin)?;
 				let counted = Pallet::<T>::coverage(&entry.dataset, &record, twin).is_ok();
-				Pallet::<T>::list_contributor(&entry.dataset, &mut record, twin, counted)?;
+				Pallet::<T>::list_contributor(
+					&entry.dataset,
+					&mut record,
+					twin,
+					&entry.publisher,
+					counted,
+				)?;
 			}
 			Datasets::<T>::insert(entry.dataset, record);
 			Ok(())
@@ -543,7 +572,9 @@ pub mod pallet {
 		/// of its institution. Each twin must be an active patient twin in
 		/// the institution's custody whose consent to the institution covers
 		/// this dataset for every scope and purpose of its terms; all or
-		/// none are added. Holds [`Config::ContributorDeposit`] for each.
+		/// none are added. Each twin's patient must be bound and must not act
+		/// for the institution (no one pads the cohort with twins of their
+		/// own). The signer holds [`Config::ContributorDeposit`] for each.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::add_contributors(twins.len() as u32)
 			.saturating_add(Pallet::<T>::coverage_weight(twins.len() as u32)))]
@@ -559,22 +590,16 @@ pub mod pallet {
 				Error::<T>::NotAuthorized
 			);
 			ensure!(!twins.is_empty(), Error::<T>::NothingToDo);
-			let total = record.contributors.saturating_add(twins.len() as u32);
-			ensure!(total <= T::MaxContributors::get(), Error::<T>::TooManyContributors);
+			ensure!(
+				record.contributors.saturating_add(twins.len() as u32) <= T::MaxContributors::get(),
+				Error::<T>::TooManyContributors
+			);
 			for (index, twin) in twins.iter().enumerate() {
 				ensure!(
-					!Contributors::<T>::contains_key(dataset, twin)
-						&& !twins.iter().take(index).any(|earlier| earlier == twin),
-					Error::<T>::AlreadyContributor
+					!twins.iter().take(index).any(|earlier| earlier == twin),
+					Error::<T>::DuplicateTwin
 				);
-				ensure!(
-					ContributionCount::<T>::get(twin) < T::MaxDatasetsPerTwin::get(),
-					Error::<T>::TooManyContributions
-				);
-				ensure!(
-					T::Dids::active_kind(twin) == Some(SubjectKind::PatientTwin),
-					Error::<T>::NotAPatientTwin
-				);
+				Self::ensure_listable(&dataset, &record, twin)?;
 				Self::coverage(&dataset, &record, twin).map_err(|exclusion| match exclusion {
 					Exclusion::NotInCustody => Error::<T>::NotInCustody,
 					Exclusion::Consent(_) => Error::<T>::ConsentMissing,
@@ -582,17 +607,13 @@ pub mod pallet {
 			}
 			let deposit = T::ContributorDeposit::get().saturating_mul((twins.len() as u32).into());
 			ensure!(
-				T::Currency::can_hold(
-					&HoldReason::DatasetDeposit.into(),
-					&record.publisher,
-					deposit
-				),
+				T::Currency::can_hold(&HoldReason::DatasetDeposit.into(), &who, deposit),
 				Error::<T>::CannotPayDeposit
 			);
 
 			let was_open = record.meets_floor();
 			for twin in &twins {
-				Self::list_contributor(&dataset, &mut record, twin, true)?;
+				Self::list_contributor(&dataset, &mut record, twin, &who, true)?;
 			}
 			Self::deposit_event(Event::ContributorsAdded {
 				dataset,
@@ -606,7 +627,7 @@ pub mod pallet {
 
 		/// Removes `twin` from the contributors of `dataset`: by the twin's
 		/// patient (pulling out), or by a controller of the institution.
-		/// The contributor's deposit returns to the publisher.
+		/// The contributor's deposit returns to whoever listed it.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::remove_contributor())]
 		pub fn remove_contributor(
@@ -623,24 +644,8 @@ pub mod pallet {
 				by_patient || T::Dids::is_controlled_by(&record.institution, &who),
 				Error::<T>::NotAuthorized
 			);
-			twinnet_primitives::deposit::release::<_, T::Currency>(
-				&HoldReason::DatasetDeposit.into(),
-				&record.publisher,
-				T::ContributorDeposit::get(),
-			)
-			.map_err(|error| error.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
-
-			Contributors::<T>::remove(dataset, twin);
-			ContributionsOf::<T>::remove(twin, dataset);
-			ContributionCount::<T>::mutate_exists(twin, |count| {
-				*count = count.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
-			});
 			let was_open = record.meets_floor();
-			record.contributors = record.contributors.saturating_sub(1);
-			if contributor.counted {
-				record.counted = record.counted.saturating_sub(1);
-			}
-			record.deposit = record.deposit.saturating_sub(T::ContributorDeposit::get());
+			Self::unlist_contributor(&dataset, &mut record, &twin, contributor)?;
 			Self::deposit_event(Event::ContributorRemoved { dataset, twin, by_patient });
 			Self::note_floor(&dataset, &record, was_open);
 			Datasets::<T>::insert(dataset, record);
@@ -662,23 +667,30 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			let mut record = Datasets::<T>::get(dataset).ok_or(Error::<T>::NotFound)?;
 			ensure!(!twins.is_empty(), Error::<T>::NothingToDo);
-			let listed = twins
-				.iter()
-				.map(|twin| Contributors::<T>::get(dataset, twin).map(|c| (*twin, c)))
-				.collect::<Option<Vec<_>>>()
-				.ok_or(Error::<T>::NotContributor)?;
+			let mut listed = Vec::with_capacity(twins.len());
+			for (index, twin) in twins.iter().enumerate() {
+				ensure!(
+					!twins.iter().take(index).any(|earlier| earlier == twin),
+					Error::<T>::DuplicateTwin
+				);
+				let contributor =
+					Contributors::<T>::get(dataset, twin).ok_or(Error::<T>::NotContributor)?;
+				listed.push((*twin, contributor));
+			}
 			let was_open = record.meets_floor();
-			for (twin, contributor) in listed {
+			for (twin, mut contributor) in listed {
 				let now = Self::coverage(&dataset, &record, &twin);
 				match (contributor.counted, now) {
 					(true, Err(reason)) => {
 						record.counted = record.counted.saturating_sub(1);
-						Contributors::<T>::insert(dataset, twin, Contributor { counted: false });
+						contributor.counted = false;
+						Contributors::<T>::insert(dataset, twin, contributor);
 						Self::deposit_event(Event::ContributorExcluded { dataset, twin, reason });
 					},
 					(false, Ok(())) => {
 						record.counted = record.counted.saturating_add(1);
-						Contributors::<T>::insert(dataset, twin, Contributor { counted: true });
+						contributor.counted = true;
+						Contributors::<T>::insert(dataset, twin, contributor);
 						Self::deposit_event(Event::ContributorReinstated { dataset, twin });
 					},
 					_ => {},
@@ -725,7 +737,9 @@ pub mod pallet {
 
 		/// Replaces the allow-list of code hashes that may run on `dataset`,
 		/// and whether View licences may download the raw data; signed by a
-		/// controller of its institution. The deposit follows the record's size.
+		/// controller of its institution, who becomes the publisher: it holds
+		/// the record's deposit (resized to the record) from now on and
+		/// receives the institution's part of later sales.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::set_algorithms(algorithms.len() as u32))]
 		pub fn set_algorithms(
@@ -746,25 +760,23 @@ pub mod pallet {
 					Error::<T>::DuplicateAlgorithm
 				);
 			}
-			let old_record_deposit = Self::record_deposit(&record);
 			record.algorithms = algorithms;
 			record.raw_download = raw_download;
-			let new_record_deposit = Self::record_deposit(&record);
+			let deposit = Self::record_deposit(&record);
 			twinnet_primitives::deposit::move_deposit::<_, T::Currency>(
 				&HoldReason::DatasetDeposit.into(),
 				&record.publisher,
-				old_record_deposit,
-				&record.publisher,
-				new_record_deposit,
+				record.deposit,
+				&who,
+				deposit,
 			)
 			.map_err(|error| error.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
-			record.deposit = record
-				.deposit
-				.saturating_sub(old_record_deposit)
-				.saturating_add(new_record_deposit);
+			record.deposit = deposit;
+			record.publisher = who.clone();
 			Self::deposit_event(Event::AlgorithmsSet {
 				dataset,
 				algorithms: record.algorithms.to_vec(),
+				publisher: who,
 			});
 			Datasets::<T>::insert(dataset, record);
 			Ok(())
@@ -785,18 +797,16 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			let buyer = ensure_signed(origin)?;
 			let mut record = Datasets::<T>::get(dataset).ok_or(Error::<T>::NotFound)?;
-			ensure!(record.state.is_orderable(), Error::<T>::NotOrderable);
+			ensure!(
+				record.state.is_orderable()
+					&& T::Dids::active_kind(&dataset) == Some(SubjectKind::Dataset),
+				Error::<T>::NotOrderable
+			);
 			ensure!(record.terms.offers(scope, purpose), Error::<T>::TermsNotOffered);
 			ensure!(record.terms.price <= max_price, Error::<T>::PriceAboveLimit);
 			ensure!(record.licences_sold < record.terms.max_licences, Error::<T>::SoldOut);
-			let access = Self::institution_access(&dataset, &record, scope, purpose);
-			let covered: Vec<DidId> = Contributors::<T>::iter_key_prefix(dataset)
-				.filter(|twin| Self::covers(&record, twin, &access).is_ok())
-				.collect();
-			ensure!(
-				covered.len() as u32 >= record.min_contributors,
-				Error::<T>::TooFewContributors
-			);
+			let covered = Self::covered(&dataset, &record, scope, purpose)
+				.ok_or(Error::<T>::TooFewContributors)?;
 			let price = record.terms.price;
 			ensure!(
 				T::Currency::reducible_balance(
@@ -813,7 +823,7 @@ pub mod pallet {
 				&record.collection,
 				&licence,
 				&buyer,
-				&T::LicenceItem::convert(record.terms.transferable),
+				&T::LicenceItem::get(),
 				false,
 			)?;
 			let now = frame_system::Pallet::<T>::block_number();
@@ -836,8 +846,9 @@ pub mod pallet {
 			Ok(Some(Self::buy_weight(contributors)).into())
 		}
 
-		/// Burns the expired licence `licence` of `dataset` (anyone may);
-		/// the NFT item's deposit returns to whoever paid it.
+		/// Burns the licence `licence` of `dataset` once it expired or the
+		/// dataset was revoked (anyone may); the NFT item's deposit returns
+		/// to whoever paid it.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::prune_licence())]
 		pub fn prune_licence(
@@ -849,7 +860,10 @@ pub mod pallet {
 			let mut record = Datasets::<T>::get(dataset).ok_or(Error::<T>::NotFound)?;
 			let sold = Licences::<T>::get(dataset, licence).ok_or(Error::<T>::LicenceNotFound)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(sold.expires_at < now, Error::<T>::LicenceLive);
+			ensure!(
+				sold.expires_at < now || !record.state.honours_licences(),
+				Error::<T>::LicenceLive
+			);
 			// The holder may have burnt the item through pallet-nfts already.
 			if T::Nfts::owner(&record.collection, &licence).is_some() {
 				T::Nfts::burn(&record.collection, &licence, None)?;
@@ -888,7 +902,7 @@ pub mod pallet {
 			let collection = T::Nfts::create_collection(
 				&Self::account_id(),
 				&Self::account_id(),
-				&T::LicenceCollection::get(),
+				&T::LicenceCollection::convert(terms.transferable),
 			)?;
 			let mut record = DatasetOf::<T> {
 				institution,
@@ -929,26 +943,96 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Whether `twin` may be listed in `dataset`: an active patient twin,
+		/// not listed yet, below its limit of datasets, with a bound patient
+		/// who does not act for the institution (so no one pads a cohort
+		/// with twins of their own to meet its floor or take its payments).
+		fn ensure_listable(dataset: &DidId, record: &DatasetOf<T>, twin: &DidId) -> DispatchResult {
+			ensure!(
+				!Contributors::<T>::contains_key(dataset, twin),
+				Error::<T>::AlreadyContributor
+			);
+			ensure!(
+				ContributionCount::<T>::get(twin) < T::MaxDatasetsPerTwin::get(),
+				Error::<T>::TooManyContributions
+			);
+			ensure!(
+				T::Dids::active_kind(twin) == Some(SubjectKind::PatientTwin),
+				Error::<T>::NotAPatientTwin
+			);
+			let independent = T::Dids::patient(twin).is_some_and(|patient| {
+				patient != record.publisher
+					&& !T::Dids::is_controlled_by(&record.institution, &patient)
+			});
+			ensure!(independent, Error::<T>::NotAnIndependentPatient);
+			Ok(())
+		}
+
 		/// Lists `twin` as a contributor of `dataset` (whose `record` the
-		/// caller stores), holding its deposit from the publisher.
+		/// caller stores), holding its deposit from `depositor`.
 		fn list_contributor(
 			dataset: &DidId,
 			record: &mut DatasetOf<T>,
 			twin: &DidId,
+			depositor: &T::AccountId,
 			counted: bool,
 		) -> DispatchResult {
 			let deposit = T::ContributorDeposit::get();
-			T::Currency::hold(&HoldReason::DatasetDeposit.into(), &record.publisher, deposit)
+			T::Currency::hold(&HoldReason::DatasetDeposit.into(), depositor, deposit)
 				.map_err(|_| Error::<T>::CannotPayDeposit)?;
-			Contributors::<T>::insert(dataset, twin, Contributor { counted });
+			let contributor = Contributor { counted, depositor: depositor.clone(), deposit };
+			Contributors::<T>::insert(dataset, twin, contributor);
 			ContributionsOf::<T>::insert(twin, dataset, ());
 			ContributionCount::<T>::mutate(twin, |count| *count = count.saturating_add(1));
 			record.contributors = record.contributors.saturating_add(1);
 			if counted {
 				record.counted = record.counted.saturating_add(1);
 			}
-			record.deposit = record.deposit.saturating_add(deposit);
 			Ok(())
+		}
+
+		/// Removes `contributor` (`twin`) from `dataset` (whose `record` the
+		/// caller stores) and returns its deposit to its depositor.
+		fn unlist_contributor(
+			dataset: &DidId,
+			record: &mut DatasetOf<T>,
+			twin: &DidId,
+			contributor: Contributor<T::AccountId, BalanceOf<T>>,
+		) -> DispatchResult {
+			twinnet_primitives::deposit::release::<_, T::Currency>(
+				&HoldReason::DatasetDeposit.into(),
+				&contributor.depositor,
+				contributor.deposit,
+			)
+			.map_err(|error| error.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
+			Contributors::<T>::remove(dataset, twin);
+			ContributionsOf::<T>::remove(twin, dataset);
+			ContributionCount::<T>::mutate_exists(twin, |count| {
+				*count = count.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+			});
+			record.contributors = record.contributors.saturating_sub(1);
+			if contributor.counted {
+				record.counted = record.counted.saturating_sub(1);
+			}
+			Ok(())
+		}
+
+		/// The contributors of `dataset` whose rows may be used for `scope`
+		/// and `purpose` now, if they are of at least `min_contributors`
+		/// distinct patients (the k-anonymity floor); one twin per patient.
+		fn covered(
+			dataset: &DidId,
+			record: &DatasetOf<T>,
+			scope: Scope,
+			purpose: Purpose,
+		) -> Option<Vec<DidId>> {
+			let access = Self::institution_access(dataset, record, scope, purpose);
+			let mut patients = alloc::collections::BTreeSet::new();
+			let covered: Vec<DidId> = Contributors::<T>::iter_key_prefix(dataset)
+				.filter(|twin| Self::covers(record, twin, &access).is_ok())
+				.filter(|twin| T::Dids::patient(twin).is_some_and(|p| patients.insert(p)))
+				.collect();
+			(covered.len() as u32 >= record.min_contributors).then_some(covered)
 		}
 
 		/// This pallet's account, owner of the licence collections.
@@ -971,6 +1055,7 @@ pub mod pallet {
 				Error::<T>::UnsortedPurposes
 			);
 			ensure!(!terms.duration.is_zero(), Error::<T>::ZeroDuration);
+			ensure!(terms.duration <= T::MaxLicenceDuration::get(), Error::<T>::DurationTooLong);
 			ensure!(terms.max_licences > 0, Error::<T>::ZeroMaxLicences);
 			Ok(())
 		}
@@ -1153,8 +1238,7 @@ pub mod pallet {
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			for (dataset, record) in Datasets::<T>::iter() {
-				let listed: Vec<(DidId, Contributor)> =
-					Contributors::<T>::iter_prefix(dataset).collect();
+				let listed: Vec<_> = Contributors::<T>::iter_prefix(dataset).collect();
 				ensure!(listed.len() as u32 == record.contributors, "contributor count");
 				let counted = listed.iter().filter(|(_, c)| c.counted).count() as u32;
 				ensure!(counted == record.counted, "counted contributors");
@@ -1169,10 +1253,8 @@ pub mod pallet {
 					DatasetOfCollection::<T>::get(record.collection) == Some(dataset),
 					"collection index"
 				);
-				let expected = Self::record_deposit(&record).saturating_add(
-					T::ContributorDeposit::get().saturating_mul(record.contributors.into()),
-				);
-				ensure!(expected == record.deposit, "deposit");
+				ensure!(!record.deposit.is_zero(), "record deposit");
+				ensure!(listed.iter().all(|(_, c)| !c.deposit.is_zero()), "contributor deposits");
 				for parent in &record.lineage.parents {
 					ensure!(Children::<T>::contains_key(parent, dataset), "children index");
 				}
@@ -1201,13 +1283,14 @@ pub mod pallet {
 			let Grantee::Institution(institution) = grantee else { return };
 			for dataset in ContributionsOf::<T>::iter_key_prefix(twin) {
 				let Some(mut record) = Datasets::<T>::get(dataset) else { continue };
-				let counted = Contributors::<T>::get(dataset, twin).is_some_and(|c| c.counted);
-				if record.institution != *institution || !counted {
+				let Some(mut contributor) = Contributors::<T>::get(dataset, twin) else { continue };
+				if record.institution != *institution || !contributor.counted {
 					continue;
 				}
 				let was_open = record.meets_floor();
 				record.counted = record.counted.saturating_sub(1);
-				Contributors::<T>::insert(dataset, twin, Contributor { counted: false });
+				contributor.counted = false;
+				Contributors::<T>::insert(dataset, twin, contributor);
 				Self::deposit_event(Event::ContributorExcluded {
 					dataset,
 					twin: *twin,
@@ -1223,7 +1306,9 @@ pub mod pallet {
 		}
 	}
 
-	/// A Dataset DID cannot be deactivated while licences of it are outstanding.
+	/// A Dataset DID cannot be deactivated while licences of it are
+	/// outstanding; once deactivated, its dataset is revoked. A deactivated
+	/// patient twin leaves every dataset at once, its deposits returned.
 	impl<T: Config> DidDependents for Pallet<T> {
 		fn ensure_can_deactivate(did: &DidId, kind: SubjectKind) -> DispatchResult {
 			if kind != SubjectKind::Dataset {
@@ -1234,10 +1319,41 @@ pub mod pallet {
 			Ok(())
 		}
 
-		fn on_deactivated(_: &DidId, _: SubjectKind) {}
+		fn on_deactivated(did: &DidId, kind: SubjectKind) {
+			match kind {
+				SubjectKind::Dataset => Datasets::<T>::mutate(did, |record| {
+					if let Some(record) = record {
+						record.state = AssetState::Revoked;
+					}
+				}),
+				SubjectKind::PatientTwin => Self::withdraw_twin(did),
+				SubjectKind::Institution | SubjectKind::Model => {},
+			}
+		}
 
 		fn weight() -> Weight {
-			T::DbWeight::get().reads(1)
+			T::WeightInfo::withdraw_twin(T::MaxDatasetsPerTwin::get())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Removes the deactivated `twin` from every dataset it contributes to.
+		fn withdraw_twin(twin: &DidId) {
+			let datasets: Vec<DidId> = ContributionsOf::<T>::iter_key_prefix(twin).collect();
+			for dataset in datasets {
+				let Some(mut record) = Datasets::<T>::get(dataset) else { continue };
+				let Some(contributor) = Contributors::<T>::get(dataset, twin) else { continue };
+				let was_open = record.meets_floor();
+				if Self::unlist_contributor(&dataset, &mut record, twin, contributor).is_ok() {
+					Self::deposit_event(Event::ContributorRemoved {
+						dataset,
+						twin: *twin,
+						by_patient: true,
+					});
+					Self::note_floor(&dataset, &record, was_open);
+					Datasets::<T>::insert(dataset, record);
+				}
+			}
 		}
 	}
 
@@ -1245,27 +1361,33 @@ pub mod pallet {
 		fn can_compute(
 			researcher: &T::AccountId,
 			dataset: &DidId,
+			licence: LicenceId,
 			purpose: Purpose,
 			code_hash: &H256,
 		) -> Result<ComputeAccess, AccessDenied> {
 			let record = Datasets::<T>::get(dataset).ok_or(AccessDenied::UnknownDataset)?;
-			ensure!(record.state.honours_licences(), AccessDenied::Revoked);
+			ensure!(
+				record.state.honours_licences()
+					&& T::Dids::active_kind(dataset) == Some(SubjectKind::Dataset),
+				AccessDenied::Revoked
+			);
 			let now = frame_system::Pallet::<T>::block_number();
-			let licence = Licences::<T>::iter_prefix(dataset)
-				.find(|(id, licence)| {
-					licence.scope == Scope::Compute
-						&& licence.purpose == purpose
-						&& licence.expires_at >= now
-						&& T::Nfts::owner(&record.collection, id).as_ref() == Some(researcher)
-				})
-				.map(|(id, _)| id)
-				.ok_or(AccessDenied::NoLicence)?;
+			let held = Licences::<T>::get(dataset, licence).is_some_and(|sold| {
+				sold.scope == Scope::Compute
+					&& sold.purpose == purpose
+					&& sold.expires_at >= now
+					&& T::Nfts::owner(&record.collection, &licence).as_ref() == Some(researcher)
+			});
+			ensure!(held, AccessDenied::NoLicence);
 			ensure!(record.algorithms.contains(code_hash), AccessDenied::AlgorithmNotAllowed);
-			let access = Self::institution_access(dataset, &record, Scope::Compute, purpose);
-			let twins = Contributors::<T>::iter_key_prefix(dataset)
-				.filter(|twin| Self::covers(&record, twin, &access).is_ok())
-				.collect();
+			let twins = Self::covered(dataset, &record, Scope::Compute, purpose)
+				.ok_or(AccessDenied::TooFewContributors)?;
 			Ok(ComputeAccess { licence, institution: record.institution, twins })
+		}
+
+		fn can_compute_weight() -> Weight {
+			T::WeightInfo::can_compute(T::MaxContributors::get())
+				.saturating_add(T::Consent::check_weight(T::MaxContributors::get()))
 		}
 	}
 }

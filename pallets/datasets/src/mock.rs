@@ -9,8 +9,8 @@ use frame_support::{
 };
 use frame_system::EnsureRoot;
 use pallet_nfts::{
-	CollectionConfig, CollectionSettings, ItemConfig, ItemSetting, ItemSettings, MintSettings,
-	MintType, PalletFeatures,
+	CollectionConfig, CollectionSetting, CollectionSettings, ItemConfig, ItemSettings,
+	MintSettings, MintType, PalletFeatures,
 };
 use sp_runtime::{
 	traits::{Convert, IdentityLookup, Verify},
@@ -151,28 +151,28 @@ pub const MAX_DATASETS_PER_TWIN: u32 = 2;
 parameter_types! {
 	pub const DatasetsPalletId: PalletId = PalletId(*b"twn/data");
 	pub const ContributorShare: Perbill = CONTRIBUTOR_SHARE;
-	pub LicenceCollection: CollectionConfig<u64, u64, u32> = CollectionConfig {
-		settings: CollectionSettings::all_enabled(),
-		max_supply: None,
-		mint_settings: MintSettings {
-			mint_type: MintType::Issuer,
-			price: None,
-			start_block: None,
-			end_block: None,
-			default_item_settings: ItemSettings::all_enabled(),
-		},
-	};
+	pub LicenceItem: ItemConfig = ItemConfig { settings: ItemSettings::all_enabled() };
 }
 
-/// A licence item: transferable or not.
-pub struct LicenceItem;
+/// A licence collection: minted by its issuer only, its items transferable
+/// or not (set on the collection, so burnt items leave nothing behind).
+pub struct LicenceCollection;
 
-impl Convert<bool, ItemConfig> for LicenceItem {
-	fn convert(transferable: bool) -> ItemConfig {
-		match transferable {
-			true => ItemConfig { settings: ItemSettings::all_enabled() },
-			false => ItemConfig {
-				settings: ItemSettings::from_disabled(ItemSetting::Transferable.into()),
+impl Convert<bool, CollectionConfig<u64, u64, u32>> for LicenceCollection {
+	fn convert(transferable: bool) -> CollectionConfig<u64, u64, u32> {
+		let settings = match transferable {
+			true => CollectionSettings::all_enabled(),
+			false => CollectionSettings::from_disabled(CollectionSetting::TransferableItems.into()),
+		};
+		CollectionConfig {
+			settings,
+			max_supply: None,
+			mint_settings: MintSettings {
+				mint_type: MintType::Issuer,
+				price: None,
+				start_block: None,
+				end_block: None,
+				default_item_settings: ItemSettings::all_enabled(),
 			},
 		}
 	}
@@ -202,6 +202,7 @@ impl pallet_datasets::Config for Test {
 	type DepositBase = ConstU64<DEPOSIT_BASE>;
 	type DepositPerByte = ConstU64<1>;
 	type ContributorDeposit = ConstU64<CONTRIBUTOR_DEPOSIT>;
+	type MaxLicenceDuration = ConstU64<1_000>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = DidsHelper;

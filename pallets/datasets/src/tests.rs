@@ -402,7 +402,7 @@ fn add_contributors_refuses_what_it_must() {
 			Error::<Test>::NotFound
 		);
 		assert_noop!(fixture.add(&[]), Error::<Test>::NothingToDo);
-		assert_noop!(fixture.add(&[twins[0], twins[0]]), Error::<Test>::AlreadyContributor);
+		assert_noop!(fixture.add(&[twins[0], twins[0]]), Error::<Test>::DuplicateTwin);
 		assert_noop!(fixture.add(&[fixture.institution]), Error::<Test>::NotAPatientTwin);
 
 		// Not in custody: a twin of a patient who never handed it over.
@@ -622,11 +622,17 @@ fn states_follow_who_may_set_them() {
 		);
 		assert_noop!(fixture.buy(researcher()), Error::<Test>::NotOrderable);
 		// A licence bought before end of life still grants access.
-		assert!(Datasets::can_compute(&researcher(), &fixture.dataset, Purpose::Research, &CODE)
-			.is_ok());
+		assert!(Datasets::can_compute(
+			&researcher(),
+			&fixture.dataset,
+			0,
+			Purpose::Research,
+			&CODE
+		)
+		.is_ok());
 		assert_ok!(set(RuntimeOrigin::root(), AssetState::Revoked));
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.dataset, Purpose::Research, &CODE),
+			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE),
 			Err(AccessDenied::Revoked)
 		);
 		assert_noop!(
@@ -690,7 +696,7 @@ fn buying_a_licence_splits_the_price_exactly_and_mints_the_item() {
 			})
 		);
 		let access =
-			Datasets::can_compute(&researcher(), &fixture.dataset, Purpose::Research, &CODE)
+			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE)
 				.expect("access");
 		assert_eq!((access.licence, access.institution), (0, fixture.institution));
 		assert_eq!(access.twins.len(), 2);
@@ -764,7 +770,7 @@ fn a_contributor_whose_consent_lapsed_is_not_paid_before_any_refresh() {
 		let each = CONTRIBUTOR_SHARE.mul_floor(PRICE) / 2;
 		assert_eq!(Balances::balance(&patient(1)), first_before + each);
 		let access =
-			Datasets::can_compute(&researcher(), &fixture.dataset, Purpose::Research, &CODE)
+			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE)
 				.expect("access");
 		assert_eq!(access.twins.len(), 2);
 		assert!(twins.iter().all(|twin| access.twins.contains(twin)));
@@ -822,7 +828,7 @@ fn expired_licences_are_pruned_and_their_item_burnt() {
 		);
 		System::set_block_number(2 + DURATION);
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.dataset, Purpose::Research, &CODE),
+			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE),
 			Err(AccessDenied::NoLicence)
 		);
 		let before = Balances::balance(&researcher());
@@ -839,18 +845,24 @@ fn the_access_check_needs_an_allowed_algorithm_and_a_compute_licence() {
 	run_test(|| {
 		let (fixture, _) = Fixture::open();
 		let check = |who: &AccountId32, code: &H256| {
-			Datasets::can_compute(who, &fixture.dataset, Purpose::Research, code)
+			Datasets::can_compute(who, &fixture.dataset, 0, Purpose::Research, code)
 		};
 		assert_eq!(check(&researcher(), &CODE), Err(AccessDenied::NoLicence));
 		assert_ok!(fixture.buy(researcher()));
 		assert_eq!(check(&researcher(), &H256::zero()), Err(AccessDenied::AlgorithmNotAllowed));
 		assert_eq!(check(&stranger(), &CODE), Err(AccessDenied::NoLicence));
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.dataset, Purpose::ModelTraining, &CODE),
+			Datasets::can_compute(
+				&researcher(),
+				&fixture.dataset,
+				0,
+				Purpose::ModelTraining,
+				&CODE
+			),
 			Err(AccessDenied::NoLicence)
 		);
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.institution, Purpose::Research, &CODE),
+			Datasets::can_compute(&researcher(), &fixture.institution, 0, Purpose::Research, &CODE),
 			Err(AccessDenied::UnknownDataset)
 		);
 		assert!(check(&researcher(), &CODE).is_ok());
@@ -1009,5 +1021,123 @@ fn genesis_registers_datasets_and_counts_only_consenting_contributors() {
 		);
 		assert_eq!(record.terms.price, 500);
 		Datasets::do_try_state().expect("invariants hold");
+	});
+}
+
+#[test]
+fn the_floor_holds_for_computing_not_only_for_buying() {
+	run_test(|| {
+		let (fixture, twins) = Fixture::open();
+		assert_ok!(fixture.buy(researcher()));
+		assert_ok!(Datasets::remove_contributor(
+			RuntimeOrigin::signed(patient(2)),
+			fixture.dataset,
+			twins[1]
+		));
+		assert_eq!(
+			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE),
+			Err(AccessDenied::TooFewContributors)
+		);
+	});
+}
+
+#[test]
+fn a_cohort_cannot_be_padded_with_twins_of_the_institution_or_of_one_patient() {
+	run_test(|| {
+		let fixture = Fixture::new();
+		fixture.register();
+		// The publisher's own twin, in its own custody, consenting.
+		let own = consenting_twin(&publisher(), &publisher(), &fixture.institution);
+		assert_noop!(fixture.add(&[own]), Error::<Test>::NotAnIndependentPatient);
+		// Two twins of one patient count once towards the floor.
+		let first = consenting_twin(&patient(1), &publisher(), &fixture.institution);
+		let second = consenting_twin(&patient(1), &publisher(), &fixture.institution);
+		assert_ok!(fixture.add(&[first, second]));
+		assert_noop!(fixture.buy(researcher()), Error::<Test>::TooFewContributors);
+		let third = fixture.twins(&[2]);
+		assert_ok!(fixture.add(&third));
+		let before = Balances::balance(&patient(1));
+		assert_ok!(fixture.buy(researcher()));
+		let each = CONTRIBUTOR_SHARE.mul_floor(PRICE) / 2;
+		assert_eq!(Balances::balance(&patient(1)), before + each, "paid once, not twice");
+	});
+}
+
+#[test]
+fn refresh_refuses_a_twin_named_twice() {
+	run_test(|| {
+		let (fixture, twins) = Fixture::open();
+		revoke(&twins[0], 1, Scope::View);
+		assert_noop!(
+			Datasets::refresh_contributors(
+				RuntimeOrigin::signed(stranger()),
+				fixture.dataset,
+				BoundedVec::truncate_from(vec![twins[0]; 4])
+			),
+			Error::<Test>::DuplicateTwin
+		);
+	});
+}
+
+#[test]
+fn a_pruned_non_transferable_licence_leaves_no_item_config() {
+	run_test(|| {
+		let (fixture, _) = Fixture::open();
+		assert_ok!(fixture.buy(researcher()));
+		let collection = fixture.record().collection;
+		System::set_block_number(2 + DURATION);
+		assert_ok!(Datasets::prune_licence(RuntimeOrigin::signed(stranger()), fixture.dataset, 0));
+		assert!(!pallet_nfts::ItemConfigOf::<Test>::contains_key(collection, 0));
+	});
+}
+
+#[test]
+fn licences_of_a_revoked_dataset_can_be_pruned_at_once() {
+	run_test(|| {
+		let (fixture, _) = Fixture::open();
+		assert_ok!(fixture.buy(researcher()));
+		assert_ok!(Datasets::set_state(
+			RuntimeOrigin::root(),
+			fixture.dataset,
+			AssetState::Revoked
+		));
+		assert_ok!(Datasets::prune_licence(RuntimeOrigin::signed(stranger()), fixture.dataset, 0));
+	});
+}
+
+#[test]
+fn licences_cannot_outlast_the_runtimes_limit() {
+	run_test(|| {
+		let fixture = Fixture::new();
+		assert_noop!(
+			fixture.register_with(LicenceTerms { duration: 1_001, ..terms() }, no_lineage()),
+			Error::<Test>::DurationTooLong
+		);
+	});
+}
+
+#[test]
+fn deactivating_the_dataset_did_revokes_the_dataset() {
+	run_test(|| {
+		let (fixture, _) = Fixture::open();
+		assert_ok!(Twins::deactivate(RuntimeOrigin::signed(publisher()), fixture.dataset));
+		assert_eq!(fixture.record().state, AssetState::Revoked);
+		assert_noop!(fixture.buy(researcher()), Error::<Test>::NotOrderable);
+	});
+}
+
+#[test]
+fn a_deactivated_twin_leaves_every_dataset_and_its_deposit_returns() {
+	run_test(|| {
+		let (fixture, twins) = Fixture::open();
+		let before = held(&publisher());
+		revoke(&twins[0], 1, Scope::View);
+		revoke(&twins[0], 1, Scope::Compute);
+		assert_ok!(Twins::end_custody(RuntimeOrigin::signed(patient(1)), twins[0]));
+		assert_ok!(Twins::deactivate(RuntimeOrigin::signed(patient(1)), twins[0]));
+		assert!(!crate::Contributors::<Test>::contains_key(fixture.dataset, twins[0]));
+		assert_eq!(ContributionCount::<Test>::get(twins[0]), 0);
+		assert_eq!(held(&publisher()), before - CONTRIBUTOR_DEPOSIT);
+		assert_eq!(fixture.record().contributors, 1);
 	});
 }

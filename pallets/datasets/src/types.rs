@@ -140,8 +140,9 @@ pub struct Dataset<
 > {
 	/// The institution that holds the data and publishes it.
 	pub institution: DidId,
-	/// The account that registered it: holds its deposits and receives the
-	/// institution's part of each licence's price.
+	/// The controller of the institution who registered it or last changed
+	/// it: holds the record's deposit and receives the institution's part of
+	/// each licence's price.
 	pub publisher: AccountId,
 	/// What it is and where it lives.
 	pub descriptor: Descriptor<MaxUri>,
@@ -168,7 +169,7 @@ pub struct Dataset<
 	pub licences_sold: u32,
 	/// Licences not yet pruned.
 	pub licences_outstanding: u32,
-	/// The deposit of the record, held from the publisher.
+	/// The deposit of the record (not its contributors), held from the publisher.
 	pub deposit: Balance,
 	/// The block it was registered in.
 	pub registered_at: BlockNumber,
@@ -188,22 +189,16 @@ where
 	}
 }
 
-/// A contributor of a dataset: whether its rows counted at the last check.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
-)]
-pub struct Contributor {
+/// A contributor of a dataset: whether its rows counted at the last check,
+/// and who holds its deposit.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct Contributor<AccountId, Balance> {
 	/// Whether it counted at the last check.
 	pub counted: bool,
+	/// Who listed it and holds its deposit.
+	pub depositor: AccountId,
+	/// The deposit held.
+	pub deposit: Balance,
 }
 
 /// A licence sold.
