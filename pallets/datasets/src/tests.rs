@@ -1141,3 +1141,64 @@ fn a_deactivated_twin_leaves_every_dataset_and_its_deposit_returns() {
 		assert_eq!(fixture.record().contributors, 1);
 	});
 }
+
+#[test]
+fn every_call_needs_a_signed_origin() {
+	run_test(|| {
+		let (fixture, twins) = Fixture::open();
+		let none = RuntimeOrigin::none;
+		let page = || BoundedVec::truncate_from(twins.clone());
+		assert_noop!(Datasets::add_contributors(none(), fixture.dataset, page()), BadOrigin);
+		assert_noop!(Datasets::remove_contributor(none(), fixture.dataset, twins[0]), BadOrigin);
+		assert_noop!(Datasets::refresh_contributors(none(), fixture.dataset, page()), BadOrigin);
+		assert_noop!(
+			Datasets::set_state(none(), fixture.dataset, AssetState::Deprecated),
+			BadOrigin
+		);
+		assert_noop!(
+			Datasets::set_algorithms(none(), fixture.dataset, BoundedVec::new(), false),
+			BadOrigin
+		);
+		assert_noop!(Datasets::prune_licence(none(), fixture.dataset, 0), BadOrigin);
+	});
+}
+
+#[test]
+fn listing_contributors_needs_the_signers_deposit() {
+	run_test(|| {
+		let fixture = Fixture::new();
+		fixture.register();
+		let twins = fixture.twins(&[1, 2]);
+		assert_ok!(Balances::force_set_balance(
+			RuntimeOrigin::root(),
+			publisher(),
+			EXISTENTIAL_DEPOSIT + 1
+		));
+		assert_noop!(fixture.add(&twins), Error::<Test>::CannotPayDeposit);
+	});
+}
+
+#[test]
+fn calls_on_an_unregistered_dataset_say_so() {
+	run_test(|| {
+		let unregistered = create_did(&publisher(), SubjectKind::Dataset);
+		let signed = || RuntimeOrigin::signed(publisher());
+		assert_noop!(
+			Datasets::remove_contributor(signed(), unregistered, unregistered),
+			Error::<Test>::NotFound
+		);
+		assert_noop!(
+			Datasets::refresh_contributors(signed(), unregistered, BoundedVec::new()),
+			Error::<Test>::NotFound
+		);
+		assert_noop!(
+			Datasets::set_state(signed(), unregistered, AssetState::Deprecated),
+			Error::<Test>::NotFound
+		);
+		assert_noop!(
+			Datasets::set_algorithms(signed(), unregistered, BoundedVec::new(), false),
+			Error::<Test>::NotFound
+		);
+		assert_noop!(Datasets::prune_licence(signed(), unregistered, 0), Error::<Test>::NotFound);
+	});
+}
