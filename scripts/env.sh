@@ -27,3 +27,13 @@ if [ "$(cat "$last_tree" 2>/dev/null)" != "$TWINNET_ROOT" ]; then
 	mkdir -p "$CARGO_TARGET_DIR"
 	echo "$TWINNET_ROOT" >"$last_tree"
 fi
+
+# Benchmarks run against an optimised node (`bench-fast` profile, in the
+# benchmark binary's target directory, whose dependencies it shares): a
+# debug node spends its block-authoring time in unoptimised host code and
+# would measure its own slowness (docs/performance.md).
+use_optimised_node() {
+	local bench_target="${BENCH_TARGET_DIR:-$HOME/.cache/twinnet/bench-target}"
+	CARGO_TARGET_DIR="$bench_target" cargo build --profile bench-fast -p twinnet-node
+	export TWINNET_NODE="$bench_target/bench-fast/twinnet-node"
+}

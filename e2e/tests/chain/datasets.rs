@@ -256,7 +256,7 @@ async fn an_institution_sells_licences_of_consenting_twins_until_one_revokes() {
 	assert_eq!(charlie_after - charlie_before, PRICE / 4);
 	assert_eq!(dave_after - dave_before, PRICE / 4);
 	assert_eq!(bob_after - bob_before, PRICE / 2);
-	let licences = rpc(&node, "datasets_licences", &dataset).await;
+	let licences = rpc(&node, "datasets_licencesOf", &dataset).await;
 	assert_eq!(licences["licences"][0]["holder"], ss58(&eve).as_str(), "{licences}");
 
 	// Charlie revokes: the twin stops counting at once and ordering stops.

@@ -336,6 +336,9 @@ pub mod pallet {
 		InstitutionInCustody,
 		/// The signer cannot pay the deposit.
 		CannotPayDeposit,
+		/// The patient position is on offer to an account: only that account
+		/// accepts it, unless the offer is withdrawn first.
+		PatientOffered,
 	}
 
 	/// DIDs that exist from genesis, such as the dev chain's sample
@@ -821,6 +824,12 @@ pub mod pallet {
 				Error::<T>::PatientProtected
 			);
 			ensure!(!details.is_patient(&patient), Error::<T>::AlreadyPatient);
+			// The account a twin was created for is protected before it
+			// accepts, too: its controller-to-be cannot be overtaken.
+			ensure!(
+				role == DidRole::Patient || details.pending_patient.is_none(),
+				Error::<T>::PatientOffered
+			);
 
 			if patient == who {
 				details.patient = Some(patient.clone());

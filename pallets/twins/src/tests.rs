@@ -219,6 +219,45 @@ fn attack_stranger_names_another_account_controller_of_a_twin() {
 	});
 }
 
+/// Before the fix: while the patient position of a twin created for Alice
+/// was on offer to her, its creator could bind it to itself
+/// (`offer_patient(twin, creator)`), and Alice's acceptance of control then
+/// made her a mere guardian of a twin whose patient was the creator.
+#[test]
+fn attack_creator_front_runs_the_patient_it_named() {
+	run_test(|| {
+		let creator = charlie();
+		let methods = BoundedVec::truncate_from(vec![method("key-1", PublicKey::Sr25519([3; 32]))]);
+		assert_ok!(Twins::create(
+			origin(&creator),
+			SubjectKind::PatientTwin,
+			Some(Controller::Account(alice())),
+			methods
+		));
+		let twin = last_created();
+		assert_noop!(
+			Twins::offer_patient(origin(&creator), twin, creator.clone()),
+			Error::<Test>::PatientOffered
+		);
+		assert_noop!(
+			Twins::offer_patient(origin(&creator), twin, bob()),
+			Error::<Test>::PatientOffered
+		);
+		assert_ok!(Twins::accept_controller(origin(&alice()), twin));
+		assert!(Twins::is_patient(&twin, &alice()));
+		// Withdrawn first, the creator may name someone else.
+		assert_ok!(Twins::create(
+			origin(&creator),
+			SubjectKind::PatientTwin,
+			Some(Controller::Account(alice())),
+			BoundedVec::truncate_from(vec![method("key-1", PublicKey::Sr25519([4; 32]))])
+		));
+		let second = last_created();
+		assert_ok!(Twins::cancel_handover(origin(&creator), second));
+		assert_ok!(Twins::offer_patient(origin(&creator), second, bob()));
+	});
+}
+
 #[test]
 fn create_rejects_unsigned_origins() {
 	run_test(|| {

@@ -12,7 +12,7 @@
 //!   children), at most `depth` links (default and maximum 16) and `limit`
 //!   datasets each way (default and maximum 100); `truncated` says more
 //!   exist.
-//! - `datasets_licences(dataset, startAfter?, limit?, at?)`: a page of the
+//! - `datasets_licencesOf(dataset, startAfter?, limit?, at?)`: a page of the
 //!   dataset's licences not yet pruned, in serial order, with their holders.
 //! - `datasets_contributors(dataset, startAfter?, limit?, at?)`: a page of
 //!   the dataset's contributors, in storage order, each with whether its
@@ -76,7 +76,7 @@ pub trait DatasetsApi<BlockHash> {
 	) -> RpcResult<Value>;
 
 	/// A page of a dataset's licences, in serial order.
-	#[method(name = "datasets_licences")]
+	#[method(name = "datasets_licencesOf")]
 	fn licences(
 		&self,
 		dataset: String,
@@ -286,7 +286,7 @@ where
 	Value::Object(fields)
 }
 
-/// A licence as `datasets_licences` returns it.
+/// A licence as `datasets_licencesOf` returns it.
 pub fn licence_json<AccountId, BlockNumber, Balance>(
 	licence: &LicenceView<AccountId, BlockNumber, Balance>,
 ) -> Value
