@@ -144,7 +144,8 @@ fn transfer(to: &[u8; 32]) -> impl Payload {
 	subxt::dynamic::tx(
 		"Balances",
 		"transfer_keep_alive",
-		(Dyn::unnamed_variant("Id", [Dyn::from_bytes(to)]), Dyn::u128(1_000_000)),
+		// One TWIN: above the existential deposit, so the first creates the recipient.
+		(Dyn::unnamed_variant("Id", [Dyn::from_bytes(to)]), Dyn::u128(1_000_000_000_000)),
 	)
 }
 
@@ -180,8 +181,8 @@ async fn twins_of(node: &TestNode, patient: &Keypair, count: usize) -> Vec<[u8; 
 		.collect()
 }
 
-/// Runs every workload on `node`; rows of the report, labelled `runtime`.
-async fn run_workloads(node: &TestNode, runtime: &str, count: usize) -> Vec<Measured> {
+/// Runs every workload on `node`, one after another.
+async fn run_workloads(node: &TestNode, count: usize) -> Vec<Measured> {
 	node.wait_for_finalized_block(1).await.expect("blocks are finalized");
 	let (alice, charlie, dave) = (dev::alice(), dev::charlie(), dev::dave());
 	let recipient = [0x42; 32];
@@ -200,9 +201,6 @@ async fn run_workloads(node: &TestNode, runtime: &str, count: usize) -> Vec<Meas
 	results.push(measure(node, "twins.create", signed).await);
 	let signed = presign(node, &dave, &grants).await;
 	results.push(measure(node, "consent.grant", signed).await);
-	for measured in &results {
-		assert_eq!(measured.failed, 0, "{runtime}, {}: dispatches failed", measured.name);
-	}
 	results
 }
 
@@ -242,11 +240,18 @@ async fn twinnet_extrinsics_per_block_against_transfers() {
 		 |---|---|---|---|---|---|---|---|\n",
 		SLOT.as_secs()
 	);
+	let mut failed = 0;
 	if let Ok(spec) = std::env::var("TPS_BASELINE_SPEC") {
 		let node = TestNode::start_with_args(&["--chain", &spec]).await.expect("node starts");
-		report.push_str(&rows("baseline", &run_workloads(&node, "baseline", count).await));
+		let results = run_workloads(&node, count).await;
+		failed += results.iter().map(|measured| measured.failed).sum::<usize>();
+		report.push_str(&rows("baseline", &results));
 	}
 	let node = TestNode::start().await.expect("node starts");
-	report.push_str(&rows("this build", &run_workloads(&node, "this build", count).await));
+	let results = run_workloads(&node, count).await;
+	failed += results.iter().map(|measured| measured.failed).sum::<usize>();
+	report.push_str(&rows("this build", &results));
 	println!("{report}");
+	// Failed dispatches would be counted as throughput: the report is void.
+	assert_eq!(failed, 0, "dispatches failed");
 }
