@@ -385,7 +385,7 @@ impl<'a> Batch<'a> {
 				.await
 				.unwrap_or_else(|e| panic!("{label}: not finalized: {e}"));
 			let block = included.block_hash();
-			let result = included.wait_for_success().await.map_err(|e| {
+			let result = events_of(&included).await.map_err(|e| {
 				let error: Box<dyn std::error::Error + 'static> = Box::new(e);
 				dispatch_error_name(error.as_ref())
 					.unwrap_or_else(|| panic!("{label}: cannot tell its outcome: {error}"))
@@ -398,6 +398,30 @@ impl<'a> Batch<'a> {
 	/// Waits until every extrinsic is finalized; their outcomes, in the order added.
 	pub async fn finish(self) -> Vec<Outcome> {
 		join_all(self.pending).await
+	}
+}
+
+/// The events of the finalized extrinsic `included`, or its failure. Under
+/// load subxt's block-following client may not find, for a moment, the
+/// header of a block it has just reported finalized ("cannot find the block
+/// header"): that is retried, for at most five seconds.
+async fn events_of(
+	included: &subxt::transactions::TransactionInBlock<
+		TwinNetConfig,
+		subxt::client::OnlineClient<TwinNetConfig>,
+	>,
+) -> Result<ExtrinsicEvents<TwinNetConfig>, TransactionEventsError> {
+	let mut attempts = 0;
+	loop {
+		match included.wait_for_success().await {
+			Err(error)
+				if attempts < 20 && error.to_string().contains("cannot find the block header") =>
+			{
+				attempts += 1;
+				tokio::time::sleep(Duration::from_millis(250)).await;
+			},
+			outcome => return outcome,
+		}
 	}
 }
 
