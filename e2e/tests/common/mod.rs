@@ -405,11 +405,8 @@ impl<'a> Batch<'a> {
 /// load subxt's block-following client may not find, for a moment, the
 /// header of a block it has just reported finalized ("cannot find the block
 /// header"): that is retried, for at most five seconds.
-async fn events_of(
-	included: &subxt::transactions::TransactionInBlock<
-		TwinNetConfig,
-		subxt::client::OnlineClient<TwinNetConfig>,
-	>,
+async fn events_of<C: subxt::client::OnlineClientAtBlockT<TwinNetConfig>>(
+	included: &subxt::transactions::TransactionInBlock<TwinNetConfig, C>,
 ) -> Result<ExtrinsicEvents<TwinNetConfig>, TransactionEventsError> {
 	let mut attempts = 0;
 	loop {
