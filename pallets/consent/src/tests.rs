@@ -1415,7 +1415,9 @@ mod budget_property {
 							let grantee = Grantee::Job(grant as u64);
 							let terms = Terms { grantee, budget: Some(narrower), ..compute_terms(1) };
 							let result = Consent::narrow(origin(&patient()), twin, model.id, terms);
+							// A compute grant keeps a positive epsilon (else `MissingBudget`).
 							let allowed = !model.revoked &&
+								!narrower.epsilon.is_zero() &&
 								narrower.fits_within(&model.budget) &&
 								narrower != model.budget &&
 								model.spent.fits_within(&narrower);
