@@ -25,3 +25,12 @@ pub mod datasets;
 pub mod deposit;
 pub mod did;
 pub mod traits;
+
+/// Whether `items[index]` repeats an item before it: how calls that take
+/// lists refuse a repeat at the first one, in order with their other checks.
+pub fn repeats_earlier<T: PartialEq>(items: &[T], index: usize) -> bool {
+	match items.get(index) {
+		Some(item) => items.iter().take(index).any(|earlier| earlier == item),
+		None => false,
+	}
+}

@@ -773,7 +773,7 @@ pub mod pallet {
 				ensure!(!datasets.is_empty(), Error::<T>::InvalidDatasets);
 				for (index, dataset) in datasets.iter().enumerate() {
 					ensure!(
-						!datasets.iter().take(index).any(|d| d == dataset),
+						!twinnet_primitives::repeats_earlier(datasets, index),
 						Error::<T>::InvalidDatasets
 					);
 					ensure!(

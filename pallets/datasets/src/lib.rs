@@ -596,7 +596,7 @@ pub mod pallet {
 			);
 			for (index, twin) in twins.iter().enumerate() {
 				ensure!(
-					!twins.iter().take(index).any(|earlier| earlier == twin),
+					!twinnet_primitives::repeats_earlier(&twins, index),
 					Error::<T>::DuplicateTwin
 				);
 				Self::ensure_listable(&dataset, &record, twin)?;
@@ -670,7 +670,7 @@ pub mod pallet {
 			let mut listed = Vec::with_capacity(twins.len());
 			for (index, twin) in twins.iter().enumerate() {
 				ensure!(
-					!twins.iter().take(index).any(|earlier| earlier == twin),
+					!twinnet_primitives::repeats_earlier(&twins, index),
 					Error::<T>::DuplicateTwin
 				);
 				let contributor =
@@ -754,9 +754,9 @@ pub mod pallet {
 				T::Dids::is_controlled_by(&record.institution, &who),
 				Error::<T>::NotAuthorized
 			);
-			for (index, hash) in algorithms.iter().enumerate() {
+			for index in 0..algorithms.len() {
 				ensure!(
-					!algorithms.iter().take(index).any(|earlier| earlier == hash),
+					!twinnet_primitives::repeats_earlier(&algorithms, index),
 					Error::<T>::DuplicateAlgorithm
 				);
 			}
@@ -1068,7 +1068,7 @@ pub mod pallet {
 			for (index, parent) in lineage.parents.iter().enumerate() {
 				ensure!(parent != dataset, Error::<T>::LineageCycle);
 				ensure!(
-					!lineage.parents.iter().take(index).any(|earlier| earlier == parent),
+					!twinnet_primitives::repeats_earlier(&lineage.parents, index),
 					Error::<T>::DuplicateParent
 				);
 				ensure!(Datasets::<T>::contains_key(parent), Error::<T>::UnknownParent);
