@@ -7,6 +7,7 @@ use sp_core::H256;
 
 use alloc::vec::Vec;
 
+pub use crate::consent::JobRound;
 use crate::did::DidId;
 
 /// A commitment's identifier: commitments are numbered from 0 in the order
@@ -66,26 +67,6 @@ pub enum Input {
 	Dataset(DidId),
 	/// An earlier commitment.
 	Commitment(CommitmentId),
-}
-
-/// A round of a federated job.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
-)]
-pub struct JobRound {
-	/// The job.
-	pub job: JobId,
-	/// The round, from 0.
-	pub round: u32,
 }
 
 /// The root of a Merkle tree (`twinnet-merkle`) and how many leaves it has.

@@ -134,17 +134,33 @@ pub struct LicenceView<AccountId, BlockNumber, Balance> {
 
 /// A dataset a researcher may compute on now, and on whose rows.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ComputeAccess {
+pub struct ComputeAccess<AccountId> {
 	/// The licence that allows it.
 	pub licence: LicenceId,
 	/// The institution that holds the data (whose compute agent runs it).
 	pub institution: DidId,
+	/// The dataset's publisher: the account paid for work on it.
+	pub publisher: AccountId,
+	/// The dataset's k-anonymity floor: the fewest distinct patients whose
+	/// rows may be used together.
+	pub min_contributors: u32,
 	/// The contributing twins whose rows may be used now.
 	pub twins: Vec<DidId>,
 }
 
 /// Why a researcher may not compute on a dataset now.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
 pub enum AccessDenied {
 	/// The dataset is not registered.
 	UnknownDataset,
@@ -173,7 +189,7 @@ pub trait DatasetAccess<AccountId> {
 		licence: LicenceId,
 		purpose: Purpose,
 		code_hash: &H256,
-	) -> Result<ComputeAccess, AccessDenied>;
+	) -> Result<ComputeAccess<AccountId>, AccessDenied>;
 
 	/// The most [`Self::can_compute`] may weigh.
 	fn can_compute_weight() -> frame_support::weights::Weight;

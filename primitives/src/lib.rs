@@ -23,6 +23,7 @@ pub mod commitments;
 pub mod consent;
 pub mod datasets;
 pub mod deposit;
+pub mod federated;
 pub mod did;
 pub mod traits;
 

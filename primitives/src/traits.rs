@@ -52,9 +52,15 @@ pub trait DidRegistry<AccountId> {
 	/// The keys of the active DID `did` that serve `relationship`.
 	fn keys_for(did: &DidId, relationship: Relationship) -> Vec<PublicKey>;
 
-	/// Whether `signature` of `message` verifies against one of the
-	/// `assertionMethod` keys of the active DID `did`.
-	fn verify_assertion(did: &DidId, message: &[u8], signature: &DidSignature) -> bool;
+	/// Whether `signature` of `message` verifies against one of the keys of
+	/// the active DID `did` that serve `relationship` (`assertionMethod` for
+	/// attestations, `capabilityInvocation` for a node's federated reports).
+	fn verify_signature(
+		did: &DidId,
+		relationship: Relationship,
+		message: &[u8],
+		signature: &DidSignature,
+	) -> bool;
 }
 
 /// What other pallets say about a DID's deactivation: they may veto it while

@@ -136,6 +136,7 @@ pub mod pallet {
 	use twinnet_primitives::{
 		commitments::JobRounds,
 		deposit::release,
+		did::Relationship,
 		traits::{DidRegistry, DidRole},
 	};
 
@@ -533,7 +534,12 @@ pub mod pallet {
 				statement,
 			);
 			ensure!(
-				T::Dids::verify_assertion(&attester, &message, &signature),
+				T::Dids::verify_signature(
+					&attester,
+					Relationship::AssertionMethod,
+					&message,
+					&signature
+				),
 				Error::<T>::BadSignature
 			);
 

@@ -1364,7 +1364,7 @@ pub mod pallet {
 			licence: LicenceId,
 			purpose: Purpose,
 			code_hash: &H256,
-		) -> Result<ComputeAccess, AccessDenied> {
+		) -> Result<ComputeAccess<T::AccountId>, AccessDenied> {
 			let record = Datasets::<T>::get(dataset).ok_or(AccessDenied::UnknownDataset)?;
 			ensure!(
 				record.state.honours_licences()
@@ -1382,7 +1382,13 @@ pub mod pallet {
 			ensure!(record.algorithms.contains(code_hash), AccessDenied::AlgorithmNotAllowed);
 			let twins = Self::covered(dataset, &record, Scope::Compute, purpose)
 				.ok_or(AccessDenied::TooFewContributors)?;
-			Ok(ComputeAccess { licence, institution: record.institution, twins })
+			Ok(ComputeAccess {
+				licence,
+				institution: record.institution,
+				publisher: record.publisher,
+				min_contributors: record.min_contributors,
+				twins,
+			})
 		}
 
 		fn can_compute_weight() -> Weight {

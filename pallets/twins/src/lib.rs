@@ -1380,12 +1380,17 @@ impl<T: Config> DidRegistry<T::AccountId> for Pallet<T> {
 			.unwrap_or_default()
 	}
 
-	fn verify_assertion(did: &DidId, message: &[u8], signature: &DidSignature) -> bool {
+	fn verify_signature(
+		did: &DidId,
+		relationship: Relationship,
+		message: &[u8],
+		signature: &DidSignature,
+	) -> bool {
 		Dids::<T>::get(did).is_some_and(|details| {
 			details
 				.verification_methods
 				.iter()
-				.any(|m| m.relationships.assertion_method && m.key.verifies(message, signature))
+				.any(|m| m.relationships.serves(relationship) && m.key.verifies(message, signature))
 		})
 	}
 }

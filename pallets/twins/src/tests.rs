@@ -1463,7 +1463,7 @@ fn key_agreement_takes_x25519_keys_only() {
 }
 
 #[test]
-fn verify_assertion_checks_the_dids_assertion_keys() {
+fn verify_signature_checks_the_keys_of_the_relationship() {
 	use sp_core::{sr25519, Pair};
 	run_test(|| {
 		let pair = sr25519::Pair::from_seed(&[7; 32]);
@@ -1476,7 +1476,7 @@ fn verify_assertion_checks_the_dids_assertion_keys() {
 			did,
 			method("auth", PublicKey::Sr25519(pair.public().0))
 		));
-		assert!(!Twins::verify_assertion(&did, message, &signature));
+		assert!(!Twins::verify_signature(&did, Relationship::AssertionMethod, message, &signature));
 		let assertion = VerificationMethod {
 			fragment: fragment("assert"),
 			key: PublicKey::Sr25519(pair.public().0),
@@ -1484,11 +1484,11 @@ fn verify_assertion_checks_the_dids_assertion_keys() {
 		};
 		assert_ok!(Twins::remove_verification_method(origin(&alice()), did, fragment("auth")));
 		assert_ok!(Twins::add_verification_method(origin(&alice()), did, assertion));
-		assert!(Twins::verify_assertion(&did, message, &signature));
-		assert!(!Twins::verify_assertion(&did, b"another message", &signature));
+		assert!(Twins::verify_signature(&did, Relationship::AssertionMethod, message, &signature));
+		assert!(!Twins::verify_signature(&did, Relationship::AssertionMethod, b"another message", &signature));
 		// The same bytes as an ed25519 signature never verify against an sr25519 key.
 		let DidSignature::Sr25519(raw) = signature else { unreachable!() };
-		assert!(!Twins::verify_assertion(&did, message, &DidSignature::Ed25519(raw)));
+		assert!(!Twins::verify_signature(&did, Relationship::AssertionMethod, message, &DidSignature::Ed25519(raw)));
 	});
 }
 

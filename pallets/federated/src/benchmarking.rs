@@ -1,0 +1,252 @@
+//! Benchmarks of pallet-federated (frame-benchmarking v2), each at its worst
+//! case: every dataset with the most contributors, every participant
+//! admitted and reporting, models of the most parameters.
+
+use super::*;
+use crate::Pallet as Federated;
+use alloc::{boxed::Box, vec, vec::Vec};
+use frame_benchmarking::v2::*;
+use frame_support::{
+	pallet_prelude::TransactionSource,
+	traits::{fungible::Mutate, Authorize, Get, Hooks},
+	BoundedVec,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use sp_core::H256;
+use sp_runtime::{
+	traits::{One, Saturating},
+	FixedU64, Perbill, Perquintill,
+};
+use twinnet_primitives::{
+	consent::{PrivacyBudget, Purpose},
+	did::DidId,
+};
+
+const CODE: H256 = H256::repeat_byte(0xc0);
+
+/// The researcher, funded for licences, escrow and deposits.
+fn researcher<T: Config>() -> T::AccountId {
+	let researcher: T::AccountId = account("researcher", 0, 0);
+	let plenty = BalanceOf::<T>::from(u32::MAX).saturating_mul(BalanceOf::<T>::from(u32::MAX));
+	T::Currency::set_balance(&researcher, plenty);
+	researcher
+}
+
+/// `d` licensed datasets of `c` contributors each: (dataset, licence, institution).
+fn sites<T: Config>(
+	researcher: &T::AccountId,
+	d: u32,
+	c: u32,
+) -> Vec<(DidId, twinnet_primitives::datasets::LicenceId, DidId)> {
+	(0..d).map(|seed| T::BenchmarkHelper::licensed_dataset(researcher, seed, c, CODE)).collect()
+}
+
+/// A job of two rounds over `sites`, all of them needed, training a
+/// logistic regression with `parameters` parameters.
+fn spec<T: Config>(
+	sites: &[(DidId, twinnet_primitives::datasets::LicenceId, DidId)],
+	parameters: u32,
+) -> JobSpecOf<T> {
+	JobSpec {
+		model: ModelKind::LogisticRegression { features: parameters.saturating_sub(1) },
+		model_did: None,
+		datasets: BoundedVec::truncate_from(
+			sites
+				.iter()
+				.map(|(dataset, licence, _)| DatasetLicence { dataset: *dataset, licence: *licence })
+				.collect(),
+		),
+		code_hash: CODE,
+		purpose: Purpose::ModelTraining,
+		rounds: 2,
+		min_participants: sites.len() as u32,
+		round_timeout: T::MinRoundTimeout::get(),
+		max_retries: 0,
+		training: Training {
+			learning_rate: FixedU64::from_rational(1, 10),
+			local_steps: 10,
+			clip_norm: FixedU64::from_u32(1),
+			noise_multiplier: FixedU64::from_rational(11, 10),
+			sampling_rate: Perbill::from_percent(10),
+		},
+		per_round: PrivacyBudget {
+			epsilon: FixedU64::from_rational(1, 100),
+			delta: Perquintill::from_parts(1),
+		},
+		reward_per_update: 1_000u32.into(),
+	}
+}
+
+/// A posted job (id 0) over `d` datasets of `c` contributors, its model of
+/// `p` parameters.
+fn posted<T: Config>(
+	d: u32,
+	c: u32,
+	p: u32,
+) -> Result<(T::AccountId, Vec<(DidId, twinnet_primitives::datasets::LicenceId, DidId)>), BenchmarkError> {
+	let researcher = researcher::<T>();
+	let sites = sites::<T>(&researcher, d, c);
+	Federated::<T>::create_job(
+		RawOrigin::Signed(researcher.clone()).into(),
+		Box::new(spec::<T>(&sites, p)),
+	)
+	.map_err(|_| BenchmarkError::Stop("the job cannot be posted"))?;
+	Ok((researcher, sites))
+}
+
+/// Opens job 0's first round.
+fn opened<T: Config>() -> Result<JobOf<T>, BenchmarkError> {
+	let mut job = Jobs::<T>::get(0).ok_or(BenchmarkError::Stop("no job"))?;
+	let now = frame_system::Pallet::<T>::block_number();
+	Federated::<T>::open_round(0, &mut job, now);
+	let job = Jobs::<T>::get(0).ok_or(BenchmarkError::Stop("no job"))?;
+	if !matches!(job.state, JobState::Running { .. }) {
+		return Err(BenchmarkError::Stop("the round did not open"));
+	}
+	Ok(job)
+}
+
+/// Every participant's update of `p` parameters in job 0's round 0.
+fn all_reported<T: Config>(job: &JobOf<T>, p: u32) {
+	for (index, participant) in job.participants.iter().enumerate() {
+		let cohort = Cohorts::<T>::get((0, 0, participant.institution)).map(|c| c.admitted.len());
+		let update = Update {
+			records: cohort.unwrap_or(1) as u32,
+			parameters: BoundedVec::truncate_from(vec![index as i32 * 1_000 - 77; p as usize]),
+		};
+		Updates::<T>::insert((0, 0, participant.institution), update);
+	}
+}
+
+/// A report of institution `site` in round 0 of job 0, and its signature.
+fn signed_report<T: Config>(
+	institution: &DidId,
+	seed: u32,
+	p: u32,
+) -> (ReportOf<T>, twinnet_primitives::did::DidSignature) {
+	let report = Report {
+		job: 0,
+		round: 0,
+		institution: *institution,
+		records: 2,
+		parameters: BoundedVec::truncate_from(vec![-12_345; p as usize]),
+	};
+	let signature =
+		T::BenchmarkHelper::sign_as(institution, seed, &report.message(Federated::<T>::genesis_hash()));
+	(report, signature)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn create_job(d: Linear<1, { T::MaxDatasets::get() }>) -> Result<(), BenchmarkError> {
+		let researcher = researcher::<T>();
+		let sites = sites::<T>(&researcher, d, T::MaxCohort::get());
+		let spec = spec::<T>(&sites, T::MaxParameters::get());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(researcher), Box::new(spec));
+
+		assert!(Jobs::<T>::get(0).is_some_and(|job| job.participants.len() as u32 == d));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn cancel_job(d: Linear<1, { T::MaxDatasets::get() }>) -> Result<(), BenchmarkError> {
+		let (researcher, _) = posted::<T>(d, T::MaxCohort::get(), T::MaxParameters::get())?;
+		let job = opened::<T>()?;
+		all_reported::<T>(&job, T::MaxParameters::get());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(researcher), 0);
+
+		assert!(Jobs::<T>::get(0).is_some_and(|job| job.state == JobState::Cancelled));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn submit_update(p: Linear<1, { T::MaxParameters::get() }>) -> Result<(), BenchmarkError> {
+		let (_, sites) = posted::<T>(1, 2, p.max(2))?;
+		opened::<T>()?;
+		let (report, signature) = signed_report::<T>(&sites[0].2, 0, p.max(2));
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, Box::new(report), signature);
+
+		assert!(Updates::<T>::contains_key((0, 0, sites[0].2)));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn authorize_submit_update(
+		p: Linear<1, { T::MaxParameters::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let (_, sites) = posted::<T>(1, 2, p.max(2))?;
+		opened::<T>()?;
+		let (report, signature) = signed_report::<T>(&sites[0].2, 0, p.max(2));
+		let call = Call::<T>::submit_update { report: Box::new(report), signature };
+
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or(BenchmarkError::Stop("the call is not authorized"))?
+				.map_err(|_| BenchmarkError::Stop("the report is refused"))?;
+		}
+
+		Ok(())
+	}
+
+	#[benchmark]
+	fn open_round(d: Linear<1, { T::MaxDatasets::get() }>) -> Result<(), BenchmarkError> {
+		posted::<T>(d, T::MaxCohort::get(), 2)?;
+		let mut job = Jobs::<T>::get(0).ok_or(BenchmarkError::Stop("no job"))?;
+		let now = frame_system::Pallet::<T>::block_number();
+
+		#[block]
+		{
+			Federated::<T>::open_round(0, &mut job, now);
+		}
+
+		assert!(matches!(job.state, JobState::Running { .. }));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn close_round(
+		d: Linear<1, { T::MaxDatasets::get() }>,
+		p: Linear<1, { T::MaxParameters::get() }>,
+	) -> Result<(), BenchmarkError> {
+		posted::<T>(d, T::MaxCohort::get(), p.max(2))?;
+		let mut job = opened::<T>()?;
+		all_reported::<T>(&job, p.max(2));
+		let now = frame_system::Pallet::<T>::block_number();
+
+		#[block]
+		{
+			Federated::<T>::close_round(0, 0, &mut job, now);
+		}
+
+		assert!(Models::<T>::contains_key(0));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn on_initialize_idle() -> Result<(), BenchmarkError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let later = now.saturating_add(BlockNumberFor::<T>::one());
+		let agenda: Vec<_> = (0..T::MaxActiveJobs::get()).map(|job| (later, job as JobId)).collect();
+		Agenda::<T>::put(BoundedVec::truncate_from(agenda));
+
+		#[block]
+		{
+			Federated::<T>::on_initialize(now);
+		}
+
+		assert_eq!(Agenda::<T>::get().len() as u32, T::MaxActiveJobs::get());
+		Ok(())
+	}
+
+	impl_benchmark_test_suite!(Federated, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,1195 @@
+//! # pallet-federated: federated training jobs with a per-patient privacy ledger
+//!
+//! A researcher trains a model on data that never leaves the institutions
+//! holding it. Each institution's node hands a round to its compute agent,
+//! which trains on the rows of the twins the chain admitted for that round
+//! only, clips and noises the update (DP-SGD), and reports it; the chain
+//! charges every admitted twin's privacy budget, averages the reports and
+//! keeps a proof record of each round.
+//!
+//! ## Flows
+//!
+//! - **Post**: [`Pallet::create_job`], signed by the researcher: the model
+//!   (logistic regression or a one-hidden-layer MLP, at most
+//!   [`Config::MaxParameters`] fixed-point parameters), the datasets
+//!   (each under one of the researcher's compute licences, each of a
+//!   different institution: the participants), the training code's hash
+//!   (on every dataset's allow-list), the purpose, the rounds, the quorum
+//!   (`min_participants`), the round timeout, how many rounds in a row may
+//!   fail, the DP-SGD settings and the per-round (ε, δ) they cost each twin,
+//!   and the reward per accepted update. The rewards of every round are
+//!   held in escrow, and a deposit for the job's records
+//!   ([`HoldReason::JobEscrow`], [`HoldReason::JobDeposit`]).
+//! - **Open a round** (in `on_initialize`, the block after the job was
+//!   posted or its last round ended): for each participant, the datasets
+//!   pallet says which twins' rows may be used now
+//!   ([`DatasetAccess::can_compute`]: licence, allow-list, custody, consent,
+//!   one twin per patient, the k-anonymity floor); each of them is charged
+//!   the round's budget through [`ConsentLedger::reserve`] under its
+//!   consent to the institution, for this job round, model and code. Twins
+//!   whose consent refuses (revoked, expired, out of budget, bound to
+//!   another job) are excluded from this round with the reason (event
+//!   `TwinsExcluded`, and in the cohort record); a cohort left below its
+//!   dataset's floor sits the round out and is charged nothing. A
+//!   revocation thus excludes a twin from the very next round.
+//! - **Report**: [`Pallet::submit_update`], an authorized (unsigned, fee-less)
+//!   transaction from the institution's node: one report per admitted
+//!   institution per round, with the locally trained parameters and the
+//!   records used (at most the admitted cohort, its weight in the average),
+//!   signed by a `capabilityInvocation` key of the institution's DID over
+//!   the genesis hash, job, round, institution, records and update hash.
+//!   Stale, early, duplicate, oversized or badly signed reports are refused
+//!   by the transaction pool, and again at dispatch.
+//! - **Close a round** (in `on_initialize`, after its deadline or once every
+//!   admitted institution reported): with at least `min_participants`
+//!   reports, the aggregate is the records-weighted average of the reports
+//!   in fixed point ([`fed_avg`]), stored as the job's model that the next
+//!   round starts from; reporters' cohorts are charged for good
+//!   ([`Settlement::Spend`]), stragglers are dropped and their cohorts'
+//!   reservations returned; each reporter's institution is paid its reward
+//!   from escrow. With fewer, nothing is released and every reservation is
+//!   returned; after more than `max_retries` such rounds in a row the job
+//!   fails. When all its rounds are aggregated the job completes and the
+//!   rest of the escrow returns to the researcher; so it does when the
+//!   researcher [`Pallet::cancel_job`]s it.
+//!
+//! ## Proof record
+//!
+//! Each round's record ([`Rounds`]) holds the model it started from (hash),
+//! the expected institutions, the reporters, the twins admitted and
+//! excluded, and the outcome: the aggregate's hash, the `twinnet-merkle`
+//! root of the reports' update hashes and the records weighted over. With
+//! the job's DP settings and per-round (ε, δ), an auditor can recompute
+//! what each twin was charged; with the cohorts ([`Cohorts`]) whether a
+//! twin's rows were used in a round.
+//!
+//! ## Bounded work
+//!
+//! At most [`Config::MaxActiveJobs`] jobs run at once, each with one entry
+//! in the [`Agenda`]; `on_initialize` reads the agenda and takes at most
+//! [`Config::MaxStepsPerBlock`] due steps (an opening or a closing, each
+//! bounded by the job's participants, [`Config::MaxCohort`] and
+//! [`Config::MaxParameters`]); later steps wait for the next block.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use weights::WeightInfo;
+
+/// Creates what the benchmarks need from the pallets this one relies on.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// A dataset of a new institution, with `contributors` consenting twins
+	/// and the code `code_hash` allowed, and a compute licence of it for
+	/// `researcher` for `ModelTraining`: (dataset, licence, institution).
+	fn licensed_dataset(
+		researcher: &AccountId,
+		seed: u32,
+		contributors: u32,
+		code_hash: sp_core::H256,
+	) -> (twinnet_primitives::did::DidId, twinnet_primitives::datasets::LicenceId, twinnet_primitives::did::DidId);
+
+	/// Registers the sr25519 key of `seed` as a `capabilityInvocation` key
+	/// of `institution` and signs `message` with it.
+	fn sign_as(
+		institution: &twinnet_primitives::did::DidId,
+		seed: u32,
+		message: &[u8],
+	) -> twinnet_primitives::did::DidSignature;
+}
+
+// FRAME's pallet macros expand to `expect` on values they build themselves
+// (storage prefixes, error and constant metadata); hand-written code here uses
+// neither `expect` nor `unwrap`.
+#[allow(clippy::expect_used)]
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::{boxed::Box, vec::Vec};
+	use codec::{Decode, Encode};
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{self, InspectHold as _, MutateHold as _},
+			tokens::{Fortitude, Precision, Restriction},
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_core::H256;
+	use sp_runtime::traits::{CheckedMul, One, Saturating, UniqueSaturatedInto, Zero};
+	use twinnet_primitives::{
+		consent::{Access, Computation, ConsentLedger, Grantee, JobRound, Scope, Settlement},
+		datasets::{AccessDenied, DatasetAccess},
+		deposit::release,
+		did::{DidId, DidSignature, Relationship, SubjectKind},
+		repeats_earlier,
+		traits::DidRegistry,
+	};
+
+	/// The balance type of the currency.
+	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
+		<T as frame_system::Config>::AccountId,
+	>>::Balance;
+
+	/// A job specification of this runtime.
+	pub type JobSpecOf<T> = JobSpec<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxDatasets>;
+
+	/// A job record of this runtime.
+	pub type JobOf<T> = Job<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::MaxDatasets,
+	>;
+
+	/// A round record of this runtime.
+	pub type RoundOf<T> = Round<BlockNumberFor<T>, <T as Config>::MaxDatasets>;
+
+	/// A cohort record of this runtime.
+	pub type CohortOf<T> = Cohort<<T as Config>::MaxCohort>;
+
+	/// A report of this runtime.
+	pub type ReportOf<T> = Report<<T as Config>::MaxParameters>;
+
+	/// A stored update of this runtime.
+	pub type UpdateOf<T> = Update<<T as Config>::MaxParameters>;
+
+	/// The model parameters of this runtime.
+	pub type ParametersOf<T> = BoundedVec<i32, <T as Config>::MaxParameters>;
+
+	/// The storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency rewards are paid and deposits held in.
+		type Currency: fungible::Mutate<Self::AccountId>
+			+ fungible::InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ fungible::MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The DID registry: model DIDs and the institutions' report keys.
+		type Dids: DidRegistry<Self::AccountId>;
+
+		/// The consent registry each round charges.
+		type Consent: ConsentLedger<Self::AccountId>;
+
+		/// The dataset registry: licences, allow-lists and usable twins.
+		type Datasets: DatasetAccess<Self::AccountId>;
+
+		/// The most datasets (participating institutions) of a job.
+		#[pallet::constant]
+		type MaxDatasets: Get<u32>;
+
+		/// The most parameters of a model.
+		#[pallet::constant]
+		type MaxParameters: Get<u32>;
+
+		/// The most twins of one institution admitted to a round (at least
+		/// the datasets pallet's most contributors of a dataset).
+		#[pallet::constant]
+		type MaxCohort: Get<u32>;
+
+		/// The most rounds of a job.
+		#[pallet::constant]
+		type MaxRounds: Get<u32>;
+
+		/// The most rounds in a row a job may let release nothing.
+		#[pallet::constant]
+		type MaxRetries: Get<u32>;
+
+		/// The shortest a round may stay open, in blocks.
+		#[pallet::constant]
+		type MinRoundTimeout: Get<BlockNumberFor<Self>>;
+
+		/// The longest a round may stay open, in blocks.
+		#[pallet::constant]
+		type MaxRoundTimeout: Get<BlockNumberFor<Self>>;
+
+		/// The most jobs running at once.
+		#[pallet::constant]
+		type MaxActiveJobs: Get<u32>;
+
+		/// The most round openings and closings in one block.
+		#[pallet::constant]
+		type MaxStepsPerBlock: Get<u32>;
+
+		/// The fixed part of a job's deposit.
+		#[pallet::constant]
+		type DepositBase: Get<BalanceOf<Self>>;
+
+		/// The deposit per byte of a job's records (job, model, rounds, cohorts).
+		#[pallet::constant]
+		type DepositPerByte: Get<BalanceOf<Self>>;
+
+		/// The priority of a report in the transaction pool.
+		#[pallet::constant]
+		type ReportPriority: Get<TransactionPriority>;
+
+		/// Weights of this pallet's calls and steps.
+		type WeightInfo: WeightInfo;
+
+		/// Creates datasets, licences and report keys for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The rewards a job may still pay.
+		#[codec(index = 0)]
+		JobEscrow,
+		/// The deposit of a job's records.
+		#[codec(index = 1)]
+		JobDeposit,
+	}
+
+	/// The next job's identifier.
+	#[pallet::storage]
+	pub type NextJobId<T: Config> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Posted jobs.
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobOf<T>>;
+
+	/// The proof record of each round of each job.
+	#[pallet::storage]
+	pub type Rounds<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, RoundOf<T>>;
+
+	/// Each participant's cohort in each round: the twins charged and the
+	/// twins excluded.
+	#[pallet::storage]
+	pub type Cohorts<T: Config> = StorageNMap<
+		_,
+		(
+			NMapKey<Twox64Concat, JobId>,
+			NMapKey<Twox64Concat, u32>,
+			NMapKey<Blake2_128Concat, DidId>,
+		),
+		CohortOf<T>,
+	>;
+
+	/// The updates reported in open rounds, until the round closes.
+	#[pallet::storage]
+	pub type Updates<T: Config> = StorageNMap<
+		_,
+		(
+			NMapKey<Twox64Concat, JobId>,
+			NMapKey<Twox64Concat, u32>,
+			NMapKey<Blake2_128Concat, DidId>,
+		),
+		UpdateOf<T>,
+	>;
+
+	/// Each job's latest aggregate: the model its next round starts from.
+	#[pallet::storage]
+	pub type Models<T: Config> = StorageMap<_, Twox64Concat, JobId, ParametersOf<T>>;
+
+	/// When each running job's next step is due, (block, job) in that
+	/// order; one entry per job that has not ended.
+	#[pallet::storage]
+	pub type Agenda<T: Config> = StorageValue<
+		_,
+		BoundedVec<(BlockNumberFor<T>, JobId), T::MaxActiveJobs>,
+		ValueQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A job was posted.
+		JobCreated {
+			job: JobId,
+			researcher: T::AccountId,
+			institutions: Vec<DidId>,
+			rounds: u32,
+			per_round: twinnet_primitives::consent::PrivacyBudget,
+			escrow: BalanceOf<T>,
+			deposit: BalanceOf<T>,
+		},
+		/// A round opened: the institutions expected to report by `deadline`.
+		RoundOpened {
+			job: JobId,
+			round: u32,
+			deadline: BlockNumberFor<T>,
+			expected: Vec<DidId>,
+			admitted_twins: u32,
+		},
+		/// Consent refused these twins of `institution` for the round: they
+		/// are not in it, and nothing was charged to them.
+		TwinsExcluded {
+			job: JobId,
+			round: u32,
+			institution: DidId,
+			twins: Vec<(DidId, twinnet_primitives::consent::ConsentDenied)>,
+		},
+		/// `institution` sits the round out (`status` says why).
+		CohortSatOut { job: JobId, round: u32, institution: DidId, status: CohortStatus },
+		/// An institution reported its update for a round.
+		UpdateReported {
+			job: JobId,
+			round: u32,
+			institution: DidId,
+			records: u32,
+			update_hash: H256,
+		},
+		/// A round released its aggregate.
+		RoundAggregated {
+			job: JobId,
+			round: u32,
+			aggregate_hash: H256,
+			update_root: H256,
+			reporters: Vec<DidId>,
+			stragglers: Vec<DidId>,
+			records: u64,
+		},
+		/// A round released nothing: too few reports (or admitted cohorts).
+		RoundFailed { job: JobId, round: u32, reporters: Vec<DidId>, quorum: u32 },
+		/// An institution was paid for an aggregated update (`paid` is zero
+		/// if the payment failed; the reward then stays in escrow).
+		RewardPaid { job: JobId, round: u32, institution: DidId, payee: T::AccountId, paid: BalanceOf<T> },
+		/// A job ended: completed, failed or cancelled.
+		JobEnded { job: JobId, state: JobState<BlockNumberFor<T>>, refunded: BalanceOf<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No job has this id.
+		JobNotFound,
+		/// Only the job's researcher may do this.
+		NotResearcher,
+		/// The job has ended.
+		JobEnded,
+		/// The model has no parameters, too many, or a size that overflows.
+		InvalidModel,
+		/// The model DID is not an active `Model` DID the researcher controls.
+		ModelNotControlled,
+		/// A job needs at least one dataset.
+		NoDatasets,
+		/// A dataset is named twice.
+		DuplicateDataset,
+		/// Two datasets are of the same institution.
+		DuplicateInstitution,
+		/// A dataset is not registered.
+		UnknownDataset,
+		/// A dataset was revoked.
+		DatasetRevoked,
+		/// The researcher holds no live compute licence of a dataset for the purpose.
+		NoLicence,
+		/// The code is not on a dataset's allow-list.
+		AlgorithmNotAllowed,
+		/// A dataset has fewer consenting contributors than its floor now.
+		TooFewContributors,
+		/// The quorum must be between one and the number of datasets.
+		InvalidQuorum,
+		/// The rounds must be between one and the most allowed.
+		InvalidRounds,
+		/// More retries than allowed.
+		TooManyRetries,
+		/// The round timeout is outside the allowed range.
+		InvalidTimeout,
+		/// The learning rate, clip norm, noise multiplier, sampling rate and
+		/// local steps must all be positive.
+		InvalidTraining,
+		/// The per-round privacy cost must be positive.
+		ZeroBudget,
+		/// The rewards of every round do not fit in a balance.
+		EscrowOverflow,
+		/// The researcher cannot pay the escrow and the deposit.
+		CannotPay,
+		/// As many jobs as allowed are running.
+		TooManyActiveJobs,
+		/// The job has no open round of this number (stale or early report).
+		RoundNotOpen,
+		/// The institution is not expected to report in this round.
+		NotExpected,
+		/// The institution already reported in this round.
+		AlreadyReported,
+		/// The record count is zero or above the admitted cohort.
+		InvalidRecordCount,
+		/// The update has another number of parameters than the model.
+		WrongParameterCount,
+		/// The report is not signed by a `capabilityInvocation` key of the institution.
+		BadSignature,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let mut agenda = Agenda::<T>::get();
+			let due = agenda
+				.iter()
+				.take_while(|(at, _)| *at <= now)
+				.take(T::MaxStepsPerBlock::get() as usize)
+				.count();
+			let mut weight = T::WeightInfo::on_initialize_idle();
+			if due == 0 {
+				return weight;
+			}
+			let steps: Vec<JobId> = agenda.drain(..due).map(|(_, job)| job).collect();
+			Agenda::<T>::put(agenda);
+			for job in steps {
+				weight.saturating_accrue(Self::step(job, now));
+			}
+			weight
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Posts a training job (see the module docs): checks every dataset's
+		/// licence, allow-list and floor now, holds the rewards of every
+		/// round in escrow and the deposit of the job's records, and opens
+		/// its first round in the next block.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::create_job(spec.datasets.len() as u32))]
+		pub fn create_job(origin: OriginFor<T>, spec: Box<JobSpecOf<T>>) -> DispatchResult {
+			let researcher = ensure_signed(origin)?;
+			let participants = Self::check_spec(&researcher, &spec)?;
+			ensure!(!Agenda::<T>::get().is_full(), Error::<T>::TooManyActiveJobs);
+			let escrow = Self::escrow_of(&spec)?;
+			let parameters = spec.model.parameters().ok_or(Error::<T>::InvalidModel)?;
+			let job_id = NextJobId::<T>::get();
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut job = JobOf::<T> {
+				researcher: researcher.clone(),
+				spec: *spec,
+				participants,
+				state: JobState::Pending,
+				next_round: 0,
+				completed_rounds: 0,
+				failed_in_a_row: 0,
+				escrow,
+				deposit: Zero::zero(),
+				created_at: now,
+			};
+			let model_bytes = (parameters as usize).saturating_mul(4).saturating_add(8);
+			job.deposit = T::DepositBase::get()
+				.saturating_add(Self::deposit_for(job.encoded_size().saturating_add(model_bytes)));
+			T::Currency::hold(&HoldReason::JobEscrow.into(), &researcher, escrow)
+				.map_err(|_| Error::<T>::CannotPay)?;
+			T::Currency::hold(&HoldReason::JobDeposit.into(), &researcher, job.deposit)
+				.map_err(|_| Error::<T>::CannotPay)?;
+
+			NextJobId::<T>::put(job_id.saturating_add(1));
+			Self::schedule(job_id, now.saturating_add(One::one()));
+			Self::deposit_event(Event::JobCreated {
+				job: job_id,
+				researcher,
+				institutions: job.participants.iter().map(|p| p.institution).collect(),
+				rounds: job.spec.rounds,
+				per_round: job.spec.per_round,
+				escrow,
+				deposit: job.deposit,
+			});
+			Jobs::<T>::insert(job_id, job);
+			Ok(())
+		}
+
+		/// Cancels a job that has not ended: an open round releases nothing
+		/// and returns every reservation, and the escrow returns to the
+		/// researcher. The job's records (and their deposit) stay.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::cancel_job(T::MaxDatasets::get()))]
+		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut record = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+			ensure!(record.researcher == who, Error::<T>::NotResearcher);
+			ensure!(!record.state.is_final(), Error::<T>::JobEnded);
+			if let JobState::Running { round, .. } = record.state {
+				Self::abandon_round(job, round, &record, RoundOutcome::Cancelled);
+			}
+			Self::unschedule(job);
+			Self::finish(job, &mut record, JobState::Cancelled);
+			Ok(())
+		}
+
+		/// Reports an institution's update for an open round: an authorized
+		/// transaction from the institution's node (see
+		/// [`Pallet::authorize_report`]). Once every admitted institution
+		/// reported, the round closes in the next block.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::submit_update(T::MaxParameters::get()))]
+		#[pallet::authorize(Pallet::<T>::authorize_report)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_update(T::MaxParameters::get()))]
+		pub fn submit_update(
+			origin: OriginFor<T>,
+			report: Box<ReportOf<T>>,
+			signature: DidSignature,
+		) -> DispatchResult {
+			frame_system::ensure_authorized(origin)?;
+			Self::check_report(&report, &signature)?;
+			let key = (report.job, report.round, report.institution);
+			let update_hash = report.update_hash();
+			Updates::<T>::insert(
+				key,
+				UpdateOf::<T> { records: report.records, parameters: report.parameters },
+			);
+			Self::deposit_event(Event::UpdateReported {
+				job: report.job,
+				round: report.round,
+				institution: report.institution,
+				records: report.records,
+				update_hash,
+			});
+			if Self::all_reported(report.job, report.round) {
+				let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+				Self::schedule(report.job, next);
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Validates a report for the transaction pool: the same checks as
+		/// its dispatch, so that nothing stale, duplicate or forged is ever
+		/// included. One report per job, round and institution is provided;
+		/// it lives until the round's deadline.
+		#[allow(clippy::borrowed_box)]
+		pub fn authorize_report(
+			_source: TransactionSource,
+			report: &Box<ReportOf<T>>,
+			signature: &DidSignature,
+		) -> TransactionValidityWithRefund {
+			let deadline = Self::check_report(report, signature).map_err(|error| {
+				let invalid = match error {
+					Error::<T>::RoundNotOpen | Error::<T>::AlreadyReported => {
+						InvalidTransaction::Stale
+					},
+					Error::<T>::BadSignature => InvalidTransaction::BadProof,
+					_ => InvalidTransaction::Call,
+				};
+				TransactionValidityError::Invalid(invalid)
+			})?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let longevity: u64 =
+				deadline.saturating_sub(now).saturating_add(One::one()).unique_saturated_into();
+			let validity = ValidTransaction::with_tag_prefix("twinnet-federated-report")
+				.priority(T::ReportPriority::get())
+				.and_provides((report.job, report.round, report.institution))
+				.longevity(longevity)
+				.propagate(true)
+				.build()?;
+			Ok((validity, Weight::zero()))
+		}
+
+		/// Checks a report against the open round; returns the round's deadline.
+		fn check_report(
+			report: &ReportOf<T>,
+			signature: &DidSignature,
+		) -> Result<BlockNumberFor<T>, Error<T>> {
+			let job = Jobs::<T>::get(report.job).ok_or(Error::<T>::JobNotFound)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let deadline = match job.state {
+				JobState::Running { round, deadline } if round == report.round && now <= deadline => {
+					deadline
+				},
+				_ => return Err(Error::<T>::RoundNotOpen),
+			};
+			let key = (report.job, report.round, report.institution);
+			let cohort = Cohorts::<T>::get(key)
+				.filter(|cohort| cohort.status == CohortStatus::Admitted)
+				.ok_or(Error::<T>::NotExpected)?;
+			ensure!(!Updates::<T>::contains_key(key), Error::<T>::AlreadyReported);
+			ensure!(
+				report.records > 0 && report.records as usize <= cohort.admitted.len(),
+				Error::<T>::InvalidRecordCount
+			);
+			ensure!(
+				job.spec.model.parameters() == Some(report.parameters.len() as u32),
+				Error::<T>::WrongParameterCount
+			);
+			let message = report.message(Self::genesis_hash());
+			ensure!(
+				T::Dids::verify_signature(
+					&report.institution,
+					Relationship::CapabilityInvocation,
+					&message,
+					signature
+				),
+				Error::<T>::BadSignature
+			);
+			Ok(deadline)
+		}
+
+		/// Checks a job specification against the bounds and every dataset
+		/// now; returns its participants.
+		fn check_spec(
+			researcher: &T::AccountId,
+			spec: &JobSpecOf<T>,
+		) -> Result<BoundedVec<Participant<T::AccountId>, T::MaxDatasets>, DispatchError> {
+			let parameters = spec.model.parameters().ok_or(Error::<T>::InvalidModel)?;
+			ensure!(
+				parameters > 0 && parameters <= T::MaxParameters::get(),
+				Error::<T>::InvalidModel
+			);
+			if let Some(model) = spec.model_did {
+				let controls = T::Dids::active_kind(&model) == Some(SubjectKind::Model)
+					&& T::Dids::is_controlled_by(&model, researcher);
+				ensure!(controls, Error::<T>::ModelNotControlled);
+			}
+			ensure!(!spec.datasets.is_empty(), Error::<T>::NoDatasets);
+			ensure!(
+				spec.min_participants > 0 && spec.min_participants as usize <= spec.datasets.len(),
+				Error::<T>::InvalidQuorum
+			);
+			ensure!(
+				spec.rounds > 0 && spec.rounds <= T::MaxRounds::get(),
+				Error::<T>::InvalidRounds
+			);
+			ensure!(spec.max_retries <= T::MaxRetries::get(), Error::<T>::TooManyRetries);
+			ensure!(
+				spec.round_timeout >= T::MinRoundTimeout::get()
+					&& spec.round_timeout <= T::MaxRoundTimeout::get(),
+				Error::<T>::InvalidTimeout
+			);
+			let training = &spec.training;
+			ensure!(
+				!training.learning_rate.is_zero()
+					&& !training.clip_norm.is_zero()
+					&& !training.noise_multiplier.is_zero()
+					&& !training.sampling_rate.is_zero()
+					&& training.local_steps > 0,
+				Error::<T>::InvalidTraining
+			);
+			ensure!(
+				!spec.per_round.epsilon.is_zero() && !spec.per_round.delta.is_zero(),
+				Error::<T>::ZeroBudget
+			);
+			let mut participants = BoundedVec::new();
+			for (index, licensed) in spec.datasets.iter().enumerate() {
+				ensure!(
+					!repeats_earlier(&spec.datasets, index),
+					Error::<T>::DuplicateDataset
+				);
+				let access = T::Datasets::can_compute(
+					researcher,
+					&licensed.dataset,
+					licensed.licence,
+					spec.purpose,
+					&spec.code_hash,
+				)
+				.map_err(Error::<T>::from_access)?;
+				ensure!(
+					participants.iter().all(|p: &Participant<T::AccountId>| p.institution
+						!= access.institution),
+					Error::<T>::DuplicateInstitution
+				);
+				participants
+					.try_push(Participant {
+						institution: access.institution,
+						dataset: licensed.dataset,
+						licence: licensed.licence,
+						payee: access.publisher,
+					})
+					.map_err(|_| Error::<T>::NoDatasets)?;
+			}
+			Ok(participants)
+		}
+
+		/// The rewards of every round: reward × institutions × rounds.
+		fn escrow_of(spec: &JobSpecOf<T>) -> Result<BalanceOf<T>, Error<T>> {
+			let updates = (spec.datasets.len() as u32)
+				.checked_mul(spec.rounds)
+				.ok_or(Error::<T>::EscrowOverflow)?;
+			spec.reward_per_update
+				.checked_mul(&updates.into())
+				.ok_or(Error::<T>::EscrowOverflow)
+		}
+
+		/// The deposit for `bytes` of records.
+		fn deposit_for(bytes: usize) -> BalanceOf<T> {
+			let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
+			T::DepositPerByte::get().saturating_mul(bytes.into())
+		}
+
+		/// Takes a job's due step: opens its next round or closes its open
+		/// one. Returns the weight used (benchmarked with the most twins per
+		/// cohort, [`Config::MaxCohort`]).
+		fn step(job_id: JobId, now: BlockNumberFor<T>) -> Weight {
+			let Some(mut job) = Jobs::<T>::get(job_id) else {
+				return T::DbWeight::get().reads(1);
+			};
+			let participants = job.participants.len() as u32;
+			match job.state {
+				JobState::Pending => {
+					Self::open_round(job_id, &mut job, now);
+					T::WeightInfo::open_round(participants)
+				},
+				JobState::Running { round, .. } => {
+					Self::close_round(job_id, round, &mut job, now);
+					let parameters = job.spec.model.parameters().unwrap_or(0);
+					T::WeightInfo::close_round(participants, parameters)
+				},
+				_ => T::DbWeight::get().reads(1),
+			}
+		}
+
+		/// Opens `job`'s next round: admits each participant's usable twins
+		/// whose consent pays the round's budget, records the cohorts and
+		/// the round, and schedules its closing.
+		pub(crate) fn open_round(job_id: JobId, job: &mut JobOf<T>, now: BlockNumberFor<T>) {
+			let round = job.next_round;
+			job.next_round = round.saturating_add(1);
+			let job_round = JobRound { job: job_id, round };
+			let mut record = RoundOf::<T> {
+				opened_at: now,
+				deadline: now.saturating_add(job.spec.round_timeout),
+				start_model: Models::<T>::get(job_id)
+					.map(|model| update_hash(&model))
+					.unwrap_or_default(),
+				expected: BoundedVec::new(),
+				reporters: BoundedVec::new(),
+				admitted_twins: 0,
+				excluded_twins: 0,
+				outcome: RoundOutcome::Open,
+			};
+			let mut bytes = 0usize;
+			for participant in &job.participants {
+				let cohort = Self::admit(job, job_round, participant);
+				record.admitted_twins.saturating_accrue(cohort.admitted.len() as u32);
+				record.excluded_twins.saturating_accrue(cohort.excluded.len() as u32);
+				if cohort.status == CohortStatus::Admitted {
+					// As many cohorts as participants: the push cannot fail.
+					let _ = record.expected.try_push(participant.institution);
+				} else {
+					Self::deposit_event(Event::CohortSatOut {
+						job: job_id,
+						round,
+						institution: participant.institution,
+						status: cohort.status,
+					});
+				}
+				if !cohort.excluded.is_empty() {
+					Self::deposit_event(Event::TwinsExcluded {
+						job: job_id,
+						round,
+						institution: participant.institution,
+						twins: cohort.excluded.to_vec(),
+					});
+				}
+				bytes.saturating_accrue(cohort.encoded_size());
+				Cohorts::<T>::insert((job_id, round, participant.institution), cohort);
+			}
+			bytes.saturating_accrue(record.encoded_size());
+			let deposit = Self::deposit_for(bytes);
+			if T::Currency::hold(&HoldReason::JobDeposit.into(), &job.researcher, deposit).is_err() {
+				// The records cannot stay unpaid: return every reservation,
+				// drop the cohorts, and end the job.
+				Self::settle_cohorts(job_round, job, |_| Settlement::Release);
+				for participant in &job.participants {
+					Cohorts::<T>::remove((job_id, round, participant.institution));
+				}
+				Self::finish(job_id, job, JobState::Failed(FailureReason::DepositUnavailable));
+				return;
+			}
+			job.deposit.saturating_accrue(deposit);
+			if record.expected.len() < job.spec.min_participants as usize {
+				// Nothing can be released: return every reservation now and
+				// keep the round and its cohorts as the record of why.
+				Self::settle_cohorts(job_round, job, |_| Settlement::Release);
+				record.outcome = RoundOutcome::NoQuorum;
+				Rounds::<T>::insert(job_id, round, record);
+				Self::deposit_event(Event::RoundFailed {
+					job: job_id,
+					round,
+					reporters: Vec::new(),
+					quorum: job.spec.min_participants,
+				});
+				Self::after_failed_round(job_id, job, now);
+				return;
+			}
+			job.state = JobState::Running { round, deadline: record.deadline };
+			Self::schedule(job_id, record.deadline.saturating_add(One::one()));
+			Self::deposit_event(Event::RoundOpened {
+				job: job_id,
+				round,
+				deadline: record.deadline,
+				expected: record.expected.to_vec(),
+				admitted_twins: record.admitted_twins,
+			});
+			Rounds::<T>::insert(job_id, round, record);
+			Jobs::<T>::insert(job_id, &*job);
+		}
+
+		/// One participant's cohort for a round: the twins the dataset may
+		/// use now, each charged the round's budget under its consent to the
+		/// institution, or none (and nothing charged) if fewer than the
+		/// dataset's floor could be.
+		fn admit(
+			job: &JobOf<T>,
+			job_round: JobRound,
+			participant: &Participant<T::AccountId>,
+		) -> CohortOf<T> {
+			let spec = &job.spec;
+			let access = match T::Datasets::can_compute(
+				&job.researcher,
+				&participant.dataset,
+				participant.licence,
+				spec.purpose,
+				&spec.code_hash,
+			) {
+				Ok(access) => access,
+				Err(denied) => {
+					return CohortOf::<T> {
+						status: CohortStatus::AccessDenied(denied),
+						admitted: BoundedVec::new(),
+						excluded: BoundedVec::new(),
+					}
+				},
+			};
+			let usable: Vec<DidId> =
+				access.twins.into_iter().take(T::MaxCohort::get() as usize).collect();
+			let consent = Access {
+				grantee: Grantee::Institution(participant.institution),
+				scope: Scope::Compute,
+				purpose: spec.purpose,
+				dataset: Some(participant.dataset),
+				computation: Some(Computation {
+					round: job_round,
+					model: spec.model_did,
+					code_hash: spec.code_hash,
+				}),
+			};
+			let mut admitted = Vec::new();
+			let mut excluded = Vec::new();
+			for (twin, outcome) in usable.iter().zip(T::Consent::reserve(&usable, &consent, spec.per_round)) {
+				match outcome {
+					Ok(_) => admitted.push(*twin),
+					Err(denied) => excluded.push((*twin, denied)),
+				}
+			}
+			admitted.sort();
+			let status = if (admitted.len() as u32) < access.min_contributors.max(1) {
+				T::Consent::settle(job_round, &admitted, Settlement::Release);
+				admitted.clear();
+				CohortStatus::BelowFloor
+			} else {
+				CohortStatus::Admitted
+			};
+			// Both lists come from at most `MaxCohort` twins.
+			CohortOf::<T> {
+				status,
+				admitted: BoundedVec::truncate_from(admitted),
+				excluded: BoundedVec::truncate_from(excluded),
+			}
+		}
+
+		/// Closes `job`'s open round `round`: aggregates it if enough
+		/// institutions reported, or releases nothing.
+		pub(crate) fn close_round(
+			job_id: JobId,
+			round: u32,
+			job: &mut JobOf<T>,
+			now: BlockNumberFor<T>,
+		) {
+			let job_round = JobRound { job: job_id, round };
+			let Some(mut record) = Rounds::<T>::get(job_id, round) else { return };
+			let reports: Vec<(DidId, UpdateOf<T>)> = job
+				.participants
+				.iter()
+				.filter_map(|p| {
+					Updates::<T>::take((job_id, round, p.institution)).map(|u| (p.institution, u))
+				})
+				.collect();
+			let reporters: Vec<DidId> = reports.iter().map(|(institution, _)| *institution).collect();
+			record.reporters = BoundedVec::truncate_from(reporters.clone());
+			let aggregate = (reports.len() >= job.spec.min_participants as usize)
+				.then(|| fed_avg(reports.iter().map(|(_, u)| (u.records, u.parameters.as_slice()))))
+				.flatten()
+				.map(BoundedVec::<i32, T::MaxParameters>::truncate_from);
+			let Some(aggregate) = aggregate else {
+				Self::settle_cohorts(job_round, job, |_| Settlement::Release);
+				record.outcome = RoundOutcome::NoQuorum;
+				Rounds::<T>::insert(job_id, round, record);
+				Self::deposit_event(Event::RoundFailed {
+					job: job_id,
+					round,
+					reporters,
+					quorum: job.spec.min_participants,
+				});
+				Self::after_failed_round(job_id, job, now);
+				return;
+			};
+			Self::settle_cohorts(job_round, job, |institution| {
+				if reporters.contains(institution) {
+					Settlement::Spend
+				} else {
+					Settlement::Release
+				}
+			});
+			let update_hashes: Vec<[u8; 32]> =
+				reports.iter().map(|(_, u)| update_hash(&u.parameters).0).collect();
+			let records = reports.iter().map(|(_, u)| u64::from(u.records)).sum::<u64>();
+			let aggregate_hash = update_hash(&aggregate);
+			let update_root =
+				twinnet_merkle::root_of_hashes(&update_hashes).map(H256).unwrap_or_default();
+			record.outcome = RoundOutcome::Aggregated { aggregate_hash, update_root, records };
+			Rounds::<T>::insert(job_id, round, record);
+			Models::<T>::insert(job_id, aggregate);
+			let stragglers = job
+				.participants
+				.iter()
+				.map(|p| p.institution)
+				.filter(|institution| {
+					Cohorts::<T>::get((job_id, round, *institution))
+						.is_some_and(|c| c.status == CohortStatus::Admitted)
+						&& !reporters.contains(institution)
+				})
+				.collect();
+			Self::deposit_event(Event::RoundAggregated {
+				job: job_id,
+				round,
+				aggregate_hash,
+				update_root,
+				reporters: reporters.clone(),
+				stragglers,
+				records,
+			});
+			Self::pay_rewards(job_id, round, job, &reporters);
+			job.completed_rounds.saturating_inc();
+			job.failed_in_a_row = 0;
+			Self::return_unearned(job);
+			if job.completed_rounds >= job.spec.rounds {
+				Self::finish(job_id, job, JobState::Completed);
+			} else {
+				job.state = JobState::Pending;
+				Self::schedule(job_id, now.saturating_add(One::one()));
+				Jobs::<T>::insert(job_id, &*job);
+			}
+		}
+
+		/// Pays each reporter's institution its reward from escrow.
+		fn pay_rewards(job_id: JobId, round: u32, job: &mut JobOf<T>, reporters: &[DidId]) {
+			let reward = job.spec.reward_per_update;
+			for participant in job.participants.iter().filter(|p| reporters.contains(&p.institution)) {
+				let paid = T::Currency::transfer_on_hold(
+					&HoldReason::JobEscrow.into(),
+					&job.researcher,
+					&participant.payee,
+					reward.min(job.escrow),
+					Precision::Exact,
+					Restriction::Free,
+					Fortitude::Polite,
+				)
+				.unwrap_or_else(|_| Zero::zero());
+				job.escrow.saturating_reduce(paid);
+				Self::deposit_event(Event::RewardPaid {
+					job: job_id,
+					round,
+					institution: participant.institution,
+					payee: participant.payee.clone(),
+					paid,
+				});
+			}
+		}
+
+		/// Returns to the researcher what the rounds left can no longer pay:
+		/// the rewards of stragglers and of payments that failed.
+		fn return_unearned(job: &mut JobOf<T>) {
+			let rounds_left = job.spec.rounds.saturating_sub(job.completed_rounds);
+			let updates_left = (job.participants.len() as u32).saturating_mul(rounds_left);
+			let needed = job.spec.reward_per_update.saturating_mul(updates_left.into());
+			let unearned = job.escrow.saturating_sub(needed);
+			// The escrow is held exactly as recorded (try_state checks it).
+			if release::<_, T::Currency>(&HoldReason::JobEscrow.into(), &job.researcher, unearned)
+				.is_ok()
+			{
+				job.escrow.saturating_reduce(unearned);
+			}
+		}
+
+		/// After a round released nothing: the job fails once more rounds in
+		/// a row than its `max_retries` did, or tries again next block.
+		fn after_failed_round(job_id: JobId, job: &mut JobOf<T>, now: BlockNumberFor<T>) {
+			job.failed_in_a_row.saturating_inc();
+			if job.failed_in_a_row > job.spec.max_retries {
+				Self::finish(job_id, job, JobState::Failed(FailureReason::QuorumNotReached));
+			} else {
+				job.state = JobState::Pending;
+				Self::schedule(job_id, now.saturating_add(One::one()));
+				Jobs::<T>::insert(job_id, &*job);
+			}
+		}
+
+		/// Ends an open round without releasing anything (the job was
+		/// cancelled): returns every reservation and drops the updates.
+		fn abandon_round(job_id: JobId, round: u32, job: &JobOf<T>, outcome: RoundOutcome) {
+			Self::settle_cohorts(JobRound { job: job_id, round }, job, |_| Settlement::Release);
+			for participant in &job.participants {
+				Updates::<T>::remove((job_id, round, participant.institution));
+			}
+			Rounds::<T>::mutate(job_id, round, |record| {
+				if let Some(record) = record {
+					record.outcome = outcome;
+				}
+			});
+		}
+
+		/// Settles each admitted cohort of a round as `outcome` says for its institution.
+		fn settle_cohorts(
+			job_round: JobRound,
+			job: &JobOf<T>,
+			outcome: impl Fn(&DidId) -> Settlement,
+		) {
+			for participant in &job.participants {
+				let key = (job_round.job, job_round.round, participant.institution);
+				if let Some(cohort) = Cohorts::<T>::get(key) {
+					T::Consent::settle(job_round, &cohort.admitted, outcome(&participant.institution));
+				}
+			}
+		}
+
+		/// Ends a job in `state`: returns the escrow left to the researcher.
+		fn finish(job_id: JobId, job: &mut JobOf<T>, state: JobState<BlockNumberFor<T>>) {
+			let refunded = job.escrow;
+			// The escrow is held exactly as recorded (try_state checks it).
+			let _ = release::<_, T::Currency>(
+				&HoldReason::JobEscrow.into(),
+				&job.researcher,
+				refunded,
+			);
+			job.escrow = Zero::zero();
+			job.state = state;
+			Jobs::<T>::insert(job_id, &*job);
+			Self::deposit_event(Event::JobEnded { job: job_id, state, refunded });
+		}
+
+		/// Whether every institution expected in `round` has reported.
+		fn all_reported(job: JobId, round: u32) -> bool {
+			Rounds::<T>::get(job, round).is_some_and(|record| {
+				record
+					.expected
+					.iter()
+					.all(|institution| Updates::<T>::contains_key((job, round, *institution)))
+			})
+		}
+
+		/// Makes `at` the block of `job`'s next step (its only agenda entry).
+		fn schedule(job: JobId, at: BlockNumberFor<T>) {
+			Agenda::<T>::mutate(|agenda| {
+				agenda.retain(|(_, entry)| *entry != job);
+				let position = agenda.partition_point(|entry| *entry <= (at, job));
+				// A job is added only while the agenda has room, and keeps
+				// one entry: the insert cannot fail.
+				let _ = agenda.try_insert(position, (at, job));
+			});
+		}
+
+		/// Removes `job` from the agenda.
+		fn unschedule(job: JobId) {
+			Agenda::<T>::mutate(|agenda| agenda.retain(|(_, entry)| *entry != job));
+		}
+
+		/// The chain's genesis hash, which reports sign.
+		pub fn genesis_hash() -> H256 {
+			let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+			H256::decode(&mut genesis.encode().as_slice()).unwrap_or_default()
+		}
+
+		/// Checks the pallet's invariants: one agenda entry per job that has
+		/// not ended, sorted; a running job's round open and no other; updates
+		/// only of open rounds, from admitted institutions; a running job's
+		/// escrow exactly the rewards of the rounds left, an ended job's
+		/// none; each researcher's holds the sums of their jobs' escrows and
+		/// deposits.
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let agenda = Agenda::<T>::get();
+			ensure!(
+				agenda.windows(2).all(|pair| matches!(pair, [a, b] if a < b)),
+				"the agenda is not sorted"
+			);
+			let next = NextJobId::<T>::get();
+			let mut holds =
+				alloc::collections::BTreeMap::<T::AccountId, (BalanceOf<T>, BalanceOf<T>)>::new();
+			for (id, job) in Jobs::<T>::iter() {
+				ensure!(id < next, "a job id is not below the counter");
+				let entries = agenda.iter().filter(|(_, entry)| *entry == id).count();
+				ensure!(
+					entries == usize::from(!job.state.is_final()),
+					"a job that has not ended is not on the agenda exactly once"
+				);
+				ensure!(job.completed_rounds <= job.spec.rounds, "more rounds completed than posted");
+				let rounds_left = job.spec.rounds.saturating_sub(job.completed_rounds);
+				let held = holds.entry(job.researcher.clone()).or_default();
+				held.0.saturating_accrue(job.escrow);
+				held.1.saturating_accrue(job.deposit);
+				let most = job.spec.reward_per_update.saturating_mul(
+					(job.participants.len() as u32).saturating_mul(rounds_left).into(),
+				);
+				ensure!(job.escrow == most || job.state.is_final(), "the escrow is not the rewards left");
+				if job.state.is_final() {
+					ensure!(job.escrow.is_zero(), "an ended job holds escrow");
+				}
+				for (round, record) in Rounds::<T>::iter_prefix(id) {
+					let open = matches!(job.state, JobState::Running { round: r, .. } if r == round);
+					ensure!(
+						open == (record.outcome == RoundOutcome::Open),
+						"a round is open but not its job's running round, or the other way"
+					);
+				}
+			}
+			for (researcher, (escrow, deposit)) in holds {
+				ensure!(
+					T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher)
+						== escrow,
+					"a researcher's escrow hold is not the sum of their jobs' escrows"
+				);
+				ensure!(
+					T::Currency::balance_on_hold(&HoldReason::JobDeposit.into(), &researcher)
+						== deposit,
+					"a researcher's deposit hold is not the sum of their jobs' deposits"
+				);
+			}
+			for ((job, round, institution), _) in Updates::<T>::iter() {
+				let open = Rounds::<T>::get(job, round)
+					.is_some_and(|record| record.outcome == RoundOutcome::Open);
+				ensure!(open, "an update of a round that is not open");
+				let admitted = Cohorts::<T>::get((job, round, institution))
+					.is_some_and(|cohort| cohort.status == CohortStatus::Admitted);
+				ensure!(admitted, "an update from an institution not admitted");
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Error<T> {
+		/// The error for why a dataset may not be computed on.
+		fn from_access(denied: AccessDenied) -> Self {
+			match denied {
+				AccessDenied::UnknownDataset => Error::<T>::UnknownDataset,
+				AccessDenied::Revoked => Error::<T>::DatasetRevoked,
+				AccessDenied::NoLicence => Error::<T>::NoLicence,
+				AccessDenied::AlgorithmNotAllowed => Error::<T>::AlgorithmNotAllowed,
+				AccessDenied::TooFewContributors => Error::<T>::TooFewContributors,
+			}
+		}
+	}
+
+	impl<T: Config> twinnet_primitives::commitments::JobRounds for Pallet<T> {
+		fn exists(round: &JobRound) -> bool {
+			Rounds::<T>::contains_key(round.job, round.round)
+		}
+	}
+}

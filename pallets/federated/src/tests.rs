@@ -1,0 +1,762 @@
+#![allow(
+	clippy::unwrap_used,
+	clippy::expect_used,
+	clippy::indexing_slicing,
+	clippy::arithmetic_side_effects
+)]
+
+//! Unit tests of pallet-federated: each call's success and every error,
+//! the round lifecycle against the real twins, consent and datasets
+//! pallets, attacks on reports, and the fixed-point average against a
+//! float reference. Invariants are checked after each test.
+
+use frame_support::{
+	assert_noop, assert_ok,
+	pallet_prelude::{InvalidTransaction, TransactionSource, TransactionValidityError},
+	traits::{
+		fungible::{Inspect, InspectHold},
+		Authorize,
+	},
+	BoundedVec,
+};
+use proptest::prelude::*;
+use sp_core::H256;
+use sp_runtime::{traits::BadOrigin, FixedU64};
+use twinnet_primitives::{
+	commitments::JobRounds,
+	consent::{ConsentDenied, JobRound, PrivacyBudget},
+	datasets::AccessDenied,
+	did::{DidSignature, SubjectKind},
+	traits::DidRegistry,
+};
+
+use crate::{
+	mock::*, Agenda, Call, CohortStatus, Cohorts, Error, Event, FailureReason, HoldReason,
+	JobSpecOf, JobState, Jobs, Models, ReportOf, RoundOutcome, Rounds, Updates,
+};
+
+fn origin(who: &AccountId32) -> RuntimeOrigin {
+	RuntimeOrigin::signed(who.clone())
+}
+
+fn authorized() -> RuntimeOrigin {
+	frame_system::RawOrigin::Authorized.into()
+}
+
+fn create(spec: JobSpecOf<Test>) -> u64 {
+	let id = crate::NextJobId::<Test>::get();
+	assert_ok!(Federated::create_job(origin(&researcher()), Box::new(spec)));
+	id
+}
+
+fn submit(report: ReportOf<Test>, site: &Site) -> DispatchResult {
+	let signature = sign(&report, site);
+	Federated::submit_update(authorized(), Box::new(report), signature)
+}
+
+/// The grant of `twin` (its only one) as consent sees it now.
+fn grant_of(twin: &DidId) -> twinnet_primitives::consent::GrantView<AccountId32, u64> {
+	Consent::grants_of(twin).into_iter().next().expect("the twin has a grant")
+}
+
+fn epsilon(quarters: u64) -> FixedU64 {
+	FixedU64::from_rational(quarters.into(), 4)
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Federated(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+/// Four parameters, all `value`.
+fn params(value: i32) -> Vec<i32> {
+	vec![value; 4]
+}
+
+/// Reports `value` from each of `sites` in round `round` of `job`, with
+/// each site's whole cohort as its records.
+fn report_all(job: u64, round: u32, sites: &[&Site], value: i32) {
+	for site in sites {
+		assert_ok!(submit(report(job, round, site, site.twins.len() as u32, &params(value)), site));
+	}
+}
+
+// ---- create_job ----------------------------------------------------------------
+
+#[test]
+fn create_job_holds_escrow_and_deposit_and_schedules_the_first_round() {
+	run_test(|| {
+		let sites = three_sites();
+		let before = Balances::balance(&researcher());
+		let job = create(spec(&sites, 2, 2));
+		let record = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(record.state, JobState::Pending);
+		assert_eq!(record.escrow, REWARD * 3 * 2);
+		assert!(record.deposit > JOB_DEPOSIT_BASE);
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()),
+			REWARD * 6
+		);
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::JobDeposit.into(), &researcher()),
+			record.deposit
+		);
+		assert_eq!(Balances::balance(&researcher()), before - REWARD * 6 - record.deposit);
+		assert_eq!(Agenda::<Test>::get().into_inner(), vec![(2, job)]);
+		let institutions: Vec<_> = sites.iter().map(|s| s.institution).collect();
+		assert_eq!(
+			record.participants.iter().map(|p| p.institution).collect::<Vec<_>>(),
+			institutions
+		);
+		assert!(record.participants.iter().all(|p| p.payee == publisher(0)
+			|| p.payee == publisher(1)
+			|| p.payee == publisher(2)));
+		System::assert_last_event(
+			Event::JobCreated {
+				job,
+				researcher: researcher(),
+				institutions,
+				rounds: 2,
+				per_round: per_round(),
+				escrow: REWARD * 6,
+				deposit: record.deposit,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn create_job_refuses_bad_specifications() {
+	run_test(|| {
+		let sites = three_sites();
+		let base = spec(&sites, 2, 2);
+		let refused = |change: &dyn Fn(&mut JobSpecOf<Test>), error: Error<Test>| {
+			let mut spec = base.clone();
+			change(&mut spec);
+			assert_noop!(Federated::create_job(origin(&researcher()), Box::new(spec)), error);
+		};
+		refused(
+			&|s| s.model = crate::ModelKind::Mlp { features: 30, hidden: 16 },
+			Error::InvalidModel,
+		);
+		refused(
+			&|s| s.model = crate::ModelKind::Mlp { features: u32::MAX, hidden: 2 },
+			Error::InvalidModel,
+		);
+		refused(&|s| s.datasets = BoundedVec::new(), Error::NoDatasets);
+		refused(&|s| s.min_participants = 0, Error::InvalidQuorum);
+		refused(&|s| s.min_participants = 4, Error::InvalidQuorum);
+		refused(&|s| s.rounds = 0, Error::InvalidRounds);
+		refused(&|s| s.rounds = 11, Error::InvalidRounds);
+		refused(&|s| s.max_retries = 3, Error::TooManyRetries);
+		refused(&|s| s.round_timeout = 1, Error::InvalidTimeout);
+		refused(&|s| s.round_timeout = 101, Error::InvalidTimeout);
+		refused(&|s| s.training.noise_multiplier = FixedU64::from_u32(0), Error::InvalidTraining);
+		refused(&|s| s.training.clip_norm = FixedU64::from_u32(0), Error::InvalidTraining);
+		refused(&|s| s.training.learning_rate = FixedU64::from_u32(0), Error::InvalidTraining);
+		refused(&|s| s.training.local_steps = 0, Error::InvalidTraining);
+		refused(
+			&|s| s.training.sampling_rate = sp_runtime::Perbill::zero(),
+			Error::InvalidTraining,
+		);
+		refused(&|s| s.per_round.epsilon = FixedU64::from_u32(0), Error::ZeroBudget);
+		refused(&|s| s.per_round.delta = Default::default(), Error::ZeroBudget);
+		refused(&|s| s.reward_per_update = u64::MAX / 2, Error::EscrowOverflow);
+		refused(&|s| s.reward_per_update = INITIAL_BALANCE, Error::CannotPay);
+		let first = base.datasets[0];
+		refused(
+			&|s| s.datasets = BoundedVec::truncate_from(vec![first, first]),
+			Error::DuplicateDataset,
+		);
+		refused(&|s| s.datasets[0].licence = 7, Error::NoLicence);
+		refused(&|s| s.datasets[0].dataset = sites[0].institution, Error::UnknownDataset);
+		refused(&|s| s.code_hash = H256::repeat_byte(9), Error::AlgorithmNotAllowed);
+		refused(&|s| s.purpose = twinnet_primitives::consent::Purpose::Research, Error::NoLicence);
+		let model = create_did(&stranger(), SubjectKind::Model);
+		refused(&|s| s.model_did = Some(model), Error::ModelNotControlled);
+		let twin = sites[0].twins[0];
+		refused(&|s| s.model_did = Some(twin), Error::ModelNotControlled);
+		assert_noop!(
+			Federated::create_job(RuntimeOrigin::none(), Box::new(base.clone())),
+			BadOrigin
+		);
+	});
+}
+
+#[test]
+fn create_job_refuses_two_datasets_of_one_institution() {
+	run_test(|| {
+		let sites = three_sites();
+		// A second dataset of site 0's institution, licensed too.
+		let second = Site::with_institution(0, sites[0].institution, &[4, 5]);
+		let mut spec = spec(&sites, 1, 1);
+		spec.datasets = BoundedVec::truncate_from(vec![sites[0].licensed(), second.licensed()]);
+		assert_noop!(
+			Federated::create_job(origin(&researcher()), Box::new(spec)),
+			Error::<Test>::DuplicateInstitution
+		);
+	});
+}
+
+#[test]
+fn create_job_refuses_revoked_or_thin_datasets() {
+	run_test(|| {
+		let sites = three_sites();
+		assert_ok!(Datasets::set_state(
+			RuntimeOrigin::root(),
+			sites[1].dataset,
+			twinnet_primitives::datasets::AssetState::Revoked
+		));
+		assert_noop!(
+			Federated::create_job(origin(&researcher()), Box::new(spec(&sites, 1, 1))),
+			Error::<Test>::DatasetRevoked
+		);
+		// Site 2 has two contributors and a floor of two: one revocation
+		// leaves it below its floor.
+		let grant = grant_of(&sites[2].twins[0]).id;
+		let owner = Twins::patient(&sites[2].twins[0]).unwrap();
+		assert_ok!(Consent::revoke(origin(&owner), sites[2].twins[0], grant));
+		assert_noop!(
+			Federated::create_job(origin(&researcher()), Box::new(spec(&sites[2..], 1, 1))),
+			Error::<Test>::TooFewContributors
+		);
+	});
+}
+
+#[test]
+fn at_most_max_active_jobs_run_at_once() {
+	run_test(|| {
+		let sites = three_sites();
+		create(spec(&sites, 1, 1));
+		create(spec(&sites, 1, 1));
+		assert_noop!(
+			Federated::create_job(origin(&researcher()), Box::new(spec(&sites, 1, 1))),
+			Error::<Test>::TooManyActiveJobs
+		);
+	});
+}
+
+// ---- opening rounds ------------------------------------------------------------
+
+#[test]
+fn a_round_opens_by_charging_every_consenting_twin_its_budget() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let record = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(record.state, JobState::Running { round: 0, deadline: 7 });
+		let round = Rounds::<Test>::get(job, 0).unwrap();
+		assert_eq!(round.expected.len(), 3);
+		assert_eq!(round.admitted_twins, 8);
+		assert_eq!(round.excluded_twins, 0);
+		assert_eq!(round.outcome, RoundOutcome::Open);
+		assert_eq!(round.start_model, H256::zero());
+		for site in &sites {
+			let cohort = Cohorts::<Test>::get((job, 0, site.institution)).unwrap();
+			assert_eq!(cohort.status, CohortStatus::Admitted);
+			assert_eq!(cohort.admitted.to_vec(), site.twins);
+			for twin in &site.twins {
+				assert_eq!(grant_of(twin).reserved.epsilon, epsilon(1));
+				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+			}
+		}
+		assert!(events().contains(&Event::RoundOpened {
+			job,
+			round: 0,
+			deadline: 7,
+			expected: sites.iter().map(|s| s.institution).collect(),
+			admitted_twins: 8,
+		}));
+		assert_eq!(Agenda::<Test>::get().into_inner(), vec![(8, job)]);
+		assert!(<Federated as JobRounds>::exists(&JobRound { job, round: 0 }));
+		assert!(!<Federated as JobRounds>::exists(&JobRound { job, round: 1 }));
+	});
+}
+
+#[test]
+fn a_revoked_twin_is_excluded_from_the_very_next_round() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 3, 2));
+		run_to_block(2);
+		let twin = sites[0].twins[0];
+		let owner = Twins::patient(&twin).unwrap();
+		assert_ok!(Consent::revoke(origin(&owner), twin, grant_of(&twin).id));
+		report_all(job, 0, &[&sites[0], &sites[1], &sites[2]], 100);
+		run_to_block(4);
+		let cohort = Cohorts::<Test>::get((job, 1, sites[0].institution)).unwrap();
+		assert!(!cohort.admitted.contains(&twin));
+		assert_eq!(cohort.admitted.len(), 2);
+		// The datasets pallet dropped it at once (OnGrantRevoked): it is not
+		// offered, so consent never needs to refuse it.
+		assert!(cohort.excluded.is_empty());
+		assert_eq!(Rounds::<Test>::get(job, 1).unwrap().admitted_twins, 7);
+	});
+}
+
+#[test]
+fn consent_that_refuses_the_round_excludes_the_twin_with_the_reason() {
+	run_test(|| {
+		let sites = three_sites();
+		// Patient 1 narrows its grant to at most ε = 0.1 a round: the
+		// dataset still counts it, but the round's ε = 0.25 is refused.
+		let twin = sites[0].twins[0];
+		let owner = Twins::patient(&twin).unwrap();
+		let mut terms = compute_terms(&sites[0].institution);
+		terms.binding.max_epsilon_per_round = Some(FixedU64::from_rational(1, 10));
+		assert_ok!(Consent::narrow(origin(&owner), twin, grant_of(&twin).id, terms));
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(2);
+		let cohort = Cohorts::<Test>::get((job, 0, sites[0].institution)).unwrap();
+		assert_eq!(cohort.excluded.to_vec(), vec![(twin, ConsentDenied::RoundCapExceeded)]);
+		assert_eq!(grant_of(&twin).reserved, PrivacyBudget::default());
+		assert!(events().contains(&Event::TwinsExcluded {
+			job,
+			round: 0,
+			institution: sites[0].institution,
+			twins: vec![(twin, ConsentDenied::RoundCapExceeded)],
+		}));
+	});
+}
+
+#[test]
+fn a_cohort_below_its_floor_sits_out_and_is_charged_nothing() {
+	run_test(|| {
+		let sites = three_sites();
+		// Site 2 has two twins and a floor of two; one refuses the round.
+		let twin = sites[2].twins[0];
+		let owner = Twins::patient(&twin).unwrap();
+		let mut terms = compute_terms(&sites[2].institution);
+		terms.binding.max_epsilon_per_round = Some(FixedU64::from_rational(1, 10));
+		assert_ok!(Consent::narrow(origin(&owner), twin, grant_of(&twin).id, terms));
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(2);
+		let cohort = Cohorts::<Test>::get((job, 0, sites[2].institution)).unwrap();
+		assert_eq!(cohort.status, CohortStatus::BelowFloor);
+		assert!(cohort.admitted.is_empty());
+		let other = sites[2].twins[1];
+		assert_eq!(grant_of(&other).reserved, PrivacyBudget::default());
+		let round = Rounds::<Test>::get(job, 0).unwrap();
+		assert_eq!(round.expected.to_vec(), vec![sites[0].institution, sites[1].institution]);
+		assert!(events().contains(&Event::CohortSatOut {
+			job,
+			round: 0,
+			institution: sites[2].institution,
+			status: CohortStatus::BelowFloor,
+		}));
+		// It cannot report.
+		assert_noop!(
+			submit(report(job, 0, &sites[2], 1, &params(1)), &sites[2]),
+			Error::<Test>::NotExpected
+		);
+	});
+}
+
+#[test]
+fn a_dataset_that_became_unusable_sits_the_round_out() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 2));
+		assert_ok!(Datasets::set_algorithms(
+			RuntimeOrigin::signed(publisher(1)),
+			sites[1].dataset,
+			BoundedVec::new(),
+			false
+		));
+		run_to_block(2);
+		let cohort = Cohorts::<Test>::get((job, 0, sites[1].institution)).unwrap();
+		assert_eq!(cohort.status, CohortStatus::AccessDenied(AccessDenied::AlgorithmNotAllowed));
+		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().expected.len(), 2);
+	});
+}
+
+#[test]
+fn the_budget_is_never_overspent_across_concurrent_jobs() {
+	run_test(|| {
+		let sites = three_sites();
+		// Each twin has ε = 1; two jobs charge 0.25 a round each.
+		let first = create(spec(&sites, 3, 1));
+		let second = create(spec(&sites, 3, 1));
+		let mut block = 1;
+		for round in 0..3u32 {
+			block += 1;
+			run_to_block(block);
+			for job in [first, second] {
+				let expected = Rounds::<Test>::get(job, round).map(|r| r.expected.to_vec());
+				for site in &sites {
+					if expected.as_ref().is_some_and(|e| e.contains(&site.institution)) {
+						let cohort = Cohorts::<Test>::get((job, round, site.institution)).unwrap();
+						assert_ok!(submit(
+							report(job, round, site, cohort.admitted.len() as u32, &params(5)),
+							site
+						));
+					}
+				}
+			}
+			block += 1;
+			run_to_block(block);
+			for twin in sites.iter().flat_map(|s| s.twins.iter()) {
+				let grant = grant_of(twin);
+				let used = grant.spent.epsilon + grant.reserved.epsilon;
+				assert!(used <= FixedU64::from_u32(1), "overspent: {used:?}");
+			}
+		}
+		// Four rounds of 0.25 fit in ε = 1, the fifth and sixth do not.
+		let twin = sites[0].twins[0];
+		assert_eq!(grant_of(&twin).spent.epsilon, FixedU64::from_u32(1));
+		let cohort = Cohorts::<Test>::get((second, 2, sites[0].institution)).unwrap();
+		assert!(cohort.excluded.iter().all(|(_, why)| *why == ConsentDenied::BudgetExceeded));
+	});
+}
+
+// ---- reports -------------------------------------------------------------------
+
+#[test]
+fn reports_close_the_round_early_and_the_aggregate_is_the_weighted_average() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let reports = [
+			report(job, 0, &sites[0], 3, &[300, -300, 10, 0]),
+			report(job, 0, &sites[1], 1, &[100, 100, 10, 5]),
+			report(job, 0, &sites[2], 2, &[0, 0, 10, -7]),
+		];
+		for (site, report) in sites.iter().zip(&reports) {
+			assert_ok!(submit(report.clone(), site));
+			System::assert_last_event(
+				Event::UpdateReported {
+					job,
+					round: 0,
+					institution: site.institution,
+					records: report.records,
+					update_hash: report.update_hash(),
+				}
+				.into(),
+			);
+		}
+		// All three reported: the round closes in the next block.
+		assert_eq!(Agenda::<Test>::get().into_inner(), vec![(3, job)]);
+		let before: Vec<_> = (0..3).map(|n| Balances::balance(&publisher(n))).collect();
+		run_to_block(3);
+		// (3·300 + 100 + 0) / 6 = 166.67 → 167; (−900 + 100) / 6 = −133.33 → −133;
+		// 10; (5 − 14) / 6 = −1.5 → −2 (halves away from zero).
+		let aggregate = vec![167, -133, 10, -2];
+		assert_eq!(Models::<Test>::get(job).unwrap().to_vec(), aggregate);
+		let round = Rounds::<Test>::get(job, 0).unwrap();
+		let hashes: Vec<[u8; 32]> = reports.iter().map(|r| r.update_hash().0).collect();
+		assert_eq!(
+			round.outcome,
+			RoundOutcome::Aggregated {
+				aggregate_hash: crate::update_hash(&aggregate),
+				update_root: H256(twinnet_merkle::root_of_hashes(&hashes).unwrap()),
+				records: 6,
+			}
+		);
+		assert_eq!(round.reporters.len(), 3);
+		assert!(Updates::<Test>::iter().next().is_none());
+		for site in &sites {
+			for twin in &site.twins {
+				assert_eq!(grant_of(twin).spent.epsilon, epsilon(1));
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+		}
+		for n in 0..3u8 {
+			assert_eq!(Balances::balance(&publisher(n)), before[n as usize] + REWARD);
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().escrow, REWARD * 3);
+		// The next round opens the block after and starts from the aggregate.
+		run_to_block(4);
+		let next = Rounds::<Test>::get(job, 1).unwrap();
+		assert_eq!(next.start_model, crate::update_hash(&aggregate));
+	});
+}
+
+#[test]
+fn a_job_completes_after_its_rounds_and_returns_what_is_left() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		let held = Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher());
+		assert_eq!(held, REWARD * 6);
+		run_to_block(2);
+		report_all(job, 0, &[&sites[0], &sites[1], &sites[2]], 7);
+		run_to_block(4);
+		// Round 1: only two report; the third is a straggler.
+		report_all(job, 1, &[&sites[0], &sites[1]], 9);
+		let before = Balances::balance(&researcher());
+		run_to_block(10);
+		let record = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(record.state, JobState::Completed);
+		assert_eq!(record.escrow, 0);
+		// Five updates were paid; the straggler's reward returned when its
+		// round closed, so the job ends with nothing left to refund.
+		assert_eq!(Balances::balance(&researcher()), before + REWARD);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
+		assert!(events().contains(&Event::JobEnded {
+			job,
+			state: JobState::Completed,
+			refunded: 0
+		}));
+		assert!(Agenda::<Test>::get().is_empty());
+	});
+}
+
+#[test]
+fn stragglers_are_dropped_and_their_cohorts_budget_returned() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		report_all(job, 0, &[&sites[0], &sites[2]], 50);
+		// The deadline is block 7; the round closes in block 8.
+		run_to_block(7);
+		assert!(matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Running { .. }));
+		run_to_block(8);
+		assert!(events().contains(&Event::RoundAggregated {
+			job,
+			round: 0,
+			aggregate_hash: crate::update_hash(&params(50)),
+			update_root: match Rounds::<Test>::get(job, 0).unwrap().outcome {
+				RoundOutcome::Aggregated { update_root, .. } => update_root,
+				_ => panic!("aggregated"),
+			},
+			reporters: vec![sites[0].institution, sites[2].institution],
+			stragglers: vec![sites[1].institution],
+			records: 5,
+		}));
+		for twin in &sites[1].twins {
+			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		for twin in &sites[0].twins {
+			assert_eq!(grant_of(twin).spent.epsilon, epsilon(1));
+		}
+		// A late report of the closed round is refused.
+		assert_noop!(
+			submit(report(job, 0, &sites[1], 1, &params(1)), &sites[1]),
+			Error::<Test>::RoundNotOpen
+		);
+	});
+}
+
+#[test]
+fn a_round_without_quorum_releases_nothing_and_the_job_fails_after_its_retries() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		let before = Balances::balance(&researcher());
+		let first_deposit = Jobs::<Test>::get(job).unwrap().deposit;
+		run_to_block(2);
+		report_all(job, 0, &[&sites[0]], 50);
+		run_to_block(8);
+		let round = Rounds::<Test>::get(job, 0).unwrap();
+		assert_eq!(round.outcome, RoundOutcome::NoQuorum);
+		assert!(Models::<Test>::get(job).is_none());
+		for twin in &sites[0].twins {
+			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		assert!(events().contains(&Event::RoundFailed {
+			job,
+			round: 0,
+			reporters: vec![sites[0].institution],
+			quorum: 2
+		}));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().failed_in_a_row, 1);
+		// It retries (max_retries = 1) in round 1, which also fails.
+		run_to_block(9);
+		assert!(matches!(
+			Jobs::<Test>::get(job).unwrap().state,
+			JobState::Running { round: 1, .. }
+		));
+		run_to_block(15);
+		let record = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(record.state, JobState::Failed(FailureReason::QuorumNotReached));
+		assert_eq!(record.escrow, 0);
+		// Nothing was paid: the whole escrow returned; the deposits stay.
+		let deposit = Balances::balance_on_hold(&HoldReason::JobDeposit.into(), &researcher());
+		assert_eq!(deposit, record.deposit);
+		assert_eq!(
+			Balances::balance(&researcher()),
+			before + REWARD * 6 - (record.deposit - first_deposit)
+		);
+		assert!(Agenda::<Test>::get().is_empty());
+	});
+}
+
+#[test]
+fn submit_update_refuses_what_the_round_does_not_expect() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let good = report(job, 0, &sites[0], 3, &params(1));
+		let refused = |report: ReportOf<Test>, signer: &Site, error: Error<Test>| {
+			assert_noop!(submit(report, signer), error);
+		};
+		refused(report(9, 0, &sites[0], 3, &params(1)), &sites[0], Error::JobNotFound);
+		refused(report(job, 1, &sites[0], 3, &params(1)), &sites[0], Error::RoundNotOpen);
+		refused(report(job, 0, &sites[0], 0, &params(1)), &sites[0], Error::InvalidRecordCount);
+		// More records than the admitted cohort would buy weight in the average.
+		refused(report(job, 0, &sites[0], 4, &params(1)), &sites[0], Error::InvalidRecordCount);
+		refused(report(job, 0, &sites[0], 3, &[1, 2, 3]), &sites[0], Error::WrongParameterCount);
+		// Site 1's node signing site 0's report.
+		refused(good.clone(), &sites[1], Error::BadSignature);
+		let mut stranger_report = good.clone();
+		stranger_report.institution = institution_did(&stranger(), &node_key(9));
+		refused(stranger_report, &sites[0], Error::NotExpected);
+		assert_noop!(
+			Federated::submit_update(origin(&publisher(0)), Box::new(good.clone()), sign(&good, &sites[0])),
+			BadOrigin
+		);
+		// A signature over another round's report does not carry over.
+		let other_round = report(job, 1, &sites[0], 3, &params(1));
+		assert_noop!(
+			Federated::submit_update(authorized(), Box::new(good.clone()), sign(&other_round, &sites[0])),
+			Error::<Test>::BadSignature
+		);
+		assert_ok!(submit(good.clone(), &sites[0]));
+		refused(good, &sites[0], Error::AlreadyReported);
+		run_to_block(8);
+		refused(report(job, 0, &sites[1], 3, &params(1)), &sites[1], Error::RoundNotOpen);
+	});
+}
+
+#[test]
+fn the_pool_refuses_reports_that_dispatch_would_refuse() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let validity = |report: ReportOf<Test>, signature: DidSignature| {
+			let call = Call::<Test>::submit_update { report: Box::new(report), signature };
+			call.authorize(TransactionSource::External).expect("an authorized call")
+		};
+		let good = report(job, 0, &sites[0], 3, &params(1));
+		let (valid, _) = validity(good.clone(), sign(&good, &sites[0])).unwrap();
+		assert_eq!(valid.longevity, 6);
+		assert_eq!(valid.priority, 1_000);
+		assert_eq!(valid.provides.len(), 1);
+		assert_eq!(
+			validity(good.clone(), sign(&good, &sites[1])).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::BadProof)
+		);
+		let early = report(job, 1, &sites[0], 3, &params(1));
+		assert_eq!(
+			validity(early.clone(), sign(&early, &sites[0])).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::Stale)
+		);
+		let heavy = report(job, 0, &sites[0], 30, &params(1));
+		assert_eq!(
+			validity(heavy.clone(), sign(&heavy, &sites[0])).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::Call)
+		);
+		assert_ok!(submit(good.clone(), &sites[0]));
+		assert_eq!(
+			validity(good.clone(), sign(&good, &sites[0])).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::Stale)
+		);
+	});
+}
+
+// ---- cancel_job ----------------------------------------------------------------
+
+#[test]
+fn cancelling_returns_the_escrow_and_every_reservation() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		assert_ok!(submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]));
+		assert_noop!(Federated::cancel_job(origin(&stranger()), job), Error::<Test>::NotResearcher);
+		assert_noop!(Federated::cancel_job(origin(&researcher()), 9), Error::<Test>::JobNotFound);
+		assert_noop!(Federated::cancel_job(RuntimeOrigin::none(), job), BadOrigin);
+		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+		let record = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(record.state, JobState::Cancelled);
+		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().outcome, RoundOutcome::Cancelled);
+		assert!(Updates::<Test>::iter().next().is_none());
+		assert!(Agenda::<Test>::get().is_empty());
+		assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
+		for twin in sites.iter().flat_map(|s| s.twins.iter()) {
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+		}
+		System::assert_last_event(
+			Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 6 }.into(),
+		);
+		assert_noop!(Federated::cancel_job(origin(&researcher()), job), Error::<Test>::JobEnded);
+		run_to_block(10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
+	});
+}
+
+#[test]
+fn a_pending_job_can_be_cancelled_before_its_first_round() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 1));
+		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+		run_to_block(3);
+		assert!(Rounds::<Test>::get(job, 0).is_none());
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
+	});
+}
+
+// ---- bounded work --------------------------------------------------------------
+
+#[test]
+fn on_initialize_does_nothing_while_no_step_is_due() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 1));
+		run_to_block(2);
+		let round = Rounds::<Test>::get(job, 0).unwrap();
+		run_to_block(7);
+		assert_eq!(Rounds::<Test>::get(job, 0).unwrap(), round);
+		assert_eq!(Agenda::<Test>::get().into_inner(), vec![(8, job)]);
+	});
+}
+
+// ---- fixed-point federated averaging -------------------------------------------
+
+#[test]
+fn fed_avg_refuses_empty_weightless_and_ragged_input() {
+	assert_eq!(crate::fed_avg(Vec::<(u32, &[i32])>::new()), None);
+	assert_eq!(crate::fed_avg([(0, &[1, 2][..])]), None);
+	assert_eq!(crate::fed_avg([(1, &[1, 2][..]), (1, &[1][..])]), None);
+	assert_eq!(crate::fed_avg([(2, &[i32::MAX][..]), (1, &[i32::MAX][..])]), Some(vec![i32::MAX]));
+	assert_eq!(crate::fed_avg([(1, &[i32::MIN][..])]), Some(vec![i32::MIN]));
+}
+
+proptest! {
+	/// The fixed-point average equals the float reference to within half a
+	/// unit (2⁻¹⁷ of a parameter) plus float rounding.
+	#[test]
+	fn fed_avg_matches_a_float_reference(
+		updates in proptest::collection::vec(
+			(1u32..10_000, proptest::collection::vec(any::<i32>(), 8)),
+			1..8,
+		)
+	) {
+		let average = crate::fed_avg(updates.iter().map(|(n, p)| (*n, p.as_slice()))).unwrap();
+		let total: f64 = updates.iter().map(|(n, _)| f64::from(*n)).sum();
+		for (i, value) in average.iter().enumerate() {
+			let reference: f64 =
+				updates.iter().map(|(n, p)| f64::from(*n) * f64::from(p[i])).sum::<f64>() / total;
+			prop_assert!((f64::from(*value) - reference).abs() <= 0.5 + 1e-6 * reference.abs().max(1.0));
+		}
+	}
+}
+
+type DispatchResult = sp_runtime::DispatchResult;
+use sp_runtime::AccountId32;
+use twinnet_primitives::did::DidId;

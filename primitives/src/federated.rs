@@ -1,0 +1,290 @@
+//! Federated training: what pallet-federated stores and its runtime API
+//! returns, and what a compute agent, the pallet and an auditor must
+//! compute alike (the report a node signs, the update hash, the average).
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::H256;
+use sp_runtime::{FixedU64, Perbill};
+
+use crate::{
+	consent::ConsentDenied,
+	datasets::AccessDenied,
+	did::DidId,
+};
+
+pub use crate::commitments::JobId;
+
+/// How many of a model parameter's 32 bits are fraction: parameters are
+/// `i32` in units of 2⁻¹⁶ (about 1.5 × 10⁻⁵), from −32768 to 32768.
+pub const FRACTION_BITS: u32 = 16;
+
+/// The domain tag of the message a node signs to report an update.
+pub const REPORT_CONTEXT: &[u8; 15] = b"twinnet/report:";
+
+/// The model a job trains; its parameters are a flat vector of fixed-point
+/// numbers in the order the compute agent documents (weights row by row,
+/// then biases, layer by layer).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum ModelKind {
+	/// Binary logistic regression on `features` inputs: `features` weights
+	/// and one bias.
+	LogisticRegression {
+		/// Input features.
+		features: u32,
+	},
+	/// A binary classifier with one hidden layer of `hidden` ReLU units:
+	/// `features × hidden + hidden` parameters in, `hidden + 1` out.
+	Mlp {
+		/// Input features.
+		features: u32,
+		/// Hidden units.
+		hidden: u32,
+	},
+}
+
+impl ModelKind {
+	/// How many parameters the model has, or `None` if that overflows.
+	pub fn parameters(&self) -> Option<u32> {
+		match *self {
+			Self::LogisticRegression { features } => features.checked_add(1),
+			Self::Mlp { features, hidden } => features
+				.checked_add(2)?
+				.checked_mul(hidden)?
+				.checked_add(1),
+		}
+	}
+}
+
+/// The DP-SGD settings every institution's agent trains with in each round.
+/// The per-round privacy cost of a job follows from them (with the
+/// agent's accountant); the chain stores them so that an auditor can
+/// recompute it.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Training {
+	/// The SGD step size.
+	pub learning_rate: FixedU64,
+	/// SGD steps per round.
+	pub local_steps: u32,
+	/// The L2 norm each example's gradient is clipped to.
+	pub clip_norm: FixedU64,
+	/// The Gaussian noise's standard deviation, as a multiple of the clip norm.
+	pub noise_multiplier: FixedU64,
+	/// The probability with which each record is in a step's batch (Poisson sampling).
+	pub sampling_rate: Perbill,
+}
+
+/// Why a job failed.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum FailureReason {
+	/// More rounds in a row than its `max_retries` released nothing.
+	QuorumNotReached,
+	/// The researcher could not pay the deposit of a round's records.
+	DepositUnavailable,
+}
+
+/// Where a job is in its life.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum JobState<BlockNumber> {
+	/// Waiting for its next round to open (at the next block).
+	Pending,
+	/// Round `round` is open for reports until `deadline` (inclusive).
+	Running {
+		/// The open round.
+		round: u32,
+		/// The last block a report is accepted in.
+		deadline: BlockNumber,
+	},
+	/// All its rounds released an aggregate.
+	Completed,
+	/// It ended without completing.
+	Failed(FailureReason),
+	/// Its researcher cancelled it.
+	Cancelled,
+}
+
+impl<BlockNumber> JobState<BlockNumber> {
+	/// Whether the job has ended.
+	pub fn is_final(&self) -> bool {
+		matches!(self, Self::Completed | Self::Failed(_) | Self::Cancelled)
+	}
+}
+
+/// How one institution's cohort stood when a round opened.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum CohortStatus {
+	/// Its admitted twins' budgets are reserved; it is expected to report.
+	Admitted,
+	/// The dataset may not be used now (licence, allow-list, floor, state).
+	AccessDenied(AccessDenied),
+	/// Fewer twins than the dataset's k-anonymity floor could be charged:
+	/// it sits the round out and nothing is charged.
+	BelowFloor,
+}
+
+/// How a round ended.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum RoundOutcome {
+	/// It is open.
+	Open,
+	/// It released an aggregate: the next global model.
+	Aggregated {
+		/// The blake2-256 hash of the SCALE-encoded aggregate parameters.
+		aggregate_hash: H256,
+		/// The `twinnet-merkle` root of the reports' update hashes, in
+		/// participant order.
+		update_root: H256,
+		/// The records the aggregate is weighted over.
+		records: u64,
+	},
+	/// Too few reports came (or too few cohorts were admitted): nothing
+	/// was released and every reservation was returned.
+	NoQuorum,
+	/// The job was cancelled while it was open.
+	Cancelled,
+}
+
+/// The blake2-256 hash of the SCALE encoding of `parameters`: an update's
+/// leaf in its round's update root, and an aggregate's hash.
+pub fn update_hash(parameters: &[i32]) -> H256 {
+	H256(sp_io::hashing::blake2_256(&parameters.encode()))
+}
+
+/// The message an institution's node signs, with a `capabilityInvocation`
+/// key of the institution's DID, to report an update: [`REPORT_CONTEXT`]
+/// followed by the SCALE encoding of (genesis hash, job, round,
+/// institution, records, update hash). The genesis hash stops a replay on
+/// another chain, the job and round one into another round.
+pub fn report_message(
+	genesis: H256,
+	job: JobId,
+	round: u32,
+	institution: &DidId,
+	records: u32,
+	update: H256,
+) -> Vec<u8> {
+	let mut message = REPORT_CONTEXT.to_vec();
+	(genesis, job, round, institution, records, update).encode_to(&mut message);
+	message
+}
+
+/// Federated averaging in fixed point: the mean of `updates`' parameters
+/// weighted by their record counts, each parameter rounded to the nearest
+/// unit (halves away from zero). `None` if there is no update, no record,
+/// or the updates differ in length. Exact in integers: no intermediate can
+/// overflow `i128` (≤ 2³² records × 2³¹ per parameter × 2⁸ updates).
+pub fn fed_avg<'a>(updates: impl IntoIterator<Item = (u32, &'a [i32])>) -> Option<Vec<i32>> {
+	let mut sums: Vec<i128> = Vec::new();
+	let mut total: i128 = 0;
+	for (records, parameters) in updates {
+		if sums.is_empty() {
+			sums.resize(parameters.len(), 0);
+		}
+		if parameters.len() != sums.len() {
+			return None;
+		}
+		let weight = i128::from(records);
+		total = total.checked_add(weight)?;
+		for (sum, parameter) in sums.iter_mut().zip(parameters) {
+			*sum = sum.checked_add(weight.checked_mul(i128::from(*parameter))?)?;
+		}
+	}
+	if total == 0 {
+		return None;
+	}
+	sums.into_iter().map(|sum| rounded_div(sum, total)).collect()
+}
+
+/// `numerator / denominator` (positive) rounded to the nearest integer,
+/// halves away from zero, as an `i32` (saturating).
+fn rounded_div(numerator: i128, denominator: i128) -> Option<i32> {
+	let half = denominator.checked_div(2)?;
+	let biased = if numerator < 0 {
+		numerator.checked_sub(half)?
+	} else {
+		numerator.checked_add(half)?
+	};
+	let quotient = biased.checked_div(denominator)?;
+	Some(i32::try_from(quotient).unwrap_or(if quotient < 0 { i32::MIN } else { i32::MAX }))
+}
+
+/// What a round's expected institution reported, as the runtime API tells it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct CohortView {
+	/// The institution.
+	pub institution: DidId,
+	/// Whether it takes part.
+	pub status: CohortStatus,
+	/// How many twins were admitted.
+	pub admitted: u32,
+	/// The twins consent refused, and why.
+	pub excluded: Vec<(DidId, ConsentDenied)>,
+	/// Whether it reported.
+	pub reported: bool,
+}
