@@ -9,7 +9,7 @@ use sp_core::H256;
 use sp_runtime::{FixedU64, Perbill};
 
 use crate::{
-	consent::ConsentDenied,
+	consent::{ConsentDenied, PrivacyBudget, Purpose},
 	datasets::AccessDenied,
 	did::DidId,
 };
@@ -274,17 +274,138 @@ fn rounded_div(numerator: i128, denominator: i128) -> Option<i32> {
 	Some(i32::try_from(quotient).unwrap_or(if quotient < 0 { i32::MIN } else { i32::MAX }))
 }
 
-/// What a round's expected institution reported, as the runtime API tells it.
+/// A job as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct JobView<AccountId, Balance, BlockNumber> {
+	/// Its id.
+	pub id: JobId,
+	/// Who posted it.
+	pub researcher: AccountId,
+	/// The model trained.
+	pub model: ModelKind,
+	/// The model's `Model` DID, if any.
+	pub model_did: Option<DidId>,
+	/// The hash of the training code.
+	pub code_hash: H256,
+	/// Why the data is used.
+	pub purpose: Purpose,
+	/// The participating institutions and their datasets, in order.
+	pub participants: Vec<ParticipantView<AccountId>>,
+	/// The rounds whose aggregate is released.
+	pub rounds: u32,
+	/// The fewest reports a round needs.
+	pub min_participants: u32,
+	/// How many blocks a round stays open.
+	pub round_timeout: BlockNumber,
+	/// How many rounds in a row may release nothing.
+	pub max_retries: u32,
+	/// The DP-SGD settings.
+	pub training: Training,
+	/// The privacy cost of one round to each twin used.
+	pub per_round: PrivacyBudget,
+	/// The reward per accepted update.
+	pub reward_per_update: Balance,
+	/// Where it is in its life.
+	pub state: JobState<BlockNumber>,
+	/// The next round's number.
+	pub next_round: u32,
+	/// Rounds that released an aggregate.
+	pub completed_rounds: u32,
+	/// The rewards still in escrow.
+	pub escrow: Balance,
+	/// The deposit held for its records.
+	pub deposit: Balance,
+	/// The block it was posted in.
+	pub created_at: BlockNumber,
+}
+
+/// A participant of a job, as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct ParticipantView<AccountId> {
+	/// The institution.
+	pub institution: DidId,
+	/// Its dataset.
+	pub dataset: DidId,
+	/// Who is paid its rewards.
+	pub payee: AccountId,
+}
+
+/// A round's proof record as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct RoundView<BlockNumber> {
+	/// The job.
+	pub job: JobId,
+	/// The round.
+	pub round: u32,
+	/// The block it opened in.
+	pub opened_at: BlockNumber,
+	/// The last block a report is accepted in.
+	pub deadline: BlockNumber,
+	/// The hash of the model it started from (zero for the first round).
+	pub start_model: H256,
+	/// The institutions expected to report.
+	pub expected: Vec<DidId>,
+	/// The institutions that reported (filled when the round closes).
+	pub reporters: Vec<DidId>,
+	/// The twins charged, over all cohorts.
+	pub admitted_twins: u32,
+	/// The twins consent refused, over all cohorts.
+	pub excluded_twins: u32,
+	/// How it ended, or that it is open.
+	pub outcome: RoundOutcome,
+	/// Each participant's cohort.
+	pub cohorts: Vec<CohortView>,
+}
+
+/// One participant's cohort in a round, as the runtime API returns it:
+/// what its compute agent may train on.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub struct CohortView {
 	/// The institution.
 	pub institution: DidId,
 	/// Whether it takes part.
 	pub status: CohortStatus,
-	/// How many twins were admitted.
-	pub admitted: u32,
+	/// The twins whose rows the round may use (budgets charged), sorted.
+	pub admitted: Vec<DidId>,
 	/// The twins consent refused, and why.
 	pub excluded: Vec<(DidId, ConsentDenied)>,
-	/// Whether it reported.
+	/// Whether it has reported (while the round is open), or its report
+	/// was aggregated (once it closed).
 	pub reported: bool,
+}
+
+/// Whether a twin's rows were used in a job round, and the evidence.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub enum TwinUsage {
+	/// Its rows were in the released aggregate: its institution reported
+	/// and the round released `aggregate_hash`; `charged` was spent from
+	/// its consent budget.
+	Used {
+		/// The institution whose cohort it was in.
+		institution: DidId,
+		/// The privacy budget spent.
+		charged: PrivacyBudget,
+		/// The hash of the aggregate it contributed to.
+		aggregate_hash: H256,
+	},
+	/// It is admitted to the open round (its budget reserved).
+	Admitted {
+		/// The institution whose cohort it is in.
+		institution: DidId,
+	},
+	/// It was admitted, but the round released nothing from its cohort
+	/// (its institution did not report, or no quorum): its budget returned.
+	NotUsed {
+		/// The institution whose cohort it was in.
+		institution: DidId,
+	},
+	/// Consent refused it for the round: nothing was charged.
+	Excluded {
+		/// The institution whose dataset lists it.
+		institution: DidId,
+		/// Why.
+		reason: ConsentDenied,
+	},
+	/// It is in no cohort of the round (or the round does not exist).
+	NotInRound,
 }

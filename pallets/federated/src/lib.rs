@@ -1108,6 +1108,110 @@ pub mod pallet {
 			H256::decode(&mut genesis.encode().as_slice()).unwrap_or_default()
 		}
 
+		/// Job `id` as the runtime API shows it.
+		pub fn job_view(
+			id: JobId,
+		) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+			let job = Jobs::<T>::get(id)?;
+			let spec = job.spec;
+			Some(JobView {
+				id,
+				researcher: job.researcher,
+				model: spec.model,
+				model_did: spec.model_did,
+				code_hash: spec.code_hash,
+				purpose: spec.purpose,
+				participants: job
+					.participants
+					.into_iter()
+					.map(|p| ParticipantView {
+						institution: p.institution,
+						dataset: p.dataset,
+						payee: p.payee,
+					})
+					.collect(),
+				rounds: spec.rounds,
+				min_participants: spec.min_participants,
+				round_timeout: spec.round_timeout,
+				max_retries: spec.max_retries,
+				training: spec.training,
+				per_round: spec.per_round,
+				reward_per_update: spec.reward_per_update,
+				state: job.state,
+				next_round: job.next_round,
+				completed_rounds: job.completed_rounds,
+				escrow: job.escrow,
+				deposit: job.deposit,
+				created_at: job.created_at,
+			})
+		}
+
+		/// Round `round` of job `job`, with its cohorts, as the runtime API
+		/// shows it.
+		pub fn round_view(job: JobId, round: u32) -> Option<RoundView<BlockNumberFor<T>>> {
+			let participants = Jobs::<T>::get(job)?.participants;
+			let record = Rounds::<T>::get(job, round)?;
+			let open = record.outcome == RoundOutcome::Open;
+			let cohorts = participants
+				.iter()
+				.filter_map(|p| {
+					let cohort = Cohorts::<T>::get((job, round, p.institution))?;
+					let reported = if open {
+						Updates::<T>::contains_key((job, round, p.institution))
+					} else {
+						record.reporters.contains(&p.institution)
+							&& matches!(record.outcome, RoundOutcome::Aggregated { .. })
+					};
+					Some(CohortView {
+						institution: p.institution,
+						status: cohort.status,
+						admitted: cohort.admitted.into_inner(),
+						excluded: cohort.excluded.into_inner(),
+						reported,
+					})
+				})
+				.collect();
+			Some(RoundView {
+				job,
+				round,
+				opened_at: record.opened_at,
+				deadline: record.deadline,
+				start_model: record.start_model,
+				expected: record.expected.into_inner(),
+				reporters: record.reporters.into_inner(),
+				admitted_twins: record.admitted_twins,
+				excluded_twins: record.excluded_twins,
+				outcome: record.outcome,
+				cohorts,
+			})
+		}
+
+		/// Whether `twin`'s rows were used in round `round` of job `job`,
+		/// with the evidence: its cohort, what it was charged, the aggregate.
+		pub fn twin_usage(job: JobId, round: u32, twin: &DidId) -> TwinUsage {
+			let (Some(record), Some(view)) =
+				(Self::job_view(job), Self::round_view(job, round))
+			else {
+				return TwinUsage::NotInRound;
+			};
+			for cohort in view.cohorts {
+				let institution = cohort.institution;
+				if cohort.admitted.binary_search(twin).is_ok() {
+					return match view.outcome {
+						RoundOutcome::Open => TwinUsage::Admitted { institution },
+						RoundOutcome::Aggregated { aggregate_hash, .. } if cohort.reported => {
+							TwinUsage::Used { institution, charged: record.per_round, aggregate_hash }
+						},
+						_ => TwinUsage::NotUsed { institution },
+					};
+				}
+				if let Some((_, reason)) = cohort.excluded.iter().find(|(t, _)| t == twin) {
+					return TwinUsage::Excluded { institution, reason: *reason };
+				}
+			}
+			TwinUsage::NotInRound
+		}
+
 		/// Checks the pallet's invariants: one agenda entry per job that has
 		/// not ended, sorted; a running job's round open and no other; updates
 		/// only of open rounds, from admitted institutions; a running job's

@@ -760,3 +760,63 @@ proptest! {
 type DispatchResult = sp_runtime::DispatchResult;
 use sp_runtime::AccountId32;
 use twinnet_primitives::did::DidId;
+
+// ---- views ---------------------------------------------------------------------
+
+#[test]
+fn an_auditor_learns_whether_a_twins_rows_were_used_in_a_round() {
+	use twinnet_primitives::federated::TwinUsage;
+	run_test(|| {
+		let sites = three_sites();
+		// Patient 1's twin refuses rounds above ε = 0.1.
+		let refusing = sites[0].twins[0];
+		let owner = Twins::patient(&refusing).unwrap();
+		let mut terms = compute_terms(&sites[0].institution);
+		terms.binding.max_epsilon_per_round = Some(FixedU64::from_rational(1, 10));
+		assert_ok!(Consent::narrow(origin(&owner), refusing, grant_of(&refusing).id, terms));
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let used = sites[0].twins[1];
+		let straggling = sites[1].twins[0];
+		assert_eq!(
+			Federated::twin_usage(job, 0, &used),
+			TwinUsage::Admitted { institution: sites[0].institution }
+		);
+		assert_ok!(submit(report(job, 0, &sites[0], 2, &params(3)), &sites[0]));
+		assert_ok!(submit(report(job, 0, &sites[2], 2, &params(3)), &sites[2]));
+		run_to_block(8);
+		let aggregate_hash = crate::update_hash(&params(3));
+		assert_eq!(
+			Federated::twin_usage(job, 0, &used),
+			TwinUsage::Used {
+				institution: sites[0].institution,
+				charged: per_round(),
+				aggregate_hash
+			}
+		);
+		assert_eq!(
+			Federated::twin_usage(job, 0, &straggling),
+			TwinUsage::NotUsed { institution: sites[1].institution }
+		);
+		assert_eq!(
+			Federated::twin_usage(job, 0, &refusing),
+			TwinUsage::Excluded {
+				institution: sites[0].institution,
+				reason: ConsentDenied::RoundCapExceeded
+			}
+		);
+		let unrelated = create_did(&stranger(), SubjectKind::PatientTwin);
+		assert_eq!(Federated::twin_usage(job, 0, &unrelated), TwinUsage::NotInRound);
+		assert_eq!(Federated::twin_usage(job, 5, &used), TwinUsage::NotInRound);
+		let view = Federated::round_view(job, 0).unwrap();
+		assert_eq!(view.cohorts.len(), 3);
+		assert_eq!(
+			view.cohorts.iter().map(|c| c.reported).collect::<Vec<_>>(),
+			vec![true, false, true]
+		);
+		let job_view = Federated::job_view(job).unwrap();
+		assert_eq!(job_view.completed_rounds, 1);
+		assert_eq!(job_view.participants.len(), 3);
+		assert!(Federated::job_view(9).is_none());
+	});
+}
