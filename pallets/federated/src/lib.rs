@@ -82,6 +82,7 @@ pub use types::*;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -178,7 +179,9 @@ pub mod pallet {
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config {
+	pub trait Config:
+		frame_system::Config + frame_system::offchain::CreateAuthorizedTransaction<Call<Self>>
+	{
 		/// The currency rewards are paid and deposits held in.
 		type Currency: fungible::Mutate<Self::AccountId>
 			+ fungible::InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
@@ -453,6 +456,10 @@ pub mod pallet {
 				weight.saturating_accrue(Self::step(job, now));
 			}
 			weight
+		}
+
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::run_offchain_worker(now);
 		}
 	}
 

@@ -820,3 +820,171 @@ fn an_auditor_learns_whether_a_twins_rows_were_used_in_a_round() {
 		assert!(Federated::job_view(9).is_none());
 	});
 }
+
+// ---- off-chain worker ----------------------------------------------------------
+
+mod offchain_worker {
+	use super::*;
+	use codec::{Decode, Encode};
+	use sp_core::offchain::{
+		testing::{PendingRequest, TestOffchainExt, TestTransactionPoolExt},
+		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+	};
+	use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
+
+	const AGENT: &str = "http://127.0.0.1:7700";
+
+	/// Runs `test` with an offchain worker environment whose keystore holds
+	/// site 0's node key, and its pool and HTTP state.
+	fn with_offchain(
+		test: impl FnOnce(
+			&std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::OffchainState>>,
+			&std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::PoolState>>,
+		),
+	) {
+		let (offchain, offchain_state) = TestOffchainExt::new();
+		let (pool, pool_state) = TestTransactionPoolExt::new();
+		let keystore = MemoryKeystore::new();
+		let seed = format!("0x{}", hex::encode([0x40u8; 32]));
+		keystore
+			.sr25519_generate_new(crate::offchain::KEY_TYPE, Some(&seed))
+			.expect("the key is made");
+		let mut ext = new_test_ext();
+		ext.register_extension(OffchainDbExt::new(offchain.clone()));
+		ext.register_extension(OffchainWorkerExt::new(offchain));
+		ext.register_extension(TransactionPoolExt::new(pool));
+		ext.register_extension(KeystoreExt::new(keystore));
+		ext.execute_with(|| {
+			test(&offchain_state, &pool_state);
+			Federated::do_try_state().expect("pallet-federated invariants hold");
+		});
+	}
+
+	fn set_agent(url: &str) {
+		sp_io::offchain::local_storage_set(
+			sp_core::offchain::StorageKind::PERSISTENT,
+			crate::offchain::AGENT_URL_KEY,
+			url.as_bytes(),
+		);
+	}
+
+	#[test]
+	fn the_worker_dispatches_collects_and_reports_from_the_node_key() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(AGENT);
+			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
+			// Block 2: the round is handed to the agent.
+			offchain.write().expect_request(PendingRequest {
+				method: "POST".into(),
+				uri: format!("{AGENT}/v1/rounds"),
+				headers: vec![("Content-Type".into(), "application/json".into())],
+				body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
+					.into_bytes(),
+				response: Some(b"{}".to_vec()),
+				sent: true,
+				..Default::default()
+			});
+			Federated::run_offchain_worker(2);
+			assert!(pool.read().transactions.is_empty());
+			// Block 3: training is not done yet.
+			let update_uri = format!("{AGENT}/v1/rounds/{job}/0/{institution}");
+			offchain.write().expect_request(PendingRequest {
+				method: "GET".into(),
+				uri: update_uri.clone(),
+				response: Some(Vec::new()),
+				sent: true,
+				..Default::default()
+			});
+			Federated::run_offchain_worker(3);
+			assert!(pool.read().transactions.is_empty());
+			// Block 4: the update is ready and reported.
+			let update = (3u32, vec![11i32, -12, 13, -14]);
+			offchain.write().expect_request(PendingRequest {
+				method: "GET".into(),
+				uri: update_uri,
+				response: Some(update.encode()),
+				sent: true,
+				..Default::default()
+			});
+			Federated::run_offchain_worker(4);
+			let transactions = pool.read().transactions.clone();
+			assert_eq!(transactions.len(), 1);
+			let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
+			let RuntimeCall::Federated(call) = extrinsic.function else { panic!("a report") };
+			let Call::submit_update { report, signature } = call.clone() else {
+				panic!("a report")
+			};
+			assert_eq!(report.institution, sites[0].institution);
+			assert_eq!((report.records, report.parameters.to_vec()), update);
+			// The pool would take it, and the chain accepts it.
+			assert!(call.authorize(TransactionSource::Local).unwrap().is_ok());
+			assert_ok!(Federated::submit_update(authorized(), report, signature));
+			// Nothing more to do for this node.
+			Federated::run_offchain_worker(5);
+			assert_eq!(pool.read().transactions.len(), 1);
+		});
+	}
+
+	#[test]
+	fn the_worker_does_nothing_without_an_agent_or_a_key_of_a_participant() {
+		with_offchain(|_, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites[1..], 1, 1));
+			run_to_block(2);
+			// No agent URL: no request (an unexpected one would panic).
+			Federated::run_offchain_worker(2);
+			// An agent, but this node holds no key of sites 1 and 2.
+			set_agent(AGENT);
+			Federated::run_offchain_worker(3);
+			assert!(pool.read().transactions.is_empty());
+			let keys = sp_io::crypto::sr25519_public_keys(crate::offchain::KEY_TYPE);
+			assert!(Federated::tasks(&keys).is_empty());
+			assert!(Jobs::<Test>::contains_key(job));
+		});
+	}
+
+	#[test]
+	fn a_malformed_update_is_not_reported_and_is_collected_again() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(&format!("{AGENT}/"));
+			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
+			offchain.write().expect_request(PendingRequest {
+				method: "POST".into(),
+				uri: format!("{AGENT}/v1/rounds"),
+				headers: vec![("Content-Type".into(), "application/json".into())],
+				body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
+					.into_bytes(),
+				response: Some(Vec::new()),
+				sent: true,
+				..Default::default()
+			});
+			Federated::run_offchain_worker(2);
+			let collect = |response: Vec<u8>| PendingRequest {
+				method: "GET".into(),
+				uri: format!("{AGENT}/v1/rounds/{job}/0/{institution}"),
+				response: Some(response),
+				sent: true,
+				..Default::default()
+			};
+			// Not SCALE: nothing is submitted.
+			offchain.write().expect_request(collect(b"{\"oops\":1}".to_vec()));
+			Federated::run_offchain_worker(3);
+			assert!(pool.read().transactions.is_empty());
+			// Too many parameters for the chain: refused before signing.
+			let oversized = (3u32, vec![1i32; MAX_PARAMETERS as usize + 1]);
+			offchain.write().expect_request(collect(oversized.encode()));
+			Federated::run_offchain_worker(4);
+			assert!(pool.read().transactions.is_empty());
+			// A good update on the next try is reported.
+			offchain.write().expect_request(collect((3u32, params(2)).encode()));
+			Federated::run_offchain_worker(5);
+			assert_eq!(pool.read().transactions.len(), 1);
+		});
+	}
+}
