@@ -133,6 +133,14 @@ pub enum FailureReason {
 pub enum JobState<BlockNumber> {
 	/// Waiting for its next round to open (at the next block).
 	Pending,
+	/// Round `round` is opening: the cohorts of its first `admitted`
+	/// participants are in; more follow each block.
+	Opening {
+		/// The round.
+		round: u32,
+		/// How many participants' cohorts are in.
+		admitted: u32,
+	},
 	/// Round `round` is open for reports until `deadline` (inclusive).
 	Running {
 		/// The open round.

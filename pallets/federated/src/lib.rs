@@ -236,6 +236,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxStepsPerBlock: Get<u32>;
 
+		/// The most participants' cohorts admitted in one step of opening a
+		/// round (the rest in the next blocks).
+		#[pallet::constant]
+		type MaxCohortsPerStep: Get<u32>;
+
 		/// The fixed part of a job's deposit.
 		#[pallet::constant]
 		type DepositBase: Get<BalanceOf<Self>>;
@@ -470,7 +475,7 @@ pub mod pallet {
 		/// round in escrow and the deposit of the job's records, and opens
 		/// its first round in the next block.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::create_job(spec.datasets.len() as u32))]
+		#[pallet::weight(Pallet::<T>::create_job_weight(spec.datasets.len() as u32))]
 		pub fn create_job(origin: OriginFor<T>, spec: Box<JobSpecOf<T>>) -> DispatchResult {
 			let researcher = ensure_signed(origin)?;
 			let participants = Self::check_spec(&researcher, &spec)?;
@@ -518,14 +523,24 @@ pub mod pallet {
 		/// and returns every reservation, and the escrow returns to the
 		/// researcher. The job's records (and their deposit) stay.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::cancel_job(T::MaxDatasets::get()))]
+		#[pallet::weight(Pallet::<T>::cancel_job_weight(T::MaxDatasets::get()))]
 		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut record = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 			ensure!(record.researcher == who, Error::<T>::NotResearcher);
 			ensure!(!record.state.is_final(), Error::<T>::JobEnded);
-			if let JobState::Running { round, .. } = record.state {
-				Self::abandon_round(job, round, &record, RoundOutcome::Cancelled);
+			match record.state {
+				JobState::Running { round, .. } => {
+					Self::abandon_round(job, round, &record, RoundOutcome::Cancelled);
+				},
+				JobState::Opening { round, .. } => {
+					// No round record yet: nothing to keep as evidence.
+					Self::abandon_round(job, round, &record, RoundOutcome::Cancelled);
+					for participant in &record.participants {
+						Cohorts::<T>::remove((job, round, participant.institution));
+					}
+				},
+				_ => {},
 			}
 			Self::unschedule(job);
 			Self::finish(job, &mut record, JobState::Cancelled);
@@ -731,6 +746,60 @@ pub mod pallet {
 			T::DepositPerByte::get().saturating_mul(bytes.into())
 		}
 
+		/// The weights below add, per participant, the worst cases the
+		/// datasets and consent pallets export for the calls made into them
+		/// (a dataset's most contributors, a twin's most grants): the
+		/// benchmarks measured those calls at a cheaper case, so that part
+		/// is counted twice, an overestimate.
+		fn per_participant(twins: u32, reserve: bool) -> Weight {
+			let settle = T::Consent::settle_weight(twins);
+			if reserve {
+				settle
+					.saturating_add(T::Datasets::can_compute_weight())
+					.saturating_add(T::Consent::reserve_weight(twins))
+			} else {
+				settle
+			}
+		}
+
+		/// The most [`Pallet::create_job`] of `datasets` datasets weighs.
+		pub fn create_job_weight(datasets: u32) -> Weight {
+			T::WeightInfo::create_job(datasets)
+				.saturating_add(T::Datasets::can_compute_weight().saturating_mul(datasets.into()))
+		}
+
+		/// The most [`Pallet::cancel_job`] of a job of `participants` weighs.
+		pub fn cancel_job_weight(participants: u32) -> Weight {
+			T::WeightInfo::cancel_job(participants).saturating_add(
+				Self::per_participant(T::MaxCohort::get(), false).saturating_mul(participants.into()),
+			)
+		}
+
+		/// The most one step (an opening or a closing) of any job may weigh.
+		pub fn max_step_weight() -> Weight {
+			let participants = T::MaxDatasets::get();
+			Self::open_round_weight(participants)
+				.max(Self::close_round_weight(participants, T::MaxParameters::get()))
+		}
+
+		/// The most a step of opening a round of `participants` weighs: the
+		/// cohorts of at most [`Config::MaxCohortsPerStep`] admitted, and the
+		/// round opened.
+		fn open_round_weight(participants: u32) -> Weight {
+			let batch = participants.min(T::MaxCohortsPerStep::get().max(1));
+			T::WeightInfo::open_round(participants).saturating_add(
+				Self::per_participant(T::MaxCohort::get(), true).saturating_mul(batch.into()),
+			)
+		}
+
+		/// The most closing a round of `participants` reports of
+		/// `parameters` parameters weighs.
+		fn close_round_weight(participants: u32, parameters: u32) -> Weight {
+			T::WeightInfo::close_round(participants, parameters).saturating_add(
+				Self::per_participant(T::MaxCohort::get(), false).saturating_mul(participants.into()),
+			)
+		}
+
 		/// Takes a job's due step: opens its next round or closes its open
 		/// one. Returns the weight used (benchmarked with the most twins per
 		/// cohort, [`Config::MaxCohort`]).
@@ -740,47 +809,42 @@ pub mod pallet {
 			};
 			let participants = job.participants.len() as u32;
 			match job.state {
-				JobState::Pending => {
+				JobState::Pending | JobState::Opening { .. } => {
 					Self::open_round(job_id, &mut job, now);
-					T::WeightInfo::open_round(participants)
+					Self::open_round_weight(participants)
 				},
 				JobState::Running { round, .. } => {
 					Self::close_round(job_id, round, &mut job, now);
 					let parameters = job.spec.model.parameters().unwrap_or(0);
-					T::WeightInfo::close_round(participants, parameters)
+					Self::close_round_weight(participants, parameters)
 				},
 				_ => T::DbWeight::get().reads(1),
 			}
 		}
 
-		/// Opens `job`'s next round: admits each participant's usable twins
-		/// whose consent pays the round's budget, records the cohorts and
-		/// the round, and schedules its closing.
+		/// Takes a step in opening `job`'s next round: admits the cohorts of
+		/// the next [`Config::MaxCohortsPerStep`] participants (the usable
+		/// twins whose consent pays the round's budget), and once every
+		/// participant's is in, opens the round.
 		pub(crate) fn open_round(job_id: JobId, job: &mut JobOf<T>, now: BlockNumberFor<T>) {
-			let round = job.next_round;
-			job.next_round = round.saturating_add(1);
-			let job_round = JobRound { job: job_id, round };
-			let mut record = RoundOf::<T> {
-				opened_at: now,
-				deadline: now.saturating_add(job.spec.round_timeout),
-				start_model: Models::<T>::get(job_id)
-					.map(|model| update_hash(&model))
-					.unwrap_or_default(),
-				expected: BoundedVec::new(),
-				reporters: BoundedVec::new(),
-				admitted_twins: 0,
-				excluded_twins: 0,
-				outcome: RoundOutcome::Open,
+			let (round, mut admitted) = match job.state {
+				JobState::Pending => {
+					let round = job.next_round;
+					job.next_round = round.saturating_add(1);
+					(round, 0u32)
+				},
+				JobState::Opening { round, admitted } => (round, admitted),
+				_ => return,
 			};
-			let mut bytes = 0usize;
-			for participant in &job.participants {
+			let job_round = JobRound { job: job_id, round };
+			let batch = job
+				.participants
+				.iter()
+				.skip(admitted as usize)
+				.take(T::MaxCohortsPerStep::get().max(1) as usize);
+			for participant in batch {
 				let cohort = Self::admit(job, job_round, participant);
-				record.admitted_twins.saturating_accrue(cohort.admitted.len() as u32);
-				record.excluded_twins.saturating_accrue(cohort.excluded.len() as u32);
-				if cohort.status == CohortStatus::Admitted {
-					// As many cohorts as participants: the push cannot fail.
-					let _ = record.expected.try_push(participant.institution);
-				} else {
+				if cohort.status != CohortStatus::Admitted {
 					Self::deposit_event(Event::CohortSatOut {
 						job: job_id,
 						round,
@@ -796,8 +860,48 @@ pub mod pallet {
 						twins: cohort.excluded.to_vec(),
 					});
 				}
-				bytes.saturating_accrue(cohort.encoded_size());
 				Cohorts::<T>::insert((job_id, round, participant.institution), cohort);
+				admitted.saturating_inc();
+			}
+			if (admitted as usize) < job.participants.len() {
+				job.state = JobState::Opening { round, admitted };
+				Self::schedule(job_id, now.saturating_add(One::one()));
+				Jobs::<T>::insert(job_id, &*job);
+				return;
+			}
+			Self::finish_opening(job_id, job, round, now);
+		}
+
+		/// Opens round `round` once every participant's cohort is in: its
+		/// record, the deposit for its records, and its deadline, or its
+		/// failure if too few cohorts were admitted.
+		fn finish_opening(job_id: JobId, job: &mut JobOf<T>, round: u32, now: BlockNumberFor<T>) {
+			let job_round = JobRound { job: job_id, round };
+			let mut record = RoundOf::<T> {
+				opened_at: now,
+				deadline: now.saturating_add(job.spec.round_timeout),
+				start_model: Models::<T>::get(job_id)
+					.map(|model| update_hash(&model))
+					.unwrap_or_default(),
+				expected: BoundedVec::new(),
+				reporters: BoundedVec::new(),
+				admitted_twins: 0,
+				excluded_twins: 0,
+				outcome: RoundOutcome::Open,
+			};
+			let mut bytes = 0usize;
+			for participant in &job.participants {
+				let Some(cohort) = Cohorts::<T>::get((job_id, round, participant.institution))
+				else {
+					continue;
+				};
+				record.admitted_twins.saturating_accrue(cohort.admitted.len() as u32);
+				record.excluded_twins.saturating_accrue(cohort.excluded.len() as u32);
+				if cohort.status == CohortStatus::Admitted {
+					// As many cohorts as participants: the push cannot fail.
+					let _ = record.expected.try_push(participant.institution);
+				}
+				bytes.saturating_accrue(cohort.encoded_size());
 			}
 			bytes.saturating_accrue(record.encoded_size());
 			let deposit = Self::deposit_for(bytes);

@@ -243,6 +243,12 @@ where
 	fn create_extension() {}
 }
 
+parameter_types! {
+	/// Cohorts admitted per step of opening a round here (all three sites,
+	/// unless a test opens rounds over several blocks).
+	pub static CohortsPerStep: u32 = 3;
+}
+
 /// The most datasets (institutions) of a job here.
 pub const MAX_DATASETS: u32 = 3;
 /// The most parameters of a model here.
@@ -265,6 +271,7 @@ impl pallet_federated::Config for Test {
 	type MaxRoundTimeout = ConstU64<100>;
 	type MaxActiveJobs = ConstU32<2>;
 	type MaxStepsPerBlock = ConstU32<2>;
+	type MaxCohortsPerStep = CohortsPerStep;
 	type DepositBase = ConstU64<JOB_DEPOSIT_BASE>;
 	type DepositPerByte = ConstU64<1>;
 	type ReportPriority = ConstU64<1_000>;

@@ -988,3 +988,49 @@ mod offchain_worker {
 		});
 	}
 }
+
+#[test]
+fn a_round_opens_one_batch_of_cohorts_a_block() {
+	run_test(|| {
+		CohortsPerStep::set(1);
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(2);
+		assert_eq!(
+			Jobs::<Test>::get(job).unwrap().state,
+			JobState::Opening { round: 0, admitted: 1 }
+		);
+		// The first cohort is charged already; the round is not open.
+		assert_eq!(grant_of(&sites[0].twins[0]).reserved.epsilon, epsilon(1));
+		assert_eq!(grant_of(&sites[1].twins[0]).reserved, PrivacyBudget::default());
+		assert!(Rounds::<Test>::get(job, 0).is_none());
+		assert_noop!(
+			submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]),
+			Error::<Test>::RoundNotOpen
+		);
+		run_to_block(4);
+		assert_eq!(
+			Jobs::<Test>::get(job).unwrap().state,
+			JobState::Running { round: 0, deadline: 9 }
+		);
+		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().expected.len(), 3);
+		CohortsPerStep::set(3);
+	});
+}
+
+#[test]
+fn cancelling_while_a_round_opens_returns_the_cohorts_charged_so_far() {
+	run_test(|| {
+		CohortsPerStep::set(1);
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(3);
+		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+		for twin in sites.iter().flat_map(|s| s.twins.iter()) {
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		assert!(Cohorts::<Test>::iter().next().is_none());
+		assert!(Agenda::<Test>::get().is_empty());
+		CohortsPerStep::set(3);
+	});
+}
