@@ -105,7 +105,22 @@ pub struct PrivacyBudget {
 	pub delta: Perquintill,
 }
 
+/// The decimals of an epsilon (`FixedU64`): nine.
+pub const EPSILON_DECIMALS: usize = 9;
+/// The decimals of a delta (`Perquintill`): eighteen.
+pub const DELTA_DECIMALS: usize = 18;
+
 impl PrivacyBudget {
+	/// Epsilon as an exact decimal string (`"1.5"`), as every RPC shows it.
+	pub fn epsilon_decimal(&self) -> alloc::string::String {
+		crate::format_decimal(self.epsilon.into_inner(), EPSILON_DECIMALS)
+	}
+
+	/// Delta as an exact decimal string (`"0.000001"`), as every RPC shows it.
+	pub fn delta_decimal(&self) -> alloc::string::String {
+		crate::format_decimal(self.delta.deconstruct(), DELTA_DECIMALS)
+	}
+
 	/// `self + other`, or `None` if that does not fit.
 	pub fn checked_add(&self, other: &Self) -> Option<Self> {
 		let epsilon = self.epsilon.checked_add(&other.epsilon)?;
@@ -558,6 +573,20 @@ mod tests {
 		let tiny = PrivacyBudget::from_rational_ceil(1, u128::MAX, 1, u64::MAX).unwrap();
 		assert_eq!(tiny.epsilon, FixedU64::from_inner(1));
 		assert_eq!(tiny.delta, Perquintill::from_parts(1));
+	}
+
+	#[test]
+	fn budgets_show_as_exact_decimals() {
+		let budget = PrivacyBudget {
+			epsilon: FixedU64::from_rational(3, 2),
+			delta: Perquintill::from_parts(1_000_000_000_000),
+		};
+		assert_eq!(
+			(budget.epsilon_decimal(), budget.delta_decimal()),
+			("1.5".into(), "0.000001".into())
+		);
+		let zero = PrivacyBudget::default();
+		assert_eq!((zero.epsilon_decimal(), zero.delta_decimal()), ("0".into(), "0".into()));
 	}
 
 	#[test]

@@ -12,6 +12,8 @@
 //! - [`consent`]: consent grants, scopes, purposes, privacy budgets, and
 //!   the [`consent::ConsentLedger`] pallets check before touching a twin's data.
 //! - [`deposit`]: storage deposits as fungible holds.
+//! - [`format_decimal`]: fixed-point numbers (privacy budgets, training
+//!   settings) as the exact decimal strings every RPC and client shows.
 //! - [`traits`]: the interfaces one pallet offers another (for example
 //!   "is this account the controller of that twin?").
 
@@ -33,5 +35,43 @@ pub fn repeats_earlier<T: PartialEq>(items: &[T], index: usize) -> bool {
 	match items.get(index) {
 		Some(item) => items.iter().take(index).any(|earlier| earlier == item),
 		None => false,
+	}
+}
+
+/// `value` units of 10^-`decimals` as an exact decimal string: `1.5`, `2`,
+/// `0.000000000000000006` (no trailing zeros, no point for a whole number,
+/// no exponent). How every RPC and client shows privacy budgets and other
+/// fixed-point numbers, so that one epsilon reads the same everywhere.
+pub fn format_decimal(value: u64, decimals: usize) -> alloc::string::String {
+	let digits = alloc::format!("{value:0>width$}", width = decimals.saturating_add(1));
+	let (whole, fraction) = digits.split_at(digits.len().saturating_sub(decimals));
+	match fraction.trim_end_matches('0') {
+		"" => whole.into(),
+		fraction => alloc::format!("{whole}.{fraction}"),
+	}
+}
+
+/// A `FixedU64` (such as an epsilon, a learning rate or a clip norm) as
+/// an exact decimal string, at most nine decimals: [`format_decimal`] of
+/// its inner value.
+pub fn format_fixed(value: sp_runtime::FixedU64) -> alloc::string::String {
+	format_decimal(value.into_inner(), consent::EPSILON_DECIMALS)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn decimals_are_exact() {
+		assert_eq!(format_decimal(1_500_000_000, 9), "1.5");
+		assert_eq!(format_decimal(2_000_000_000, 9), "2");
+		assert_eq!(format_decimal(1, 9), "0.000000001");
+		assert_eq!(format_decimal(10_000_000_000_000, 18), "0.00001");
+		assert_eq!(format_decimal(0, 18), "0");
+		assert_eq!(format_decimal(u64::MAX, 18), "18.446744073709551615");
+		assert_eq!(format_decimal(u64::MAX, 0), "18446744073709551615");
+		assert_eq!(format_decimal(120, 0), "120");
+		assert_eq!(format_fixed(sp_runtime::FixedU64::from_rational(1, 4)), "0.25");
 	}
 }

@@ -30,6 +30,7 @@ use twinnet_primitives::{
 		PrivacyBudget, Purpose, Scope,
 	},
 	did::{format_did, parse_did, parse_ss58, DidId, MAX_DID_LENGTH},
+	format_fixed,
 };
 
 pub use pallet_consent_runtime_api::ConsentApi as ConsentRuntimeApi;
@@ -101,22 +102,10 @@ fn parse_grantee<AccountId: Ss58Codec>(
 	}
 }
 
-/// `value` of a fixed-point number with `decimals` decimals, as a decimal string.
-fn decimal(value: u64, decimals: usize) -> String {
-	let digits = format!("{value:0>width$}", width = decimals.saturating_add(1));
-	let (whole, fraction) = digits.split_at(digits.len().saturating_sub(decimals));
-	match fraction.trim_end_matches('0') {
-		"" => whole.to_string(),
-		fraction => format!("{whole}.{fraction}"),
-	}
-}
-
-/// A privacy budget: epsilon and delta as decimal strings (exact).
+/// A privacy budget: epsilon and delta as decimal strings (exact), with
+/// the formatter every RPC shares.
 pub fn budget_json(budget: &PrivacyBudget) -> Value {
-	json!({
-		"epsilon": decimal(budget.epsilon.into_inner(), 9),
-		"delta": decimal(budget.delta.deconstruct(), 18),
-	})
+	json!({ "epsilon": budget.epsilon_decimal(), "delta": budget.delta_decimal() })
 }
 
 fn grantee_json<AccountId: Ss58Codec>(grantee: &Grantee<AccountId>) -> Value {
@@ -189,7 +178,7 @@ fn binding_json(binding: &Binding) -> Value {
 		fields.insert("codeHash".into(), json!(format!("{code_hash:?}")));
 	}
 	if let Some(cap) = binding.max_epsilon_per_round {
-		fields.insert("maxEpsilonPerRound".into(), json!(decimal(cap.into_inner(), 9)));
+		fields.insert("maxEpsilonPerRound".into(), json!(format_fixed(cap)));
 	}
 	Value::Object(fields)
 }
@@ -314,12 +303,13 @@ mod tests {
 	use sp_runtime::{AccountId32, FixedU64, Perquintill};
 
 	#[test]
-	fn decimals_are_exact() {
-		assert_eq!(decimal(1_500_000_000, 9), "1.5");
-		assert_eq!(decimal(2_000_000_000, 9), "2");
-		assert_eq!(decimal(1, 9), "0.000000001");
-		assert_eq!(decimal(10_000_000_000_000, 18), "0.00001");
-		assert_eq!(decimal(0, 18), "0");
+	fn budgets_are_exact_decimals() {
+		let budget = PrivacyBudget {
+			epsilon: FixedU64::from_inner(1),
+			delta: Perquintill::from_parts(10_000_000_000_000),
+		};
+		assert_eq!(budget_json(&budget), json!({ "epsilon": "0.000000001", "delta": "0.00001" }));
+		assert_eq!(budget_json(&PrivacyBudget::default()), json!({ "epsilon": "0", "delta": "0" }));
 	}
 
 	#[test]
