@@ -48,12 +48,14 @@ where
 		+ pallet_consent_rpc::ConsentRuntimeApi<Block, AccountId, BlockNumber>
 		+ pallet_commitments_rpc::CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>
 		+ pallet_datasets_rpc::DatasetsRuntimeApi<Block, AccountId, BlockNumber, Balance>
+		+ pallet_federated_rpc::FederatedRuntimeApi<Block, AccountId, Balance, BlockNumber>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
 	use pallet_commitments_rpc::{Commitments, CommitmentsApiServer};
 	use pallet_consent_rpc::{Consent, ConsentApiServer};
 	use pallet_datasets_rpc::{Datasets, DatasetsApiServer};
+	use pallet_federated_rpc::{Federated, FederatedApiServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use pallet_twins_rpc::{Twins, TwinsApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
@@ -65,6 +67,7 @@ where
 	module.merge(Twins::<_, Block, AccountId>::new(client.clone(), block_time).into_rpc())?;
 	module.merge(Consent::<_, Block, AccountId>::new(client.clone()).into_rpc())?;
 	module.merge(Commitments::<_, Block, AccountId, Balance>::new(client.clone()).into_rpc())?;
+	module.merge(Federated::<_, Block, AccountId, Balance>::new(client.clone()).into_rpc())?;
 	module.merge(Datasets::<_, Block, AccountId, Balance>::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -25,8 +25,8 @@ pub mod commitments;
 pub mod consent;
 pub mod datasets;
 pub mod deposit;
-pub mod federated;
 pub mod did;
+pub mod federated;
 pub mod traits;
 
 /// Whether `items[index]` repeats an item before it: how calls that take

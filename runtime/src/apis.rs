@@ -328,6 +328,36 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_federated_runtime_api::FederatedApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn job(id: JobId) -> Option<twinnet_primitives::federated::JobView<AccountId, Balance, BlockNumber>> {
+			crate::Federated::job_view(id)
+		}
+
+		fn round(job: JobId, round: u32) -> Option<twinnet_primitives::federated::RoundView<BlockNumber>> {
+			crate::Federated::round_view(job, round)
+		}
+
+		fn twin_usage(job: JobId, round: u32, twin: DidId) -> twinnet_primitives::federated::TwinUsage {
+			crate::Federated::twin_usage(job, round, &twin)
+		}
+
+		fn model(job: JobId) -> Option<Vec<i32>> {
+			pallet_federated::Models::<Runtime>::get(job).map(|model| model.into_inner())
+		}
+
+		fn rounds_of(job: JobId, start_after: Option<u32>, limit: u32) -> Vec<u32> {
+			let Some(record) = pallet_federated::Jobs::<Runtime>::get(job) else {
+				return Vec::new();
+			};
+			pallet_federated_runtime_api::round_page(
+				start_after,
+				limit.min(pallet_federated_runtime_api::MAX_PAGE),
+				record.next_round,
+				|round| pallet_federated::Rounds::<Runtime>::contains_key(job, round),
+			)
+		}
+	}
+
 	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)

@@ -5,7 +5,8 @@ use frame_benchmarking::{BenchmarkBatch, BenchmarkConfig, BenchmarkList};
 use frame_support::traits::{StorageInfo, StorageInfoTrait, WhitelistedStorageKeys};
 
 use crate::{
-	AllPalletsWithSystem, Balances, Commitments, Consent, Datasets, Runtime, Sudo, Timestamp, Twins,
+	AllPalletsWithSystem, Balances, Commitments, Consent, Datasets, Federated, Runtime, Sudo,
+	Timestamp, Twins,
 };
 
 type BaselineBench = frame_benchmarking::baseline::Pallet<Runtime>;
@@ -26,6 +27,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_consent, Consent]
 	[pallet_datasets, Datasets]
 	[pallet_commitments, Commitments]
+	[pallet_federated, Federated]
 );
 
 /// The benchmarks this runtime offers, and its storage layout.

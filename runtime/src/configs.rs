@@ -17,10 +17,10 @@ use sp_runtime::{Perbill, Perquintill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Commitments, Consent, Datasets, Hash,
-	Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, Signature, System, Twins, DAYS, EXISTENTIAL_DEPOSIT, MICRO_UNITS,
-	MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, UNITS, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Commitments, Consent, Datasets,
+	Federated, Hash, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Signature, System, Twins, DAYS,
+	EXISTENTIAL_DEPOSIT, MICRO_UNITS, MILLI_UNITS, SLOT_DURATION, SS58_PREFIX, UNITS, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -326,6 +326,87 @@ impl pallet_datasets::Config for Runtime {
 	type BenchmarkHelper = DatasetsBenchmarkHelper;
 }
 
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = super::UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateTransaction<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extension = super::TxExtension;
+
+	fn create_transaction(
+		call: RuntimeCall,
+		extension: super::TxExtension,
+	) -> super::UncheckedExtrinsic {
+		super::UncheckedExtrinsic::new_transaction(call, extension)
+	}
+}
+
+/// What an off-chain worker's authorized transaction (a federated report)
+/// carries: the same extensions as a signed one; without a signer, nonce
+/// and fee checks pass it by, `AuthorizeCall` runs the call's own check.
+impl<C> frame_system::offchain::CreateAuthorizedTransaction<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	fn create_extension() -> super::TxExtension {
+		(
+			frame_system::AuthorizeCall::<Runtime>::new(),
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(sp_runtime::generic::Era::Immortal),
+			frame_system::CheckNonce::<Runtime>::from(0),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		)
+	}
+}
+
+parameter_types! {
+	pub const JobDepositBase: Balance = UNITS;
+	pub const JobDepositPerByte: Balance = 10 * MICRO_UNITS;
+	/// Reports go ahead of ordinary transactions: a round's deadline is near.
+	pub const ReportPriority: u64 = u64::MAX / 4;
+}
+
+impl pallet_federated::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = Twins;
+	type Consent = Consent;
+	type Datasets = Datasets;
+	type MaxDatasets = ConstU32<8>;
+	type MaxParameters = ConstU32<4096>;
+	// As many as a dataset's contributors.
+	type MaxCohort = ConstU32<128>;
+	type MaxRounds = ConstU32<100>;
+	type MaxRetries = ConstU32<3>;
+	type MinRoundTimeout = ConstU32<3>;
+	type MaxRoundTimeout = ConstU32<DAYS>;
+	type MaxActiveJobs = ConstU32<16>;
+	// One step a block, of at most two cohorts when opening (each up to 128
+	// twins, every consent check at its worst): at most half a block's
+	// ref-time (runtime test `a_federated_step_leaves_most_of_a_block`).
+	type MaxStepsPerBlock = ConstU32<1>;
+	type MaxCohortsPerStep = ConstU32<2>;
+	type DepositBase = JobDepositBase;
+	type DepositPerByte = JobDepositPerByte;
+	type ReportPriority = ReportPriority;
+	type WeightInfo = pallet_federated::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = FederatedBenchmarkHelper;
+}
+
 parameter_types! {
 	pub const CommitmentDepositBase: Balance = 100 * MILLI_UNITS;
 	pub const CommitmentDepositPerByte: Balance = MILLI_UNITS;
@@ -342,8 +423,8 @@ impl pallet_commitments::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Dids = Twins;
-	// No pallet runs jobs yet: no commitment can name a job round.
-	type Jobs = ();
+	// A commitment may name a round of a federated job.
+	type Jobs = Federated;
 	type ResolveOrigin = frame_system::EnsureRoot<AccountId>;
 	type DepositBase = CommitmentDepositBase;
 	type DepositPerByte = CommitmentDepositPerByte;
@@ -416,9 +497,19 @@ impl pallet_commitments::BenchmarkHelper<AccountId> for CommitmentsBenchmarkHelp
 		}
 	}
 
-	fn create_job_round(_round: &twinnet_primitives::commitments::JobRound) {
-		// Without a federated-compute pallet no round exists; the runtime's
-		// `Jobs` is `()`, so benchmarks measure commits without a round.
+	fn create_job_round(round: &twinnet_primitives::commitments::JobRound) {
+		// The round's record alone: what `JobRounds::exists` reads.
+		let record = pallet_federated::Round {
+			opened_at: 0,
+			deadline: 0,
+			start_model: Default::default(),
+			expected: Default::default(),
+			reporters: Default::default(),
+			admitted_twins: 0,
+			excluded_twins: 0,
+			outcome: pallet_federated::RoundOutcome::Open,
+		};
+		pallet_federated::Rounds::<Runtime>::insert(round.job, round.round, record);
 	}
 }
 
@@ -510,5 +601,129 @@ impl pallet_datasets::BenchmarkHelper<AccountId> for DatasetsBenchmarkHelper {
 			assert!(granted.is_ok(), "benchmark consent: {granted:?}");
 		}
 		twin
+	}
+}
+
+/// Creates the licensed datasets and report keys pallet-federated's
+/// benchmarks need, through pallet-twins, pallet-consent and
+/// pallet-datasets; report keys are sr25519 keys of the benchmark's keystore.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct FederatedBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl FederatedBenchmarkHelper {
+	const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"fedb");
+
+	fn node_key(seed: u32) -> sp_core::sr25519::Public {
+		let phrase = alloc::format!("//federated-benchmark//{seed}");
+		sp_io::crypto::sr25519_generate(Self::KEY_TYPE, Some(phrase.into_bytes()))
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_federated::BenchmarkHelper<AccountId> for FederatedBenchmarkHelper {
+	fn licensed_dataset(
+		researcher: &AccountId,
+		seed: u32,
+		contributors: u32,
+		code_hash: sp_core::H256,
+	) -> (
+		twinnet_primitives::did::DidId,
+		twinnet_primitives::datasets::LicenceId,
+		twinnet_primitives::did::DidId,
+	) {
+		use frame_support::{traits::fungible::Mutate, BoundedVec};
+		use pallet_datasets::BenchmarkHelper as _;
+		use twinnet_primitives::{
+			consent::{Purpose, Scope},
+			datasets::Schema,
+			did::{PublicKey, Relationships, SubjectKind},
+		};
+		let controller: AccountId = frame_benchmarking::account("federated-publisher", seed, 0);
+		Balances::set_balance(&controller, 1_000_000 * UNITS);
+		let method = pallet_twins::VerificationMethod {
+			fragment: BoundedVec::truncate_from(b"node".to_vec()),
+			key: PublicKey::Sr25519(Self::node_key(seed).0),
+			relationships: Relationships { capability_invocation: true, ..Default::default() },
+		};
+		let methods = BoundedVec::truncate_from(alloc::vec![method]);
+		let institution =
+			match Twins::do_create(controller.clone(), SubjectKind::Institution, None, methods) {
+				Ok(did) => did,
+				Err(error) => panic!("benchmark institution: {error:?}"),
+			};
+		let dataset = DatasetsBenchmarkHelper::create_did(&controller, SubjectKind::Dataset);
+		let descriptor = pallet_datasets::Descriptor {
+			content_hash: sp_core::H256::repeat_byte(1),
+			location: BoundedVec::truncate_from(b"s3://bucket/cohort.csv.enc".to_vec()),
+			schema: Schema::Csv,
+			size_bytes: 1 << 20,
+			record_count: contributors.into(),
+			metadata_hash: sp_core::H256::repeat_byte(2),
+		};
+		let terms = pallet_datasets::LicenceTerms {
+			price: UNITS,
+			scopes: pallet_datasets::Scopes { view: false, compute: true },
+			purposes: BoundedVec::truncate_from(alloc::vec![Purpose::ModelTraining]),
+			duration: 30 * DAYS,
+			max_licences: 8,
+			transferable: false,
+		};
+		let lineage = pallet_datasets::Lineage { parents: BoundedVec::new(), transformation: None };
+		let origin = || RuntimeOrigin::signed(controller.clone());
+		let registered = Datasets::register(
+			origin(),
+			dataset,
+			institution,
+			alloc::boxed::Box::new(descriptor),
+			alloc::boxed::Box::new(terms),
+			lineage,
+			2,
+		);
+		assert!(registered.is_ok(), "benchmark dataset: {registered:?}");
+		let twins: alloc::vec::Vec<_> = (0..contributors)
+			.map(|n| {
+				let patient_seed = seed.saturating_mul(1_000).saturating_add(n);
+				DatasetsBenchmarkHelper::consenting_twin(&controller, &institution, patient_seed)
+			})
+			.collect();
+		for page in twins.chunks(32) {
+			let added = Datasets::add_contributors(
+				origin(),
+				dataset,
+				BoundedVec::truncate_from(page.to_vec()),
+			);
+			assert!(added.is_ok(), "benchmark contributors: {added:?}");
+		}
+		let allowed = Datasets::set_algorithms(
+			origin(),
+			dataset,
+			BoundedVec::truncate_from(alloc::vec![code_hash]),
+			false,
+		);
+		assert!(allowed.is_ok(), "benchmark algorithm: {allowed:?}");
+		let licence = pallet_datasets::Datasets::<Runtime>::get(dataset)
+			.map(|record| record.licences_sold)
+			.unwrap_or_default();
+		let bought = Datasets::buy_licence(
+			RuntimeOrigin::signed(researcher.clone()),
+			dataset,
+			Scope::Compute,
+			Purpose::ModelTraining,
+			UNITS,
+		);
+		assert!(bought.is_ok(), "benchmark licence: {bought:?}");
+		(dataset, licence, institution)
+	}
+
+	fn sign_as(
+		_institution: &twinnet_primitives::did::DidId,
+		seed: u32,
+		message: &[u8],
+	) -> twinnet_primitives::did::DidSignature {
+		match sp_io::crypto::sr25519_sign(Self::KEY_TYPE, &Self::node_key(seed), message) {
+			Some(signature) => twinnet_primitives::did::DidSignature::Sr25519(signature.0),
+			None => panic!("benchmark keystore lost its key"),
+		}
 	}
 }

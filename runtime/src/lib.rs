@@ -223,4 +223,7 @@ mod runtime {
 
 	#[runtime::pallet_index(13)]
 	pub type Commitments = pallet_commitments;
+
+	#[runtime::pallet_index(14)]
+	pub type Federated = pallet_federated;
 }

@@ -103,7 +103,7 @@ fn token_constants_agree() {
 #[test]
 fn every_call_has_a_generated_weight() {
 	use frame_support::traits::GetCallName;
-	let pallets: [(&str, &[&str], &str); 4] = [
+	let pallets: [(&str, &[&str], &str); 5] = [
 		(
 			"pallet_twins",
 			pallet_twins::Call::<Runtime>::get_call_names(),
@@ -123,6 +123,11 @@ fn every_call_has_a_generated_weight() {
 			"pallet_commitments",
 			pallet_commitments::Call::<Runtime>::get_call_names(),
 			include_str!("../../pallets/commitments/src/weights.rs"),
+		),
+		(
+			"pallet_federated",
+			pallet_federated::Call::<Runtime>::get_call_names(),
+			include_str!("../../pallets/federated/src/weights.rs"),
 		),
 	];
 	for (pallet, calls, weights) in pallets {
@@ -300,4 +305,18 @@ fn try_runtime_upgrade_checks_pass_on_the_development_genesis() {
 		crate::Executive::try_runtime_upgrade(frame_try_runtime::UpgradeCheckSelect::All)
 			.expect("pre- and post-upgrade checks and try_state pass");
 	});
+}
+
+/// A federated job's heaviest step (opening a round of the most
+/// participants with the most twins each, every consent check at its worst)
+/// fits in `on_initialize` with room to spare for transactions.
+#[test]
+fn a_federated_step_leaves_most_of_a_block() {
+	use frame_support::traits::Get;
+	let step = pallet_federated::Pallet::<Runtime>::max_step_weight();
+	let block = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
+	let steps: u32 = <Runtime as pallet_federated::Config>::MaxStepsPerBlock::get();
+	let used = step.ref_time().saturating_mul(steps.into());
+	println!("worst federated step: {} ms of ref-time", step.ref_time() / 1_000_000_000);
+	assert!(used <= block.ref_time() / 2, "{used} of {}", block.ref_time());
 }

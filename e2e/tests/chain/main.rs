@@ -18,4 +18,5 @@ mod commitments;
 mod consent;
 mod datasets;
 mod dev_chain;
+mod federated;
 mod twins;

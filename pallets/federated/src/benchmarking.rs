@@ -38,7 +38,9 @@ fn sites<T: Config>(
 	d: u32,
 	c: u32,
 ) -> Vec<(DidId, twinnet_primitives::datasets::LicenceId, DidId)> {
-	(0..d).map(|seed| T::BenchmarkHelper::licensed_dataset(researcher, seed, c, CODE)).collect()
+	(0..d)
+		.map(|seed| T::BenchmarkHelper::licensed_dataset(researcher, seed, c, CODE))
+		.collect()
 }
 
 /// A job of two rounds over `sites`, all of them needed, training a
@@ -53,7 +55,10 @@ fn spec<T: Config>(
 		datasets: BoundedVec::truncate_from(
 			sites
 				.iter()
-				.map(|(dataset, licence, _)| DatasetLicence { dataset: *dataset, licence: *licence })
+				.map(|(dataset, licence, _)| DatasetLicence {
+					dataset: *dataset,
+					licence: *licence,
+				})
 				.collect(),
 		),
 		code_hash: CODE,
@@ -83,7 +88,10 @@ fn posted<T: Config>(
 	d: u32,
 	c: u32,
 	p: u32,
-) -> Result<(T::AccountId, Vec<(DidId, twinnet_primitives::datasets::LicenceId, DidId)>), BenchmarkError> {
+) -> Result<
+	(T::AccountId, Vec<(DidId, twinnet_primitives::datasets::LicenceId, DidId)>),
+	BenchmarkError,
+> {
 	let researcher = researcher::<T>();
 	let sites = sites::<T>(&researcher, d, c);
 	Federated::<T>::create_job(
@@ -136,8 +144,11 @@ fn signed_report<T: Config>(
 		records: 2,
 		parameters: BoundedVec::truncate_from(vec![-12_345; p as usize]),
 	};
-	let signature =
-		T::BenchmarkHelper::sign_as(institution, seed, &report.message(Federated::<T>::genesis_hash()));
+	let signature = T::BenchmarkHelper::sign_as(
+		institution,
+		seed,
+		&report.message(Federated::<T>::genesis_hash()),
+	);
 	(report, signature)
 }
 
@@ -254,7 +265,8 @@ mod benchmarks {
 	fn on_initialize_idle() -> Result<(), BenchmarkError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let later = now.saturating_add(BlockNumberFor::<T>::one());
-		let agenda: Vec<_> = (0..T::MaxActiveJobs::get()).map(|job| (later, job as JobId)).collect();
+		let agenda: Vec<_> =
+			(0..T::MaxActiveJobs::get()).map(|job| (later, job as JobId)).collect();
 		Agenda::<T>::put(BoundedVec::truncate_from(agenda));
 
 		#[block]

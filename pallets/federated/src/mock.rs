@@ -2,6 +2,8 @@
 //! pallet-twins (DIDs, custody, report keys), pallet-consent (budgets),
 //! pallet-datasets (licences, usable twins), pallet-nfts and pallet-balances.
 
+#[cfg(feature = "runtime-benchmarks")]
+use codec::Encode;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{AsEnsureOriginWithArg, ConstU32, ConstU64, NeverEnsureOrigin},
@@ -12,8 +14,6 @@ use pallet_nfts::{
 	CollectionConfig, CollectionSetting, CollectionSettings, ItemConfig, ItemSettings,
 	MintSettings, MintType, PalletFeatures,
 };
-#[cfg(feature = "runtime-benchmarks")]
-use codec::Encode;
 use sp_core::{sr25519, Pair, H256};
 use sp_runtime::{
 	traits::{Convert, IdentityLookup, Verify},
@@ -295,7 +295,8 @@ impl crate::BenchmarkHelper<AccountId32> for Helper {
 	) -> (DidId, LicenceId, DidId) {
 		let funded = |tag: &[u8], n: u32| {
 			let who = AccountId32::new(sp_io::hashing::blake2_256(&(tag, seed, n).encode()));
-			let _ = Balances::force_set_balance(RuntimeOrigin::root(), who.clone(), INITIAL_BALANCE);
+			let _ =
+				Balances::force_set_balance(RuntimeOrigin::root(), who.clone(), INITIAL_BALANCE);
 			who
 		};
 		let controller = funded(b"controller", 0);
@@ -588,7 +589,13 @@ pub fn spec(sites: &[Site], rounds: u32, quorum: u32) -> crate::JobSpecOf<Test> 
 }
 
 /// `site`'s report for `round` of `job`, with `parameters`.
-pub fn report(job: u64, round: u32, site: &Site, records: u32, parameters: &[i32]) -> crate::ReportOf<Test> {
+pub fn report(
+	job: u64,
+	round: u32,
+	site: &Site,
+	records: u32,
+	parameters: &[i32],
+) -> crate::ReportOf<Test> {
 	crate::Report {
 		job,
 		round,

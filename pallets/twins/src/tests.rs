@@ -1485,10 +1485,20 @@ fn verify_signature_checks_the_keys_of_the_relationship() {
 		assert_ok!(Twins::remove_verification_method(origin(&alice()), did, fragment("auth")));
 		assert_ok!(Twins::add_verification_method(origin(&alice()), did, assertion));
 		assert!(Twins::verify_signature(&did, Relationship::AssertionMethod, message, &signature));
-		assert!(!Twins::verify_signature(&did, Relationship::AssertionMethod, b"another message", &signature));
+		assert!(!Twins::verify_signature(
+			&did,
+			Relationship::AssertionMethod,
+			b"another message",
+			&signature
+		));
 		// The same bytes as an ed25519 signature never verify against an sr25519 key.
 		let DidSignature::Sr25519(raw) = signature else { unreachable!() };
-		assert!(!Twins::verify_signature(&did, Relationship::AssertionMethod, message, &DidSignature::Ed25519(raw)));
+		assert!(!Twins::verify_signature(
+			&did,
+			Relationship::AssertionMethod,
+			message,
+			&DidSignature::Ed25519(raw)
+		));
 	});
 }
 

@@ -68,7 +68,7 @@ use pallet_federated_runtime_api::MAX_PAGE;
 /// Malformed input: a bad DID, a limit not from 1 to 100.
 pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
 /// No job has the id, or the job has no such round.
-pub const NOT_FOUND: i32 = 2001;
+pub const NOT_FOUND: i32 = 3001;
 
 /// The `federated_*` RPC methods.
 #[rpc(server)]
