@@ -60,10 +60,9 @@ impl ModelKind {
 	pub fn parameters(&self) -> Option<u32> {
 		match *self {
 			Self::LogisticRegression { features } => features.checked_add(1),
-			Self::Mlp { features, hidden } => features
-				.checked_add(2)?
-				.checked_mul(hidden)?
-				.checked_add(1),
+			Self::Mlp { features, hidden } => {
+				features.checked_add(2)?.checked_mul(hidden)?.checked_add(1)
+			},
 		}
 	}
 }
@@ -188,15 +187,7 @@ pub enum CohortStatus {
 
 /// How a round ended.
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
 )]
 pub enum RoundOutcome {
 	/// It is open.
@@ -211,10 +202,12 @@ pub enum RoundOutcome {
 		/// The records the aggregate is weighted over.
 		records: u64,
 	},
-	/// Too few reports came (or too few cohorts were admitted): nothing
-	/// was released and every reservation was returned.
+	/// Too few reports came (or too few cohorts were admitted): no
+	/// aggregate was released; the reporters' cohorts were charged (their
+	/// updates are public) and every other reservation was returned.
 	NoQuorum,
-	/// The job was cancelled while it was open.
+	/// The job was cancelled while it was open: the reporters' cohorts were
+	/// charged and the reporters paid, every other reservation returned.
 	Cancelled,
 }
 
@@ -273,11 +266,8 @@ pub fn fed_avg<'a>(updates: impl IntoIterator<Item = (u32, &'a [i32])>) -> Optio
 /// halves away from zero, as an `i32` (saturating).
 fn rounded_div(numerator: i128, denominator: i128) -> Option<i32> {
 	let half = denominator.checked_div(2)?;
-	let biased = if numerator < 0 {
-		numerator.checked_sub(half)?
-	} else {
-		numerator.checked_add(half)?
-	};
+	let biased =
+		if numerator < 0 { numerator.checked_sub(half)? } else { numerator.checked_add(half)? };
 	let quotient = biased.checked_div(denominator)?;
 	Some(i32::try_from(quotient).unwrap_or(if quotient < 0 { i32::MIN } else { i32::MAX }))
 }
@@ -377,23 +367,25 @@ pub struct CohortView {
 	pub admitted: Vec<DidId>,
 	/// The twins consent refused, and why.
 	pub excluded: Vec<(DidId, ConsentDenied)>,
-	/// Whether it has reported (while the round is open), or its report
-	/// was aggregated (once it closed).
+	/// Whether it has reported (while the round is open), or reported
+	/// before the round closed: its update was published and its admitted
+	/// twins charged, whether or not an aggregate followed.
 	pub reported: bool,
 }
 
 /// Whether a twin's rows were used in a job round, and the evidence.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub enum TwinUsage {
-	/// Its rows were in the released aggregate: its institution reported
-	/// and the round released `aggregate_hash`; `charged` was spent from
-	/// its consent budget.
+	/// Its rows were used: its institution reported, so its noised update
+	/// was published, and `charged` was spent from its consent budget. The
+	/// round released `aggregate_hash`, or zero if it released no
+	/// aggregate (no quorum, or the job was cancelled).
 	Used {
 		/// The institution whose cohort it was in.
 		institution: DidId,
 		/// The privacy budget spent.
 		charged: PrivacyBudget,
-		/// The hash of the aggregate it contributed to.
+		/// The hash of the aggregate it contributed to (zero: none).
 		aggregate_hash: H256,
 	},
 	/// It is admitted to the open round (its budget reserved).
@@ -401,8 +393,8 @@ pub enum TwinUsage {
 		/// The institution whose cohort it is in.
 		institution: DidId,
 	},
-	/// It was admitted, but the round released nothing from its cohort
-	/// (its institution did not report, or no quorum): its budget returned.
+	/// It was admitted, but its institution did not report: nothing of its
+	/// cohort was released and its budget returned.
 	NotUsed {
 		/// The institution whose cohort it was in.
 		institution: DidId,

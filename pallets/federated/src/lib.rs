@@ -47,11 +47,14 @@
 //!   round starts from; reporters' cohorts are charged for good
 //!   ([`Settlement::Spend`]), stragglers are dropped and their cohorts'
 //!   reservations returned; each reporter's institution is paid its reward
-//!   from escrow. With fewer, nothing is released and every reservation is
-//!   returned; after more than `max_retries` such rounds in a row the job
+//!   from escrow. With fewer, no aggregate is released and no reward paid;
+//!   every reservation is returned but the reporters' (their noised updates
+//!   are public in their transactions: a reporter's cohort is always
+//!   charged); after more than `max_retries` such rounds in a row the job
 //!   fails. When all its rounds are aggregated the job completes and the
 //!   rest of the escrow returns to the researcher; so it does when the
-//!   researcher [`Pallet::cancel_job`]s it.
+//!   researcher [`Pallet::cancel_job`]s it, after paying the reporters of
+//!   the open round (and charging their cohorts).
 //!
 //! ## Proof record
 //!
@@ -101,7 +104,11 @@ pub trait BenchmarkHelper<AccountId> {
 		seed: u32,
 		contributors: u32,
 		code_hash: sp_core::H256,
-	) -> (twinnet_primitives::did::DidId, twinnet_primitives::datasets::LicenceId, twinnet_primitives::did::DidId);
+	) -> (
+		twinnet_primitives::did::DidId,
+		twinnet_primitives::datasets::LicenceId,
+		twinnet_primitives::did::DidId,
+	);
 
 	/// Registers the sr25519 key of `seed` as a `capabilityInvocation` key
 	/// of `institution` and signs `message` with it.
@@ -317,11 +324,8 @@ pub mod pallet {
 	/// When each running job's next step is due, (block, job) in that
 	/// order; one entry per job that has not ended.
 	#[pallet::storage]
-	pub type Agenda<T: Config> = StorageValue<
-		_,
-		BoundedVec<(BlockNumberFor<T>, JobId), T::MaxActiveJobs>,
-		ValueQuery,
-	>;
+	pub type Agenda<T: Config> =
+		StorageValue<_, BoundedVec<(BlockNumberFor<T>, JobId), T::MaxActiveJobs>, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -376,7 +380,13 @@ pub mod pallet {
 		RoundFailed { job: JobId, round: u32, reporters: Vec<DidId>, quorum: u32 },
 		/// An institution was paid for an aggregated update (`paid` is zero
 		/// if the payment failed; the reward then stays in escrow).
-		RewardPaid { job: JobId, round: u32, institution: DidId, payee: T::AccountId, paid: BalanceOf<T> },
+		RewardPaid {
+			job: JobId,
+			round: u32,
+			institution: DidId,
+			payee: T::AccountId,
+			paid: BalanceOf<T>,
+		},
 		/// A job ended: completed, failed or cancelled.
 		JobEnded { job: JobId, state: JobState<BlockNumberFor<T>>, refunded: BalanceOf<T> },
 	}
@@ -519,9 +529,11 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Cancels a job that has not ended: an open round releases nothing
-		/// and returns every reservation, and the escrow returns to the
-		/// researcher. The job's records (and their deposit) stay.
+		/// Cancels a job that has not ended: an open round releases no
+		/// aggregate; its reporters' cohorts are charged and the reporters
+		/// paid (their updates are public), every other reservation returns,
+		/// and the rest of the escrow returns to the researcher. The job's
+		/// records (and their deposit) stay.
 		#[pallet::call_index(1)]
 		#[pallet::weight(Pallet::<T>::cancel_job_weight(T::MaxDatasets::get()))]
 		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
@@ -530,12 +542,10 @@ pub mod pallet {
 			ensure!(record.researcher == who, Error::<T>::NotResearcher);
 			ensure!(!record.state.is_final(), Error::<T>::JobEnded);
 			match record.state {
-				JobState::Running { round, .. } => {
-					Self::abandon_round(job, round, &record, RoundOutcome::Cancelled);
-				},
+				JobState::Running { round, .. } => Self::abandon_round(job, round, &mut record),
 				JobState::Opening { round, .. } => {
-					// No round record yet: nothing to keep as evidence.
-					Self::abandon_round(job, round, &record, RoundOutcome::Cancelled);
+					// No round record and no report yet: nothing to keep as evidence.
+					Self::abandon_round(job, round, &mut record);
 					for participant in &record.participants {
 						Cohorts::<T>::remove((job, round, participant.institution));
 					}
@@ -554,7 +564,9 @@ pub mod pallet {
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::submit_update(T::MaxParameters::get()))]
 		#[pallet::authorize(Pallet::<T>::authorize_report)]
-		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_update(T::MaxParameters::get()))]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_update(
+			T::MaxParameters::get()
+		))]
 		pub fn submit_update(
 			origin: OriginFor<T>,
 			report: Box<ReportOf<T>>,
@@ -624,7 +636,9 @@ pub mod pallet {
 			let job = Jobs::<T>::get(report.job).ok_or(Error::<T>::JobNotFound)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			let deadline = match job.state {
-				JobState::Running { round, deadline } if round == report.round && now <= deadline => {
+				JobState::Running { round, deadline }
+					if round == report.round && now <= deadline =>
+				{
 					deadline
 				},
 				_ => return Err(Error::<T>::RoundNotOpen),
@@ -701,10 +715,7 @@ pub mod pallet {
 			);
 			let mut participants = BoundedVec::new();
 			for (index, licensed) in spec.datasets.iter().enumerate() {
-				ensure!(
-					!repeats_earlier(&spec.datasets, index),
-					Error::<T>::DuplicateDataset
-				);
+				ensure!(!repeats_earlier(&spec.datasets, index), Error::<T>::DuplicateDataset);
 				let access = T::Datasets::can_compute(
 					researcher,
 					&licensed.dataset,
@@ -714,8 +725,9 @@ pub mod pallet {
 				)
 				.map_err(Error::<T>::from_access)?;
 				ensure!(
-					participants.iter().all(|p: &Participant<T::AccountId>| p.institution
-						!= access.institution),
+					participants
+						.iter()
+						.all(|p: &Participant<T::AccountId>| p.institution != access.institution),
 					Error::<T>::DuplicateInstitution
 				);
 				participants
@@ -769,9 +781,16 @@ pub mod pallet {
 		}
 
 		/// The most [`Pallet::cancel_job`] of a job of `participants` weighs.
+		/// Cancelling pays each reporter of the open round: one transfer on
+		/// hold per participant (payer and payee accounts, the hold) is
+		/// added until the benchmark (whose round has every report) is run
+		/// again with that payment in it.
 		pub fn cancel_job_weight(participants: u32) -> Weight {
+			let payment = T::DbWeight::get().reads_writes(3, 3);
 			T::WeightInfo::cancel_job(participants).saturating_add(
-				Self::per_participant(T::MaxCohort::get(), false).saturating_mul(participants.into()),
+				Self::per_participant(T::MaxCohort::get(), false)
+					.saturating_add(payment)
+					.saturating_mul(participants.into()),
 			)
 		}
 
@@ -796,7 +815,8 @@ pub mod pallet {
 		/// `parameters` parameters weighs.
 		fn close_round_weight(participants: u32, parameters: u32) -> Weight {
 			T::WeightInfo::close_round(participants, parameters).saturating_add(
-				Self::per_participant(T::MaxCohort::get(), false).saturating_mul(participants.into()),
+				Self::per_participant(T::MaxCohort::get(), false)
+					.saturating_mul(participants.into()),
 			)
 		}
 
@@ -905,7 +925,8 @@ pub mod pallet {
 			}
 			bytes.saturating_accrue(record.encoded_size());
 			let deposit = Self::deposit_for(bytes);
-			if T::Currency::hold(&HoldReason::JobDeposit.into(), &job.researcher, deposit).is_err() {
+			if T::Currency::hold(&HoldReason::JobDeposit.into(), &job.researcher, deposit).is_err()
+			{
 				// The records cannot stay unpaid: return every reservation,
 				// drop the cohorts, and end the job.
 				Self::settle_cohorts(job_round, job, |_| Settlement::Release);
@@ -985,7 +1006,9 @@ pub mod pallet {
 			};
 			let mut admitted = Vec::new();
 			let mut excluded = Vec::new();
-			for (twin, outcome) in usable.iter().zip(T::Consent::reserve(&usable, &consent, spec.per_round)) {
+			for (twin, outcome) in
+				usable.iter().zip(T::Consent::reserve(&usable, &consent, spec.per_round))
+			{
 				match outcome {
 					Ok(_) => admitted.push(*twin),
 					Err(denied) => excluded.push((*twin, denied)),
@@ -1017,21 +1040,19 @@ pub mod pallet {
 		) {
 			let job_round = JobRound { job: job_id, round };
 			let Some(mut record) = Rounds::<T>::get(job_id, round) else { return };
-			let reports: Vec<(DidId, UpdateOf<T>)> = job
-				.participants
-				.iter()
-				.filter_map(|p| {
-					Updates::<T>::take((job_id, round, p.institution)).map(|u| (p.institution, u))
-				})
-				.collect();
-			let reporters: Vec<DidId> = reports.iter().map(|(institution, _)| *institution).collect();
+			let reports = Self::take_reports(job_id, round, job);
+			let reporters: Vec<DidId> =
+				reports.iter().map(|(institution, _)| *institution).collect();
 			record.reporters = BoundedVec::truncate_from(reporters.clone());
 			let aggregate = (reports.len() >= job.spec.min_participants as usize)
 				.then(|| fed_avg(reports.iter().map(|(_, u)| (u.records, u.parameters.as_slice()))))
 				.flatten()
 				.map(BoundedVec::<i32, T::MaxParameters>::truncate_from);
 			let Some(aggregate) = aggregate else {
-				Self::settle_cohorts(job_round, job, |_| Settlement::Release);
+				// No aggregate, but the reporters' updates are public all the same.
+				Self::settle_cohorts(job_round, job, |institution| {
+					Self::settlement_of(&reporters, institution)
+				});
 				record.outcome = RoundOutcome::NoQuorum;
 				Rounds::<T>::insert(job_id, round, record);
 				Self::deposit_event(Event::RoundFailed {
@@ -1044,11 +1065,7 @@ pub mod pallet {
 				return;
 			};
 			Self::settle_cohorts(job_round, job, |institution| {
-				if reporters.contains(institution) {
-					Settlement::Spend
-				} else {
-					Settlement::Release
-				}
+				Self::settlement_of(&reporters, institution)
 			});
 			let update_hashes: Vec<[u8; 32]> =
 				reports.iter().map(|(_, u)| update_hash(&u.parameters).0).collect();
@@ -1094,7 +1111,9 @@ pub mod pallet {
 		/// Pays each reporter's institution its reward from escrow.
 		fn pay_rewards(job_id: JobId, round: u32, job: &mut JobOf<T>, reporters: &[DidId]) {
 			let reward = job.spec.reward_per_update;
-			for participant in job.participants.iter().filter(|p| reporters.contains(&p.institution)) {
+			for participant in
+				job.participants.iter().filter(|p| reporters.contains(&p.institution))
+			{
 				let paid = T::Currency::transfer_on_hold(
 					&HoldReason::JobEscrow.into(),
 					&job.researcher,
@@ -1144,18 +1163,49 @@ pub mod pallet {
 			}
 		}
 
-		/// Ends an open round without releasing anything (the job was
-		/// cancelled): returns every reservation and drops the updates.
-		fn abandon_round(job_id: JobId, round: u32, job: &JobOf<T>, outcome: RoundOutcome) {
-			Self::settle_cohorts(JobRound { job: job_id, round }, job, |_| Settlement::Release);
-			for participant in &job.participants {
-				Updates::<T>::remove((job_id, round, participant.institution));
-			}
+		/// Ends an open (or opening) round without an aggregate, as the job
+		/// was cancelled. A reporter's update is public since its
+		/// transaction was included, so the researcher has it: its cohort is
+		/// charged and its institution paid, as in an aggregated round. Every
+		/// other reservation returns.
+		fn abandon_round(job_id: JobId, round: u32, job: &mut JobOf<T>) {
+			let reporters: Vec<DidId> = Self::take_reports(job_id, round, job)
+				.into_iter()
+				.map(|(institution, _)| institution)
+				.collect();
+			Self::settle_cohorts(JobRound { job: job_id, round }, job, |institution| {
+				Self::settlement_of(&reporters, institution)
+			});
 			Rounds::<T>::mutate(job_id, round, |record| {
 				if let Some(record) = record {
-					record.outcome = outcome;
+					record.reporters = BoundedVec::truncate_from(reporters.clone());
+					record.outcome = RoundOutcome::Cancelled;
 				}
 			});
+			Self::pay_rewards(job_id, round, job, &reporters);
+		}
+
+		/// Takes the updates reported in `round` of `job` out of storage, in
+		/// participant order.
+		fn take_reports(job_id: JobId, round: u32, job: &JobOf<T>) -> Vec<(DidId, UpdateOf<T>)> {
+			job.participants
+				.iter()
+				.filter_map(|p| {
+					Updates::<T>::take((job_id, round, p.institution)).map(|u| (p.institution, u))
+				})
+				.collect()
+		}
+
+		/// How a closed round settles `institution`'s cohort: its update was
+		/// published in its report transaction (whether or not an aggregate
+		/// followed) if it reported, so its twins' budget is spent; otherwise
+		/// their reservations return.
+		fn settlement_of(reporters: &[DidId], institution: &DidId) -> Settlement {
+			if reporters.contains(institution) {
+				Settlement::Spend
+			} else {
+				Settlement::Release
+			}
 		}
 
 		/// Settles each admitted cohort of a round as `outcome` says for its institution.
@@ -1167,7 +1217,11 @@ pub mod pallet {
 			for participant in &job.participants {
 				let key = (job_round.job, job_round.round, participant.institution);
 				if let Some(cohort) = Cohorts::<T>::get(key) {
-					T::Consent::settle(job_round, &cohort.admitted, outcome(&participant.institution));
+					T::Consent::settle(
+						job_round,
+						&cohort.admitted,
+						outcome(&participant.institution),
+					);
 				}
 			}
 		}
@@ -1176,11 +1230,8 @@ pub mod pallet {
 		fn finish(job_id: JobId, job: &mut JobOf<T>, state: JobState<BlockNumberFor<T>>) {
 			let refunded = job.escrow;
 			// The escrow is held exactly as recorded (try_state checks it).
-			let _ = release::<_, T::Currency>(
-				&HoldReason::JobEscrow.into(),
-				&job.researcher,
-				refunded,
-			);
+			let _ =
+				release::<_, T::Currency>(&HoldReason::JobEscrow.into(), &job.researcher, refunded);
 			job.escrow = Zero::zero();
 			job.state = state;
 			Jobs::<T>::insert(job_id, &*job);
@@ -1271,7 +1322,6 @@ pub mod pallet {
 						Updates::<T>::contains_key((job, round, p.institution))
 					} else {
 						record.reporters.contains(&p.institution)
-							&& matches!(record.outcome, RoundOutcome::Aggregated { .. })
 					};
 					Some(CohortView {
 						institution: p.institution,
@@ -1300,18 +1350,25 @@ pub mod pallet {
 		/// Whether `twin`'s rows were used in round `round` of job `job`,
 		/// with the evidence: its cohort, what it was charged, the aggregate.
 		pub fn twin_usage(job: JobId, round: u32, twin: &DidId) -> TwinUsage {
-			let (Some(record), Some(view)) =
-				(Self::job_view(job), Self::round_view(job, round))
+			let (Some(record), Some(view)) = (Self::job_view(job), Self::round_view(job, round))
 			else {
 				return TwinUsage::NotInRound;
 			};
 			for cohort in view.cohorts {
 				let institution = cohort.institution;
 				if cohort.admitted.binary_search(twin).is_ok() {
+					// A reporter's update was published (and its cohort
+					// charged) even if no aggregate followed: zero hash then.
+					let aggregate_hash = match view.outcome {
+						RoundOutcome::Aggregated { aggregate_hash, .. } => aggregate_hash,
+						_ => H256::zero(),
+					};
 					return match view.outcome {
 						RoundOutcome::Open => TwinUsage::Admitted { institution },
-						RoundOutcome::Aggregated { aggregate_hash, .. } if cohort.reported => {
-							TwinUsage::Used { institution, charged: record.per_round, aggregate_hash }
+						_ if cohort.reported => TwinUsage::Used {
+							institution,
+							charged: record.per_round,
+							aggregate_hash,
 						},
 						_ => TwinUsage::NotUsed { institution },
 					};
@@ -1345,7 +1402,10 @@ pub mod pallet {
 					entries == usize::from(!job.state.is_final()),
 					"a job that has not ended is not on the agenda exactly once"
 				);
-				ensure!(job.completed_rounds <= job.spec.rounds, "more rounds completed than posted");
+				ensure!(
+					job.completed_rounds <= job.spec.rounds,
+					"more rounds completed than posted"
+				);
 				let rounds_left = job.spec.rounds.saturating_sub(job.completed_rounds);
 				let held = holds.entry(job.researcher.clone()).or_default();
 				held.0.saturating_accrue(job.escrow);
@@ -1353,12 +1413,16 @@ pub mod pallet {
 				let most = job.spec.reward_per_update.saturating_mul(
 					(job.participants.len() as u32).saturating_mul(rounds_left).into(),
 				);
-				ensure!(job.escrow == most || job.state.is_final(), "the escrow is not the rewards left");
+				ensure!(
+					job.escrow == most || job.state.is_final(),
+					"the escrow is not the rewards left"
+				);
 				if job.state.is_final() {
 					ensure!(job.escrow.is_zero(), "an ended job holds escrow");
 				}
 				for (round, record) in Rounds::<T>::iter_prefix(id) {
-					let open = matches!(job.state, JobState::Running { round: r, .. } if r == round);
+					let open =
+						matches!(job.state, JobState::Running { round: r, .. } if r == round);
 					ensure!(
 						open == (record.outcome == RoundOutcome::Open),
 						"a round is open but not its job's running round, or the other way"

@@ -2,6 +2,9 @@
 //! pallet-twins (DIDs, custody, report keys), pallet-consent (budgets),
 //! pallet-datasets (licences, usable twins), pallet-nfts and pallet-balances.
 
+// Test arithmetic on small constants (account bytes, block numbers).
+#![allow(clippy::arithmetic_side_effects)]
+
 #[cfg(feature = "runtime-benchmarks")]
 use codec::Encode;
 use frame_support::{

@@ -198,8 +198,10 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 
 /// The agent's base URL, without a trailing slash.
 fn agent_url() -> Option<String> {
-	let stored =
-		sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, AGENT_URL_KEY)?;
+	let stored = sp_io::offchain::local_storage_get(
+		sp_core::offchain::StorageKind::PERSISTENT,
+		AGENT_URL_KEY,
+	)?;
 	let url = String::from_utf8(stored).ok()?;
 	let url = url.trim().trim_end_matches('/');
 	(!url.is_empty()).then(|| String::from(url))
@@ -225,12 +227,8 @@ fn dispatch(agent: &str, task: &Task) -> Result<(), String> {
 
 /// The agent's update for the task, once it is ready.
 fn collect(agent: &str, task: &Task) -> Result<Option<(u32, Vec<i32>)>, String> {
-	let url = format!(
-		"{agent}/v1/rounds/{}/{}/{}",
-		task.job,
-		task.round,
-		format_did(&task.institution)
-	);
+	let url =
+		format!("{agent}/v1/rounds/{}/{}/{}", task.job, task.round, format_did(&task.institution));
 	let (status, body) = send(http::Request::get(&url))?;
 	if status != 200 || body.is_empty() {
 		return Ok(None);

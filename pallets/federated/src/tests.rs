@@ -560,7 +560,12 @@ fn a_round_without_quorum_releases_nothing_and_the_job_fails_after_its_retries()
 		let round = Rounds::<Test>::get(job, 0).unwrap();
 		assert_eq!(round.outcome, RoundOutcome::NoQuorum);
 		assert!(Models::<Test>::get(job).is_none());
+		// Site 0's update is public in its transaction: its cohort is charged.
 		for twin in &sites[0].twins {
+			assert_eq!(grant_of(twin).spent, per_round());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		for twin in &sites[1].twins {
 			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
 			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 		}
@@ -614,13 +619,21 @@ fn submit_update_refuses_what_the_round_does_not_expect() {
 		stranger_report.institution = institution_did(&stranger(), &node_key(9));
 		refused(stranger_report, &sites[0], Error::NotExpected);
 		assert_noop!(
-			Federated::submit_update(origin(&publisher(0)), Box::new(good.clone()), sign(&good, &sites[0])),
+			Federated::submit_update(
+				origin(&publisher(0)),
+				Box::new(good.clone()),
+				sign(&good, &sites[0])
+			),
 			BadOrigin
 		);
 		// A signature over another round's report does not carry over.
 		let other_round = report(job, 1, &sites[0], 3, &params(1));
 		assert_noop!(
-			Federated::submit_update(authorized(), Box::new(good.clone()), sign(&other_round, &sites[0])),
+			Federated::submit_update(
+				authorized(),
+				Box::new(good.clone()),
+				sign(&other_round, &sites[0])
+			),
 			Error::<Test>::BadSignature
 		);
 		assert_ok!(submit(good.clone(), &sites[0]));
@@ -686,16 +699,96 @@ fn cancelling_returns_the_escrow_and_every_reservation() {
 		assert!(Updates::<Test>::iter().next().is_none());
 		assert!(Agenda::<Test>::get().is_empty());
 		assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
-		for twin in sites.iter().flat_map(|s| s.twins.iter()) {
+		// Site 0 reported: its cohort is charged and it is paid (see
+		// `cancelling_after_a_report_charges_and_pays_its_cohort`).
+		for twin in sites[1..].iter().flat_map(|s| s.twins.iter()) {
 			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
 		}
 		System::assert_last_event(
-			Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 6 }.into(),
+			Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 5 }.into(),
 		);
 		assert_noop!(Federated::cancel_job(origin(&researcher()), job), Error::<Test>::JobEnded);
 		run_to_block(10);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
+	});
+}
+
+/// A report's noised update is public as soon as its transaction is in a
+/// block: cancelling after it must neither hand the researcher the update
+/// for free nor return the budget of the twins whose rows it used.
+#[test]
+fn cancelling_after_a_report_charges_and_pays_its_cohort() {
+	use twinnet_primitives::federated::TwinUsage;
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		assert_ok!(submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]));
+		let payee_before = Balances::balance(&publisher(0));
+		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+		for twin in &sites[0].twins {
+			assert_eq!(grant_of(twin).spent, per_round());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		for twin in sites[1..].iter().flat_map(|s| s.twins.iter()) {
+			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		assert_eq!(Balances::balance(&publisher(0)), payee_before + REWARD);
+		let round = Rounds::<Test>::get(job, 0).unwrap();
+		assert_eq!(round.outcome, RoundOutcome::Cancelled);
+		assert_eq!(round.reporters.into_inner(), vec![sites[0].institution]);
+		assert_eq!(
+			Federated::twin_usage(job, 0, &sites[0].twins[0]),
+			TwinUsage::Used {
+				institution: sites[0].institution,
+				charged: per_round(),
+				aggregate_hash: H256::zero()
+			}
+		);
+		assert_eq!(
+			Federated::twin_usage(job, 0, &sites[1].twins[0]),
+			TwinUsage::NotUsed { institution: sites[1].institution }
+		);
+		System::assert_last_event(
+			Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 5 }.into(),
+		);
+	});
+}
+
+/// Likewise a round that releases no aggregate: the reporters' updates are
+/// public all the same, so their cohorts are charged.
+#[test]
+fn a_round_without_quorum_charges_the_cohorts_that_reported() {
+	use twinnet_primitives::federated::TwinUsage;
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(2);
+		assert_ok!(submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]));
+		run_to_block(8);
+		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().outcome, RoundOutcome::NoQuorum);
+		for twin in &sites[0].twins {
+			assert_eq!(grant_of(twin).spent, per_round());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		for twin in sites[1..].iter().flat_map(|s| s.twins.iter()) {
+			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+		}
+		let view = Federated::round_view(job, 0).unwrap();
+		assert_eq!(
+			view.cohorts.iter().map(|c| c.reported).collect::<Vec<_>>(),
+			vec![true, false, false]
+		);
+		assert_eq!(
+			Federated::twin_usage(job, 0, &sites[0].twins[0]),
+			TwinUsage::Used {
+				institution: sites[0].institution,
+				charged: per_round(),
+				aggregate_hash: H256::zero()
+			}
+		);
 	});
 }
 

@@ -84,15 +84,7 @@ where
 
 /// An institution taking part in a job.
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
 )]
 pub struct Participant<AccountId> {
 	/// The institution's DID: its nodes sign its reports.
@@ -107,14 +99,7 @@ pub struct Participant<AccountId> {
 
 /// A posted job.
 #[derive(
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	Encode,
-	Decode,
-	MaxEncodedLen,
-	TypeInfo,
-	DebugNoBound,
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxDatasets))]
 pub struct Job<AccountId, Balance, BlockNumber, MaxDatasets: Get<u32>>
@@ -147,14 +132,7 @@ where
 
 /// The twins of one institution in one round.
 #[derive(
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	Encode,
-	Decode,
-	MaxEncodedLen,
-	TypeInfo,
-	DebugNoBound,
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxCohort))]
 pub struct Cohort<MaxCohort: Get<u32>> {
@@ -168,14 +146,7 @@ pub struct Cohort<MaxCohort: Get<u32>> {
 
 /// The proof record of one round: what an auditor needs to check it.
 #[derive(
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	Encode,
-	Decode,
-	MaxEncodedLen,
-	TypeInfo,
-	DebugNoBound,
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxDatasets))]
 pub struct Round<BlockNumber, MaxDatasets: Get<u32>>
@@ -238,20 +209,20 @@ impl<MaxParameters: Get<u32>> Report<MaxParameters> {
 
 	/// The message the reporting node signs ([`report_message`]).
 	pub fn message(&self, genesis: H256) -> Vec<u8> {
-		report_message(genesis, self.job, self.round, &self.institution, self.records, self.update_hash())
+		report_message(
+			genesis,
+			self.job,
+			self.round,
+			&self.institution,
+			self.records,
+			self.update_hash(),
+		)
 	}
 }
 
 /// A stored update, until its round ends.
 #[derive(
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	Encode,
-	Decode,
-	MaxEncodedLen,
-	TypeInfo,
-	DebugNoBound,
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxParameters))]
 pub struct Update<MaxParameters: Get<u32>> {
@@ -260,4 +231,3 @@ pub struct Update<MaxParameters: Get<u32>> {
 	/// The parameters.
 	pub parameters: BoundedVec<i32, MaxParameters>,
 }
-
