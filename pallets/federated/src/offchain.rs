@@ -23,7 +23,9 @@
 //! deadline of [`HTTP_DEADLINE_MS`]; at most [`MAX_TASKS_PER_BLOCK`] tasks
 //! are handled per block; one run at a time holds a storage lock, so two
 //! runs never submit the same report. A failed request is retried on the
-//! next block; the pool refuses a report the chain already has, and the
+//! next block, and a report not on chain [`RESUBMIT_AFTER_BLOCKS`] after it
+//! was submitted is collected and submitted again; the pool refuses a
+//! report the chain already has, and the
 //! chain refuses one outside its round, so neither a replay nor a report
 //! reordered into another round can land.
 
@@ -41,6 +43,7 @@ use sp_runtime::offchain::{
 	storage_lock::{StorageLock, Time},
 	Duration,
 };
+use sp_runtime::traits::UniqueSaturatedInto;
 use twinnet_primitives::{
 	did::{format_did, DidId, DidSignature, PublicKey, Relationship},
 	traits::DidRegistry,
@@ -74,9 +77,16 @@ const TASK_PREFIX: &[u8] = b"twinnet/federated/task/";
 pub enum TaskState {
 	/// The agent accepted the round.
 	Dispatched,
-	/// The report was submitted to the pool.
-	Submitted,
+	/// The report was submitted to the pool after block `at`.
+	Submitted {
+		/// The block after which it was submitted.
+		at: u64,
+	},
 }
+
+/// How many blocks after submitting a report that is not on chain yet the
+/// worker collects and submits it again (the pool may have dropped it).
+pub const RESUBMIT_AFTER_BLOCKS: u64 = 5;
 
 /// One round an institution of this node must report in.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -102,7 +112,8 @@ impl Task {
 
 impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 	/// The worker's run after block `now` (see the module docs).
-	pub fn run_offchain_worker(_now: BlockNumberFor<T>) {
+	pub fn run_offchain_worker(now: BlockNumberFor<T>) {
+		let now: u64 = now.unique_saturated_into();
 		let keys = sp_io::crypto::sr25519_public_keys(KEY_TYPE);
 		if keys.is_empty() {
 			return;
@@ -113,8 +124,16 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 		};
 		let mut lock = StorageLock::<Time>::with_deadline(LOCK_KEY, Duration::from_millis(30_000));
 		let Ok(_guard) = lock.try_lock() else { return };
-		for task in Self::tasks(&keys).into_iter().take(MAX_TASKS_PER_BLOCK) {
-			if let Err(error) = Self::advance(&agent, &task) {
+		// Reports submitted recently are waiting for inclusion: they take
+		// no task slot.
+		let waiting = |task: &Task| {
+			let state = StorageValueRef::persistent(&task.storage_key()).get::<TaskState>();
+			matches!(state, Ok(Some(TaskState::Submitted { at }))
+				if now < at.saturating_add(RESUBMIT_AFTER_BLOCKS))
+		};
+		let due = Self::tasks(&keys).into_iter().filter(|task| !waiting(task));
+		for task in due.take(MAX_TASKS_PER_BLOCK) {
+			if let Err(error) = Self::advance(&agent, &task, now) {
 				log::warn!(
 					target: "federated",
 					"job {} round {}: {error}", task.job, task.round
@@ -154,7 +173,7 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 	}
 
 	/// Takes `task` one step further: dispatch, or collect and report.
-	fn advance(agent: &str, task: &Task) -> Result<(), String> {
+	fn advance(agent: &str, task: &Task, now: u64) -> Result<(), String> {
 		let key = task.storage_key();
 		let state = StorageValueRef::persistent(&key);
 		match state.get::<TaskState>().map_err(|_| String::from("corrupt task state"))? {
@@ -162,12 +181,13 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 				dispatch(agent, task)?;
 				state.set(&TaskState::Dispatched);
 			},
-			Some(TaskState::Dispatched) => {
+			// Collected and reported, or reported long ago and still not on
+			// chain: collect and report (again).
+			Some(TaskState::Dispatched | TaskState::Submitted { .. }) => {
 				let Some((records, parameters)) = collect(agent, task)? else { return Ok(()) };
 				Self::report(task, records, parameters)?;
-				state.set(&TaskState::Submitted);
+				state.set(&TaskState::Submitted { at: now });
 			},
-			Some(TaskState::Submitted) => {},
 		}
 		Ok(())
 	}

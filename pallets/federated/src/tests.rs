@@ -1022,6 +1022,48 @@ mod offchain_worker {
 	}
 
 	#[test]
+	fn a_report_the_pool_dropped_is_submitted_again_later() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(AGENT);
+			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
+			offchain.write().expect_request(PendingRequest {
+				method: "POST".into(),
+				uri: format!("{AGENT}/v1/rounds"),
+				headers: vec![("Content-Type".into(), "application/json".into())],
+				body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
+					.into_bytes(),
+				response: Some(Vec::new()),
+				sent: true,
+				..Default::default()
+			});
+			Federated::run_offchain_worker(2);
+			let collect = || PendingRequest {
+				method: "GET".into(),
+				uri: format!("{AGENT}/v1/rounds/{job}/0/{institution}"),
+				response: Some((3u32, params(4)).encode()),
+				sent: true,
+				..Default::default()
+			};
+			offchain.write().expect_request(collect());
+			Federated::run_offchain_worker(3);
+			assert_eq!(pool.read().transactions.len(), 1);
+			// The pool drops it; for the next blocks the worker waits (an
+			// unexpected request would fail the test).
+			pool.write().transactions.clear();
+			Federated::run_offchain_worker(4);
+			Federated::run_offchain_worker(7);
+			assert!(pool.read().transactions.is_empty());
+			// Five blocks on it is still not on chain: collected and sent again.
+			offchain.write().expect_request(collect());
+			Federated::run_offchain_worker(8);
+			assert_eq!(pool.read().transactions.len(), 1);
+		});
+	}
+
+	#[test]
 	fn the_worker_does_nothing_without_an_agent_or_a_key_of_a_participant() {
 		with_offchain(|_, pool| {
 			let sites = three_sites();
