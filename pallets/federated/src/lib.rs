@@ -780,16 +780,11 @@ pub mod pallet {
 				.saturating_add(T::Datasets::can_compute_weight().saturating_mul(datasets.into()))
 		}
 
-		/// The most [`Pallet::cancel_job`] of a job of `participants` weighs.
-		/// Cancelling pays each reporter of the open round: one transfer on
-		/// hold per participant (payer and payee accounts, the hold) is
-		/// added until the benchmark (whose round has every report) is run
-		/// again with that payment in it.
+		/// The most [`Pallet::cancel_job`] of a job of `participants` weighs
+		/// (its benchmark's open round has every report, so it pays each).
 		pub fn cancel_job_weight(participants: u32) -> Weight {
-			let payment = T::DbWeight::get().reads_writes(3, 3);
 			T::WeightInfo::cancel_job(participants).saturating_add(
 				Self::per_participant(T::MaxCohort::get(), false)
-					.saturating_add(payment)
 					.saturating_mul(participants.into()),
 			)
 		}

@@ -85,10 +85,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1580 + d * (86661 ±0)`
 		//  Estimated: `1031073 + d * (855273 ±36_837)`
-		// Minimum execution time: 4_008_820_000 picoseconds.
-		Weight::from_parts(4_188_219_000, 1031073)
-			// Standard Error: 204_399_998
-			.saturating_add(Weight::from_parts(5_191_596_119, 0).saturating_mul(d.into()))
+		// Minimum execution time: 4_056_701_000 picoseconds.
+		Weight::from_parts(4_395_730_000, 1031073)
+			// Standard Error: 93_482_260
+			.saturating_add(Weight::from_parts(4_297_064_226, 0).saturating_mul(d.into()))
 			.saturating_add(T::DbWeight::get().reads(707_u64))
 			.saturating_add(T::DbWeight::get().reads((578_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -96,36 +96,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `Federated::Jobs` (r:1 w:1)
 	/// Proof: `Federated::Jobs` (`max_values`: None, `max_size`: Some(1350), added: 3825, mode: `MaxEncodedLen`)
+	/// Storage: `Federated::Updates` (r:8 w:8)
+	/// Proof: `Federated::Updates` (`max_values`: None, `max_size`: Some(16466), added: 18941, mode: `MaxEncodedLen`)
 	/// Storage: `Federated::Cohorts` (r:8 w:0)
 	/// Proof: `Federated::Cohorts` (`max_values`: None, `max_size`: Some(8402), added: 10877, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Reservations` (r:1024 w:1024)
 	/// Proof: `Consent::Reservations` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Grants` (r:1024 w:1024)
 	/// Proof: `Consent::Grants` (`max_values`: None, `max_size`: Some(816), added: 3291, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::SpendTrail` (r:1024 w:1024)
+	/// Proof: `Consent::SpendTrail` (`max_values`: None, `max_size`: Some(9642), added: 12117, mode: `MaxEncodedLen`)
 	/// Storage: `Federated::Rounds` (r:1 w:1)
 	/// Proof: `Federated::Rounds` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
-	/// Storage: `Federated::Agenda` (r:1 w:1)
-	/// Proof: `Federated::Agenda` (`max_values`: Some(1), `max_size`: Some(193), added: 688, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
-	/// Storage: `Federated::Updates` (r:0 w:8)
-	/// Proof: `Federated::Updates` (`max_values`: None, `max_size`: Some(16466), added: 18941, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:9 w:9)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Federated::Agenda` (r:1 w:1)
+	/// Proof: `Federated::Agenda` (`max_values`: Some(1), `max_size`: Some(193), added: 688, mode: `MaxEncodedLen`)
 	/// The range of component `d` is `[1, 8]`.
 	fn cancel_job(d: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1930 + d * (51407 ±0)`
-		//  Estimated: `4815 + d * (421248 ±0)`
-		// Minimum execution time: 2_141_846_000 picoseconds.
-		Weight::from_parts(2_216_698_000, 4815)
-			// Standard Error: 176_897_441
-			.saturating_add(Weight::from_parts(3_203_109_696, 0).saturating_mul(d.into()))
+		//  Measured:  `1434 + d * (68620 ±0)`
+		//  Estimated: `4815 + d * (1550976 ±0)`
+		// Minimum execution time: 2_663_069_000 picoseconds.
+		Weight::from_parts(2_724_200_000, 4815)
+			// Standard Error: 148_870_399
+			.saturating_add(Weight::from_parts(3_606_443_479, 0).saturating_mul(d.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().reads((257_u64).saturating_mul(d.into())))
+			.saturating_add(T::DbWeight::get().reads((387_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
-			.saturating_add(T::DbWeight::get().writes((257_u64).saturating_mul(d.into())))
-			.saturating_add(Weight::from_parts(0, 421248).saturating_mul(d.into()))
+			.saturating_add(T::DbWeight::get().writes((386_u64).saturating_mul(d.into())))
+			.saturating_add(Weight::from_parts(0, 1550976).saturating_mul(d.into()))
 	}
 	/// Storage: `Federated::Jobs` (r:1 w:0)
 	/// Proof: `Federated::Jobs` (`max_values`: None, `max_size`: Some(1350), added: 3825, mode: `MaxEncodedLen`)
@@ -146,10 +148,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1330`
 		//  Estimated: `19931`
-		// Minimum execution time: 104_898_000 picoseconds.
-		Weight::from_parts(134_438_824, 19931)
-			// Standard Error: 556
-			.saturating_add(Weight::from_parts(13_637, 0).saturating_mul(p.into()))
+		// Minimum execution time: 101_632_000 picoseconds.
+		Weight::from_parts(118_699_007, 19931)
+			// Standard Error: 183
+			.saturating_add(Weight::from_parts(14_539, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -168,10 +170,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1228`
 		//  Estimated: `19931`
-		// Minimum execution time: 75_043_000 picoseconds.
-		Weight::from_parts(86_710_640, 19931)
-			// Standard Error: 199
-			.saturating_add(Weight::from_parts(7_468, 0).saturating_mul(p.into()))
+		// Minimum execution time: 74_122_000 picoseconds.
+		Weight::from_parts(88_502_949, 19931)
+			// Standard Error: 86
+			.saturating_add(Weight::from_parts(5_690, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 	/// Storage: `Datasets::Datasets` (r:2 w:0)
@@ -208,11 +210,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn open_round(d: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `125970 + d * (19268 ±0)`
-		//  Estimated: `1271347 + d * (73037 ±24_168)`
-		// Minimum execution time: 6_523_074_000 picoseconds.
-		Weight::from_parts(8_304_577_834, 1271347)
-			// Standard Error: 383_515_261
-			.saturating_add(Weight::from_parts(1_156_034_698, 0).saturating_mul(d.into()))
+		//  Estimated: `1271347 + d * (73037 ±24_744)`
+		// Minimum execution time: 6_616_635_000 picoseconds.
+		Weight::from_parts(8_182_118_940, 1271347)
+			// Standard Error: 584_715_925
+			.saturating_add(Weight::from_parts(1_808_726_591, 0).saturating_mul(d.into()))
 			.saturating_add(T::DbWeight::get().reads(1025_u64))
 			.saturating_add(T::DbWeight::get().reads((57_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().writes(321_u64))
@@ -247,10 +249,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + d * (68445 ±0) + p * (32 ±0)`
 		//  Estimated: `4128 + d * (1550976 ±0)`
-		// Minimum execution time: 2_860_946_000 picoseconds.
-		Weight::from_parts(3_273_175_000, 4128)
-			// Standard Error: 155_990_143
-			.saturating_add(Weight::from_parts(4_664_758_128, 0).saturating_mul(d.into()))
+		// Minimum execution time: 2_811_681_000 picoseconds.
+		Weight::from_parts(3_023_169_000, 4128)
+			// Standard Error: 147_713_303
+			.saturating_add(Weight::from_parts(4_145_128_642, 0).saturating_mul(d.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((387_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -263,8 +265,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `225`
 		//  Estimated: `1678`
-		// Minimum execution time: 3_776_000 picoseconds.
-		Weight::from_parts(5_498_000, 1678)
+		// Minimum execution time: 3_695_000 picoseconds.
+		Weight::from_parts(4_126_000, 1678)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 	}
 }
@@ -272,36 +274,36 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For tests and mocks: the same measurements with ParityDB's database weights.
 impl WeightInfo for () {
 	fn create_job(d: u32, ) -> Weight {
-		Weight::from_parts(4_188_219_000, 1031073)
-			.saturating_add(Weight::from_parts(5_191_596_119, 0).saturating_mul(d.into()))
+		Weight::from_parts(4_395_730_000, 1031073)
+			.saturating_add(Weight::from_parts(4_297_064_226, 0).saturating_mul(d.into()))
 			.saturating_add(ParityDbWeight::get().reads(707_u64))
 			.saturating_add(ParityDbWeight::get().reads((578_u64).saturating_mul(d.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 855273).saturating_mul(d.into()))
 	}
 	fn cancel_job(d: u32, ) -> Weight {
-		Weight::from_parts(2_216_698_000, 4815)
-			.saturating_add(Weight::from_parts(3_203_109_696, 0).saturating_mul(d.into()))
+		Weight::from_parts(2_724_200_000, 4815)
+			.saturating_add(Weight::from_parts(3_606_443_479, 0).saturating_mul(d.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().reads((257_u64).saturating_mul(d.into())))
+			.saturating_add(ParityDbWeight::get().reads((387_u64).saturating_mul(d.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
-			.saturating_add(ParityDbWeight::get().writes((257_u64).saturating_mul(d.into())))
-			.saturating_add(Weight::from_parts(0, 421248).saturating_mul(d.into()))
+			.saturating_add(ParityDbWeight::get().writes((386_u64).saturating_mul(d.into())))
+			.saturating_add(Weight::from_parts(0, 1550976).saturating_mul(d.into()))
 	}
 	fn submit_update(p: u32, ) -> Weight {
-		Weight::from_parts(134_438_824, 19931)
-			.saturating_add(Weight::from_parts(13_637, 0).saturating_mul(p.into()))
+		Weight::from_parts(118_699_007, 19931)
+			.saturating_add(Weight::from_parts(14_539, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn authorize_submit_update(p: u32, ) -> Weight {
-		Weight::from_parts(86_710_640, 19931)
-			.saturating_add(Weight::from_parts(7_468, 0).saturating_mul(p.into()))
+		Weight::from_parts(88_502_949, 19931)
+			.saturating_add(Weight::from_parts(5_690, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 	}
 	fn open_round(d: u32, ) -> Weight {
-		Weight::from_parts(8_304_577_834, 1271347)
-			.saturating_add(Weight::from_parts(1_156_034_698, 0).saturating_mul(d.into()))
+		Weight::from_parts(8_182_118_940, 1271347)
+			.saturating_add(Weight::from_parts(1_808_726_591, 0).saturating_mul(d.into()))
 			.saturating_add(ParityDbWeight::get().reads(1025_u64))
 			.saturating_add(ParityDbWeight::get().reads((57_u64).saturating_mul(d.into())))
 			.saturating_add(ParityDbWeight::get().writes(321_u64))
@@ -309,8 +311,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 73037).saturating_mul(d.into()))
 	}
 	fn close_round(d: u32, _p: u32, ) -> Weight {
-		Weight::from_parts(3_273_175_000, 4128)
-			.saturating_add(Weight::from_parts(4_664_758_128, 0).saturating_mul(d.into()))
+		Weight::from_parts(3_023_169_000, 4128)
+			.saturating_add(Weight::from_parts(4_145_128_642, 0).saturating_mul(d.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((387_u64).saturating_mul(d.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
@@ -318,7 +320,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 1550976).saturating_mul(d.into()))
 	}
 	fn on_initialize_idle() -> Weight {
-		Weight::from_parts(5_498_000, 1678)
+		Weight::from_parts(4_126_000, 1678)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 	}
 }
