@@ -256,20 +256,12 @@ impl_runtime_apis! {
 		fn provenance(
 			id: CommitmentId,
 			max_depth: u32,
-		) -> pallet_commitments_runtime_api::Provenance<AccountId, BlockNumber, Balance> {
-			let (nodes, truncated) = Commitments::provenance(
+		) -> pallet_commitments_runtime_api::Provenance {
+			Commitments::provenance(
 				id,
 				max_depth.min(pallet_commitments_runtime_api::MAX_PROVENANCE_DEPTH),
 				pallet_commitments_runtime_api::MAX_PROVENANCE_NODES,
-			);
-			let with_views = nodes.into_iter().map(|node| {
-				let view = match node.node {
-					twinnet_primitives::commitments::Input::Commitment(id) => Commitments::view(id),
-					twinnet_primitives::commitments::Input::Dataset(_) => None,
-				};
-				(node, view)
-			});
-			(with_views.collect(), truncated)
+			)
 		}
 
 		fn leaves(id: CommitmentId) -> Option<Vec<sp_core::H256>> {

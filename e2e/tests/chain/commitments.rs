@@ -377,7 +377,26 @@ async fn an_auditor_follows_a_metric_to_its_dataset_and_checks_a_leaf() {
 		"{provenance}"
 	);
 	assert_eq!(provenance["truncated"], false);
-	assert_eq!(nodes[2]["commitment"]["hash"], hex(&snapshot_hash).as_str());
+	// Each commitment in brief; the auditor opens the ones to check with commitments_get.
+	assert_eq!(
+		nodes[2],
+		json!({
+			"depth": 2,
+			"commitment": {
+				"id": snapshot_id,
+				"kind": "datasetSnapshot",
+				"status": "standing",
+				"attestationCount": 1,
+			},
+			"inputs": [{ "dataset": did_string(&dataset) }],
+		}),
+		"{provenance}"
+	);
+	assert_eq!(nodes[1]["commitment"]["kind"], "evaluationMetric", "{provenance}");
+	assert_eq!(nodes[1]["commitment"]["status"], "standing", "the dispute was rejected");
+	assert_eq!(nodes[0]["inputs"], json!([{ "commitment": metric_id }]), "{provenance}");
+	let opened = nodes[2]["commitment"]["id"].as_u64().expect("an id");
+	assert_eq!(commitment(&node, opened).await["hash"], hex(&snapshot_hash).as_str());
 	let shallow: Value = node
 		.rpc("commitments_provenance", rpc_params![counter, 1])
 		.await

@@ -897,12 +897,16 @@ pub mod pallet {
 
 		/// The provenance of commitment `id`: it and what it was computed
 		/// from, breadth first, at most `max_depth` links away and at most
-		/// `max_nodes` nodes (`truncated` tells whether more exist).
+		/// `max_nodes` nodes (`truncated` tells whether more exist). Each
+		/// commitment node comes with its summary (kind, status, number of
+		/// attestations) from the one read of its record the walk makes; a
+		/// node without a summary is a dataset, or (only the first) a
+		/// commitment that does not exist. Full views are [`Pallet::view`]'s.
 		pub fn provenance(
 			id: CommitmentId,
 			max_depth: u32,
 			max_nodes: u32,
-		) -> (Vec<ProvenanceNode>, bool) {
+		) -> (Vec<ProvenanceEntry>, bool) {
 			let mut nodes = Vec::new();
 			let mut frontier = alloc::collections::VecDeque::from([(Input::Commitment(id), 0u32)]);
 			let mut seen = alloc::collections::BTreeSet::from([Input::Commitment(id)]);
@@ -912,11 +916,13 @@ pub mod pallet {
 					truncated = true;
 					break;
 				}
-				let inputs = match input {
-					Input::Commitment(id) => {
-						Commitments::<T>::get(id).map(|c| c.inputs.into_inner())
-					},
-					Input::Dataset(_) => None,
+				let (inputs, summary) = match input {
+					Input::Commitment(id) => Commitments::<T>::get(id)
+						.map(|c| {
+							(Some(c.inputs.into_inner()), Some((c.kind, c.status, c.attestations)))
+						})
+						.unwrap_or_default(),
+					Input::Dataset(_) => (None, None),
 				};
 				if let Some(inputs) = &inputs {
 					if depth >= max_depth {
@@ -929,11 +935,10 @@ pub mod pallet {
 						}
 					}
 				}
-				nodes.push(ProvenanceNode {
-					node: input,
-					depth,
-					inputs: inputs.unwrap_or_default(),
-				});
+				nodes.push((
+					ProvenanceNode { node: input, depth, inputs: inputs.unwrap_or_default() },
+					summary,
+				));
 			}
 			(nodes, truncated)
 		}

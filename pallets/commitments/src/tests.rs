@@ -1054,29 +1054,42 @@ mod reads {
 			));
 			let (nodes, truncated) = Commitments::provenance(2, 10, 100);
 			assert!(!truncated);
+			let standing = |kind| Some((kind, CommitmentStatus::Standing, 0));
 			assert_eq!(
 				nodes,
 				vec![
-					ProvenanceNode {
-						node: Input::Commitment(2),
-						depth: 0,
-						inputs: vec![Input::Commitment(1)]
-					},
-					ProvenanceNode {
-						node: Input::Commitment(1),
-						depth: 1,
-						inputs: vec![Input::Commitment(0)]
-					},
-					ProvenanceNode {
-						node: Input::Commitment(0),
-						depth: 2,
-						inputs: vec![Input::Dataset(world.dataset)]
-					},
-					ProvenanceNode {
-						node: Input::Dataset(world.dataset),
-						depth: 3,
-						inputs: vec![]
-					},
+					(
+						ProvenanceNode {
+							node: Input::Commitment(2),
+							depth: 0,
+							inputs: vec![Input::Commitment(1)]
+						},
+						standing(EvaluationMetric)
+					),
+					(
+						ProvenanceNode {
+							node: Input::Commitment(1),
+							depth: 1,
+							inputs: vec![Input::Commitment(0)]
+						},
+						standing(AggregatedModel)
+					),
+					(
+						ProvenanceNode {
+							node: Input::Commitment(0),
+							depth: 2,
+							inputs: vec![Input::Dataset(world.dataset)]
+						},
+						standing(DatasetSnapshot)
+					),
+					(
+						ProvenanceNode {
+							node: Input::Dataset(world.dataset),
+							depth: 3,
+							inputs: vec![]
+						},
+						None
+					),
 				]
 			);
 			let (nodes, truncated) = Commitments::provenance(2, 1, 100);
@@ -1109,6 +1122,50 @@ mod reads {
 			));
 			let (nodes, _) = Commitments::provenance(2, 10, 100);
 			assert_eq!(nodes.len(), 4, "{nodes:?}");
+		});
+	}
+
+	#[test]
+	fn a_provenance_summary_shows_status_and_attestations_and_an_unknown_id_has_none() {
+		run_test(|| {
+			let world = world();
+			let data = snapshot(&world);
+			assert_ok!(commit_as(
+				&alice(),
+				world.lab,
+				AggregatedModel,
+				&[Input::Commitment(data)],
+				None
+			));
+			let signature =
+				attestation(&bob(), data, hash(0xaa), &world.other_lab, Statement::Verified);
+			assert_ok!(Commitments::attest(
+				RuntimeOrigin::signed(bob()),
+				data,
+				world.other_lab,
+				Statement::Verified,
+				signature
+			));
+			assert_ok!(Commitments::dispute(RuntimeOrigin::signed(stranger()), 1, hash(7)));
+			let (nodes, _) = Commitments::provenance(1, 10, 100);
+			let summaries: Vec<_> = nodes.iter().map(|(_, summary)| *summary).collect();
+			assert_eq!(
+				summaries,
+				vec![
+					Some((AggregatedModel, CommitmentStatus::Disputed(0), 0)),
+					Some((DatasetSnapshot, CommitmentStatus::Standing, 1)),
+					None,
+				]
+			);
+			let (nodes, truncated) = Commitments::provenance(9, 10, 100);
+			assert!(!truncated);
+			assert_eq!(
+				nodes,
+				vec![(
+					ProvenanceNode { node: Input::Commitment(9), depth: 0, inputs: vec![] },
+					None
+				)]
+			);
 		});
 	}
 

@@ -8,7 +8,8 @@ use scale_info::TypeInfo;
 use sp_core::H256;
 use twinnet_primitives::{
 	commitments::{
-		CommitmentId, CommitmentKind, CommitmentStatus, Input, JobRound, MerkleRoot, Statement,
+		CommitmentId, CommitmentKind, CommitmentStatus, Input, JobRound, MerkleRoot,
+		ProvenanceNode, Statement,
 	},
 	did::DidId,
 };
@@ -22,6 +23,12 @@ pub type SchemaTag<T> = BoundedVec<u8, <T as Config>::MaxSchemaLength>;
 pub type Inputs<T> = BoundedVec<Input, <T as Config>::MaxInputs>;
 /// Leaves stored on chain for a commitment's Merkle root.
 pub type StoredLeaves<T> = BoundedVec<H256, <T as Config>::MaxStoredLeaves>;
+/// A commitment in brief, as a provenance walk returns it from the one read
+/// of its record: its kind, whether it stands, and how many institutions
+/// attested it (`pallet_commitments_runtime_api::CommitmentSummary`).
+pub type CommitmentSummary = (CommitmentKind, CommitmentStatus, u32);
+/// One node of a provenance walk: the node and, for a commitment, its summary.
+pub type ProvenanceEntry = (ProvenanceNode, Option<CommitmentSummary>);
 
 /// How a commitment states its Merkle tree, if it has one.
 #[derive(

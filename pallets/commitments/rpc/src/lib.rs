@@ -8,9 +8,11 @@
 //! - `commitments_byJob(job, startAfter?, limit?, at?)`: a page of a
 //!   federated job's commitments, grouped round by round; `startAfter` is
 //!   the last `[round, id]` of the previous page.
-//! - `commitments_provenance(id, depth?, at?)`: the commitment and what it
-//!   was computed from, breadth first, down to datasets, at most `depth`
-//!   links (default and maximum 32) and 256 nodes.
+//! - `commitments_provenance(id, depth?, at?)`: the graph of the commitment
+//!   and what it was computed from, breadth first, down to datasets, at most
+//!   `depth` links (default and maximum 32) and 256 nodes; each commitment
+//!   node in brief (id, kind, status, attestation count, inputs), its full
+//!   view being `commitments_get`'s.
 //! - `commitments_prove(id, leafIndex, at?)`: the inclusion proof of a
 //!   stored leaf.
 //! - `commitments_verifyInclusion(id, leaf, proof, at?)`: whether `proof`
@@ -46,7 +48,7 @@ use twinnet_primitives::{
 };
 
 pub use pallet_commitments_runtime_api::CommitmentsApi as CommitmentsRuntimeApi;
-use pallet_commitments_runtime_api::{MAX_PAGE, MAX_PROVENANCE_DEPTH};
+use pallet_commitments_runtime_api::{CommitmentSummary, MAX_PAGE, MAX_PROVENANCE_DEPTH};
 
 /// Malformed input: a bad hash, DID or proof, an over-long page or depth.
 pub const INVALID_PARAMS: i32 = jsonrpsee::types::error::INVALID_PARAMS_CODE;
@@ -252,6 +254,14 @@ fn kind_name(kind: CommitmentKind) -> &'static str {
 	}
 }
 
+fn status_name(status: CommitmentStatus) -> &'static str {
+	match status {
+		CommitmentStatus::Standing => "standing",
+		CommitmentStatus::Disputed(_) => "disputed",
+		CommitmentStatus::Refuted => "refuted",
+	}
+}
+
 fn input_json(input: &Input) -> Value {
 	match input {
 		Input::Dataset(did) => json!({ "dataset": format_did(did) }),
@@ -285,14 +295,7 @@ where
 		put("jobRound", json!({ "job": round.job, "round": round.round }));
 	}
 	put("block", json!(view.block));
-	put(
-		"status",
-		json!(match view.status {
-			CommitmentStatus::Standing => "standing",
-			CommitmentStatus::Disputed(_) => "disputed",
-			CommitmentStatus::Refuted => "refuted",
-		}),
-	);
+	put("status", json!(status_name(view.status)));
 	let attestations: Vec<Value> = view
 		.attestations
 		.iter()
@@ -446,8 +449,8 @@ where
 		let at = self.at(at);
 		let (nodes, truncated) =
 			self.client.runtime_api().provenance(at, id, depth).map_err(internal_error)?;
-		// The first node is the commitment asked about: without a view, none has this id.
-		if nodes.first().is_none_or(|(_, view)| view.is_none()) {
+		// The first node is the commitment asked about: without a summary, none has this id.
+		if nodes.first().is_none_or(|(_, summary)| summary.is_none()) {
 			return Err(not_found(id));
 		}
 		let nodes: Vec<Value> = nodes.iter().map(provenance_node).collect();
@@ -524,25 +527,24 @@ where
 	}
 }
 
-/// One node of a provenance graph: a commitment with its view and inputs,
-/// or a dataset.
-fn provenance_node<AccountId, BlockNumber, Balance>(
-	(node, view): &(ProvenanceNode, Option<CommitmentView<AccountId, BlockNumber, Balance>>),
-) -> Value
-where
-	AccountId: Ss58Codec,
-	BlockNumber: serde::Serialize,
-	Balance: ToString,
-{
+/// One node of a provenance graph as `commitments_provenance` returns it: a
+/// dataset by its DID, or a commitment in brief (id, kind, status, number of
+/// attestations) with its inputs.
+pub fn provenance_node((node, summary): &(ProvenanceNode, Option<CommitmentSummary>)) -> Value {
 	let inputs: Vec<Value> = node.inputs.iter().map(input_json).collect();
-	match (node.node, view) {
+	match (node.node, summary) {
 		(Input::Dataset(did), _) => json!({ "depth": node.depth, "dataset": format_did(&did) }),
 		(Input::Commitment(id), None) => {
 			json!({ "depth": node.depth, "commitment": { "id": id }, "inputs": inputs })
 		},
-		(Input::Commitment(_), Some(view)) => json!({
+		(Input::Commitment(id), Some((kind, status, attestations))) => json!({
 			"depth": node.depth,
-			"commitment": commitment_json(view),
+			"commitment": {
+				"id": id,
+				"kind": kind_name(*kind),
+				"status": status_name(*status),
+				"attestationCount": attestations,
+			},
 			"inputs": inputs,
 		}),
 	}

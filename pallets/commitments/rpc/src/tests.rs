@@ -104,3 +104,28 @@ fn commitments_render_with_links_attestations_and_disputes() {
 	assert!(value["dispute"].get("answer").is_none());
 	assert!(value["account"].as_str().unwrap().starts_with('5'));
 }
+
+#[test]
+fn provenance_nodes_render_commitments_in_brief_and_datasets_by_did() {
+	let did = DidId::repeat_byte(2);
+	let node = |node, depth, inputs| ProvenanceNode { node, depth, inputs };
+	let commitment = (
+		node(Input::Commitment(4), 1, vec![Input::Commitment(1), Input::Dataset(did)]),
+		Some((CommitmentKind::AggregatedModel, CommitmentStatus::Refuted, 2)),
+	);
+	assert_eq!(
+		provenance_node(&commitment),
+		json!({
+			"depth": 1,
+			"commitment": {
+				"id": 4,
+				"kind": "aggregatedModel",
+				"status": "refuted",
+				"attestationCount": 2,
+			},
+			"inputs": [{ "commitment": 1 }, { "dataset": format_did(&did) }],
+		})
+	);
+	let dataset = (node(Input::Dataset(did), 2, vec![]), None);
+	assert_eq!(provenance_node(&dataset), json!({ "depth": 2, "dataset": format_did(&did) }));
+}

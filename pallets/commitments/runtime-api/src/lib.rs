@@ -8,7 +8,9 @@ use alloc::vec::Vec;
 use codec::Codec;
 use sp_core::H256;
 use twinnet_primitives::{
-	commitments::{CommitmentId, CommitmentView, JobId, ProvenanceNode},
+	commitments::{
+		CommitmentId, CommitmentKind, CommitmentStatus, CommitmentView, JobId, ProvenanceNode,
+	},
 	did::DidId,
 };
 
@@ -19,13 +21,21 @@ pub const MAX_PROVENANCE_DEPTH: u32 = 32;
 /// The most nodes one provenance walk returns.
 pub const MAX_PROVENANCE_NODES: u32 = 256;
 
+/// A commitment in brief, from the one read of its record a provenance walk
+/// makes: its kind, whether it stands, and how many institutions attested
+/// it. Everything else (hash, committer, attestations, dispute, …) is
+/// [`CommitmentsApi::commitment`]'s, for the nodes an auditor opens.
+pub type CommitmentSummary = (CommitmentKind, CommitmentStatus, u32);
+
 /// A provenance graph: its nodes breadth first, each commitment with its
-/// view, and whether the walk was cut short.
-pub type Provenance<AccountId, BlockNumber, Balance> =
-	(Vec<(ProvenanceNode, Option<CommitmentView<AccountId, BlockNumber, Balance>>)>, bool);
+/// summary (a dataset, or a first node that does not exist, without), and
+/// whether the walk was cut short.
+pub type Provenance = (Vec<(ProvenanceNode, Option<CommitmentSummary>)>, bool);
 
 sp_api::decl_runtime_apis! {
-	/// Reads the commitment registry.
+	/// Reads the commitment registry. Version 2: `provenance` returns each
+	/// commitment's summary, not its full view.
+	#[api_version(2)]
 	pub trait CommitmentsApi<AccountId, BlockNumber, Balance>
 	where
 		AccountId: Codec,
@@ -46,9 +56,9 @@ sp_api::decl_runtime_apis! {
 		/// The provenance graph of `id`, breadth first, at most `max_depth`
 		/// (at most [`MAX_PROVENANCE_DEPTH`]) links deep and
 		/// [`MAX_PROVENANCE_NODES`] nodes, each commitment node with its
-		/// view (one runtime call for the whole graph); and whether it was
-		/// cut short.
-		fn provenance(id: CommitmentId, max_depth: u32) -> Provenance<AccountId, BlockNumber, Balance>;
+		/// [`CommitmentSummary`] (one read of each record, one runtime call
+		/// for the whole graph); and whether it was cut short.
+		fn provenance(id: CommitmentId, max_depth: u32) -> Provenance;
 
 		/// The leaves stored on chain for `id`'s Merkle root, if any.
 		fn leaves(id: CommitmentId) -> Option<Vec<H256>>;
