@@ -1043,11 +1043,11 @@ pub mod pallet {
 				.then(|| fed_avg(reports.iter().map(|(_, u)| (u.records, u.parameters.as_slice()))))
 				.flatten()
 				.map(BoundedVec::<i32, T::MaxParameters>::truncate_from);
+			// With an aggregate or without, the reporters' updates are public.
+			Self::settle_cohorts(job_round, job, |institution| {
+				Self::settlement_of(&reporters, institution)
+			});
 			let Some(aggregate) = aggregate else {
-				// No aggregate, but the reporters' updates are public all the same.
-				Self::settle_cohorts(job_round, job, |institution| {
-					Self::settlement_of(&reporters, institution)
-				});
 				record.outcome = RoundOutcome::NoQuorum;
 				Rounds::<T>::insert(job_id, round, record);
 				Self::deposit_event(Event::RoundFailed {
@@ -1059,28 +1059,18 @@ pub mod pallet {
 				Self::after_failed_round(job_id, job, now);
 				return;
 			};
-			Self::settle_cohorts(job_round, job, |institution| {
-				Self::settlement_of(&reporters, institution)
-			});
 			let update_hashes: Vec<[u8; 32]> =
 				reports.iter().map(|(_, u)| update_hash(&u.parameters).0).collect();
 			let records = reports.iter().map(|(_, u)| u64::from(u.records)).sum::<u64>();
 			let aggregate_hash = update_hash(&aggregate);
 			let update_root =
 				twinnet_merkle::root_of_hashes(&update_hashes).map(H256).unwrap_or_default();
+			// The expected institutions are the admitted cohorts, in participant order.
+			let stragglers =
+				record.expected.iter().filter(|i| !reporters.contains(i)).copied().collect();
 			record.outcome = RoundOutcome::Aggregated { aggregate_hash, update_root, records };
 			Rounds::<T>::insert(job_id, round, record);
 			Models::<T>::insert(job_id, aggregate);
-			let stragglers = job
-				.participants
-				.iter()
-				.map(|p| p.institution)
-				.filter(|institution| {
-					Cohorts::<T>::get((job_id, round, *institution))
-						.is_some_and(|c| c.status == CohortStatus::Admitted)
-						&& !reporters.contains(institution)
-				})
-				.collect();
 			Self::deposit_event(Event::RoundAggregated {
 				job: job_id,
 				round,
