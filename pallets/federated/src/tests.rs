@@ -73,6 +73,16 @@ fn events() -> Vec<Event<Test>> {
 		.collect()
 }
 
+/// `twin`'s patient narrows its grant to `site`'s institution to at most
+/// ε = 0.1 a round: the dataset still counts the twin, but a round's
+/// ε = 0.25 is refused (`RoundCapExceeded`).
+fn refuse_rounds_above_a_tenth(site: &Site, twin: DidId) {
+	let owner = Twins::patient(&twin).unwrap();
+	let mut terms = compute_terms(&site.institution);
+	terms.binding.max_epsilon_per_round = Some(FixedU64::from_rational(1, 10));
+	assert_ok!(Consent::narrow(origin(&owner), twin, grant_of(&twin).id, terms));
+}
+
 /// Four parameters, all `value`.
 fn params(value: i32) -> Vec<i32> {
 	vec![value; 4]
@@ -308,10 +318,7 @@ fn consent_that_refuses_the_round_excludes_the_twin_with_the_reason() {
 		// Patient 1 narrows its grant to at most ε = 0.1 a round: the
 		// dataset still counts it, but the round's ε = 0.25 is refused.
 		let twin = sites[0].twins[0];
-		let owner = Twins::patient(&twin).unwrap();
-		let mut terms = compute_terms(&sites[0].institution);
-		terms.binding.max_epsilon_per_round = Some(FixedU64::from_rational(1, 10));
-		assert_ok!(Consent::narrow(origin(&owner), twin, grant_of(&twin).id, terms));
+		refuse_rounds_above_a_tenth(&sites[0], twin);
 		let job = create(spec(&sites, 1, 2));
 		run_to_block(2);
 		let cohort = Cohorts::<Test>::get((job, 0, sites[0].institution)).unwrap();
@@ -332,10 +339,7 @@ fn a_cohort_below_its_floor_sits_out_and_is_charged_nothing() {
 		let sites = three_sites();
 		// Site 2 has two twins and a floor of two; one refuses the round.
 		let twin = sites[2].twins[0];
-		let owner = Twins::patient(&twin).unwrap();
-		let mut terms = compute_terms(&sites[2].institution);
-		terms.binding.max_epsilon_per_round = Some(FixedU64::from_rational(1, 10));
-		assert_ok!(Consent::narrow(origin(&owner), twin, grant_of(&twin).id, terms));
+		refuse_rounds_above_a_tenth(&sites[2], twin);
 		let job = create(spec(&sites, 1, 2));
 		run_to_block(2);
 		let cohort = Cohorts::<Test>::get((job, 0, sites[2].institution)).unwrap();
@@ -863,10 +867,7 @@ fn an_auditor_learns_whether_a_twins_rows_were_used_in_a_round() {
 		let sites = three_sites();
 		// Patient 1's twin refuses rounds above ε = 0.1.
 		let refusing = sites[0].twins[0];
-		let owner = Twins::patient(&refusing).unwrap();
-		let mut terms = compute_terms(&sites[0].institution);
-		terms.binding.max_epsilon_per_round = Some(FixedU64::from_rational(1, 10));
-		assert_ok!(Consent::narrow(origin(&owner), refusing, grant_of(&refusing).id, terms));
+		refuse_rounds_above_a_tenth(&sites[0], refusing);
 		let job = create(spec(&sites, 2, 2));
 		run_to_block(2);
 		let used = sites[0].twins[1];
@@ -961,6 +962,34 @@ mod offchain_worker {
 		);
 	}
 
+	/// The request handing round 0 of `job` to the agent for `institution`.
+	fn dispatch_request(job: u64, institution: &DidId) -> PendingRequest {
+		let institution = twinnet_primitives::did::format_did(institution);
+		PendingRequest {
+			method: "POST".into(),
+			uri: format!("{AGENT}/v1/rounds"),
+			headers: vec![("Content-Type".into(), "application/json".into())],
+			body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
+				.into_bytes(),
+			response: Some(b"{}".to_vec()),
+			sent: true,
+			..Default::default()
+		}
+	}
+
+	/// The request collecting `institution`'s update of round 0 of `job`,
+	/// answered with `response`.
+	fn collect_request(job: u64, institution: &DidId, response: Vec<u8>) -> PendingRequest {
+		let institution = twinnet_primitives::did::format_did(institution);
+		PendingRequest {
+			method: "GET".into(),
+			uri: format!("{AGENT}/v1/rounds/{job}/0/{institution}"),
+			response: Some(response),
+			sent: true,
+			..Default::default()
+		}
+	}
+
 	#[test]
 	fn the_worker_dispatches_collects_and_reports_from_the_node_key() {
 		with_offchain(|offchain, pool| {
@@ -968,40 +997,20 @@ mod offchain_worker {
 			let job = create(spec(&sites, 1, 2));
 			run_to_block(2);
 			set_agent(AGENT);
-			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
 			// Block 2: the round is handed to the agent.
-			offchain.write().expect_request(PendingRequest {
-				method: "POST".into(),
-				uri: format!("{AGENT}/v1/rounds"),
-				headers: vec![("Content-Type".into(), "application/json".into())],
-				body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
-					.into_bytes(),
-				response: Some(b"{}".to_vec()),
-				sent: true,
-				..Default::default()
-			});
+			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
 			assert!(pool.read().transactions.is_empty());
 			// Block 3: training is not done yet.
-			let update_uri = format!("{AGENT}/v1/rounds/{job}/0/{institution}");
-			offchain.write().expect_request(PendingRequest {
-				method: "GET".into(),
-				uri: update_uri.clone(),
-				response: Some(Vec::new()),
-				sent: true,
-				..Default::default()
-			});
+			let institution = &sites[0].institution;
+			offchain.write().expect_request(collect_request(job, institution, Vec::new()));
 			Federated::run_offchain_worker(3);
 			assert!(pool.read().transactions.is_empty());
 			// Block 4: the update is ready and reported.
 			let update = (3u32, vec![11i32, -12, 13, -14]);
-			offchain.write().expect_request(PendingRequest {
-				method: "GET".into(),
-				uri: update_uri,
-				response: Some(update.encode()),
-				sent: true,
-				..Default::default()
-			});
+			offchain
+				.write()
+				.expect_request(collect_request(job, institution, update.encode()));
 			Federated::run_offchain_worker(4);
 			let transactions = pool.read().transactions.clone();
 			assert_eq!(transactions.len(), 1);
@@ -1028,25 +1037,10 @@ mod offchain_worker {
 			let job = create(spec(&sites, 1, 2));
 			run_to_block(2);
 			set_agent(AGENT);
-			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
-			offchain.write().expect_request(PendingRequest {
-				method: "POST".into(),
-				uri: format!("{AGENT}/v1/rounds"),
-				headers: vec![("Content-Type".into(), "application/json".into())],
-				body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
-					.into_bytes(),
-				response: Some(Vec::new()),
-				sent: true,
-				..Default::default()
-			});
+			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
-			let collect = || PendingRequest {
-				method: "GET".into(),
-				uri: format!("{AGENT}/v1/rounds/{job}/0/{institution}"),
-				response: Some((3u32, params(4)).encode()),
-				sent: true,
-				..Default::default()
-			};
+			let collect =
+				|| collect_request(job, &sites[0].institution, (3u32, params(4)).encode());
 			offchain.write().expect_request(collect());
 			Federated::run_offchain_worker(3);
 			assert_eq!(pool.read().transactions.len(), 1);
@@ -1088,25 +1082,9 @@ mod offchain_worker {
 			let job = create(spec(&sites, 1, 2));
 			run_to_block(2);
 			set_agent(&format!("{AGENT}/"));
-			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
-			offchain.write().expect_request(PendingRequest {
-				method: "POST".into(),
-				uri: format!("{AGENT}/v1/rounds"),
-				headers: vec![("Content-Type".into(), "application/json".into())],
-				body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
-					.into_bytes(),
-				response: Some(Vec::new()),
-				sent: true,
-				..Default::default()
-			});
+			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
-			let collect = |response: Vec<u8>| PendingRequest {
-				method: "GET".into(),
-				uri: format!("{AGENT}/v1/rounds/{job}/0/{institution}"),
-				response: Some(response),
-				sent: true,
-				..Default::default()
-			};
+			let collect = |response| collect_request(job, &sites[0].institution, response);
 			// Not SCALE: nothing is submitted.
 			offchain.write().expect_request(collect(b"{\"oops\":1}".to_vec()));
 			Federated::run_offchain_worker(3);
