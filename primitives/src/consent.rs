@@ -66,6 +66,7 @@ pub enum Scope {
 	TypeInfo,
 	Debug,
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Purpose {
 	/// The patient's own care.
 	ClinicalCare,

@@ -461,6 +461,25 @@ pub mod pallet {
 		}
 	}
 
+	/// Compute grants that exist from genesis, such as a test chain's cohort.
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The grants to make, in order.
+		pub grants: alloc::vec::Vec<GenesisGrant<T::AccountId>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for entry in &self.grants {
+				if let Err(error) = Pallet::<T>::grant_at_genesis(entry) {
+					panic!("genesis grant on {:?} is invalid: {error:?}", entry.twin);
+				}
+			}
+		}
+	}
+
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn integrity_test() {
@@ -866,6 +885,28 @@ pub mod pallet {
 			let bytes = BalanceOf::<T>::from(u32::try_from(bytes).unwrap_or(u32::MAX));
 			T::GrantDepositBase::get()
 				.saturating_add(T::DepositPerByte::get().saturating_mul(bytes))
+		}
+
+		/// Makes `entry`'s grant, which its patient decides.
+		fn grant_at_genesis(entry: &GenesisGrant<T::AccountId>) -> DispatchResult {
+			ensure!(
+				Self::authority(&entry.twin, &entry.patient)? == Authority::Patient,
+				Error::<T>::NotAuthorized
+			);
+			let terms = TermsOf::<T> {
+				grantee: Grantee::Institution(entry.institution),
+				scope: Scope::Compute,
+				purposes: BoundedVec::truncate_from(alloc::vec![entry.purpose]),
+				datasets: Some(BoundedVec::truncate_from(alloc::vec![entry.dataset])),
+				starts_at: Zero::zero(),
+				expires_at: entry.expires_at.into(),
+				budget: Some(PrivacyBudget {
+					epsilon: FixedU64::from_inner(entry.epsilon),
+					delta: Perquintill::from_parts(entry.delta),
+				}),
+				binding: Binding::default(),
+			};
+			Self::do_grant(entry.twin, terms, Authority::Patient, entry.patient.clone()).map(|_| ())
 		}
 
 		/// Makes a grant on `terms`, decided by `by` and signed by `who`, who

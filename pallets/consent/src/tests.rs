@@ -1691,3 +1691,72 @@ fn migration_to_v2_upgrades_grants_requests_and_trails() {
 		assert_eq!(Grants::<Test>::get(twin, 0).map(|g| g.spent), Some(budget(250)));
 	});
 }
+
+// ---- genesis ---------------------------------------------------------------
+
+/// A grant of `twin`'s rows in a dataset of the researcher's institution.
+fn genesis_grant(twin: DidId, patient: AccountId32) -> GenesisGrant<AccountId32> {
+	let institution = create_did(
+		&researcher(),
+		SubjectKind::Institution,
+		Controller::Account(researcher()),
+		None,
+	);
+	let dataset =
+		create_did(&researcher(), SubjectKind::Dataset, Controller::Account(researcher()), None);
+	GenesisGrant {
+		twin,
+		patient,
+		institution,
+		dataset,
+		purpose: Purpose::ModelTraining,
+		expires_at: 1_000,
+		epsilon: 2_500_000_000,
+		delta: 1_000_000_000_000,
+	}
+}
+
+#[test]
+fn genesis_grants_are_compute_grants_decided_by_the_patient() {
+	run_test(|| {
+		let twin = patient_twin();
+		let entry = genesis_grant(twin, patient());
+		let (institution, dataset) = (entry.institution, entry.dataset);
+		let config = GenesisConfig::<Test> { grants: vec![entry] };
+		frame_support::traits::BuildGenesisConfig::build(&config);
+
+		let (id, record) = Grants::<Test>::iter_prefix(twin).next().expect("granted");
+		assert_eq!(record.granted_by, Authority::Patient);
+		assert_eq!(record.depositor, patient());
+		assert_eq!(grant_hold(&patient()), record.deposit);
+		assert_eq!(record.terms.grantee, Grantee::Institution(institution));
+		assert_eq!(record.terms.scope, Scope::Compute);
+		assert_eq!(record.terms.datasets.map(|d| d.to_vec()), Some(vec![dataset]));
+		assert_eq!(record.terms.expires_at, 1_000);
+		assert_eq!(
+			record.terms.budget,
+			Some(PrivacyBudget {
+				epsilon: FixedU64::from_rational(5, 2),
+				delta: Perquintill::from_parts(1_000_000_000_000),
+			})
+		);
+		let training = Access {
+			grantee: Grantee::Institution(institution),
+			scope: Scope::Compute,
+			purpose: Purpose::ModelTraining,
+			dataset: Some(dataset),
+			computation: None,
+		};
+		assert_eq!(Consent::check(&twin, &training), Ok(id));
+	});
+}
+
+#[test]
+#[should_panic(expected = "NotAuthorized")]
+fn a_genesis_grant_by_someone_other_than_the_patient_is_refused() {
+	new_test_ext().execute_with(|| {
+		let twin = patient_twin();
+		let config = GenesisConfig::<Test> { grants: vec![genesis_grant(twin, stranger())] };
+		frame_support::traits::BuildGenesisConfig::build(&config);
+	});
+}

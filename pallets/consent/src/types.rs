@@ -230,3 +230,29 @@ impl<T: Config> Grant<T> {
 		}
 	}
 }
+
+/// A compute grant made at genesis, as if the twin's patient had signed
+/// `grant`: `institution` may compute on the twin's rows in `dataset` for
+/// `purpose` until `expires_at`, within `epsilon` (nine decimals: 1.5 is
+/// 1_500_000_000) and `delta` (parts per 10^18). The patient holds its
+/// deposit. Test and demonstration chains use it to start with a cohort.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisGrant<AccountId> {
+	/// The twin.
+	pub twin: DidId,
+	/// Its patient: who grants and holds the deposit.
+	pub patient: AccountId,
+	/// The institution that may compute.
+	pub institution: DidId,
+	/// The only dataset the grant covers.
+	pub dataset: DidId,
+	/// The only purpose it allows.
+	pub purpose: Purpose,
+	/// The first block in which it no longer applies.
+	pub expires_at: u32,
+	/// The epsilon budget, in billionths.
+	pub epsilon: u64,
+	/// The delta budget, in parts per 10^18.
+	pub delta: u64,
+}
