@@ -17,9 +17,12 @@
 //!    local key and submits `submit_update` as an authorized transaction
 //!    (`CreateAuthorizedTransaction`; no account, no nonce, no fee).
 //!
-//! The agent's base URL is read from the node's persistent offchain storage
-//! under [`AGENT_URL_KEY`] (set with `offchain_localStorageSet` or
-//! `twinctl`); without one the worker does nothing. Each HTTP request has a
+//! The agent's base URL is read from the node's persistent offchain storage:
+//! under [`AGENT_URL_KEY`] followed by `/` and the institution's DID
+//! (`twinnet/federated/agent-url/did:twin:…`) for a node that holds the keys
+//! of several institutions, each with its own agent, else under
+//! [`AGENT_URL_KEY`] itself (set with `offchain_localStorageSet` or
+//! `twinctl`); an institution without either is left alone. Each HTTP request has a
 //! deadline of [`HTTP_DEADLINE_MS`]; at most [`MAX_TASKS_PER_BLOCK`] tasks
 //! are handled per block; one run at a time holds a storage lock, so two
 //! runs never submit the same report. A failed request is retried on the
@@ -58,7 +61,8 @@ use crate::{
 /// registered as `capabilityInvocation` on the institution's DID).
 pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"twfd");
 
-/// The persistent offchain-storage key of the compute agent's base URL.
+/// The persistent offchain-storage key of the node's compute agent's base
+/// URL, and the prefix of an institution's own (see the module docs).
 pub const AGENT_URL_KEY: &[u8] = b"twinnet/federated/agent-url";
 
 /// How long one HTTP request to the agent may take.
@@ -118,10 +122,6 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 		if keys.is_empty() {
 			return;
 		}
-		let Some(agent) = agent_url() else {
-			log::debug!(target: "federated", "no compute agent URL in offchain storage");
-			return;
-		};
 		let mut lock = StorageLock::<Time>::with_deadline(LOCK_KEY, Duration::from_millis(30_000));
 		let Ok(_guard) = lock.try_lock() else { return };
 		// Reports submitted recently are waiting for inclusion: they take
@@ -131,8 +131,11 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 			matches!(state, Ok(Some(TaskState::Submitted { at }))
 				if now < at.saturating_add(RESUBMIT_AFTER_BLOCKS))
 		};
-		let due = Self::tasks(&keys).into_iter().filter(|task| !waiting(task));
-		for task in due.take(MAX_TASKS_PER_BLOCK) {
+		let due = Self::tasks(&keys)
+			.into_iter()
+			.filter(|task| !waiting(task))
+			.filter_map(|task| agent_url(&task.institution).map(|agent| (task, agent)));
+		for (task, agent) in due.take(MAX_TASKS_PER_BLOCK) {
 			if let Err(error) = Self::advance(&agent, &task, now) {
 				log::warn!(
 					target: "federated",
@@ -216,12 +219,18 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 	}
 }
 
-/// The agent's base URL, without a trailing slash.
-fn agent_url() -> Option<String> {
-	let stored = sp_io::offchain::local_storage_get(
-		sp_core::offchain::StorageKind::PERSISTENT,
-		AGENT_URL_KEY,
-	)?;
+/// The base URL of `institution`'s compute agent: its own, else the node's.
+fn agent_url(institution: &DidId) -> Option<String> {
+	let mut own = AGENT_URL_KEY.to_vec();
+	own.push(b'/');
+	own.extend_from_slice(format_did(institution).as_bytes());
+	stored_url(&own).or_else(|| stored_url(AGENT_URL_KEY))
+}
+
+/// The URL stored under `key`, without a trailing slash, if there is one.
+fn stored_url(key: &[u8]) -> Option<String> {
+	let stored =
+		sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, key)?;
 	let url = String::from_utf8(stored).ok()?;
 	let url = url.trim().trim_end_matches('/');
 	(!url.is_empty()).then(|| String::from(url))

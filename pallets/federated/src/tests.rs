@@ -1076,6 +1076,34 @@ mod offchain_worker {
 	}
 
 	#[test]
+	fn an_institution_s_own_agent_url_comes_before_the_node_s() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
+			let own = format!("twinnet/federated/agent-url/{institution}");
+			sp_io::offchain::local_storage_set(
+				sp_core::offchain::StorageKind::PERSISTENT,
+				own.as_bytes(),
+				AGENT.as_bytes(),
+			);
+			set_agent("http://the-node-s-agent.invalid");
+			// Only the institution's own agent is asked (any other request
+			// would fail the test).
+			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
+			Federated::run_offchain_worker(2);
+			offchain.write().expect_request(collect_request(
+				job,
+				&sites[0].institution,
+				(3u32, params(2)).encode(),
+			));
+			Federated::run_offchain_worker(3);
+			assert_eq!(pool.read().transactions.len(), 1);
+		});
+	}
+
+	#[test]
 	fn a_malformed_update_is_not_reported_and_is_collected_again() {
 		with_offchain(|offchain, pool| {
 			let sites = three_sites();
