@@ -380,6 +380,13 @@ pub fn parse_ss58<AccountId: sp_core::crypto::Ss58Codec>(address: &str) -> Optio
 	AccountId::from_ss58check(address).ok()
 }
 
+/// The identifier of the `counter`-th DID created by `creator`: the
+/// BLAKE2-256 hash of the SCALE encoding of (`b"did:twin"`, creator,
+/// counter), so a client knows a DID before it is created.
+pub fn derive_did<AccountId: Encode>(creator: &AccountId, counter: u64) -> DidId {
+	DidId::from(sp_io::hashing::blake2_256(&(b"did:twin", creator, counter).encode()))
+}
+
 /// The DID string of `did`.
 pub fn format_did(did: &DidId) -> alloc::string::String {
 	let mut out = alloc::string::String::from(DID_PREFIX);

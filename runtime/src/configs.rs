@@ -311,7 +311,7 @@ impl pallet_datasets::Config for Runtime {
 	type PalletId = DatasetsPalletId;
 	type ContributorShare = ContributorShare;
 	type MinContributors = ConstU32<2>;
-	type MaxContributors = ConstU32<128>;
+	type MaxContributors = ConstU32<256>;
 	type MaxContributorsPerCall = ConstU32<32>;
 	type MaxDatasetsPerTwin = ConstU32<16>;
 	type MaxParents = ConstU32<8>;
@@ -388,17 +388,17 @@ impl pallet_federated::Config for Runtime {
 	type MaxDatasets = ConstU32<8>;
 	type MaxParameters = ConstU32<4096>;
 	// As many as a dataset's contributors.
-	type MaxCohort = ConstU32<128>;
+	type MaxCohort = ConstU32<256>;
 	type MaxRounds = ConstU32<100>;
 	type MaxRetries = ConstU32<3>;
 	type MinRoundTimeout = ConstU32<3>;
 	type MaxRoundTimeout = ConstU32<DAYS>;
 	type MaxActiveJobs = ConstU32<16>;
-	// One step a block, of at most two cohorts when opening (each up to 128
+	// One step a block, of at most one cohort when opening (up to 256
 	// twins, every consent check at its worst): at most half a block's
 	// ref-time (runtime test `a_federated_step_leaves_most_of_a_block`).
 	type MaxStepsPerBlock = ConstU32<1>;
-	type MaxCohortsPerStep = ConstU32<2>;
+	type MaxCohortsPerStep = ConstU32<1>;
 	type DepositBase = JobDepositBase;
 	type DepositPerByte = JobDepositPerByte;
 	type ReportPriority = ReportPriority;

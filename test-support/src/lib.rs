@@ -222,20 +222,32 @@ impl Drop for StartingNode {
 /// The `twinnet-node` binary under test: `$TWINNET_NODE` if set, else the
 /// one built into the same target directory as the running test.
 pub fn node_binary() -> Result<PathBuf, Error> {
-	let binary = match std::env::var_os("TWINNET_NODE") {
+	built_binary("twinnet-node", "TWINNET_NODE")
+}
+
+/// The `twinnet-agent` binary (the compute agent): `$TWINNET_AGENT` if set,
+/// else the one built into the same target directory as the running test.
+pub fn agent_binary() -> Result<PathBuf, Error> {
+	built_binary("twinnet-agent", "TWINNET_AGENT")
+}
+
+/// The binary `name` of this workspace: `$variable` if set, else the one in
+/// the running test's target directory.
+fn built_binary(name: &str, variable: &str) -> Result<PathBuf, Error> {
+	let binary = match std::env::var_os(variable) {
 		Some(path) => PathBuf::from(path),
-		// A test runs from `<target>/<profile>/deps/`; the node is in `<target>/<profile>/`.
+		// A test runs from `<target>/<profile>/deps/`; binaries are in `<target>/<profile>/`.
 		None => std::env::current_exe()?
 			.parent()
 			.and_then(Path::parent)
 			.ok_or("cannot locate the target directory")?
-			.join("twinnet-node"),
+			.join(name),
 	};
 	if binary.is_file() {
 		Ok(binary)
 	} else {
 		Err(format!(
-			"no node binary at {}: run `cargo build -p twinnet-node` first (scripts/test does)",
+			"no {name} binary at {}: run `cargo build -p {name}` first (scripts/test does)",
 			binary.display()
 		)
 		.into())

@@ -1009,7 +1009,7 @@ pub mod pallet {
 
 		/// The identifier of the `counter`-th DID, created by `creator`.
 		pub fn derive_did(creator: &T::AccountId, counter: u64) -> DidId {
-			DidId::from(sp_io::hashing::blake2_256(&(b"did:twin", creator, counter).encode()))
+			twinnet_primitives::did::derive_did(creator, counter)
 		}
 
 		/// The active DID `did`, or why there is none.

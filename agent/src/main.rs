@@ -1,0 +1,80 @@
+//! `twinnet-agent`: an institution's compute agent (see the crate docs).
+
+use std::{path::PathBuf, sync::Arc};
+
+use clap::{Parser, Subcommand};
+use twinnet_agent::{data::Rows, node::Node, round::hash_hex, service};
+use twinnet_primitives::did::{format_did, parse_did};
+
+#[derive(Parser)]
+#[command(
+	version,
+	about = "TwinNet's compute agent: trains federated rounds on local rows with DP-SGD"
+)]
+struct Cli {
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Serves the institution's node: trains the rounds it hands over.
+	///
+	/// Example: twinnet-agent serve --institution did:twin:… --data rows.csv
+	Serve {
+		/// The institution's DID.
+		#[arg(long)]
+		institution: String,
+		/// The local rows: `twin,features…,label` with a header line.
+		#[arg(long)]
+		data: PathBuf,
+		/// The institution's node (WebSocket RPC).
+		#[arg(long, default_value = "ws://127.0.0.1:9944")]
+		node: String,
+		/// Where to listen for the node's off-chain worker.
+		#[arg(long, default_value = "127.0.0.1:8700")]
+		listen: String,
+		/// Makes sampling and noise reproducible. Tests only: real noise
+		/// must be unpredictable.
+		#[arg(long)]
+		seed: Option<u64>,
+	},
+	/// Prints the code hash that jobs and dataset allow-lists must name.
+	CodeHash,
+}
+
+#[tokio::main]
+async fn main() {
+	if let Err(error) = run(Cli::parse()).await {
+		eprintln!("twinnet-agent: {error}");
+		std::process::exit(1);
+	}
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+	match cli.command {
+		Command::CodeHash => {
+			println!("{}", hash_hex(&twinnet_agent::code_hash()));
+			Ok(())
+		},
+		Command::Serve { institution, data, node, listen, seed } => {
+			let institution = parse_did(&institution)
+				.map_err(|e| format!("{institution} is not a did:twin DID: {e:?}"))?;
+			let rows = Rows::read(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+			let listener = tokio::net::TcpListener::bind(&listen)
+				.await
+				.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+			let address = listener.local_addr().map_err(|e| e.to_string())?;
+			println!(
+				"twinnet-agent listening on http://{address} for {} with {} rows",
+				format_did(&institution),
+				rows.len()
+			);
+			let agent = Arc::new(service::Agent::new(institution, rows, Node::new(node), seed));
+			tokio::select! {
+				served = service::serve(listener, agent) => served.map_err(|e| e.to_string()),
+				_ = tokio::signal::ctrl_c() => Ok(()),
+			}
+		},
+	}
+}
