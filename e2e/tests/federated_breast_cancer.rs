@@ -99,10 +99,11 @@ fn breast_cancer() -> Vec<Record> {
 	let n = records.len() as f64;
 	for feature in 0..30 {
 		let mean = records.iter().map(|r| r.features[feature]).sum::<f64>() / n;
-		let var =
-			records.iter().map(|r| (r.features[feature] - mean).powi(2)).sum::<f64>() / n;
+		let var = records.iter().map(|r| (r.features[feature] - mean).powi(2)).sum::<f64>() / n;
 		let sd = var.sqrt().max(1e-12);
-		records.iter_mut().for_each(|r| r.features[feature] = (r.features[feature] - mean) / sd);
+		records
+			.iter_mut()
+			.for_each(|r| r.features[feature] = (r.features[feature] - mean) / sd);
 	}
 	records
 }
@@ -183,8 +184,12 @@ fn chain_spec(sites: &[Site], dir: &Path) -> std::path::PathBuf {
 	for site in sites {
 		let key = account_bytes(&site.controller);
 		let creator = ss58(&site.controller);
-		dids.push(json!({ "creator": creator, "kind": "Institution", "sr25519Key": key, "custodian": null }));
-		dids.push(json!({ "creator": creator, "kind": "Dataset", "sr25519Key": key, "custodian": null }));
+		dids.push(
+			json!({ "creator": creator, "kind": "Institution", "sr25519Key": key, "custodian": null }),
+		);
+		dids.push(
+			json!({ "creator": creator, "kind": "Dataset", "sr25519Key": key, "custodian": null }),
+		);
 	}
 	for (index, site) in sites.iter().enumerate() {
 		for (patient, twin) in &site.patients {
@@ -401,7 +406,9 @@ async fn ten_dp_rounds_on_breast_cancer_match_central_training_and_survive_a_dea
 			),
 		);
 		batch.add(&format!("{}'s report key", site.name), &add, &site.controller).await;
-		batch.add(&format!("{}'s allow-list", site.name), &allow, &site.controller).await;
+		batch
+			.add(&format!("{}'s allow-list", site.name), &allow, &site.controller)
+			.await;
 	}
 	let eve = keypair("//Eve");
 	for site in &sites {
