@@ -239,3 +239,49 @@ impl JobRounds for () {
 		false
 	}
 }
+
+/// A training round's released aggregate, as its pallet asks the
+/// commitments pallet to record it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RoundAggregate {
+	/// The round.
+	pub round: JobRound,
+	/// The job's Model DID: the commitment's committer.
+	pub model: DidId,
+	/// The hash of the aggregate ([`crate::federated::update_hash`]).
+	pub aggregate: H256,
+	/// The hashes of the updates averaged, in reporting order: the leaves
+	/// of the commitment's Merkle tree.
+	pub updates: Vec<H256>,
+	/// The datasets trained on and the model's previous commitment.
+	pub inputs: Vec<Input>,
+}
+
+/// Records each released training aggregate as an `AggregatedModel`
+/// commitment (implemented by the commitments pallet; a runtime without
+/// one records none).
+pub trait RoundCommitments<AccountId> {
+	/// Commits to `aggregate` as its Model DID, the deposit held from
+	/// `depositor`; the commitment's id, or why it could not be made.
+	fn commit_aggregate(
+		depositor: &AccountId,
+		aggregate: RoundAggregate,
+	) -> Result<CommitmentId, sp_runtime::DispatchError>;
+
+	/// The most weight [`Self::commit_aggregate`] takes, for `inputs`
+	/// inputs and `updates` leaves.
+	fn commit_aggregate_weight(inputs: u32, updates: u32) -> frame_support::weights::Weight;
+}
+
+impl<AccountId> RoundCommitments<AccountId> for () {
+	fn commit_aggregate(
+		_: &AccountId,
+		_: RoundAggregate,
+	) -> Result<CommitmentId, sp_runtime::DispatchError> {
+		Err(sp_runtime::DispatchError::Other("no commitments pallet"))
+	}
+
+	fn commit_aggregate_weight(_: u32, _: u32) -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
+}

@@ -353,6 +353,8 @@ pub struct RoundView<BlockNumber> {
 	pub outcome: RoundOutcome,
 	/// Each participant's cohort.
 	pub cohorts: Vec<CohortView>,
+	/// The `AggregatedModel` commitment of its aggregate, if there is one.
+	pub commitment: Option<u64>,
 }
 
 /// One participant's cohort in a round, as the runtime API returns it:

@@ -385,6 +385,7 @@ impl pallet_federated::Config for Runtime {
 	type Dids = Twins;
 	type Consent = Consent;
 	type Datasets = Datasets;
+	type Commitments = Commitments;
 	type MaxDatasets = ConstU32<8>;
 	type MaxParameters = ConstU32<4096>;
 	// As many as a dataset's contributors.

@@ -387,6 +387,10 @@ pub mod pallet {
 		/// Commitments of this DID are disputed; it cannot be deactivated
 		/// until the disputes are resolved.
 		OpenDisputes,
+		/// A released aggregate has more updates than a commitment stores leaves.
+		MaxLeavesExceeded,
+		/// A released aggregate has more inputs than a commitment links.
+		MaxInputsExceeded,
 	}
 
 	#[pallet::hooks]
@@ -440,60 +444,8 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::ensure_controls_committer(&committer, &who)?;
-			ensure!(hash != H256::zero(), Error::<T>::ZeroHash);
-			ensure_valid_schema::<T>(&schema)?;
-			Self::ensure_valid_inputs(kind, &inputs)?;
-			if let Some(round) = &job_round {
-				ensure!(T::Jobs::exists(round), Error::<T>::UnknownJobRound);
-			}
-			let (root, leaves) = Self::merkle_root(merkle)?;
-			let id = NextCommitmentId::<T>::get();
-			let next = id.checked_add(1).ok_or(Error::<T>::IdsExhausted)?;
-
-			let mut record = Commitment::<T> {
-				kind,
-				hash,
-				merkle: root,
-				committer,
-				account: who.clone(),
-				schema,
-				inputs,
-				job_round,
-				block: frame_system::Pallet::<T>::block_number(),
-				status: CommitmentStatus::Standing,
-				attestations: 0,
-				deposit: Zero::zero(),
-			};
-			record.deposit = Self::deposit_for(record.encoded_size());
-			let leaf_deposit = Self::leaf_deposit(leaves.len());
-			T::Currency::hold(
-				&HoldReason::CommitmentDeposit.into(),
-				&who,
-				record.deposit.saturating_add(leaf_deposit),
-			)
-			.map_err(|_| Error::<T>::CannotPayDeposit)?;
-
-			let leaves_stored = leaves.len() as u32;
-			if !leaves.is_empty() {
-				Leaves::<T>::insert(id, LeafRecord { leaves, deposit: leaf_deposit });
-			}
-			NextCommitmentId::<T>::put(next);
-			ByCommitter::<T>::insert(committer, id, ());
-			if let Some(round) = job_round {
-				ByJob::<T>::insert(round.job, (round.round, id), ());
-			}
-			Commitments::<T>::insert(id, record);
-			Self::deposit_event(Event::Committed {
-				id,
-				kind,
-				committer,
-				account: who,
-				hash,
-				merkle: root,
-				job_round,
-				leaves_stored,
-			});
-			Ok(())
+			Self::do_commit(who, committer, kind, hash, merkle, schema, inputs, job_round)
+				.map(|_| ())
 		}
 
 		/// Records that the institution `attester` states `statement` about
@@ -731,6 +683,75 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Records the commitment of `committer`, whose controller `who` holds
+		/// its deposit: every check but the committer's control, then the
+		/// writes of [`Pallet::commit`]; the new commitment's id.
+		pub(crate) fn do_commit(
+			who: T::AccountId,
+			committer: DidId,
+			kind: CommitmentKind,
+			hash: H256,
+			merkle: Option<MerkleInputOf<T>>,
+			schema: SchemaTag<T>,
+			inputs: Inputs<T>,
+			job_round: Option<JobRound>,
+		) -> Result<CommitmentId, DispatchError> {
+			ensure!(hash != H256::zero(), Error::<T>::ZeroHash);
+			ensure_valid_schema::<T>(&schema)?;
+			Self::ensure_valid_inputs(kind, &inputs)?;
+			if let Some(round) = &job_round {
+				ensure!(T::Jobs::exists(round), Error::<T>::UnknownJobRound);
+			}
+			let (root, leaves) = Self::merkle_root(merkle)?;
+			let id = NextCommitmentId::<T>::get();
+			let next = id.checked_add(1).ok_or(Error::<T>::IdsExhausted)?;
+
+			let mut record = Commitment::<T> {
+				kind,
+				hash,
+				merkle: root,
+				committer,
+				account: who.clone(),
+				schema,
+				inputs,
+				job_round,
+				block: frame_system::Pallet::<T>::block_number(),
+				status: CommitmentStatus::Standing,
+				attestations: 0,
+				deposit: Zero::zero(),
+			};
+			record.deposit = Self::deposit_for(record.encoded_size());
+			let leaf_deposit = Self::leaf_deposit(leaves.len());
+			T::Currency::hold(
+				&HoldReason::CommitmentDeposit.into(),
+				&who,
+				record.deposit.saturating_add(leaf_deposit),
+			)
+			.map_err(|_| Error::<T>::CannotPayDeposit)?;
+
+			let leaves_stored = leaves.len() as u32;
+			if !leaves.is_empty() {
+				Leaves::<T>::insert(id, LeafRecord { leaves, deposit: leaf_deposit });
+			}
+			NextCommitmentId::<T>::put(next);
+			ByCommitter::<T>::insert(committer, id, ());
+			if let Some(round) = job_round {
+				ByJob::<T>::insert(round.job, (round.round, id), ());
+			}
+			Commitments::<T>::insert(id, record);
+			Self::deposit_event(Event::Committed {
+				id,
+				kind,
+				committer,
+				account: who,
+				hash,
+				merkle: root,
+				job_round,
+				leaves_stored,
+			});
+			Ok(id)
+		}
+
 		/// Fails unless `who` controls the active Institution or Model DID `committer`.
 		fn ensure_controls_committer(committer: &DidId, who: &T::AccountId) -> DispatchResult {
 			let access = T::Dids::access(committer, who).ok_or(Error::<T>::CommitterNotFound)?;
@@ -1059,5 +1080,48 @@ impl<T: Config> twinnet_primitives::traits::DidDependents for Pallet<T> {
 	fn weight() -> frame_support::weights::Weight {
 		use frame_support::traits::Get;
 		T::DbWeight::get().reads(1)
+	}
+}
+
+/// The schema tag of the commitments made for released training aggregates:
+/// FedAvg of fixed-point parameters with 16 fraction bits.
+pub const AGGREGATE_SCHEMA: &[u8] = b"fedavg-q15.16";
+
+impl<T: Config> twinnet_primitives::commitments::RoundCommitments<T::AccountId> for Pallet<T> {
+	/// An `AggregatedModel` commitment of the round's Model DID, with the
+	/// update hashes as stored leaves (so `commitments_prove` proves an
+	/// update's inclusion) and the round as its job round.
+	fn commit_aggregate(
+		depositor: &T::AccountId,
+		aggregate: twinnet_primitives::commitments::RoundAggregate,
+	) -> Result<CommitmentId, sp_runtime::DispatchError> {
+		use frame_support::BoundedVec;
+		use twinnet_primitives::traits::DidRegistry;
+		frame_support::ensure!(
+			T::Dids::active_kind(&aggregate.model) == Some(SubjectKind::Model),
+			Error::<T>::InvalidCommitter
+		);
+		let leaves =
+			BoundedVec::try_from(aggregate.updates).map_err(|_| Error::<T>::MaxLeavesExceeded)?;
+		let inputs =
+			BoundedVec::try_from(aggregate.inputs).map_err(|_| Error::<T>::MaxInputsExceeded)?;
+		let schema = BoundedVec::try_from(AGGREGATE_SCHEMA.to_vec())
+			.map_err(|_| Error::<T>::InvalidSchema)?;
+		Self::do_commit(
+			depositor.clone(),
+			aggregate.model,
+			CommitmentKind::AggregatedModel,
+			aggregate.aggregate,
+			Some(MerkleInput::Leaves(leaves)),
+			schema,
+			inputs,
+			Some(aggregate.round),
+		)
+	}
+
+	fn commit_aggregate_weight(inputs: u32, updates: u32) -> frame_support::weights::Weight {
+		use frame_support::traits::Get;
+		T::WeightInfo::commit(inputs, updates)
+			.saturating_add(<T as frame_system::Config>::DbWeight::get().reads(1))
 	}
 }

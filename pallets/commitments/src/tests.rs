@@ -1210,3 +1210,86 @@ mod reads {
 		});
 	}
 }
+
+// ---- commitments of released training aggregates ---------------------------
+
+fn round_aggregate(world: &World, updates: u8) -> twinnet_primitives::commitments::RoundAggregate {
+	twinnet_primitives::commitments::RoundAggregate {
+		round: JobRound { job: 4, round: 2 },
+		model: world.model,
+		aggregate: hash(0x42),
+		updates: (1..=updates).map(hash).collect(),
+		inputs: vec![Input::Dataset(world.dataset)],
+	}
+}
+
+#[test]
+fn a_released_aggregate_is_committed_as_its_model_with_the_updates_as_leaves() {
+	use twinnet_primitives::commitments::{CommitmentKind, RoundCommitments};
+	run_test(|| {
+		let world = world();
+		KnownRounds::add(JobRound { job: 4, round: 2 });
+		let before = held(&charlie(), crate::HoldReason::CommitmentDeposit);
+		let id = <Commitments as RoundCommitments<_>>::commit_aggregate(
+			&charlie(),
+			round_aggregate(&world, 3),
+		)
+		.expect("committed");
+		let record = Stored::<Test>::get(id).expect("stored");
+		assert_eq!(record.kind, CommitmentKind::AggregatedModel);
+		assert_eq!(record.committer, world.model);
+		assert_eq!(record.account, charlie());
+		assert_eq!(record.hash, hash(0x42));
+		assert_eq!(record.job_round, Some(JobRound { job: 4, round: 2 }));
+		assert_eq!(record.schema.to_vec(), crate::AGGREGATE_SCHEMA.to_vec());
+		// The root is the Merkle tree of the update hashes, whose leaves are
+		// stored for proofs.
+		let leaves: Vec<[u8; 32]> =
+			(1..=3).map(|b| twinnet_merkle::leaf_hash(hash(b).as_bytes())).collect();
+		let root = record.merkle.expect("a root");
+		assert_eq!(root.root.0, twinnet_merkle::root_of_hashes(&leaves).unwrap());
+		assert_eq!(root.leaf_count, 3);
+		assert_eq!(Commitments::stored_leaves(id), Some((1..=3).map(hash).collect()));
+		assert!(held(&charlie(), crate::HoldReason::CommitmentDeposit) > before);
+		assert!(Commitments::by_job(4, None, 10)
+			.iter()
+			.any(|(round, listed)| *round == 2 && *listed == id));
+	});
+}
+
+#[test]
+fn an_aggregate_commitment_needs_a_model_a_known_round_and_bounded_parts() {
+	use twinnet_primitives::commitments::RoundCommitments;
+	run_test(|| {
+		let world = world();
+		let commit = |aggregate| {
+			<Commitments as RoundCommitments<_>>::commit_aggregate(&charlie(), aggregate)
+		};
+		// The round must exist.
+		assert_noop!(commit(round_aggregate(&world, 1)), Error::<Test>::UnknownJobRound);
+		KnownRounds::add(JobRound { job: 4, round: 2 });
+		// An institution (or anything but a Model DID) is not the committer.
+		let mut by_lab = round_aggregate(&world, 1);
+		by_lab.model = world.lab;
+		assert_noop!(commit(by_lab), Error::<Test>::InvalidCommitter);
+		assert_noop!(
+			commit(round_aggregate(&world, MAX_LEAVES as u8 + 1)),
+			Error::<Test>::MaxLeavesExceeded
+		);
+		let mut crowded = round_aggregate(&world, 1);
+		crowded.inputs = (0..=MAX_INPUTS as u64).map(Input::Commitment).collect();
+		assert_noop!(commit(crowded), Error::<Test>::MaxInputsExceeded);
+		// No datasets or earlier commitment: nothing to trace it to.
+		let mut orphan = round_aggregate(&world, 1);
+		orphan.inputs.clear();
+		assert_noop!(commit(orphan), Error::<Test>::NoInputs);
+		// A depositor who cannot pay.
+		assert_noop!(
+			<Commitments as RoundCommitments<_>>::commit_aggregate(
+				&poor(),
+				round_aggregate(&world, 1)
+			),
+			Error::<Test>::CannotPayDeposit
+		);
+	});
+}

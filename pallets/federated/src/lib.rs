@@ -93,6 +93,18 @@ pub mod weights;
 
 pub use weights::WeightInfo;
 
+/// The root of the Merkle tree (`twinnet-merkle`) whose leaves are a round's
+/// update hashes in reporting order: the round's `update_root`, and the root
+/// of its `AggregatedModel` commitment, which stores the same leaves (zero
+/// for no update).
+pub fn update_root(updates: &[sp_core::H256]) -> sp_core::H256 {
+	let leaves: alloc::vec::Vec<[u8; 32]> = updates
+		.iter()
+		.map(|update| twinnet_merkle::leaf_hash(update.as_bytes()))
+		.collect();
+	twinnet_merkle::root_of_hashes(&leaves).map(sp_core::H256).unwrap_or_default()
+}
+
 /// Creates what the benchmarks need from the pallets this one relies on.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
@@ -139,6 +151,7 @@ pub mod pallet {
 	use sp_core::H256;
 	use sp_runtime::traits::{CheckedMul, One, Saturating, UniqueSaturatedInto, Zero};
 	use twinnet_primitives::{
+		commitments::{CommitmentId, Input, RoundAggregate, RoundCommitments},
 		consent::{Access, Computation, ConsentLedger, Grantee, JobRound, Scope, Settlement},
 		datasets::{AccessDenied, DatasetAccess},
 		deposit::release,
@@ -205,6 +218,11 @@ pub mod pallet {
 
 		/// The dataset registry: licences, allow-lists and usable twins.
 		type Datasets: DatasetAccess<Self::AccountId>;
+
+		/// Where each released aggregate of a job with a Model DID is
+		/// committed (`AggregatedModel`, linked to the job's datasets and
+		/// the model's previous aggregate).
+		type Commitments: RoundCommitments<Self::AccountId>;
 
 		/// The most datasets (participating institutions) of a job.
 		#[pallet::constant]
@@ -375,6 +393,8 @@ pub mod pallet {
 			reporters: Vec<DidId>,
 			stragglers: Vec<DidId>,
 			records: u64,
+			/// Its `AggregatedModel` commitment, if the job names a Model DID.
+			commitment: Option<CommitmentId>,
 		},
 		/// A round released nothing: too few reports (or admitted cohorts).
 		RoundFailed { job: JobId, round: u32, reporters: Vec<DidId>, quorum: u32 },
@@ -505,6 +525,7 @@ pub mod pallet {
 				escrow,
 				deposit: Zero::zero(),
 				created_at: now,
+				last_commitment: None,
 			};
 			let model_bytes = (parameters as usize).saturating_mul(4).saturating_add(8);
 			job.deposit = T::DepositBase::get()
@@ -809,10 +830,18 @@ pub mod pallet {
 		/// The most closing a round of `participants` reports of
 		/// `parameters` parameters weighs.
 		fn close_round_weight(participants: u32, parameters: u32) -> Weight {
-			T::WeightInfo::close_round(participants, parameters).saturating_add(
-				Self::per_participant(T::MaxCohort::get(), false)
-					.saturating_mul(participants.into()),
-			)
+			// The commitment links every dataset and the previous aggregate,
+			// and stores one leaf per update.
+			let commitment = T::Commitments::commit_aggregate_weight(
+				participants.saturating_add(1),
+				participants,
+			);
+			T::WeightInfo::close_round(participants, parameters)
+				.saturating_add(
+					Self::per_participant(T::MaxCohort::get(), false)
+						.saturating_mul(participants.into()),
+				)
+				.saturating_add(commitment)
 		}
 
 		/// Takes a job's due step: opens its next round or closes its open
@@ -903,6 +932,7 @@ pub mod pallet {
 				admitted_twins: 0,
 				excluded_twins: 0,
 				outcome: RoundOutcome::Open,
+				commitment: None,
 			};
 			let mut bytes = 0usize;
 			for participant in &job.participants {
@@ -1059,17 +1089,18 @@ pub mod pallet {
 				Self::after_failed_round(job_id, job, now);
 				return;
 			};
-			let update_hashes: Vec<[u8; 32]> =
-				reports.iter().map(|(_, u)| update_hash(&u.parameters).0).collect();
+			let update_hashes: Vec<H256> =
+				reports.iter().map(|(_, u)| update_hash(&u.parameters)).collect();
 			let records = reports.iter().map(|(_, u)| u64::from(u.records)).sum::<u64>();
 			let aggregate_hash = update_hash(&aggregate);
-			let update_root =
-				twinnet_merkle::root_of_hashes(&update_hashes).map(H256).unwrap_or_default();
+			let update_root = update_root(&update_hashes);
 			// The expected institutions are the admitted cohorts, in participant order.
 			let stragglers =
 				record.expected.iter().filter(|i| !reporters.contains(i)).copied().collect();
 			record.outcome = RoundOutcome::Aggregated { aggregate_hash, update_root, records };
-			Rounds::<T>::insert(job_id, round, record);
+			record.commitment =
+				Self::commit_aggregate(job_round, job, aggregate_hash, update_hashes);
+			Rounds::<T>::insert(job_id, round, &record);
 			Models::<T>::insert(job_id, aggregate);
 			Self::deposit_event(Event::RoundAggregated {
 				job: job_id,
@@ -1079,6 +1110,7 @@ pub mod pallet {
 				reporters: reporters.clone(),
 				stragglers,
 				records,
+				commitment: record.commitment,
 			});
 			Self::pay_rewards(job_id, round, job, &reporters);
 			job.completed_rounds.saturating_inc();
@@ -1090,6 +1122,39 @@ pub mod pallet {
 				job.state = JobState::Pending;
 				Self::schedule(job_id, now.saturating_add(One::one()));
 				Jobs::<T>::insert(job_id, &*job);
+			}
+		}
+
+		/// Commits the aggregate of `round` as the job's Model DID, linked to
+		/// the job's datasets and the model's previous aggregate, the deposit
+		/// held from the researcher; the commitment, or none if the job names
+		/// no Model DID or the commitment cannot be made (the round stands).
+		fn commit_aggregate(
+			round: JobRound,
+			job: &mut JobOf<T>,
+			aggregate: H256,
+			updates: Vec<H256>,
+		) -> Option<CommitmentId> {
+			let model = job.spec.model_did?;
+			let inputs = job
+				.participants
+				.iter()
+				.map(|p| Input::Dataset(p.dataset))
+				.chain(job.last_commitment.map(Input::Commitment))
+				.collect();
+			let aggregate = RoundAggregate { round, model, aggregate, updates, inputs };
+			match T::Commitments::commit_aggregate(&job.researcher, aggregate) {
+				Ok(id) => {
+					job.last_commitment = Some(id);
+					Some(id)
+				},
+				Err(error) => {
+					log::warn!(
+						target: "federated",
+						"job {} round {}: aggregate not committed: {error:?}", round.job, round.round
+					);
+					None
+				},
 			}
 		}
 
@@ -1329,6 +1394,7 @@ pub mod pallet {
 				excluded_twins: record.excluded_twins,
 				outcome: record.outcome,
 				cohorts,
+				commitment: record.commitment,
 			})
 		}
 

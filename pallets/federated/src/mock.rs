@@ -250,6 +250,8 @@ parameter_types! {
 	/// Cohorts admitted per step of opening a round here (all three sites,
 	/// unless a test opens rounds over several blocks).
 	pub static CohortsPerStep: u32 = 3;
+	/// The most jobs running at once here (two, unless a test runs more).
+	pub static ActiveJobs: u32 = 2;
 }
 
 /// The most datasets (institutions) of a job here.
@@ -265,6 +267,7 @@ impl pallet_federated::Config for Test {
 	type Dids = Twins;
 	type Consent = Consent;
 	type Datasets = Datasets;
+	type Commitments = ();
 	type MaxDatasets = ConstU32<MAX_DATASETS>;
 	type MaxParameters = ConstU32<MAX_PARAMETERS>;
 	type MaxCohort = ConstU32<MAX_CONTRIBUTORS>;
@@ -272,7 +275,7 @@ impl pallet_federated::Config for Test {
 	type MaxRetries = ConstU32<2>;
 	type MinRoundTimeout = ConstU64<2>;
 	type MaxRoundTimeout = ConstU64<100>;
-	type MaxActiveJobs = ConstU32<2>;
+	type MaxActiveJobs = ActiveJobs;
 	type MaxStepsPerBlock = ConstU32<2>;
 	type MaxCohortsPerStep = CohortsPerStep;
 	type DepositBase = ConstU64<JOB_DEPOSIT_BASE>;

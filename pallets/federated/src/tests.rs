@@ -455,7 +455,11 @@ fn reports_close_the_round_early_and_the_aggregate_is_the_weighted_average() {
 		let aggregate = vec![167, -133, 10, -2];
 		assert_eq!(Models::<Test>::get(job).unwrap().to_vec(), aggregate);
 		let round = Rounds::<Test>::get(job, 0).unwrap();
-		let hashes: Vec<[u8; 32]> = reports.iter().map(|r| r.update_hash().0).collect();
+		// The update hashes are the leaves, as in the aggregate's commitment.
+		let hashes: Vec<[u8; 32]> = reports
+			.iter()
+			.map(|r| twinnet_merkle::leaf_hash(r.update_hash().as_bytes()))
+			.collect();
 		assert_eq!(
 			round.outcome,
 			RoundOutcome::Aggregated {
@@ -535,6 +539,7 @@ fn stragglers_are_dropped_and_their_cohorts_budget_returned() {
 			reporters: vec![sites[0].institution, sites[2].institution],
 			stragglers: vec![sites[1].institution],
 			records: 5,
+			commitment: None,
 		}));
 		for twin in &sites[1].twins {
 			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
@@ -1174,4 +1179,399 @@ fn cancelling_while_a_round_opens_returns_the_cohorts_charged_so_far() {
 		assert!(Agenda::<Test>::get().is_empty());
 		CohortsPerStep::set(3);
 	});
+}
+
+// ---- properties: revocation and budgets over random runs -----------------------
+
+mod properties {
+	use super::*;
+	use std::collections::{BTreeMap, BTreeSet};
+	use twinnet_primitives::federated::TwinUsage;
+
+	/// Sets the mock's cohorts per opening step and most running jobs for
+	/// one case, and restores the defaults when the case ends (by panic too,
+	/// so a shrunk case starts from the defaults).
+	struct Settings;
+
+	impl Settings {
+		fn apply(cohorts_per_step: u32, active_jobs: u32) -> Self {
+			CohortsPerStep::set(cohorts_per_step);
+			ActiveJobs::set(active_jobs);
+			Settings
+		}
+	}
+
+	impl Drop for Settings {
+		fn drop(&mut self) {
+			CohortsPerStep::set(3);
+			ActiveJobs::set(2);
+		}
+	}
+
+	/// The sites of `mask` (bit `i`: `sites[i]`).
+	fn subset(sites: &[Site], mask: u8) -> Vec<Site> {
+		sites
+			.iter()
+			.enumerate()
+			.filter(|(i, _)| mask & (1 << i) != 0)
+			.map(|(_, s)| s.clone())
+			.collect()
+	}
+
+	/// `amount` charged `times` times.
+	fn times(amount: PrivacyBudget, times: usize) -> PrivacyBudget {
+		(0..times).fold(PrivacyBudget::default(), |sum, _| sum.checked_add(&amount).unwrap())
+	}
+
+	/// Who reports in each round: per job and round number, a mask of the
+	/// participants (by index) and the blocks after the round opened they
+	/// wait (6, past the 5-block timeout: nobody reports).
+	struct Reporters {
+		masks: Vec<u8>,
+		delays: Vec<u64>,
+	}
+
+	impl Reporters {
+		fn of(&self, job: u64, round: u32) -> (u8, u64) {
+			let i = job as usize * 12 + round as usize;
+			(self.masks[i % self.masks.len()], self.delays[i % self.delays.len()])
+		}
+	}
+
+	/// A round's reporters: often every participant, else any subset.
+	fn reporting() -> impl Strategy<Value = u8> {
+		prop_oneof![2 => Just(0b111u8), 3 => 0u8..8]
+	}
+
+	/// Submits the reports of `job`'s open round due at `now`: each
+	/// admitted participant in the round's mask, once the round's delay has
+	/// passed and until its deadline, with its whole cohort as its records.
+	fn report_due(job: u64, now: u64, sites: &[Site], reporters: &Reporters) {
+		let Some(record) = Jobs::<Test>::get(job) else { return };
+		let JobState::Running { round, deadline } = record.state else { return };
+		let opened_at = Rounds::<Test>::get(job, round).unwrap().opened_at;
+		let (mask, delay) = reporters.of(job, round);
+		// Past its deadline a round waits for its closing step (at most
+		// `MaxStepsPerBlock` a block) and takes no report.
+		if now < opened_at + delay || now > deadline {
+			return;
+		}
+		for (index, participant) in record.participants.iter().enumerate() {
+			let key = (job, round, participant.institution);
+			let admitted = Cohorts::<Test>::get(key).filter(|c| c.status == CohortStatus::Admitted);
+			let Some(cohort) = admitted else { continue };
+			if mask & (1 << index) == 0 || Updates::<Test>::contains_key(key) {
+				continue;
+			}
+			let site = sites.iter().find(|s| s.institution == participant.institution).unwrap();
+			let records = cohort.admitted.len() as u32;
+			let value = index as i32 + 1;
+			assert_ok!(submit(report(job, round, site, records, &params(value)), site));
+		}
+	}
+
+	/// Notes the block each cohort was admitted in (first seen after an
+	/// `on_initialize`, which is where cohorts are admitted).
+	fn note_cohorts(admitted_at: &mut BTreeMap<(u64, u32, DidId), u64>, now: u64) {
+		for key in Cohorts::<Test>::iter_keys() {
+			admitted_at.entry(key).or_insert(now);
+		}
+	}
+
+	/// The job rounds holding a reservation on `twin`.
+	fn reservations_of(twin: &DidId) -> BTreeSet<(u64, u32)> {
+		pallet_consent::Reservations::<Test>::iter()
+			.filter(|(_, t, _)| t == twin)
+			.map(|(round, _, _)| (round.job, round.round))
+			.collect()
+	}
+
+	/// Every grant of `twins` has spent and reserved no more than its
+	/// budget; its reserved budget is the sum of its reservations; and every
+	/// reservation is of its job's round being opened or open.
+	fn check_budgets(twins: &[DidId]) {
+		let reservations: Vec<_> = pallet_consent::Reservations::<Test>::iter().collect();
+		for twin in twins {
+			let grant = grant_of(twin);
+			let committed = grant.spent.checked_add(&grant.reserved).unwrap();
+			assert!(
+				committed.fits_within(&grant.budget.unwrap()),
+				"{twin:?} overspent: spent {:?} + reserved {:?} > {:?}",
+				grant.spent,
+				grant.reserved,
+				grant.budget
+			);
+			let reserved = reservations
+				.iter()
+				.filter(|(_, t, _)| t == twin)
+				.fold(PrivacyBudget::default(), |sum, (_, _, r)| {
+					sum.checked_add(&r.amount).unwrap()
+				});
+			assert_eq!(grant.reserved, reserved, "{twin:?}'s reservations");
+		}
+		for (round, twin, _) in &reservations {
+			let state = Jobs::<Test>::get(round.job).unwrap().state;
+			assert!(
+				matches!(
+					state,
+					JobState::Opening { round: r, .. } | JobState::Running { round: r, .. }
+						if r == round.round
+				),
+				"{twin:?} holds a reservation of {round:?}, whose job is {state:?}"
+			);
+		}
+	}
+
+	/// At the end: no reservation is left, and each twin has spent exactly
+	/// the per-round budget of every round in which its rows were used.
+	fn audit(jobs: &[u64], twins: &[DidId]) {
+		assert!(pallet_consent::Reservations::<Test>::iter().next().is_none());
+		for twin in twins {
+			let mut used = PrivacyBudget::default();
+			for job in jobs {
+				let record = Jobs::<Test>::get(job).unwrap();
+				assert!(record.state.is_final(), "job {job} is {:?}", record.state);
+				for round in 0..record.next_round {
+					match Federated::twin_usage(*job, round, twin) {
+						TwinUsage::Used { charged, .. } => {
+							assert_eq!(charged, record.spec.per_round);
+							used = used.checked_add(&charged).unwrap();
+						},
+						TwinUsage::Admitted { .. } => panic!("{twin:?} admitted to an ended job"),
+						_ => {},
+					}
+				}
+			}
+			let grant = grant_of(twin);
+			assert_eq!(grant.reserved, PrivacyBudget::default(), "{twin:?} still reserved");
+			assert_eq!(grant.spent, used, "{twin:?} spent other than the rounds that used it");
+		}
+	}
+
+	/// A revocation as the test saw it: its block (after that block's
+	/// `on_initialize`), what the grant had spent then, and the job rounds
+	/// that held a reservation on it then.
+	struct Revocation {
+		twin: DidId,
+		institution: DidId,
+		block: u64,
+		spent: PrivacyBudget,
+		reserved_for: BTreeSet<(u64, u32)>,
+	}
+
+	/// `twin`'s patient revokes its grant (to `site`) through pallet-consent.
+	fn revoke(site: &Site, twin: DidId, block: u64) -> Revocation {
+		let owner = Twins::patient(&twin).unwrap();
+		let grant = grant_of(&twin);
+		assert_ok!(Consent::revoke(origin(&owner), twin, grant.id));
+		assert_eq!(grant_of(&twin).revoked_at, Some(block));
+		Revocation {
+			twin,
+			institution: site.institution,
+			block,
+			spent: grant.spent,
+			reserved_for: reservations_of(&twin),
+		}
+	}
+
+	/// No cohort admitted after a revocation has the twin (it is left out,
+	/// or excluded as revoked), and after it the grant only settles the
+	/// reservations it held then: it is charged for exactly those of them
+	/// whose round used its rows. A revocation in block `b` comes after
+	/// `b`'s `on_initialize`, so cohorts admitted in `b` came before it.
+	/// (The datasets pallet drops a revoked twin from its datasets at once,
+	/// `OnRevoke`, so consent is never asked: the twin is simply not in the
+	/// later cohorts; were it offered, consent must refuse it as revoked.)
+	fn check_revocations(
+		revocations: &[Revocation],
+		admitted_at: &BTreeMap<(u64, u32, DidId), u64>,
+		per_round: PrivacyBudget,
+	) {
+		for revocation in revocations {
+			let twin = revocation.twin;
+			let later = admitted_at.iter().filter(|(_, at)| **at > revocation.block);
+			for (&(job, round, institution), at) in later {
+				let cohort = Cohorts::<Test>::get((job, round, institution)).unwrap();
+				assert!(
+					!cohort.admitted.contains(&twin),
+					"{twin:?}, revoked in block {}, admitted in block {at} to round {round}",
+					revocation.block
+				);
+				for (_, reason) in cohort.excluded.iter().filter(|(t, _)| *t == twin) {
+					assert_eq!(*reason, ConsentDenied::Revoked);
+				}
+				// The round's other cohorts may have been admitted before
+				// the revocation (a round opens over several blocks).
+				if let Some(view) = Federated::round_view(job, round) {
+					let cohort = view.cohorts.iter().find(|c| c.institution == institution);
+					assert!(cohort.is_some_and(|c| !c.admitted.contains(&twin)));
+				}
+				if revocation.institution != institution {
+					continue;
+				}
+				let usage = Federated::twin_usage(job, round, &twin);
+				assert!(
+					matches!(
+						usage,
+						TwinUsage::NotInRound
+							| TwinUsage::Excluded { reason: ConsentDenied::Revoked, .. }
+					),
+					"{twin:?} revoked in block {}: {usage:?} in round {round}",
+					revocation.block
+				);
+			}
+			let reserved_now = reservations_of(&twin);
+			assert!(
+				reserved_now.is_subset(&revocation.reserved_for),
+				"{twin:?} reserved for {reserved_now:?} after its revocation (had {:?})",
+				revocation.reserved_for
+			);
+			let grant = grant_of(&twin);
+			assert_eq!(grant.reserved, times(per_round, reserved_now.len()));
+			let spent_since = revocation
+				.reserved_for
+				.iter()
+				.filter(|(job, round)| {
+					!reserved_now.contains(&(*job, *round))
+						&& matches!(
+							Federated::twin_usage(*job, *round, &twin),
+							TwinUsage::Used { .. }
+						)
+				})
+				.count();
+			assert_eq!(
+				grant.spent,
+				revocation.spent.checked_add(&times(per_round, spent_since)).unwrap(),
+				"{twin:?} charged after its revocation beyond the rounds admitted before it"
+			);
+		}
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(48))]
+
+		/// A job of 2–5 rounds on 1–3 sites, its rounds opened 1–3 cohorts
+		/// a block; each twin's patient revokes its grant in a random block
+		/// or never; random institutions report each round, early, late or
+		/// not at all. Checked after every block's `on_initialize` and
+		/// after its extrinsics; the twins' accounts audited at the end.
+		#[test]
+		fn a_revoked_twin_is_never_in_a_later_round(
+			rounds in 2u32..=5,
+			mask in 1u8..8,
+			quorum in any::<u8>(),
+			cohorts_per_step in 1u32..=3,
+			revoke_at in proptest::collection::vec(proptest::option::weighted(0.3, 1u64..30), 8),
+			masks in proptest::collection::vec(reporting(), 12),
+			delays in proptest::collection::vec(0u64..=6, 12),
+		) {
+			let _settings = Settings::apply(cohorts_per_step, 2);
+			let reporters = Reporters { masks, delays };
+			run_test(|| {
+				let sites = three_sites();
+				let twins: Vec<DidId> = sites.iter().flat_map(|s| s.twins.clone()).collect();
+				let chosen = subset(&sites, mask);
+				let quorum = 1 + u32::from(quorum) % chosen.len() as u32;
+				let job = create(spec(&chosen, rounds, quorum));
+				let mut revocations = Vec::new();
+				let mut admitted_at = BTreeMap::new();
+				let mut now = 1;
+				loop {
+					if now > 1 {
+						run_to_block(now);
+						note_cohorts(&mut admitted_at, now);
+						check_budgets(&twins);
+						check_revocations(&revocations, &admitted_at, per_round());
+					}
+					let homes = sites.iter().flat_map(|s| s.twins.iter().map(move |t| (s, *t)));
+					for ((site, twin), at) in homes.zip(&revoke_at) {
+						if *at == Some(now) {
+							revocations.push(revoke(site, twin, now));
+						}
+					}
+					report_due(job, now, &sites, &reporters);
+					check_budgets(&twins);
+					check_revocations(&revocations, &admitted_at, per_round());
+					if Jobs::<Test>::get(job).unwrap().state.is_final() {
+						break;
+					}
+					assert!(now < 300, "the job never ended");
+					now += 1;
+				}
+				audit(&[job], &twins);
+			});
+		}
+
+		/// 2–4 jobs at once over the same twins, each on 1–3 sites with its
+		/// own per-round (ε, δ), posted in random blocks; each twin's budget
+		/// narrowed at random; random institutions report each round.
+		#[test]
+		fn the_budget_is_never_overspent_across_random_concurrent_jobs(
+			budgets in proptest::collection::vec((1u64..=20, 200u64..=1_000), 8),
+			jobs in proptest::collection::vec(
+				(1u8..8, 1u32..=5, any::<u8>(), 1u64..=8, 50u64..=300, 0u64..6),
+				2..=4,
+			),
+			cohorts_per_step in 1u32..=3,
+			masks in proptest::collection::vec(reporting(), 48),
+			delays in proptest::collection::vec(0u64..=6, 48),
+		) {
+			let _settings = Settings::apply(cohorts_per_step, 4);
+			let reporters = Reporters { masks, delays };
+			run_test(|| {
+				let sites = three_sites();
+				let twins: Vec<DidId> = sites.iter().flat_map(|s| s.twins.clone()).collect();
+				// Each twin's ε budget in twentieths (of 1), δ in parts (of 1 000).
+				for (site, twin) in sites.iter().flat_map(|s| s.twins.iter().map(move |t| (s, t))) {
+					let index = twins.iter().position(|t| t == twin).unwrap();
+					let (twentieths, delta) = budgets[index];
+					let budget = PrivacyBudget {
+						epsilon: FixedU64::from_rational(twentieths.into(), 20),
+						delta: sp_runtime::Perquintill::from_parts(delta),
+					};
+					let mut terms = compute_terms(&site.institution);
+					if terms.budget != Some(budget) {
+						terms.budget = Some(budget);
+						let owner = Twins::patient(twin).unwrap();
+						assert_ok!(Consent::narrow(origin(&owner), *twin, grant_of(twin).id, terms));
+					}
+					assert_eq!(grant_of(twin).budget, Some(budget));
+				}
+				let mut posted: Vec<u64> = Vec::new();
+				let mut now = 1;
+				loop {
+					if now > 1 {
+						run_to_block(now);
+						check_budgets(&twins);
+					}
+					for (mask, rounds, quorum, twentieths, delta, at) in &jobs {
+						if 1 + at != now {
+							continue;
+						}
+						let chosen = subset(&sites, *mask);
+						let quorum = 1 + u32::from(*quorum) % chosen.len() as u32;
+						let mut spec = spec(&chosen, *rounds, quorum);
+						spec.per_round = PrivacyBudget {
+							epsilon: FixedU64::from_rational((*twentieths).into(), 20),
+							delta: sp_runtime::Perquintill::from_parts(*delta),
+						};
+						posted.push(create(spec));
+					}
+					for job in &posted {
+						report_due(*job, now, &sites, &reporters);
+					}
+					check_budgets(&twins);
+					let ended = posted
+						.iter()
+						.all(|job| Jobs::<Test>::get(job).unwrap().state.is_final());
+					if posted.len() == jobs.len() && ended {
+						break;
+					}
+					assert!(now < 400, "the jobs never ended");
+					now += 1;
+				}
+				audit(&posted, &twins);
+			});
+		}
+	}
 }

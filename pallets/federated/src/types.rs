@@ -8,6 +8,7 @@ use scale_info::TypeInfo;
 use sp_core::{Get, H256};
 pub use twinnet_primitives::federated::*;
 use twinnet_primitives::{
+	commitments::CommitmentId,
 	consent::{ConsentDenied, PrivacyBudget, Purpose},
 	datasets::LicenceId,
 	did::DidId,
@@ -128,6 +129,9 @@ where
 	pub deposit: Balance,
 	/// The block it was posted in.
 	pub created_at: BlockNumber,
+	/// The commitment of the latest released aggregate, which the next
+	/// one links to (none without a Model DID or before any).
+	pub last_commitment: Option<CommitmentId>,
 }
 
 /// The twins of one institution in one round.
@@ -170,6 +174,9 @@ where
 	pub excluded_twins: u32,
 	/// How it ended.
 	pub outcome: RoundOutcome,
+	/// The `AggregatedModel` commitment of its aggregate, if the job names
+	/// a Model DID and the commitment could be made.
+	pub commitment: Option<CommitmentId>,
 }
 
 /// One institution's update in one round.

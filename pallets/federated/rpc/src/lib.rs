@@ -380,6 +380,7 @@ pub fn round_json<BlockNumber: serde::Serialize>(view: &RoundView<BlockNumber>) 
 		"excludedTwins": view.excluded_twins,
 		"outcome": outcome_json(&view.outcome),
 		"cohorts": view.cohorts.iter().map(cohort_json).collect::<Vec<_>>(),
+		"commitment": view.commitment,
 	})
 }
 
@@ -726,6 +727,7 @@ mod tests {
 					reported: false,
 				},
 			],
+			commitment: Some(17),
 		};
 		assert_eq!(
 			round_json(&view),
@@ -761,6 +763,7 @@ mod tests {
 						"reported": false,
 					},
 				],
+				"commitment": 17,
 			})
 		);
 		assert_eq!(outcome_json(&RoundOutcome::Open), json!({ "status": "open" }));
