@@ -122,7 +122,8 @@ struct Site {
 /// Splits `records` round-robin over the three institutions, each record a
 /// patient (`//Patient/<i>`). DIDs are derived from their creator and the
 /// chain's DID counter, in genesis order: the institutions and their
-/// datasets first, then the patients' twins, site by site.
+/// datasets first, then Eve's Model DID ([`model_did`]), then the patients'
+/// twins, site by site.
 fn sites(records: &[Record]) -> Vec<Site> {
 	let mut sites: Vec<Site> = [("Bob", "//Bob"), ("Charlie", "//Charlie"), ("Dave", "//Dave")]
 		.into_iter()
@@ -146,7 +147,7 @@ fn sites(records: &[Record]) -> Vec<Site> {
 	for (i, record) in records.iter().enumerate() {
 		assigned[i % 3].push((keypair(&format!("//Patient/{i}")), record.clone()));
 	}
-	let mut counter = 2 * sites.len() as u64;
+	let mut counter = 2 * sites.len() as u64 + 1;
 	for (site, patients) in sites.iter_mut().zip(assigned) {
 		let mut rows = Vec::new();
 		for (patient, record) in patients {
@@ -158,6 +159,11 @@ fn sites(records: &[Record]) -> Vec<Site> {
 		site.rows = Rows::new(rows).unwrap();
 	}
 	sites
+}
+
+/// Eve's Model DID: the seventh DID of the chain.
+fn model_did() -> DidId {
+	derive_did(&account_bytes(&keypair("//Eve")), 6)
 }
 
 fn ss58(keypair: &Keypair) -> String {
@@ -191,6 +197,10 @@ fn chain_spec(sites: &[Site], dir: &Path) -> std::path::PathBuf {
 			json!({ "creator": creator, "kind": "Dataset", "sr25519Key": key, "custodian": null }),
 		);
 	}
+	let eve = keypair("//Eve");
+	dids.push(json!({
+		"creator": ss58(&eve), "kind": "Model", "sr25519Key": account_bytes(&eve), "custodian": null,
+	}));
 	for (index, site) in sites.iter().enumerate() {
 		for (patient, twin) in &site.patients {
 			dids.push(json!({
@@ -315,7 +325,7 @@ fn job_spec(licences: &[(DidId, u64)], epsilon: f64) -> Dyn {
 	});
 	Dyn::named_composite([
 		("model", Dyn::named_variant("LogisticRegression", [("features", Dyn::u128(30))])),
-		("model_did", Dyn::unnamed_variant("None", [])),
+		("model_did", Dyn::unnamed_variant("Some", [Dyn::from_bytes(model_did().0)])),
 		("datasets", Dyn::unnamed_composite(datasets)),
 		("code_hash", Dyn::from_bytes(twinnet_agent::code_hash())),
 		("purpose", Dyn::unnamed_variant("ModelTraining", [])),
@@ -491,6 +501,32 @@ async fn ten_dp_rounds_on_breast_cancer_match_central_training_and_survive_a_dea
 	}
 	assert!(straggler_rounds >= 1, "Dave's institution never straggled");
 	assert!(u64::from(ROUNDS - straggler_rounds) >= KILL_AFTER);
+
+	// The auditor's view: each aggregate is an `AggregatedModel` commitment
+	// of Eve's model, with the round's aggregate hash and update root; the
+	// last one's provenance goes back through every round to the three
+	// datasets.
+	let mut last_commitment = None;
+	for round in 0..ROUNDS {
+		let view = rpc(&node, "federated_round", json!([job, round]));
+		let id = view["commitment"].as_u64().unwrap_or_else(|| panic!("{view}"));
+		let commitment = rpc(&node, "commitments_get", json!([id]));
+		assert_eq!(commitment["kind"], "aggregatedModel", "{commitment}");
+		assert_eq!(commitment["committer"], format_did(&model_did()).as_str());
+		assert_eq!(commitment["hash"], view["outcome"]["aggregateHash"], "{commitment}");
+		assert_eq!(commitment["merkle"]["root"], view["outcome"]["updateRoot"], "{commitment}");
+		assert_eq!(commitment["merkle"]["leafCount"], view["reporters"].as_array().unwrap().len());
+		assert_eq!(commitment["jobRound"], json!({ "job": job, "round": round }));
+		last_commitment = Some(id);
+	}
+	let provenance =
+		rpc(&node, "commitments_provenance", json!([last_commitment.unwrap(), ROUNDS + 1]));
+	let nodes = provenance["nodes"].as_array().unwrap();
+	assert_eq!(nodes.iter().filter(|n| n.get("commitment").is_some()).count(), ROUNDS as usize);
+	for site in &sites {
+		let dataset = format_did(&site.dataset);
+		assert!(nodes.iter().any(|n| n["dataset"] == dataset.as_str()), "{provenance}");
+	}
 
 	// Evidence per twin: one of Bob's twins was used in every round, one of
 	// Dave's not in the rounds it straggled; each was charged accordingly.
