@@ -509,6 +509,7 @@ impl pallet_commitments::BenchmarkHelper<AccountId> for CommitmentsBenchmarkHelp
 			admitted_twins: 0,
 			excluded_twins: 0,
 			outcome: pallet_federated::RoundOutcome::Open,
+			commitment: None,
 		};
 		pallet_federated::Rounds::<Runtime>::insert(round.job, round.round, record);
 	}
