@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::weights::Weight;
+use frame_support::{traits::ConstU32, weights::Weight, BoundedVec};
 use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_runtime::{
@@ -83,6 +83,26 @@ pub enum Purpose {
 	/// Commercial research and development.
 	Commercial,
 }
+
+/// How many purposes there are: the most a grant or request can name (each once).
+pub const PURPOSE_COUNT: u32 = 7;
+
+impl Purpose {
+	/// Every purpose, in order.
+	pub const ALL: [Purpose; PURPOSE_COUNT as usize] = [
+		Purpose::ClinicalCare,
+		Purpose::Research,
+		Purpose::ModelTraining,
+		Purpose::QualityImprovement,
+		Purpose::PublicHealth,
+		Purpose::Education,
+		Purpose::Commercial,
+	];
+}
+
+/// Purposes as an audit record names them: ascending, each once, so never
+/// more than there are purposes.
+pub type Purposes = BoundedVec<Purpose, ConstU32<PURPOSE_COUNT>>;
 
 /// A differential-privacy budget, or an amount of one: epsilon in fixed point
 /// (nine decimals), delta as a fraction (eighteen decimals).
@@ -323,31 +343,75 @@ pub enum Settlement {
 }
 
 /// What happened to a twin's data, as its audit trails record it: decisions
-/// in one trail (written only by the patient's side), budget spends in
-/// another (written only by pallets spending under a grant). Uses are
-/// counted on each grant, so no grantee can push records out of a trail.
+/// in the twin's decision trail (written only by the patient's side and by
+/// prunes), budget spends in each grant's spend trail (written only by
+/// pallets spending under that grant). Uses are counted on each grant, so no
+/// grantee can push records out of the decision trail nor out of another
+/// grant's spend trail.
+///
+/// Codec indexes are fixed: records stored under earlier layouts decode as
+/// the `Legacy…` variants, which later records never use.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub enum AuditEvent<AccountId> {
 	/// A grant was made.
+	#[codec(index = 0)]
 	Granted { grant: GrantId, by: Authority },
 	/// A grant was narrowed.
+	#[codec(index = 1)]
 	Narrowed { grant: GrantId, by: Authority },
 	/// A grant was revoked.
+	#[codec(index = 2)]
 	Revoked { grant: GrantId, by: Authority },
-	/// An access request was approved: it became `grant`.
-	RequestApproved { request: u64, grant: GrantId, by: Authority },
-	/// An access request was rejected.
-	RequestRejected { request: u64, by: Authority },
-	/// A revoked or expired grant was deleted.
-	Pruned { grant: GrantId },
+	/// An access request was approved: it became `grant`. Recorded before
+	/// requests named their requester (storage version 2 of
+	/// pallet-consent); later approvals are [`Self::RequestApproved`].
+	#[codec(index = 3)]
+	LegacyRequestApproved { request: u64, grant: GrantId, by: Authority },
+	/// An access request was rejected. Recorded before requests named their
+	/// requester; later rejections are [`Self::RequestRejected`].
+	#[codec(index = 4)]
+	LegacyRequestRejected { request: u64, by: Authority },
+	/// A grant was deleted. Recorded before prunes kept the grant's totals;
+	/// later prunes are [`Self::Pruned`].
+	#[codec(index = 5)]
+	LegacyPruned { grant: GrantId },
 	/// Privacy budget was spent under a grant, by `grantee`, for a job round
 	/// (records from before rounds were tracked have none).
+	#[codec(index = 6)]
 	BudgetSpent {
 		grant: GrantId,
 		grantee: Grantee<AccountId>,
 		amount: PrivacyBudget,
 		job: Option<JobRound>,
 	},
+	/// `requester` asked for `scope` access for `grantee` and `purposes`;
+	/// the patient or a guardian (`by`) approved: the request became `grant`.
+	#[codec(index = 7)]
+	RequestApproved {
+		request: u64,
+		grant: GrantId,
+		requester: AccountId,
+		grantee: Grantee<AccountId>,
+		scope: Scope,
+		purposes: Purposes,
+		by: Authority,
+	},
+	/// `requester` asked for `scope` access for `grantee` and `purposes`;
+	/// the patient or a guardian (`by`) rejected it.
+	#[codec(index = 8)]
+	RequestRejected {
+		request: u64,
+		requester: AccountId,
+		grantee: Grantee<AccountId>,
+		scope: Scope,
+		purposes: Purposes,
+		by: Authority,
+	},
+	/// A revoked or expired grant (or a grant of a deactivated twin) was
+	/// deleted, with its spend trail; the record keeps its grantee and final
+	/// totals: all the budget ever spent and all the uses ever counted.
+	#[codec(index = 9)]
+	Pruned { grant: GrantId, grantee: Grantee<AccountId>, spent: PrivacyBudget, uses: u32 },
 }
 
 /// One entry of a twin's audit trail.
@@ -510,8 +574,8 @@ pub trait ConsentLedger<AccountId> {
 	) -> Vec<Result<GrantId, ConsentDenied>>;
 
 	/// Ends the reservations of `round` on each of `twins`: spends or
-	/// releases the reserved budget (spends are recorded, with the grantee
-	/// and round, in the twin's spend trail). The result for a twin is the
+	/// releases the reserved budget (spends are recorded, with the round, in
+	/// the spend trail of the grant they were reserved on). The result for a twin is the
 	/// grant settled, or `None` if the twin had no reservation in the round.
 	fn settle(round: JobRound, twins: &[DidId], outcome: Settlement) -> Vec<Option<GrantId>>;
 
@@ -562,6 +626,44 @@ impl<AccountId> OnGrantRevoked<AccountId> for Tuple {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn all_purposes_are_listed_in_codec_order() {
+		// Matches every variant: a new purpose does not compile until it is listed.
+		let position = |purpose: Purpose| match purpose {
+			Purpose::ClinicalCare => 0,
+			Purpose::Research => 1,
+			Purpose::ModelTraining => 2,
+			Purpose::QualityImprovement => 3,
+			Purpose::PublicHealth => 4,
+			Purpose::Education => 5,
+			Purpose::Commercial => 6,
+		};
+		for (index, purpose) in Purpose::ALL.iter().enumerate() {
+			assert_eq!(position(*purpose), index);
+			assert_eq!(purpose.encode(), vec![index as u8]);
+		}
+	}
+
+	#[test]
+	fn audit_events_keep_their_codec_indexes() {
+		let legacy = AuditEvent::<u64>::LegacyPruned { grant: 3 };
+		assert_eq!(legacy.encode(), [vec![5], 3u64.encode()].concat());
+		let spent = AuditEvent::<u64>::BudgetSpent {
+			grant: 1,
+			grantee: Grantee::Job(2),
+			amount: PrivacyBudget::default(),
+			job: None,
+		};
+		assert_eq!(spent.encode().first(), Some(&6));
+		let pruned = AuditEvent::<u64>::Pruned {
+			grant: 1,
+			grantee: Grantee::Job(2),
+			spent: PrivacyBudget::default(),
+			uses: 0,
+		};
+		assert_eq!(pruned.encode().first(), Some(&9));
+	}
 
 	#[test]
 	fn rational_budgets_round_up_never_down() {

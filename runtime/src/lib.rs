@@ -156,6 +156,7 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 type Migrations = (
 	pallet_twins::migrations::MigrateToV2<Runtime>,
 	pallet_consent::migrations::MigrateToV2<Runtime>,
+	pallet_consent::migrations::MigrateToV3<Runtime>,
 );
 
 /// Dispatches extrinsics and drives block execution.

@@ -1,7 +1,7 @@
 //! Benchmarks of pallet-consent (frame-benchmarking v2), each in its worst
 //! case: a guardian acts through the twin's controlling DID, terms name the
 //! most purposes and datasets and an institution grantee, deposits move
-//! between accounts and the decision trail is full.
+//! between accounts and the decision and spend trails are full.
 
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
@@ -14,23 +14,13 @@ use sp_runtime::{traits::One, Saturating};
 use twinnet_primitives::{
 	consent::{
 		Access, AuditEvent, AuditRecord, Authority, Binding, Computation, ConsentLedger, GrantId,
-		Grantee, JobRound, PrivacyBudget, Purpose, Scope, Settlement,
+		Grantee, JobRound, PrivacyBudget, Purpose, Purposes, Scope, Settlement,
 	},
 	did::{Controller, DidId, SubjectKind},
 	traits::DidDependents,
 };
 
 use crate::*;
-
-const PURPOSES: [Purpose; 7] = [
-	Purpose::ClinicalCare,
-	Purpose::Research,
-	Purpose::ModelTraining,
-	Purpose::QualityImprovement,
-	Purpose::PublicHealth,
-	Purpose::Education,
-	Purpose::Commercial,
-];
 
 fn funded<T: Config>(name: &'static str) -> T::AccountId {
 	let who: T::AccountId = account(name, 0, 0);
@@ -75,7 +65,7 @@ impl<T: Config> Setup<T> {
 
 	/// Compute terms for the institution, with the most purposes and datasets.
 	fn terms(&self) -> TermsOf<T> {
-		let purposes = PURPOSES.iter().copied().take(T::MaxPurposes::get() as usize).collect();
+		let purposes = Purpose::ALL.iter().copied().take(T::MaxPurposes::get() as usize).collect();
 		Terms {
 			grantee: Grantee::Institution(self.institution),
 			scope: Scope::Compute,
@@ -97,14 +87,34 @@ impl<T: Config> Setup<T> {
 		NextGrantId::<T>::get().saturating_sub(1)
 	}
 
-	/// Fills the twin's decision trail, so each new record drops the oldest.
+	/// Fills the twin's decision trail with the largest records, so each
+	/// new record drops the oldest.
 	fn fill_decision_trail(&self, id: GrantId) {
 		let record = AuditRecord {
 			block: frame_system::Pallet::<T>::block_number(),
-			event: AuditEvent::Narrowed { grant: id, by: Authority::Guardian },
+			event: AuditEvent::RequestApproved {
+				request: 0,
+				grant: id,
+				requester: self.researcher.clone(),
+				grantee: Grantee::Institution(self.institution),
+				scope: Scope::Compute,
+				purposes: Purposes::truncate_from(Purpose::ALL.to_vec()),
+				by: Authority::Guardian,
+			},
 		};
 		let full = (0..T::MaxAuditRecords::get()).map(|_| record.clone()).collect::<Vec<_>>();
 		AuditTrail::<T>::insert(self.twin, BoundedVec::truncate_from(full));
+	}
+
+	/// Fills the spend trail of grant `id` on `twin`.
+	fn fill_spend_trail(twin: &DidId, id: GrantId) {
+		let spend = SpendRecord {
+			block: frame_system::Pallet::<T>::block_number(),
+			amount: round_cost(),
+			job: Some(ROUND),
+		};
+		let full = (0..T::MaxSpendRecords::get()).map(|_| spend.clone()).collect::<Vec<_>>();
+		SpendTrail::<T>::insert(twin, id, BoundedVec::truncate_from(full));
 	}
 
 	/// `size` twins under a guardian DID, each as [`Self::cohort_twin`] makes it.
@@ -271,6 +281,8 @@ mod benchmarks {
 	#[benchmark]
 	fn reject_request() {
 		let setup = Setup::<T>::new();
+		let first = setup.make_grant(setup.terms());
+		setup.fill_decision_trail(first);
 		let request = setup.request();
 
 		#[extrinsic_call]
@@ -334,11 +346,13 @@ mod benchmarks {
 		let origin = RawOrigin::Signed(setup.guardian.clone()).into();
 		assert!(Pallet::<T>::revoke(origin, setup.twin, id).is_ok());
 		setup.fill_decision_trail(id);
+		Setup::<T>::fill_spend_trail(&setup.twin, id);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(setup.researcher.clone()), setup.twin, id);
 
 		assert!(Grants::<T>::get(setup.twin, id).is_none());
+		assert!(!SpendTrail::<T>::contains_key(setup.twin, id));
 	}
 
 	/// The deactivation check of a twin with the most grants, none live, so
@@ -383,7 +397,7 @@ mod benchmarks {
 	}
 
 	/// A round's aggregate is released: the budget of `n` twins is spent and
-	/// recorded in full spend trails.
+	/// recorded in their grants' full spend trails.
 	#[benchmark]
 	fn settle(n: Linear<1, 50>) {
 		let setup = Setup::<T>::new();
@@ -394,15 +408,10 @@ mod benchmarks {
 			round_cost(),
 		);
 		assert!(reserved.iter().all(|result| result.is_ok()), "benchmark setup: reserve");
-		let record = AuditRecord {
-			block: frame_system::Pallet::<T>::block_number(),
-			event: AuditEvent::Pruned { grant: 0 },
-		};
-		let full = BoundedVec::truncate_from(
-			(0..T::MaxSpendRecords::get()).map(|_| record.clone()).collect::<Vec<_>>(),
-		);
-		for twin in &twins {
-			SpendTrail::<T>::insert(twin, full.clone());
+		for (twin, reservation) in twins.iter().zip(&reserved) {
+			if let Ok(id) = reservation {
+				Setup::<T>::fill_spend_trail(twin, *id);
+			}
 		}
 		let settled;
 

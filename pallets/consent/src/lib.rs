@@ -55,13 +55,38 @@
 //!
 //! ## Audit trail
 //!
-//! Every action emits an event. Decisions (grants, narrowings, revocations,
-//! approved and rejected requests, prunes) append to the twin's decision
-//! trail ([`AuditTrail`], the latest [`Config::MaxAuditRecords`]), which only
-//! the patient's side writes. Budget spends, with grantee and job round,
-//! append to the spend trail ([`SpendTrail`]), which only pallets spending
-//! under a grant write. Uses are counted on the grant. So no grantee can push
-//! another's records out of a trail.
+//! Every action emits an event. Decisions append to the twin's decision
+//! trail ([`AuditTrail`], the latest [`Config::MaxAuditRecords`]): grants,
+//! narrowings and revocations; every request the patient's side approved or
+//! rejected, with who asked (the requester), for whom (the grantee), the
+//! scope and the purposes asked for; and prunes. Only the patient's side
+//! writes it, and prunes, which only delete grants the patient's side made
+//! and which have ended. A request merely opened or withdrawn is not in the
+//! trail, only in events ([`Event::AccessRequested`],
+//! [`Event::RequestClosed`]): anyone may ask, so strangers could otherwise
+//! push the patient's decisions out of it.
+//!
+//! Budget spends append to the spend trail of the grant they were made under
+//! ([`SpendTrail`], by twin and grant, the latest [`Config::MaxSpendRecords`]
+//! of that grant), with the job round; only pallets spending under that
+//! grant write it, so a grantee spending in many tiny rounds pushes out only
+//! its own older spends, never another grantee's. The grant's `spent` and
+//! `uses` are the never-erased totals. Uses are counted on the grant only.
+//! So no grantee can push another's records out of a trail.
+//!
+//! A prune deletes the grant's spend trail with the grant, so a twin's
+//! trails stay bounded by [`Config::MaxGrantsPerTwin`] ×
+//! [`Config::MaxSpendRecords`] and their storage is freed with the grant
+//! whose deposit goes back (the deposit is priced on the grant's own bytes,
+//! not on its trail), and records [`AuditEvent::Pruned`] in the decision
+//! trail with the grant's grantee and final totals (all the budget spent,
+//! all the uses counted), so the history stays auditable after the prune.
+//! [`Pallet::audit_trail`] returns the decision trail, then every spend of
+//! the twin's grants by block.
+//!
+//! Records written before storage version 3 keep their encoding as the
+//! `Legacy…` variants of [`AuditEvent`] (without requester or totals, which
+//! were never stored); see [`migrations::MigrateV2ToV3`].
 //!
 //! ## Deposits
 //!
@@ -93,7 +118,8 @@ use frame_support::traits::fungible;
 use twinnet_primitives::{
 	consent::{
 		Access, AuditEvent, AuditRecord, Authority, Binding, ConsentDenied, ConsentLedger, GrantId,
-		GrantView, Grantee, JobRound, OnGrantRevoked, PrivacyBudget, Purpose, Scope, Settlement,
+		GrantView, Grantee, JobRound, OnGrantRevoked, PrivacyBudget, Purpose, Purposes, Scope,
+		Settlement,
 	},
 	did::{DidId, SubjectKind},
 	traits::{DidDependents, DidRegistry, DidRole},
@@ -138,7 +164,7 @@ pub mod pallet {
 	use twinnet_primitives::deposit::{move_deposit, release};
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -208,7 +234,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxAuditRecords: Get<u32>;
 
-		/// How many spends each twin's spend trail keeps (the latest).
+		/// How many spends each grant's spend trail keeps (the latest).
 		#[pallet::constant]
 		type MaxSpendRecords: Get<u32>;
 
@@ -287,13 +313,17 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Each twin's spend trail: the latest [`Config::MaxSpendRecords`] budget spends.
+	/// Each grant's spend trail, by twin and grant: the latest
+	/// [`Config::MaxSpendRecords`] budget spends under the grant. Only spends
+	/// under the grant write it; it is deleted with the grant.
 	#[pallet::storage]
-	pub type SpendTrail<T: Config> = StorageMap<
+	pub type SpendTrail<T: Config> = StorageDoubleMap<
 		_,
 		Twox64Concat,
 		DidId,
-		BoundedVec<AuditRecordOf<T>, T::MaxSpendRecords>,
+		Twox64Concat,
+		GrantId,
+		BoundedVec<SpendRecordOf<T>, T::MaxSpendRecords>,
 		ValueQuery,
 	>;
 
@@ -646,8 +676,19 @@ pub mod pallet {
 				Error::<T>::RequestExpired
 			);
 			Self::close(twin, request, &open)?;
+			let (requester, purposes) = (open.requester, requested_purposes(&open.terms.purposes));
+			let (grantee, scope) = (open.terms.grantee.clone(), open.terms.scope);
 			let grant = Self::do_grant(twin, open.terms, by, who)?;
-			Self::audit(&twin, AuditEvent::RequestApproved { request, grant, by });
+			let approved = AuditEvent::RequestApproved {
+				request,
+				grant,
+				requester,
+				grantee,
+				scope,
+				purposes,
+				by,
+			};
+			Self::audit(&twin, approved);
 			Self::deposit_event(Event::RequestApproved { twin, request, grant, by });
 			Ok(())
 		}
@@ -664,7 +705,16 @@ pub mod pallet {
 			let by = Self::authority(&twin, &who)?;
 			let open = Requests::<T>::get(twin, request).ok_or(Error::<T>::RequestNotFound)?;
 			Self::close(twin, request, &open)?;
-			Self::audit(&twin, AuditEvent::RequestRejected { request, by });
+			let purposes = requested_purposes(&open.terms.purposes);
+			let rejected = AuditEvent::RequestRejected {
+				request,
+				requester: open.requester,
+				grantee: open.terms.grantee,
+				scope: open.terms.scope,
+				purposes,
+				by,
+			};
+			Self::audit(&twin, rejected);
 			Self::deposit_event(Event::RequestRejected { twin, request, by });
 			Ok(())
 		}
@@ -714,8 +764,9 @@ pub mod pallet {
 		}
 
 		/// Deletes a revoked or expired grant, or any grant of a deactivated
-		/// twin, and returns its deposit (anyone may call this), once no
-		/// round holds budget reserved on it.
+		/// twin, with its spend trail, and returns its deposit (anyone may
+		/// call this), once no round holds budget reserved on it. The
+		/// decision trail keeps the grant's grantee and final totals.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::prune_grant())]
 		pub fn prune_grant(origin: OriginFor<T>, twin: DidId, grant: GrantId) -> DispatchResult {
@@ -736,9 +787,11 @@ pub mod pallet {
 			)
 			.map_err(|e| e.into_dispatch_error(Error::<T>::CannotPayDeposit))?;
 			Grants::<T>::remove(twin, grant);
+			SpendTrail::<T>::remove(twin, grant);
 			GrantsByGrantee::<T>::remove(&record.terms.grantee, (twin, grant));
 			GrantCount::<T>::mutate_exists(twin, decrement);
-			Self::audit(&twin, AuditEvent::Pruned { grant });
+			let Grant { terms, spent, uses, .. } = record;
+			Self::audit(&twin, AuditEvent::Pruned { grant, grantee: terms.grantee, spent, uses });
 			Self::deposit_event(Event::Pruned { twin, grant });
 			Ok(())
 		}
@@ -973,9 +1026,17 @@ pub mod pallet {
 			AuditTrail::<T>::mutate(twin, |trail| append_latest(trail, Self::record(event)));
 		}
 
-		/// Appends a spend to the spend trail of `twin`.
-		pub(crate) fn audit_spend(twin: &DidId, event: AuditEvent<T::AccountId>) {
-			SpendTrail::<T>::mutate(twin, |trail| append_latest(trail, Self::record(event)));
+		/// Appends a spend of `amount` by `job` to the spend trail of `grant`.
+		pub(crate) fn audit_spend(
+			twin: &DidId,
+			grant: GrantId,
+			amount: PrivacyBudget,
+			job: Option<JobRound>,
+		) {
+			let block = frame_system::Pallet::<T>::block_number();
+			SpendTrail::<T>::mutate(twin, grant, |trail| {
+				append_latest(trail, SpendRecord { block, amount, job })
+			});
 		}
 
 		/// `event` as of this block.
@@ -1059,17 +1120,16 @@ pub mod pallet {
 			outcome: Settlement,
 		) -> Option<GrantId> {
 			let Reservation { grant, grantee, amount } = Reservations::<T>::take(round, twin)?;
-			Grants::<T>::mutate(twin, grant, |record| {
-				if let Some(record) = record {
-					record.settle(&amount, outcome);
-				}
+			let settled = Grants::<T>::mutate(twin, grant, |record| {
+				record.as_mut().map(|record| record.settle(&amount, outcome)).is_some()
 			});
 			match outcome {
 				Settlement::Spend => {
-					let job = Some(round);
-					let spent =
-						AuditEvent::BudgetSpent { grant, grantee: grantee.clone(), amount, job };
-					Self::audit_spend(twin, spent);
+					// A trail only ever belongs to an existing grant (a grant
+					// with a reservation is never pruned, see `do_try_state`).
+					if settled {
+						Self::audit_spend(twin, grant, amount, Some(round));
+					}
 					Self::deposit_event(Event::BudgetSpent {
 						twin: *twin,
 						grant,
@@ -1110,10 +1170,24 @@ pub mod pallet {
 				.collect()
 		}
 
-		/// The decision trail of `twin`, then its spend trail, for the runtime API.
+		/// The decision trail of `twin`, then the spend trails of all its
+		/// grants, each spend with its grant and grantee, by block (and by
+		/// grant within a block), for the runtime API. Bounded: at most
+		/// [`Config::MaxGrantsPerTwin`] trails of [`Config::MaxSpendRecords`].
 		pub fn audit_trail(twin: &DidId) -> alloc::vec::Vec<AuditRecordOf<T>> {
+			let mut spends = alloc::vec::Vec::new();
+			for (grant, record) in Grants::<T>::iter_prefix(twin) {
+				let trail = SpendTrail::<T>::get(twin, grant);
+				spends.extend(
+					trail.into_iter().map(|spend| {
+						(grant, spend.audit_record(grant, record.terms.grantee.clone()))
+					}),
+				);
+			}
+			// Stable: a grant's spends keep their order within a block.
+			spends.sort_by(|(a, first), (b, second)| first.block.cmp(&second.block).then(a.cmp(b)));
 			let mut records = AuditTrail::<T>::get(twin).into_inner();
-			records.extend(SpendTrail::<T>::get(twin));
+			records.extend(spends.into_iter().map(|(_, record)| record));
 			records
 		}
 
@@ -1123,6 +1197,9 @@ pub mod pallet {
 		/// - each grant's reserved budget is the sum of its reservations, and
 		///   each reservation is on an existing grant of its grantee;
 		/// - the grants-by-grantee index lists exactly the grants;
+		/// - every spend trail belongs to an existing grant, is not empty, is
+		///   in block order up to this block, and records no more than the
+		///   grant spent;
 		/// - the grant and open-request counts match the records, within bounds;
 		/// - each account's holds equal the deposits the records say it holds.
 		#[cfg(any(feature = "try-runtime", test))]
@@ -1147,6 +1224,22 @@ pub mod pallet {
 						.is_some_and(|grant| grant.terms.grantee == grantee)),
 				"a grantee index entry without its grant"
 			);
+
+			let now = frame_system::Pallet::<T>::block_number();
+			for (twin, id, trail) in SpendTrail::<T>::iter() {
+				let grant = Grants::<T>::get(twin, id).ok_or("a spend trail without its grant")?;
+				ensure!(!trail.is_empty(), "an empty spend trail is stored");
+				ensure!(
+					trail.windows(2).all(|pair| matches!(pair, [a, b] if a.block <= b.block))
+						&& trail.last().is_some_and(|last| last.block <= now),
+					"a spend trail out of block order"
+				);
+				let mut recorded = PrivacyBudget::default();
+				for spend in trail.iter() {
+					recorded = recorded.checked_add(&spend.amount).ok_or("spends overflow")?;
+				}
+				ensure!(recorded.fits_within(&grant.spent), "a spend trail exceeds what was spent");
+			}
 
 			let mut grant_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 			let mut grants_per_twin = BTreeMap::<DidId, u32>::new();
@@ -1220,6 +1313,12 @@ pub mod pallet {
 	/// Counts down a count, removing it at zero.
 	fn decrement(count: &mut Option<u32>) {
 		*count = count.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+	}
+
+	/// Purposes of terms as audit records name them (ascending, each once,
+	/// as `ensure_valid_terms` requires, so all of them fit).
+	fn requested_purposes(purposes: &[Purpose]) -> Purposes {
+		Purposes::truncate_from(purposes.to_vec())
 	}
 
 	/// Appends `record` to `trail`, dropping the oldest record when it is full.

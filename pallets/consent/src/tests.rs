@@ -660,7 +660,7 @@ fn attack_spend_budget_of_another_grantee() {
 		let right = access(Scope::Compute, Purpose::Research, Some(dataset));
 		assert_eq!(spend_as(twin, &right, PrivacyBudget::default()), Err(ConsentDenied::ZeroSpend));
 		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent), Some(PrivacyBudget::default()));
-		assert!(SpendTrail::<Test>::get(twin).is_empty());
+		assert_eq!(SpendTrail::<Test>::iter_prefix(twin).count(), 0);
 		assert_eq!(Consent::check_spend(&twin, &right, budget(1000)), Ok(id));
 		assert_eq!(
 			Consent::check_spend(&twin, &right, budget(1001)),
@@ -684,16 +684,24 @@ fn a_spend_uses_a_grant_whose_remaining_budget_covers_it() {
 			Consent::check_spend(&twin, &research, budget(51)),
 			Err(ConsentDenied::BudgetExceeded)
 		);
-		let trail = SpendTrail::<Test>::get(twin);
 		assert_eq!(
-			trail.first().map(|r| r.event.clone()),
-			Some(AuditEvent::BudgetSpent {
-				grant: large,
-				grantee: researcher_(),
-				amount: budget(950),
-				job
-			})
+			SpendTrail::<Test>::get(twin, large).into_inner(),
+			vec![SpendRecord { block: 1, amount: budget(950), job }]
 		);
+		let job = Some(JobRound { job: JOB, round: 2 });
+		assert_eq!(
+			SpendTrail::<Test>::get(twin, small).into_inner(),
+			vec![SpendRecord { block: 1, amount: budget(100), job }]
+		);
+		// Spends of one block come by grant.
+		let spends: Vec<_> = Consent::audit_trail(&twin)
+			.into_iter()
+			.filter_map(|r| match r.event {
+				AuditEvent::BudgetSpent { grant, amount, .. } => Some((r.block, grant, amount)),
+				_ => None,
+			})
+			.collect();
+		assert_eq!(spends, vec![(1, small, budget(100)), (1, large, budget(950))]);
 	});
 }
 
@@ -780,7 +788,7 @@ fn a_released_round_spends_nothing_and_a_used_one_is_recorded() {
 			(record.spent, record.reserved),
 			(PrivacyBudget::default(), PrivacyBudget::default())
 		);
-		assert!(SpendTrail::<Test>::get(twin).is_empty());
+		assert!(!SpendTrail::<Test>::contains_key(twin, id));
 		System::assert_last_event(
 			Event::BudgetReleased { twin, grant: id, round: round(1), amount: budget(300) }.into(),
 		);
@@ -793,7 +801,11 @@ fn a_released_round_spends_nothing_and_a_used_one_is_recorded() {
 		let record = Grants::<Test>::get(twin, id).expect("stored");
 		assert_eq!((record.spent, record.reserved), (budget(300), PrivacyBudget::default()));
 		assert_eq!(
-			SpendTrail::<Test>::get(twin).first().map(|r| r.event.clone()),
+			SpendTrail::<Test>::get(twin, id).into_inner(),
+			vec![SpendRecord { block: 1, amount: budget(300), job: Some(round(2)) }]
+		);
+		assert_eq!(
+			Consent::audit_trail(&twin).last().map(|r| r.event.clone()),
 			Some(AuditEvent::BudgetSpent {
 				grant: id,
 				grantee: researcher_(),
@@ -1248,16 +1260,59 @@ fn a_grantee_records_its_uses() {
 }
 
 #[test]
-fn the_spend_trail_keeps_the_latest_spends() {
+fn a_grant_s_spend_trail_keeps_its_latest_spends() {
 	run_test(|| {
 		let twin = patient_twin();
-		grant(twin, compute_terms(1000));
-		for _ in 0..MAX_AUDIT + 2 {
+		let id = grant(twin, compute_terms(1000));
+		let first_round = LAST_ROUND.with(|last| last.get()) + 1;
+		for block in 1..=u64::from(MAX_AUDIT) + 2 {
+			System::set_block_number(block);
 			assert_ok!(spend(twin, budget(1)));
 		}
-		let trail = SpendTrail::<Test>::get(twin);
+		let trail = SpendTrail::<Test>::get(twin, id);
 		assert_eq!(trail.len(), MAX_AUDIT as usize);
-		assert!(trail.iter().all(|r| matches!(r.event, AuditEvent::BudgetSpent { .. })));
+		// The two oldest went; the total keeps them.
+		assert_eq!(trail.first().map(|r| r.block), Some(3));
+		assert_eq!(trail.first().and_then(|r| r.job), Some(round(first_round + 2)));
+		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.spent), Some(budget(10)));
+		let spends: Vec<_> = Consent::audit_trail(&twin)
+			.into_iter()
+			.filter(|r| matches!(r.event, AuditEvent::BudgetSpent { grant, .. } if grant == id))
+			.map(|r| r.block)
+			.collect();
+		assert_eq!(spends, (3..=10).collect::<Vec<_>>(), "the grant's spends, by block");
+	});
+}
+
+/// Before the fix the spend trail was one ring per twin, shared by every
+/// grantee: a grantee spending in many tiny rounds under its own grant
+/// pushed the spends of another grantee, under another grant, out of it.
+#[test]
+fn a_grantee_cannot_push_another_grantee_s_spends_out_of_the_trail() {
+	run_test(|| {
+		let twin = patient_twin();
+		let researchers = grant(twin, compute_terms(1000));
+		let flooder = Grantee::Account(stranger());
+		let strangers = grant(twin, Terms { grantee: flooder.clone(), ..compute_terms(1000) });
+		let research = access(Scope::Compute, Purpose::Research, None);
+		assert_eq!(spend_as(twin, &research, budget(500)).map(|(id, _)| id), Ok(researchers));
+		let spends_of = |grant: GrantId| {
+			Consent::audit_trail(&twin)
+				.into_iter()
+				.filter(
+					|r| matches!(r.event, AuditEvent::BudgetSpent { grant: g, .. } if g == grant),
+				)
+				.count()
+		};
+		assert_eq!(spends_of(researchers), 1);
+
+		let as_stranger = Access { grantee: flooder, ..research };
+		for _ in 0..MAX_AUDIT * 3 {
+			assert_eq!(spend_as(twin, &as_stranger, budget(1)).map(|(id, _)| id), Ok(strangers));
+		}
+		assert_eq!(spends_of(researchers), 1, "the researcher's spend is still in the trail");
+		assert_eq!(spends_of(strangers), MAX_AUDIT as usize, "the flooder's own latest spends");
+		assert_eq!(Grants::<Test>::get(twin, strangers).map(|g| g.spent), Some(budget(24)));
 	});
 }
 
@@ -1273,7 +1328,7 @@ fn attack_grantee_erases_the_audit_trail_with_uses() {
 		assert_ok!(spend(twin, budget(10)));
 		assert_ok!(Consent::revoke(origin(&patient()), twin, revoked));
 		let decisions = AuditTrail::<Test>::get(twin);
-		let spends = SpendTrail::<Test>::get(twin);
+		let spends = SpendTrail::<Test>::get(twin, revoked);
 		for _ in 0..MAX_AUDIT * 4 {
 			assert_ok!(Consent::record_use(
 				origin(&researcher()),
@@ -1285,7 +1340,8 @@ fn attack_grantee_erases_the_audit_trail_with_uses() {
 			));
 		}
 		assert_eq!(AuditTrail::<Test>::get(twin), decisions);
-		assert_eq!(SpendTrail::<Test>::get(twin), spends);
+		assert_eq!(SpendTrail::<Test>::get(twin, revoked), spends);
+		assert_eq!(spends.len(), 1);
 		assert_eq!(Grants::<Test>::get(twin, id).map(|g| g.uses), Some(MAX_AUDIT * 4));
 		assert_eq!(decisions.len(), 3, "two grants and a revocation");
 	});
@@ -1548,6 +1604,9 @@ fn grants_are_capped_in_duration_epsilon_and_delta() {
 	});
 }
 
+/// Every request the patient's side decided is in the decision trail with
+/// who asked (here an institution's controller, for the institution), for
+/// which scope and purposes; prunes keep the grant's grantee and totals.
 #[test]
 fn request_decisions_and_prunes_are_in_the_decision_trail() {
 	run_test(|| {
@@ -1558,27 +1617,134 @@ fn request_decisions_and_prunes_are_in_the_decision_trail() {
 		System::assert_last_event(
 			Event::RequestRejected { twin, request: rejected, by: Authority::Patient }.into(),
 		);
-		assert_ok!(Consent::request_access(origin(&researcher()), twin, view_terms()));
+		let institution = create_did(
+			&researcher(),
+			SubjectKind::Institution,
+			Controller::Account(researcher()),
+			None,
+		);
+		let asked = Terms { grantee: Grantee::Institution(institution), ..compute_terms(500) };
+		assert_ok!(Consent::request_access(origin(&researcher()), twin, asked));
 		let approved = last_request();
 		assert_ok!(Consent::approve_request(origin(&patient()), twin, approved));
 		let id = NextGrantId::<Test>::get() - 1;
 		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
 		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, id));
 		let events: Vec<_> = AuditTrail::<Test>::get(twin).into_iter().map(|r| r.event).collect();
+		let listed = |list: &[Purpose]| Purposes::truncate_from(list.to_vec());
 		assert_eq!(
 			events,
 			vec![
-				AuditEvent::RequestRejected { request: rejected, by: Authority::Patient },
+				AuditEvent::RequestRejected {
+					request: rejected,
+					requester: researcher(),
+					grantee: researcher_(),
+					scope: Scope::View,
+					purposes: listed(&[Purpose::Research]),
+					by: Authority::Patient
+				},
 				AuditEvent::Granted { grant: id, by: Authority::Patient },
 				AuditEvent::RequestApproved {
 					request: approved,
 					grant: id,
+					requester: researcher(),
+					grantee: Grantee::Institution(institution),
+					scope: Scope::Compute,
+					purposes: listed(&[Purpose::Research, Purpose::ModelTraining]),
 					by: Authority::Patient
 				},
 				AuditEvent::Revoked { grant: id, by: Authority::Patient },
-				AuditEvent::Pruned { grant: id },
+				AuditEvent::Pruned {
+					grant: id,
+					grantee: Grantee::Institution(institution),
+					spent: PrivacyBudget::default(),
+					uses: 0
+				},
 			]
 		);
+	});
+}
+
+/// Anyone may ask for access: if opening, withdrawing or clearing a request
+/// wrote to the patient's trail, a stranger could push the patient's
+/// decisions out of it for the price of fees. Those are only events.
+#[test]
+fn requests_opened_or_withdrawn_stay_out_of_the_patient_s_trail() {
+	run_test(|| {
+		let twin = patient_twin();
+		grant(twin, view_terms());
+		let decisions = AuditTrail::<Test>::get(twin);
+		let as_stranger = || Terms { grantee: Grantee::Account(stranger()), ..view_terms() };
+		for _ in 0..MAX_AUDIT * 2 {
+			assert_ok!(Consent::request_access(origin(&stranger()), twin, as_stranger()));
+			assert_ok!(Consent::close_request(origin(&stranger()), twin, last_request()));
+		}
+		assert_ok!(Consent::request_access(origin(&stranger()), twin, as_stranger()));
+		System::set_block_number(1 + REQUEST_LIFETIME);
+		assert_ok!(Consent::close_request(origin(&researcher()), twin, last_request()));
+		System::assert_last_event(Event::RequestClosed { twin, request: last_request() }.into());
+		assert_eq!(AuditTrail::<Test>::get(twin), decisions);
+		assert_eq!(decisions.len(), 1);
+	});
+}
+
+/// A prune deletes the grant's spend trail with the grant (its depositor's
+/// storage), and the decision trail keeps the grant's grantee and its final
+/// totals: every spend and use, also those the trail no longer held.
+#[test]
+fn a_prune_deletes_the_spend_trail_and_records_the_grant_s_totals() {
+	run_test(|| {
+		let twin = patient_twin();
+		let kept = grant(twin, compute_terms(1000));
+		let flooder = Grantee::Account(stranger());
+		let pruned = grant(twin, Terms { grantee: flooder.clone(), ..compute_terms(1000) });
+		let research = access(Scope::Compute, Purpose::Research, None);
+		let as_stranger = Access { grantee: flooder.clone(), ..research.clone() };
+		assert_ok!(spend_as(twin, &research, budget(100)));
+		for _ in 0..MAX_AUDIT + 1 {
+			assert_ok!(spend_as(twin, &as_stranger, budget(10)));
+		}
+		assert_eq!(Consent::use_grant(&twin, &as_stranger), Ok(pruned));
+		assert_eq!(Consent::use_grant(&twin, &as_stranger), Ok(pruned));
+		assert_eq!(SpendTrail::<Test>::get(twin, pruned).len(), MAX_AUDIT as usize);
+
+		assert_ok!(Consent::revoke(origin(&patient()), twin, pruned));
+		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, pruned));
+		assert!(!SpendTrail::<Test>::contains_key(twin, pruned));
+		assert_eq!(SpendTrail::<Test>::get(twin, kept).len(), 1);
+		assert_eq!(
+			AuditTrail::<Test>::get(twin).last().map(|r| r.event.clone()),
+			Some(AuditEvent::Pruned {
+				grant: pruned,
+				grantee: flooder,
+				spent: budget(90),
+				uses: 2
+			})
+		);
+		let spends: Vec<_> = Consent::audit_trail(&twin)
+			.into_iter()
+			.filter_map(|r| match r.event {
+				AuditEvent::BudgetSpent { grant, amount, .. } => Some((grant, amount)),
+				_ => None,
+			})
+			.collect();
+		assert_eq!(spends, vec![(kept, budget(100))]);
+	});
+}
+
+#[test]
+fn try_state_finds_spend_trails_that_do_not_match_their_grant() {
+	new_test_ext().execute_with(|| {
+		let twin = patient_twin();
+		let id = grant(twin, compute_terms(1000));
+		assert_ok!(spend(twin, budget(5)));
+		Consent::do_try_state().expect("consistent");
+		let spend = SpendRecord { block: 1, amount: budget(5), job: None };
+		SpendTrail::<Test>::insert(twin, id + 1, BoundedVec::truncate_from(vec![spend.clone()]));
+		assert!(Consent::do_try_state().is_err(), "a trail without its grant");
+		SpendTrail::<Test>::remove(twin, id + 1);
+		SpendTrail::<Test>::mutate(twin, id, |trail| trail.try_push(spend).expect("room"));
+		assert!(Consent::do_try_state().is_err(), "a trail recording more than was spent");
 	});
 }
 
@@ -1592,7 +1758,7 @@ fn the_test_configuration_passes_the_integrity_test() {
 
 #[test]
 fn migration_to_v2_upgrades_grants_requests_and_trails() {
-	use crate::migrations::v1;
+	use crate::migrations::{v1, v2};
 	use frame_support::traits::{
 		fungible::MutateHold, GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
 	};
@@ -1674,21 +1840,126 @@ fn migration_to_v2_upgrades_grants_requests_and_trails() {
 			vec![AuditEvent::Granted { grant: 0, by: Authority::Patient }]
 		);
 		assert_eq!(
-			SpendTrail::<Test>::get(twin).first().map(|r| (r.block, r.event.clone())),
-			Some((
+			v2::SpendTrail::<Test>::get(twin).map(|trail| trail.into_inner()),
+			Some(vec![(
 				3,
-				AuditEvent::BudgetSpent {
+				v2::AuditEvent::BudgetSpent {
 					grant: 0,
 					grantee: researcher_(),
 					amount: budget(250),
 					job: None
 				}
-			))
+			)])
 		);
+		// Version 2 goes on to 3 in the same upgrade.
+		crate::migrations::MigrateToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(
+			SpendTrail::<Test>::get(twin, 0).into_inner(),
+			vec![SpendRecord { block: 3, amount: budget(250), job: None }]
+		);
+		System::set_block_number(3);
 		Consent::do_try_state().expect("migrated state is consistent");
 		// Run again, it changes nothing.
 		crate::migrations::MigrateToV2::<Test>::on_runtime_upgrade();
+		crate::migrations::MigrateToV3::<Test>::on_runtime_upgrade();
 		assert_eq!(Grants::<Test>::get(twin, 0).map(|g| g.spent), Some(budget(250)));
+	});
+}
+
+#[test]
+fn migration_to_v3_moves_spends_to_their_grants_and_keeps_old_decisions_as_legacy() {
+	use crate::migrations::v2;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		StorageVersion::new(2).put::<Consent>();
+		let twin = patient_twin();
+		let researchers = grant(twin, compute_terms(1000));
+		let flooder = Grantee::Account(stranger());
+		let strangers = grant(twin, Terms { grantee: flooder.clone(), ..compute_terms(1000) });
+		let gone = 99;
+		for (id, spent) in [(researchers, budget(150)), (strangers, budget(10))] {
+			Grants::<Test>::mutate(twin, id, |g| {
+				if let Some(g) = g {
+					g.spent = spent;
+				}
+			});
+		}
+		let spent = |grant, grantee: &Grantee<AccountId32>, milli, round| {
+			let job = Some(JobRound { job: JOB, round });
+			v2::AuditEvent::BudgetSpent {
+				grant,
+				grantee: grantee.clone(),
+				amount: budget(milli),
+				job,
+			}
+		};
+		let old_spends: Vec<v2::AuditRecord<Test>> = vec![
+			(1, spent(researchers, &researcher_(), 100, 1)),
+			(2, spent(strangers, &flooder, 10, 2)),
+			(2, spent(gone, &flooder, 10, 3)),
+			(3, spent(researchers, &researcher_(), 50, 4)),
+		];
+		v2::SpendTrail::<Test>::insert(twin, BoundedVec::truncate_from(old_spends));
+		let by = Authority::Patient;
+		let old_decisions: Vec<v2::AuditRecord<Test>> = vec![
+			(1, v2::AuditEvent::Granted { grant: researchers, by }),
+			(1, v2::AuditEvent::Granted { grant: strangers, by }),
+			(2, v2::AuditEvent::RequestApproved { request: 5, grant: researchers, by }),
+			(2, v2::AuditEvent::RequestRejected { request: 6, by }),
+			(3, v2::AuditEvent::Pruned { grant: gone }),
+		];
+		v2::AuditTrail::<Test>::insert(twin, BoundedVec::truncate_from(old_decisions));
+		System::set_block_number(3);
+
+		#[cfg(feature = "try-runtime")]
+		crate::migrations::MigrateToV3::<Test>::try_on_runtime_upgrade(true)
+			.expect("pre- and post-upgrade checks pass");
+		#[cfg(not(feature = "try-runtime"))]
+		crate::migrations::MigrateToV3::<Test>::on_runtime_upgrade();
+
+		assert_eq!(Consent::on_chain_storage_version(), StorageVersion::new(3));
+		let record = |block, milli, round| SpendRecord {
+			block,
+			amount: budget(milli),
+			job: Some(JobRound { job: JOB, round }),
+		};
+		assert_eq!(
+			SpendTrail::<Test>::get(twin, researchers).into_inner(),
+			vec![record(1, 100, 1), record(3, 50, 4)]
+		);
+		assert_eq!(SpendTrail::<Test>::get(twin, strangers).into_inner(), vec![record(2, 10, 2)]);
+		assert!(!SpendTrail::<Test>::contains_key(twin, gone), "the pruned grant's spends went");
+		assert!(!v2::SpendTrail::<Test>::contains_key(twin));
+		assert_eq!(
+			AuditTrail::<Test>::get(twin).into_iter().map(|r| r.event).collect::<Vec<_>>(),
+			vec![
+				AuditEvent::Granted { grant: researchers, by },
+				AuditEvent::Granted { grant: strangers, by },
+				AuditEvent::LegacyRequestApproved { request: 5, grant: researchers, by },
+				AuditEvent::LegacyRequestRejected { request: 6, by },
+				AuditEvent::LegacyPruned { grant: gone },
+			]
+		);
+		let spends: Vec<_> = Consent::audit_trail(&twin)
+			.into_iter()
+			.filter_map(|r| match r.event {
+				AuditEvent::BudgetSpent { grant, grantee, .. } => Some((r.block, grant, grantee)),
+				_ => None,
+			})
+			.collect();
+		assert_eq!(
+			spends,
+			vec![
+				(1, researchers, researcher_()),
+				(2, strangers, flooder),
+				(3, researchers, researcher_())
+			]
+		);
+		Consent::do_try_state().expect("migrated state is consistent");
+		// Run again, it changes nothing.
+		let migrated: Vec<_> = SpendTrail::<Test>::iter().collect();
+		crate::migrations::MigrateToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(SpendTrail::<Test>::iter().collect::<Vec<_>>(), migrated);
 	});
 }
 

@@ -7,8 +7,8 @@ use frame_support::{
 use scale_info::TypeInfo;
 use twinnet_primitives::{
 	consent::{
-		AuditRecord, Authority, Binding, Computation, ConsentDenied, GrantId, GrantStatus,
-		GrantView, Grantee, PrivacyBudget, Purpose, Scope, Settlement,
+		AuditEvent, AuditRecord, Authority, Binding, Computation, ConsentDenied, GrantId,
+		GrantStatus, GrantView, Grantee, JobRound, PrivacyBudget, Purpose, Scope, Settlement,
 	},
 	did::DidId,
 };
@@ -196,6 +196,36 @@ pub type AuditRecordOf<T> = AuditRecord<
 	<T as frame_system::Config>::AccountId,
 	frame_system::pallet_prelude::BlockNumberFor<T>,
 >;
+
+/// One spend in a grant's spend trail (the trail's key names the twin and
+/// grant, and the grant its grantee).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct SpendRecord<BlockNumber> {
+	/// The block the spend was settled in.
+	pub block: BlockNumber,
+	/// How much budget was spent.
+	pub amount: PrivacyBudget,
+	/// The job round that spent it (spends from before rounds were tracked
+	/// have none).
+	pub job: Option<JobRound>,
+}
+
+/// A spend record in a runtime's configuration.
+pub type SpendRecordOf<T> = SpendRecord<frame_system::pallet_prelude::BlockNumberFor<T>>;
+
+impl<BlockNumber> SpendRecord<BlockNumber> {
+	/// The spend as an audit record of `grant`, held by `grantee`.
+	pub fn audit_record<AccountId>(
+		self,
+		grant: GrantId,
+		grantee: Grantee<AccountId>,
+	) -> AuditRecord<AccountId, BlockNumber> {
+		AuditRecord {
+			block: self.block,
+			event: AuditEvent::BudgetSpent { grant, grantee, amount: self.amount, job: self.job },
+		}
+	}
+}
 
 impl<T: Config> Grant<T> {
 	/// The view of grant `id` at block `now` that runtime APIs return.

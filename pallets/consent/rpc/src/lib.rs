@@ -4,8 +4,11 @@
 //!   DID): grantee, scope, purposes, datasets, period, budget, spent and
 //!   remaining budget, who granted it and whether it applies now.
 //! - `consent_usageOf(twin, at?)`: the twin's decision trail (grants,
-//!   narrowings, revocations, request decisions, prunes), its spend trail,
-//!   each grant's use count and each compute grant's remaining budget.
+//!   narrowings, revocations, request decisions with who asked and for
+//!   what, prunes with the pruned grant's totals), the spends of its
+//!   grants' spend trails, each grant's use count and each compute grant's
+//!   remaining budget. Records from before storage version 3 that lack the
+//!   requester or totals carry `"legacy": true`.
 //! - `consent_grantsHeldBy(grantee, startAfter?, limit?, at?)`: a page of the
 //!   grants a grantee holds (an SS58 account, an institution's `did:twin`
 //!   DID, or `job:<id>`), each with its twin; `startAfter` is the last
@@ -128,6 +131,13 @@ fn purpose_name(purpose: Purpose) -> &'static str {
 	}
 }
 
+fn scope_name(scope: Scope) -> &'static str {
+	match scope {
+		Scope::View => "view",
+		Scope::Compute => "compute",
+	}
+}
+
 fn authority_name(authority: Authority) -> &'static str {
 	match authority {
 		Authority::Patient => "patient",
@@ -142,7 +152,7 @@ pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 	json!({
 		"id": grant.id,
 		"grantee": grantee_json(&grant.grantee),
-		"scope": match grant.scope { Scope::View => "view", Scope::Compute => "compute" },
+		"scope": scope_name(grant.scope),
 		"purposes": grant.purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
 		"datasets": grant.datasets.as_ref().map(|d| d.iter().map(format_did).collect::<Vec<_>>()),
 		"startsAt": grant.starts_at,
@@ -197,16 +207,54 @@ pub fn audit_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 		AuditEvent::Revoked { grant, by } => {
 			json!({ "event": "revoked", "grant": grant, "by": authority_name(*by) })
 		},
-		AuditEvent::RequestApproved { request, grant, by } => json!({
+		AuditEvent::RequestApproved { request, grant, requester, grantee, scope, purposes, by } => {
+			json!({
+				"event": "requestApproved",
+				"request": request,
+				"grant": grant,
+				"requester": requester.to_ss58check(),
+				"grantee": grantee_json(grantee),
+				"scope": scope_name(*scope),
+				"purposes": purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
+				"by": authority_name(*by),
+			})
+		},
+		AuditEvent::RequestRejected { request, requester, grantee, scope, purposes, by } => {
+			json!({
+				"event": "requestRejected",
+				"request": request,
+				"requester": requester.to_ss58check(),
+				"grantee": grantee_json(grantee),
+				"scope": scope_name(*scope),
+				"purposes": purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
+				"by": authority_name(*by),
+			})
+		},
+		AuditEvent::Pruned { grant, grantee, spent, uses } => json!({
+			"event": "pruned",
+			"grant": grant,
+			"grantee": grantee_json(grantee),
+			"spent": budget_json(spent),
+			"uses": uses,
+		}),
+		// Recorded before storage version 3: who asked, and a pruned
+		// grant's totals, were not stored.
+		AuditEvent::LegacyRequestApproved { request, grant, by } => json!({
 			"event": "requestApproved",
 			"request": request,
 			"grant": grant,
 			"by": authority_name(*by),
+			"legacy": true,
 		}),
-		AuditEvent::RequestRejected { request, by } => {
-			json!({ "event": "requestRejected", "request": request, "by": authority_name(*by) })
+		AuditEvent::LegacyRequestRejected { request, by } => json!({
+			"event": "requestRejected",
+			"request": request,
+			"by": authority_name(*by),
+			"legacy": true,
+		}),
+		AuditEvent::LegacyPruned { grant } => {
+			json!({ "event": "pruned", "grant": grant, "legacy": true })
 		},
-		AuditEvent::Pruned { grant } => json!({ "event": "pruned", "grant": grant }),
 		AuditEvent::BudgetSpent { grant, grantee, amount, job } => json!({
 			"event": "budgetSpent",
 			"grant": grant,
@@ -385,6 +433,60 @@ mod tests {
 		assert_eq!(
 			audit_json(&record),
 			json!({ "event": "revoked", "grant": 2, "by": "guardian", "block": 7 })
+		);
+	}
+
+	#[test]
+	fn request_decisions_name_who_asked_and_prunes_their_totals() {
+		let researcher = AccountId32::new([1; 32]);
+		let rejected = AuditRecord::<AccountId32, u32> {
+			block: 3,
+			event: AuditEvent::RequestRejected {
+				request: 4,
+				requester: researcher.clone(),
+				grantee: Grantee::Account(researcher.clone()),
+				scope: Scope::View,
+				purposes: vec![Purpose::Research, Purpose::Education].try_into().unwrap(),
+				by: Authority::Patient,
+			},
+		};
+		let value = audit_json(&rejected);
+		assert_eq!(value["requester"], researcher.to_ss58check().as_str());
+		assert_eq!(value["grantee"]["account"], researcher.to_ss58check().as_str());
+		assert_eq!(
+			(value["event"].clone(), value["scope"].clone(), value["purposes"].clone()),
+			(json!("requestRejected"), json!("view"), json!(["research", "education"]))
+		);
+		let pruned = AuditRecord::<AccountId32, u32> {
+			block: 9,
+			event: AuditEvent::Pruned {
+				grant: 2,
+				grantee: Grantee::Job(5),
+				spent: PrivacyBudget {
+					epsilon: FixedU64::from_rational(1, 2),
+					..Default::default()
+				},
+				uses: 3,
+			},
+		};
+		assert_eq!(
+			audit_json(&pruned),
+			json!({
+				"event": "pruned",
+				"grant": 2,
+				"grantee": { "job": 5 },
+				"spent": { "epsilon": "0.5", "delta": "0" },
+				"uses": 3,
+				"block": 9,
+			})
+		);
+		let legacy = AuditRecord::<AccountId32, u32> {
+			block: 1,
+			event: AuditEvent::LegacyPruned { grant: 2 },
+		};
+		assert_eq!(
+			audit_json(&legacy),
+			json!({ "event": "pruned", "grant": 2, "legacy": true, "block": 1 })
 		);
 	}
 }
