@@ -7,18 +7,21 @@ use futures::FutureExt;
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
-use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
+use sc_executor::WasmExecutor;
+use sc_service::{
+	error::Error as ServiceError, BuildGenesisBlock, Configuration, GenesisBlockBuilder,
+	TaskManager, WarpSyncConfig,
+};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sp_blockchain::HeaderBackend;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
+use sp_runtime::traits::Block as BlockT;
 use twinnet_runtime::{opaque::Block, RuntimeApi};
 
 /// The client, executing the runtime's WASM.
-pub type FullClient = sc_service::TFullClient<
-	Block,
-	RuntimeApi,
-	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
->;
+pub type FullClient =
+	sc_service::TFullClient<Block, RuntimeApi, WasmExecutor<sp_io::SubstrateHostFunctions>>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type GrandpaBlockImport =
@@ -64,12 +67,34 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		.transpose()?;
 
 	let executor = sc_service::new_wasm_executor::<sp_io::SubstrateHostFunctions>(&config.executor);
+	let backend = sc_service::new_db_backend(config.db_config()).map_err(|error| {
+		ServiceError::Other(format!(
+			"cannot open the database at {}: {error}. If it is corrupted, restore it from a \
+			 backup or delete that directory to sync the chain again (a validator's keystore \
+			 is beside it, in keystore/: keep that)",
+			database_path(config)
+		))
+	})?;
+	let genesis_storage = config
+		.chain_spec
+		.as_storage_builder()
+		.build_storage()
+		.map_err(ServiceError::Other)?;
+	ensure_database_of_this_chain(config, &backend, &genesis_storage, &executor)?;
+	let genesis_block_builder = GenesisBlockBuilder::new_with_storage(
+		genesis_storage,
+		!config.no_genesis(),
+		backend.clone(),
+		executor.clone(),
+	)?;
 	let (client, backend, keystore_container, task_manager) =
-		sc_service::new_full_parts::<Block, RuntimeApi, _>(
+		sc_service::new_full_parts_with_genesis_builder::<Block, RuntimeApi, _, _>(
 			config,
 			telemetry.as_ref().map(|(_, telemetry)| telemetry.handle()),
 			executor,
-			Vec::new(),
+			backend,
+			genesis_block_builder,
+			false,
 		)?;
 	let client = Arc::new(client);
 
@@ -125,6 +150,46 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		transaction_pool,
 		other: (grandpa_block_import, grandpa_link, telemetry),
 	})
+}
+
+/// Refuses a database that holds another chain: one whose genesis block is
+/// not the one the chain spec gives (a base path reused across chain specs,
+/// or a database copied from elsewhere). The node would otherwise start on
+/// it and follow the other chain's blocks under this chain's name.
+fn ensure_database_of_this_chain(
+	config: &Configuration,
+	backend: &Arc<FullBackend>,
+	genesis_storage: &sp_runtime::Storage,
+	executor: &WasmExecutor<sp_io::SubstrateHostFunctions>,
+) -> Result<(), ServiceError> {
+	let Some(stored) = backend.blockchain().hash(0)? else { return Ok(()) };
+	let (genesis, _) = GenesisBlockBuilder::new_with_storage(
+		genesis_storage.clone(),
+		false,
+		backend.clone(),
+		executor.clone(),
+	)?
+	.build_genesis_block()?;
+	let expected = genesis.header().hash();
+	if stored == expected {
+		return Ok(());
+	}
+	Err(ServiceError::Other(format!(
+		"the database at {} holds another chain: its genesis block is {stored:?}, the \
+		 genesis of chain spec `{}` is {expected:?}; start with the chain spec it was made \
+		 with, or give this chain another --base-path",
+		database_path(config),
+		config.chain_spec.id()
+	)))
+}
+
+/// Where the node's database is, for error messages.
+fn database_path(config: &Configuration) -> String {
+	config
+		.database
+		.path()
+		.map(|path| path.display().to_string())
+		.unwrap_or_default()
 }
 
 /// Builds and starts a full node.

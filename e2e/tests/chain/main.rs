@@ -16,6 +16,7 @@ mod common;
 mod authority;
 mod commitments;
 mod consent;
+mod database;
 mod datasets;
 mod dev_chain;
 mod federated;

@@ -449,18 +449,40 @@ pub fn http_request(port: u16, method: &str, params: Value) -> Vec<u8> {
 /// Sends `request` to the node's RPC port and returns the round trip's wall
 /// time and the JSON-RPC response (and its size in bytes).
 pub fn round_trip(port: u16, request: &[u8]) -> (Duration, Value, usize) {
-	let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the RPC port");
+	try_round_trip(port, request).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`round_trip`], with what went wrong (a node that is down, say) as an error.
+pub fn try_round_trip(port: u16, request: &[u8]) -> Result<(Duration, Value, usize), String> {
+	let mut stream = TcpStream::connect(("127.0.0.1", port))
+		.map_err(|e| format!("cannot connect to the RPC port {port}: {e}"))?;
 	let mut response = Vec::new();
 	let start = Instant::now();
-	stream.write_all(request).expect("the node takes the whole request");
-	stream.read_to_end(&mut response).expect("the node answers");
+	stream
+		.write_all(request)
+		.map_err(|e| format!("the node did not take the request: {e}"))?;
+	stream
+		.read_to_end(&mut response)
+		.map_err(|e| format!("the node did not answer: {e}"))?;
 	let elapsed = start.elapsed();
 
-	let text = String::from_utf8(response).expect("a UTF-8 response");
-	let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
-	assert!(head.starts_with("HTTP/1.1 200"), "the server refused the request: {head}");
-	let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {head}\n{body}"));
-	(elapsed, json, body.len())
+	let text = String::from_utf8(response).map_err(|e| format!("a non-UTF-8 response: {e}"))?;
+	let (head, body) = text.split_once("\r\n\r\n").ok_or("not an HTTP response")?;
+	if !head.starts_with("HTTP/1.1 200") {
+		return Err(format!("the server refused the request: {head}"));
+	}
+	let json = serde_json::from_str(body).map_err(|e| format!("{e}: {head}\n{body}"))?;
+	Ok((elapsed, json, body.len()))
+}
+
+/// The `result` of `method(params)` on the node serving RPC at `port`, or
+/// why there is none (the node is down, or answered with an error).
+pub fn try_rpc(port: u16, method: &str, params: Value) -> Result<Value, String> {
+	let (_, mut response, _) = try_round_trip(port, &http_request(port, method, params))?;
+	match response.get_mut("result") {
+		Some(result) => Ok(result.take()),
+		None => Err(format!("{method}: {response}")),
+	}
 }
 
 /// The whole JSON-RPC response to `method(params)`: its `result`, or its
