@@ -496,6 +496,11 @@ pub mod pallet {
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::run_offchain_worker(now);
 		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
 	}
 
 	#[pallet::call]

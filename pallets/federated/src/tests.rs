@@ -813,6 +813,24 @@ fn a_pending_job_can_be_cancelled_before_its_first_round() {
 	});
 }
 
+/// The runtime's `try_state` (try-runtime's checks, and the runtime's
+/// fuzzers after every call) reaches the pallet's invariants through its
+/// hook: it had none, so a broken job record passed every runtime check
+/// (found by the runtime's try_state self-test, runtime/src/fuzz/mod.rs).
+#[cfg(feature = "try-runtime")]
+#[test]
+fn the_try_state_hook_checks_the_invariants() {
+	use frame_support::traits::{TryState, TryStateSelect};
+	new_test_ext().execute_with(|| {
+		let sites = three_sites();
+		create(spec(&sites, 1, 1));
+		assert_ok!(<Federated as TryState<u64>>::try_state(1, TryStateSelect::All));
+		// A job whose id is not below the counter.
+		crate::NextJobId::<Test>::put(0);
+		assert!(<Federated as TryState<u64>>::try_state(1, TryStateSelect::All).is_err());
+	});
+}
+
 // ---- bounded work --------------------------------------------------------------
 
 #[test]
