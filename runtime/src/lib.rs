@@ -29,6 +29,8 @@ pub use apis::RuntimeApi;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
 mod configs;
+#[cfg(all(test, feature = "try-runtime"))]
+mod fuzz;
 pub mod genesis_config_presets;
 #[cfg(test)]
 mod tests;

@@ -26,14 +26,19 @@ fn merge(base: &mut Value, patch: Value) {
 	}
 }
 
-/// The genesis state of preset `name`, as a node would build it.
-fn preset_state(name: &str) -> sp_io::TestExternalities {
+/// The genesis storage of preset `name`, as a node would build it.
+pub(crate) fn preset_storage(name: &str) -> sp_runtime::Storage {
 	let patch = get_preset(&PresetId::from(name)).expect("preset exists");
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("serializes");
 	merge(&mut config, serde_json::from_slice(&patch).expect("the preset is JSON"));
 	// `deny_unknown_fields`: a misspelt key in a preset fails here.
 	let config: RuntimeGenesisConfig = serde_json::from_value(config).expect("a valid config");
-	config.build_storage().expect("genesis builds").into()
+	config.build_storage().expect("genesis builds")
+}
+
+/// The genesis state of preset `name`, as a node would build it.
+pub(crate) fn preset_state(name: &str) -> sp_io::TestExternalities {
+	preset_storage(name).into()
 }
 
 #[test]
