@@ -262,6 +262,29 @@ pub fn fed_avg<'a>(updates: impl IntoIterator<Item = (u32, &'a [i32])>) -> Optio
 	sums.into_iter().map(|sum| rounded_div(sum, total)).collect()
 }
 
+/// Federated averaging from what secure aggregation reveals, the sum of
+/// the reports' weighted updates: per parameter `(R·s + Σ nₖ·Δₖ) / R`, with
+/// `s` the round's starting model, `Δₖ` report k's update (its model minus
+/// `s`), `nₖ` its records and `R = Σ nₖ`, rounded as [`fed_avg`] rounds.
+/// When every report's model is `s + Δₖ`, this is [`fed_avg`] of the
+/// models to the bit. `None` if there is no record or the lengths differ.
+pub fn fed_avg_of_sum(start: &[i32], weighted_sum: &[i32], records: u64) -> Option<Vec<i32>> {
+	if start.len() != weighted_sum.len() || records == 0 {
+		return None;
+	}
+	let total = i128::from(records);
+	start
+		.iter()
+		.zip(weighted_sum)
+		.map(|(start, sum)| {
+			rounded_div(
+				i128::from(*start).checked_mul(total)?.checked_add(i128::from(*sum))?,
+				total,
+			)
+		})
+		.collect()
+}
+
 /// `numerator / denominator` (positive) rounded to the nearest integer,
 /// halves away from zero, as an `i32` (saturating).
 fn rounded_div(numerator: i128, denominator: i128) -> Option<i32> {

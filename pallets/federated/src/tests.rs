@@ -857,6 +857,19 @@ fn fed_avg_refuses_empty_weightless_and_ragged_input() {
 	assert_eq!(crate::fed_avg([(1, &[i32::MIN][..])]), Some(vec![i32::MIN]));
 }
 
+#[test]
+fn fed_avg_of_a_sum_refuses_no_records_and_ragged_input_and_matches_fed_avg() {
+	assert_eq!(crate::fed_avg_of_sum(&[1, 2], &[1], 1), None);
+	assert_eq!(crate::fed_avg_of_sum(&[1], &[1], 0), None);
+	// Models 10 (3 records) and −5 (1 record) from start 4: updates 6 and −9.
+	let weighted_sum = 3 * 6 + -9;
+	assert_eq!(
+		crate::fed_avg_of_sum(&[4], &[weighted_sum], 4),
+		crate::fed_avg([(3, &[10][..]), (1, &[-5][..])])
+	);
+	assert_eq!(crate::fed_avg_of_sum(&[4], &[weighted_sum], 4), Some(vec![6]));
+}
+
 proptest! {
 	/// The fixed-point average equals the float reference to within half a
 	/// unit (2⁻¹⁷ of a parameter) plus float rounding.

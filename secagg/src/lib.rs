@@ -1,0 +1,206 @@
+//! # twinnet-secagg: secure aggregation of federated updates
+//!
+//! With secure aggregation (Bonawitz et al., CCS 2017) the chain learns the
+//! sum of a round's updates and nothing about any one of them. This crate is
+//! the arithmetic that the compute agents (masking), the runtime (removing
+//! a dropped party's masks, summing) and auditors (recomputing) share; it is
+//! `no_std` and allocation-light, so the runtime runs the same code as the
+//! agents.
+//!
+//! ## Quantization
+//!
+//! Parameters are fixed point, `i32` in units of 2⁻¹⁶
+//! (`twinnet_primitives::federated::FRACTION_BITS`). An institution with
+//! `n` records whose round moved the model from `s` to `w` contributes, per
+//! parameter, `n · clamp(w − s, −B, B)`, where `B` is the job's update
+//! bound (in the same units): [`weighted_update`]. Its two's complement
+//! bits are an element of the ring ℤ/2³² ([`Element`], `u32` with wrapping
+//! arithmetic). With at most `P` participants of at most `N` records each,
+//! every partial sum lies in `[−P·N·B, P·N·B]`; [`fits_in_ring`] checks
+//! `P·N·B ≤ 2³¹ − 1`, so the sum read back as `i32` ([`sum_to_integers`])
+//! is the exact integer sum, never a wrapped one. (In this runtime
+//! `P ≤ 8` and `N ≤ 256`, so any `B < 2²⁰`, just under 16.0 in model
+//! units, fits.)
+//! Clamping is post-processing of the DP-noised update, so it costs no
+//! privacy; a bound that binds changes the update, so choose it above what
+//! the learning rate, steps and clip norm allow.
+//!
+//! ## Masks
+//!
+//! Every pair of participants `{a, b}` of round `r` of job `j` shares a
+//! seed ([`pair_seed`]): BLAKE2b-256 of [`PAIR_SEED_CONTEXT`], their X25519
+//! shared secret, the chain's genesis hash, `j` (u64 LE), `r` (u32 LE) and
+//! the two party ids in ascending order. A seed is good for one round of
+//! one job on one chain; revealing it reveals nothing about other rounds.
+//! The mask of a seed ([`mask`]) is the ChaCha20 keystream (RFC 8439: the
+//! seed as key, an all-zero nonce, block counter from 0) read as
+//! little-endian `u32` words. The party with the smaller id adds the
+//! mask, the other subtracts it ([`mask_update`]), so in the sum of all
+//! masked updates every mask appears once with each sign and cancels.
+//!
+//! ## Dropout recovery
+//!
+//! If party `d` never reports, the sum of the survivors' masked updates
+//! still carries each survivor's mask for the pair `{survivor, d}`. Each
+//! survivor reveals that pair's seed and [`remove_pair_mask`] takes its
+//! mask out; what is left is the survivors' plain sum. Revealing the seed
+//! is safe because `d`'s masked update is never accepted afterwards (the
+//! chain rejects late reports), so the seed unmasks nothing but the
+//! mask it was used for.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use chacha20::{
+	cipher::{KeyIvInit, StreamCipher},
+	ChaCha20,
+};
+
+/// A party: the 32-byte id of an institution's DID.
+pub type PartyId = [u8; 32];
+/// A pair's seed for one round.
+pub type Seed = [u8; 32];
+/// An element of the ring ℤ/2³² that masked updates live in.
+pub type Element = u32;
+
+/// The domain tag of [`pair_seed`].
+pub const PAIR_SEED_CONTEXT: &[u8] = b"twinnet/secagg/pair-seed:v1";
+
+/// Why an update cannot be quantized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantizationError {
+	/// The model and the starting model differ in length.
+	LengthMismatch,
+	/// `records × bound` does not fit in an `i32`.
+	BoundTooLarge,
+}
+
+/// Whether sums of up to `participants` updates of up to `max_records`
+/// records, each parameter's update clamped to `±bound`, always fit in an
+/// `i32` (and so are read back exactly from the ring).
+pub fn fits_in_ring(participants: u32, max_records: u32, bound: u32) -> bool {
+	u64::from(participants)
+		.checked_mul(u64::from(max_records))
+		.and_then(|n| n.checked_mul(u64::from(bound)))
+		.is_some_and(|largest| largest <= i32::MAX as u64)
+}
+
+/// The weighted update of a report: per parameter
+/// `records × clamp(model − start, −bound, bound)` as a ring element.
+pub fn weighted_update(
+	records: u32,
+	model: &[i32],
+	start: &[i32],
+	bound: u32,
+) -> Result<Vec<Element>, QuantizationError> {
+	if model.len() != start.len() {
+		return Err(QuantizationError::LengthMismatch);
+	}
+	if !fits_in_ring(1, records, bound) {
+		return Err(QuantizationError::BoundTooLarge);
+	}
+	let bound = i64::from(bound);
+	let records = i64::from(records);
+	model
+		.iter()
+		.zip(start)
+		.map(|(model, start)| {
+			let delta = i64::from(*model)
+				.saturating_sub(i64::from(*start))
+				.clamp(bound.saturating_neg(), bound);
+			// |records × delta| ≤ records × bound ≤ i32::MAX: checked above.
+			let weighted = i32::try_from(records.saturating_mul(delta))
+				.map_err(|_| QuantizationError::BoundTooLarge)?;
+			Ok(weighted as Element)
+		})
+		.collect()
+}
+
+/// The round seed of the pair `{a, b}` from their X25519 shared secret
+/// (the same whichever of the two computes it).
+pub fn pair_seed(
+	shared_secret: &[u8; 32],
+	genesis: &[u8; 32],
+	job: u64,
+	round: u32,
+	a: &PartyId,
+	b: &PartyId,
+) -> Seed {
+	let (low, high) = if a <= b { (a, b) } else { (b, a) };
+	let mut input = Vec::with_capacity(PAIR_SEED_CONTEXT.len().saturating_add(140));
+	input.extend_from_slice(PAIR_SEED_CONTEXT);
+	input.extend_from_slice(shared_secret);
+	input.extend_from_slice(genesis);
+	input.extend_from_slice(&job.to_le_bytes());
+	input.extend_from_slice(&round.to_le_bytes());
+	input.extend_from_slice(low);
+	input.extend_from_slice(high);
+	sp_crypto_hashing::blake2_256(&input)
+}
+
+/// The first `len` words of the mask of `seed`: the ChaCha20 keystream
+/// (key `seed`, nonce zero, counter from 0) as little-endian `u32`s.
+pub fn mask(seed: &Seed, len: usize) -> Vec<Element> {
+	let mut bytes = alloc::vec![0u8; len.saturating_mul(4)];
+	ChaCha20::new(seed.into(), &[0u8; 12].into()).apply_keystream(&mut bytes);
+	bytes
+		.chunks_exact(4)
+		.filter_map(|word| word.try_into().ok().map(Element::from_le_bytes))
+		.collect()
+}
+
+/// Whether `party` adds (rather than subtracts) the mask it shares with `peer`.
+fn adds(party: &PartyId, peer: &PartyId) -> bool {
+	party < peer
+}
+
+/// Adds `party`'s share of the pair mask of `seed` (shared with `peer`) to
+/// `values`: `+mask` if `party` has the smaller id, `−mask` otherwise.
+fn apply_pair_mask(values: &mut [Element], seed: &Seed, party: &PartyId, peer: &PartyId) {
+	let adding = adds(party, peer);
+	let words = mask(seed, values.len());
+	for (value, word) in values.iter_mut().zip(words) {
+		*value = if adding { value.wrapping_add(word) } else { value.wrapping_sub(word) };
+	}
+}
+
+/// Masks `party`'s weighted update with the seed of every pair it is in.
+pub fn mask_update<'a>(
+	update: &mut [Element],
+	party: &PartyId,
+	peers: impl IntoIterator<Item = (&'a PartyId, &'a Seed)>,
+) {
+	for (peer, seed) in peers {
+		apply_pair_mask(update, seed, party, peer);
+	}
+}
+
+/// Takes `survivor`'s share of the mask it shared with `dropped` (the
+/// revealed `seed`) out of a sum that contains `survivor`'s masked update.
+pub fn remove_pair_mask(sum: &mut [Element], seed: &Seed, survivor: &PartyId, dropped: &PartyId) {
+	// Applying the dropped party's share is subtracting the survivor's.
+	apply_pair_mask(sum, seed, dropped, survivor);
+}
+
+/// Adds `update` into `sum` in the ring; `false` (and `sum` unchanged) if
+/// their lengths differ.
+pub fn add_into(sum: &mut [Element], update: &[Element]) -> bool {
+	if sum.len() != update.len() {
+		return false;
+	}
+	for (total, value) in sum.iter_mut().zip(update) {
+		*total = total.wrapping_add(*value);
+	}
+	true
+}
+
+/// Reads a sum of weighted updates back as integers (two's complement):
+/// exact when [`fits_in_ring`] held for the parties summed.
+pub fn sum_to_integers(sum: &[Element]) -> Vec<i32> {
+	sum.iter().map(|value| *value as i32).collect()
+}
+
+#[cfg(test)]
+mod tests;
