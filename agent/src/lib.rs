@@ -21,6 +21,7 @@
 //! Raw rows never leave the agent; what leaves is the noised model, which
 //! differential privacy covers. See docs/federated.md for the protocol.
 
+pub mod agreement;
 pub mod data;
 pub mod dpsgd;
 pub mod model;

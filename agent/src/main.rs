@@ -3,7 +3,7 @@
 use std::{path::PathBuf, sync::Arc};
 
 use clap::{Parser, Subcommand};
-use twinnet_agent::{data::Rows, node::Node, round::hash_hex, service};
+use twinnet_agent::{agreement::AgreementKey, data::Rows, node::Node, round::hash_hex, service};
 use twinnet_primitives::did::{format_did, parse_did};
 
 #[derive(Parser)]
@@ -41,6 +41,17 @@ enum Command {
 	},
 	/// Prints the code hash that jobs and dataset allow-lists must name.
 	CodeHash,
+	/// Prints the public key of the institution's X25519 key agreement key
+	/// (hex), creating the key in `--file` (mode 0600) if it is not there.
+	/// The institution's DID lists it under `keyAgreement` for secure
+	/// aggregation.
+	///
+	/// Example: twinnet-agent agreement-key --file /var/lib/twinnet-agent/agreement.key
+	AgreementKey {
+		/// The file that holds the secret key.
+		#[arg(long)]
+		file: PathBuf,
+	},
 }
 
 #[tokio::main]
@@ -55,6 +66,11 @@ async fn run(cli: Cli) -> Result<(), String> {
 	match cli.command {
 		Command::CodeHash => {
 			println!("{}", hash_hex(&twinnet_agent::code_hash()));
+			Ok(())
+		},
+		Command::AgreementKey { file } => {
+			let key = AgreementKey::load_or_create(&file).map_err(|e| e.to_string())?;
+			println!("{}", hash_hex(&key.public()));
 			Ok(())
 		},
 		Command::Serve { institution, data, node, listen, seed } => {
