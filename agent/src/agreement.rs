@@ -22,6 +22,11 @@ pub enum AgreementError {
 	/// A peer's public key is a low-order point: the shared secret would
 	/// be known to anyone, so no seed is derived with it.
 	NonContributory(DidId),
+	/// A peer is the institution itself or is named twice: its mask would
+	/// not cancel.
+	InvalidPeer(DidId),
+	/// Others than the agent's user may read the key file.
+	Exposed,
 }
 
 impl std::fmt::Display for AgreementError {
@@ -34,6 +39,14 @@ impl std::fmt::Display for AgreementError {
 				"the key agreement key of {} is a low-order point",
 				twinnet_primitives::did::format_did(peer)
 			),
+			Self::InvalidPeer(peer) => write!(
+				f,
+				"{} is this institution or named twice among the round's peers",
+				twinnet_primitives::did::format_did(peer)
+			),
+			Self::Exposed => {
+				write!(f, "the key agreement key file may be read by others (chmod 600 it)")
+			},
 		}
 	}
 }
@@ -42,10 +55,17 @@ impl std::fmt::Display for AgreementError {
 pub struct AgreementKey(StaticSecret);
 
 impl AgreementKey {
-	/// The key in `path`, created there (mode 0600) if the file does not exist.
+	/// The key in `path`, created there (mode 0600) if the file does not
+	/// exist; a file that others may read is refused.
 	pub fn load_or_create(path: &Path) -> Result<Self, AgreementError> {
-		match fs::read_to_string(path) {
-			Ok(text) => Self::from_hex(text.trim()),
+		use std::os::unix::fs::PermissionsExt;
+		match fs::metadata(path) {
+			Ok(metadata) if metadata.permissions().mode() & 0o077 != 0 => {
+				Err(AgreementError::Exposed)
+			},
+			Ok(_) => fs::read_to_string(path)
+				.map_err(|error| AgreementError::Io(error.to_string()))
+				.and_then(|text| Self::from_hex(text.trim())),
 			Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
 				let key = Self(StaticSecret::random_from_rng(rand::rngs::OsRng));
 				key.write_new(path)?;
@@ -55,27 +75,45 @@ impl AgreementKey {
 		}
 	}
 
+	/// The secret from exactly `0x` and 64 hex digits.
 	fn from_hex(text: &str) -> Result<Self, AgreementError> {
-		let text = text.strip_prefix("0x").ok_or(AgreementError::Malformed)?;
-		let bytes: [u8; 32] = (0..text.len())
-			.step_by(2)
-			.map(|i| text.get(i..i.saturating_add(2)).and_then(|b| u8::from_str_radix(b, 16).ok()))
+		let digits = text.strip_prefix("0x").ok_or(AgreementError::Malformed)?;
+		if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+			return Err(AgreementError::Malformed);
+		}
+		let bytes: [u8; 32] = digits
+			.as_bytes()
+			.chunks_exact(2)
+			.map(|pair| {
+				std::str::from_utf8(pair)
+					.ok()
+					.and_then(|pair| u8::from_str_radix(pair, 16).ok())
+			})
 			.collect::<Option<Vec<u8>>>()
 			.and_then(|bytes| bytes.try_into().ok())
 			.ok_or(AgreementError::Malformed)?;
 		Ok(Self(StaticSecret::from(bytes)))
 	}
 
+	/// Writes the key to a temporary file beside `path`, syncs it and links
+	/// it to `path` (which must not exist), so that `path` is never a
+	/// partial key, even after a crash.
 	fn write_new(&self, path: &Path) -> Result<(), AgreementError> {
 		use std::os::unix::fs::OpenOptionsExt;
-		let hex = crate::round::hash_hex(&self.0.to_bytes());
-		fs::OpenOptions::new()
+		let io = |error: std::io::Error| AgreementError::Io(error.to_string());
+		let temporary = path.with_extension("partial");
+		let written = fs::OpenOptions::new()
 			.write(true)
 			.create_new(true)
 			.mode(0o600)
-			.open(path)
-			.and_then(|mut file| writeln!(file, "{hex}"))
-			.map_err(|error| AgreementError::Io(error.to_string()))
+			.open(&temporary)
+			.and_then(|mut file| {
+				writeln!(file, "{}", crate::round::hash_hex(&self.0.to_bytes()))?;
+				file.sync_all()
+			})
+			.and_then(|()| fs::hard_link(&temporary, path));
+		let _ = fs::remove_file(&temporary);
+		written.map_err(io)
 	}
 
 	/// The public key the institution's DID lists under `keyAgreement`.
@@ -84,18 +122,24 @@ impl AgreementKey {
 	}
 
 	/// The seed `institution` shares with each of `peers` (their DIDs and
-	/// `keyAgreement` keys) for `round` of `job` on the chain of `genesis`.
+	/// `keyAgreement` keys) for `round` of `job`, opened in block
+	/// `opening_block` of the chain of `genesis`.
 	pub fn round_seeds(
 		&self,
 		genesis: &[u8; 32],
+		opening_block: &[u8; 32],
 		job: u64,
 		round: u32,
 		institution: &DidId,
 		peers: &[(DidId, [u8; 32])],
 	) -> Result<Vec<(DidId, Seed)>, AgreementError> {
+		let mut seen = std::collections::BTreeSet::from([*institution]);
 		peers
 			.iter()
 			.map(|(peer, key)| {
+				if !seen.insert(*peer) {
+					return Err(AgreementError::InvalidPeer(*peer));
+				}
 				let shared = self.0.diffie_hellman(&PublicKey::from(*key));
 				if !shared.was_contributory() {
 					return Err(AgreementError::NonContributory(*peer));
@@ -103,6 +147,7 @@ impl AgreementKey {
 				let seed = pair_seed(
 					shared.as_bytes(),
 					genesis,
+					opening_block,
 					job,
 					round,
 					institution.as_fixed_bytes(),
@@ -120,6 +165,8 @@ mod tests {
 	use super::*;
 	use twinnet_secagg::{add_into, mask_update};
 
+	const OPENING: [u8; 32] = [8; 32];
+
 	fn did(byte: u8) -> DidId {
 		DidId::from([byte; 32])
 	}
@@ -133,6 +180,17 @@ mod tests {
 		assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
 		let loaded = AgreementKey::load_or_create(&path).unwrap();
 		assert_eq!(created.public(), loaded.public());
+		assert!(!path.with_extension("partial").exists());
+		// Readable by others: refused, and not overwritten.
+		fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+		assert_eq!(AgreementKey::load_or_create(&path).err(), Some(AgreementError::Exposed));
+		fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+		let text = fs::read_to_string(&path).unwrap();
+		// Non-canonical hex (a sign, no prefix) is refused.
+		fs::write(&path, text.replacen("0x", "", 1)).unwrap();
+		assert_eq!(AgreementKey::load_or_create(&path).err(), Some(AgreementError::Malformed));
+		fs::write(&path, format!("0x+{}", &text.trim()[3..])).unwrap();
+		assert_eq!(AgreementKey::load_or_create(&path).err(), Some(AgreementError::Malformed));
 		fs::write(&path, "0xnot hex").unwrap();
 		assert_eq!(AgreementKey::load_or_create(&path).err(), Some(AgreementError::Malformed));
 		fs::write(&path, format!("0x{}", "ab".repeat(31))).unwrap();
@@ -150,7 +208,7 @@ mod tests {
 			.map(|i| {
 				let peers: Vec<(DidId, [u8; 32])> =
 					(0..3).filter(|j| *j != i).map(|j| (dids[j], keys[j].public())).collect();
-				keys[i].round_seeds(&genesis, 5, 2, &dids[i], &peers).unwrap()
+				keys[i].round_seeds(&genesis, &OPENING, 5, 2, &dids[i], &peers).unwrap()
 			})
 			.collect();
 		// Both sides of each pair hold the same seed; other rounds differ.
@@ -158,8 +216,12 @@ mod tests {
 		assert_eq!(seed_of(0, dids[1]), seed_of(1, dids[0]));
 		assert_eq!(seed_of(1, dids[2]), seed_of(2, dids[1]));
 		assert_ne!(seed_of(0, dids[1]), seed_of(0, dids[2]));
-		let next = keys[0].round_seeds(&genesis, 5, 3, &dids[0], &[(dids[1], keys[1].public())]);
+		let next =
+			keys[0].round_seeds(&genesis, &OPENING, 5, 3, &dids[0], &[(dids[1], keys[1].public())]);
 		assert_ne!(next.unwrap()[0].1, seed_of(0, dids[1]));
+		let fork =
+			keys[0].round_seeds(&genesis, &[4; 32], 5, 2, &dids[0], &[(dids[1], keys[1].public())]);
+		assert_ne!(fork.unwrap()[0].1, seed_of(0, dids[1]));
 		// Masked with them, the updates sum to the plain sum.
 		let updates = [vec![1u32, 2, 3], vec![10, 20, 30], vec![100, 200, 300]];
 		let mut total = vec![0u32; 3];
@@ -179,7 +241,21 @@ mod tests {
 	#[test]
 	fn a_low_order_peer_key_is_refused() {
 		let key = AgreementKey(StaticSecret::random_from_rng(rand::rngs::OsRng));
-		let refused = key.round_seeds(&[0; 32], 0, 0, &did(1), &[(did(2), [0; 32])]);
+		let refused = key.round_seeds(&[0; 32], &OPENING, 0, 0, &did(1), &[(did(2), [0; 32])]);
 		assert_eq!(refused.err(), Some(AgreementError::NonContributory(did(2))));
+	}
+
+	#[test]
+	fn the_institution_itself_or_a_peer_named_twice_is_refused() {
+		let key = AgreementKey(StaticSecret::random_from_rng(rand::rngs::OsRng));
+		let peer = AgreementKey(StaticSecret::random_from_rng(rand::rngs::OsRng)).public();
+		let seeds =
+			|peers: &[(DidId, [u8; 32])]| key.round_seeds(&[0; 32], &OPENING, 0, 0, &did(1), peers);
+		assert_eq!(seeds(&[(did(1), peer)]).err(), Some(AgreementError::InvalidPeer(did(1))));
+		assert_eq!(
+			seeds(&[(did(2), peer), (did(2), peer)]).err(),
+			Some(AgreementError::InvalidPeer(did(2)))
+		);
+		assert_eq!(seeds(&[(did(2), peer)]).map(|s| s.len()), Ok(1));
 	}
 }

@@ -241,12 +241,10 @@ pub fn report_message(
 /// or the updates differ in length. Exact in integers: no intermediate can
 /// overflow `i128` (≤ 2³² records × 2³¹ per parameter × 2⁸ updates).
 pub fn fed_avg<'a>(updates: impl IntoIterator<Item = (u32, &'a [i32])>) -> Option<Vec<i32>> {
-	let mut sums: Vec<i128> = Vec::new();
+	let mut sums: Option<Vec<i128>> = None;
 	let mut total: i128 = 0;
 	for (records, parameters) in updates {
-		if sums.is_empty() {
-			sums.resize(parameters.len(), 0);
-		}
+		let sums = sums.get_or_insert_with(|| alloc::vec![0; parameters.len()]);
 		if parameters.len() != sums.len() {
 			return None;
 		}
@@ -259,7 +257,7 @@ pub fn fed_avg<'a>(updates: impl IntoIterator<Item = (u32, &'a [i32])>) -> Optio
 	if total == 0 {
 		return None;
 	}
-	sums.into_iter().map(|sum| rounded_div(sum, total)).collect()
+	sums?.into_iter().map(|sum| rounded_div(sum, total)).collect()
 }
 
 /// Federated averaging from what secure aggregation reveals, the sum of

@@ -17,21 +17,27 @@
 //! bits are an element of the ring ℤ/2³² ([`Element`], `u32` with wrapping
 //! arithmetic). With at most `P` participants of at most `N` records each,
 //! every partial sum lies in `[−P·N·B, P·N·B]`; [`fits_in_ring`] checks
-//! `P·N·B ≤ 2³¹ − 1`, so the sum read back as `i32` ([`sum_to_integers`])
-//! is the exact integer sum, never a wrapped one. (In this runtime
+//! `P·N·B ≤ 2³¹ − 1`, so the sum of honest parties' updates read back as
+//! `i32` ([`sum_to_integers`]) is the exact integer sum, never a wrapped
+//! one (masked values cannot be range-checked: a dishonest party can
+//! corrupt the sum, as it can with any update it sends). (In this runtime
 //! `P ≤ 8` and `N ≤ 256`, so any `B < 2²⁰`, just under 16.0 in model
 //! units, fits.)
 //! Clamping is post-processing of the DP-noised update, so it costs no
-//! privacy; a bound that binds changes the update, so choose it above what
-//! the learning rate, steps and clip norm allow.
+//! privacy. The Gaussian noise has no bound, so a bound can always bind;
+//! choosing it several noise standard deviations above what the learning
+//! rate, steps and clip norm allow makes that rare.
 //!
 //! ## Masks
 //!
 //! Every pair of participants `{a, b}` of round `r` of job `j` shares a
 //! seed ([`pair_seed`]): BLAKE2b-256 of [`PAIR_SEED_CONTEXT`], their X25519
-//! shared secret, the chain's genesis hash, `j` (u64 LE), `r` (u32 LE) and
-//! the two party ids in ascending order. A seed is good for one round of
-//! one job on one chain; revealing it reveals nothing about other rounds.
+//! shared secret, the chain's genesis hash, the hash of the block the round
+//! opened in, `j` (u64 LE), `r` (u32 LE) and the two party ids in ascending
+//! order (every field of fixed length, so the input is unambiguous). A seed
+//! is good for one round of one job on one fork of one chain; revealing it
+//! reveals nothing about other rounds, or about the same round opened on a
+//! competing fork.
 //! The mask of a seed ([`mask`]) is the ChaCha20 keystream (RFC 8439: the
 //! seed as key, an all-zero nonce, block counter from 0) read as
 //! little-endian `u32` words. The party with the smaller id adds the
@@ -43,10 +49,13 @@
 //! If party `d` never reports, the sum of the survivors' masked updates
 //! still carries each survivor's mask for the pair `{survivor, d}`. Each
 //! survivor reveals that pair's seed and [`remove_pair_mask`] takes its
-//! mask out; what is left is the survivors' plain sum. Revealing the seed
-//! is safe because `d`'s masked update is never accepted afterwards (the
-//! chain rejects late reports), so the seed unmasks nothing but the
-//! mask it was used for.
+//! mask out; what is left is the survivors' plain sum. Revealing the seeds
+//! is safe only if `d`'s masked update never left `d`: anyone holding it
+//! (from the transaction pool, say, if `d` sent it and was censored) can
+//! strip every mask from it once all of `d`'s seeds are out. The pairwise
+//! masks alone therefore protect a party that truly failed, not one that
+//! was made to look failed; SecAgg+'s Shamir-shared self-masks close that
+//! (docs/federated.md, "Secure aggregation").
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -118,21 +127,24 @@ pub fn weighted_update(
 		.collect()
 }
 
-/// The round seed of the pair `{a, b}` from their X25519 shared secret
-/// (the same whichever of the two computes it).
+/// The round seed of the pair `{a, b}` from their X25519 shared secret,
+/// for `round` of `job` opened in block `opening_block` of the chain of
+/// `genesis` (the same whichever of the two computes it).
 pub fn pair_seed(
 	shared_secret: &[u8; 32],
 	genesis: &[u8; 32],
+	opening_block: &[u8; 32],
 	job: u64,
 	round: u32,
 	a: &PartyId,
 	b: &PartyId,
 ) -> Seed {
 	let (low, high) = if a <= b { (a, b) } else { (b, a) };
-	let mut input = Vec::with_capacity(PAIR_SEED_CONTEXT.len().saturating_add(140));
+	let mut input = Vec::with_capacity(PAIR_SEED_CONTEXT.len().saturating_add(172));
 	input.extend_from_slice(PAIR_SEED_CONTEXT);
 	input.extend_from_slice(shared_secret);
 	input.extend_from_slice(genesis);
+	input.extend_from_slice(opening_block);
 	input.extend_from_slice(&job.to_le_bytes());
 	input.extend_from_slice(&round.to_le_bytes());
 	input.extend_from_slice(low);

@@ -13,6 +13,7 @@ use twinnet_primitives::federated::{fed_avg, fed_avg_of_sum};
 use super::*;
 
 const GENESIS: [u8; 32] = [7; 32];
+const OPENING: [u8; 32] = [6; 32];
 
 /// The parties of a round with a seed per pair, as the agents would derive
 /// them (the shared secrets stand in for X25519 outputs).
@@ -27,7 +28,7 @@ impl Round {
 		for a in &parties {
 			for b in parties.iter().filter(|b| a < *b) {
 				let shared = [secret ^ a[0] ^ b[0]; 32];
-				seeds.insert((*a, *b), pair_seed(&shared, &GENESIS, 3, 1, a, b));
+				seeds.insert((*a, *b), pair_seed(&shared, &GENESIS, &OPENING, 3, 1, a, b));
 			}
 		}
 		Self { parties, seeds }
@@ -77,13 +78,15 @@ fn the_mask_is_the_rfc_8439_chacha20_keystream() {
 #[test]
 fn a_pair_seed_is_the_same_from_both_sides_and_good_for_one_round_only() {
 	let (a, b, secret) = ([1; 32], [2; 32], [9; 32]);
-	let seed = pair_seed(&secret, &GENESIS, 3, 1, &a, &b);
-	assert_eq!(seed, pair_seed(&secret, &GENESIS, 3, 1, &b, &a));
-	assert_ne!(seed, pair_seed(&secret, &GENESIS, 3, 2, &a, &b));
-	assert_ne!(seed, pair_seed(&secret, &GENESIS, 4, 1, &a, &b));
-	assert_ne!(seed, pair_seed(&secret, &[8; 32], 3, 1, &a, &b));
-	assert_ne!(seed, pair_seed(&[10; 32], &GENESIS, 3, 1, &a, &b));
-	assert_ne!(seed, pair_seed(&secret, &GENESIS, 3, 1, &a, &[3; 32]));
+	let seed = pair_seed(&secret, &GENESIS, &OPENING, 3, 1, &a, &b);
+	assert_eq!(seed, pair_seed(&secret, &GENESIS, &OPENING, 3, 1, &b, &a));
+	assert_ne!(seed, pair_seed(&secret, &GENESIS, &OPENING, 3, 2, &a, &b));
+	assert_ne!(seed, pair_seed(&secret, &GENESIS, &OPENING, 4, 1, &a, &b));
+	assert_ne!(seed, pair_seed(&secret, &[8; 32], &OPENING, 3, 1, &a, &b));
+	// The same round opened on another fork.
+	assert_ne!(seed, pair_seed(&secret, &GENESIS, &[5; 32], 3, 1, &a, &b));
+	assert_ne!(seed, pair_seed(&[10; 32], &GENESIS, &OPENING, 3, 1, &a, &b));
+	assert_ne!(seed, pair_seed(&secret, &GENESIS, &OPENING, 3, 1, &a, &[3; 32]));
 }
 
 #[test]
@@ -100,6 +103,30 @@ fn updates_are_weighted_clamped_and_refused_when_they_could_overflow() {
 	assert!(fits_in_ring(8, 256, (1 << 20) - 1));
 	assert!(!fits_in_ring(8, 256, 1 << 20));
 	assert!(!fits_in_ring(u32::MAX, u32::MAX, u32::MAX));
+	assert!(fits_in_ring(1, 1, i32::MAX as u32));
+	assert!(!fits_in_ring(1, 1, 1 << 31));
+	// At the edge: 8 parties of 256 records, every update at ±bound.
+	let bound = (1 << 20) - 1;
+	for sign in [1, -1] {
+		let update = weighted_update(256, &[sign * (1 << 24)], &[0], bound).unwrap();
+		let total = sum(&vec![update; 8], 1);
+		assert_eq!(sum_to_integers(&total), vec![sign * (i32::MAX - 2_047)]);
+	}
+}
+
+#[test]
+fn a_clamped_round_averages_the_clamped_updates() {
+	// From start 100, models 100 + 5.0 and 100 − 0.5 (in units of 2⁻¹⁶),
+	// 3 and 1 records, bound 1.0: the first update counts as +1.0.
+	let (one, start) = (1 << 16, 100);
+	let updates = [
+		weighted_update(3, &[start + 5 * one], &[start], one as u32).unwrap(),
+		weighted_update(1, &[start - one / 2], &[start], one as u32).unwrap(),
+	];
+	let total = sum_to_integers(&sum(&updates, 1));
+	assert_eq!(total, vec![3 * one - one / 2]);
+	// (4 · 100 + 2.5 · 2¹⁶) / 4 = 100 + 40,960.
+	assert_eq!(fed_avg_of_sum(&[start], &total, 4), Some(vec![start + 40_960]));
 }
 
 #[test]
@@ -177,7 +204,7 @@ proptest! {
 	#[test]
 	fn sums_within_the_ring_bound_read_back_exactly(
 		records in proptest::collection::vec(1u32..=256, 1..=8),
-		deltas in proptest::collection::vec(-(1i32 << 20)..(1 << 20), 8),
+		deltas in proptest::collection::vec(-((1i32 << 20) - 1)..(1 << 20), 8),
 	) {
 		let bound = (1 << 20) - 1;
 		prop_assert!(fits_in_ring(records.len() as u32, 256, bound));
@@ -203,6 +230,8 @@ fn correlation(xs: &[f64], ys: &[f64]) -> f64 {
 
 #[test]
 fn a_masked_update_neither_equals_nor_correlates_with_its_update() {
+	// A smoke test of the masks' distribution (the seeds' binding to the
+	// shared secret, job, round and fork is the unit tests' job).
 	// 1,000 rounds of 3 parties with 64 parameters: 192,000 pairs of a
 	// masked and an unmasked value. The updates are strongly structured
 	// (a ramp plus noise, as real updates are); the masked values must not

@@ -853,6 +853,8 @@ fn fed_avg_refuses_empty_weightless_and_ragged_input() {
 	assert_eq!(crate::fed_avg(Vec::<(u32, &[i32])>::new()), None);
 	assert_eq!(crate::fed_avg([(0, &[1, 2][..])]), None);
 	assert_eq!(crate::fed_avg([(1, &[1, 2][..]), (1, &[1][..])]), None);
+	// An empty first update does not set the length from the second.
+	assert_eq!(crate::fed_avg([(1, &[][..]), (1, &[5][..])]), None);
 	assert_eq!(crate::fed_avg([(2, &[i32::MAX][..]), (1, &[i32::MAX][..])]), Some(vec![i32::MAX]));
 	assert_eq!(crate::fed_avg([(1, &[i32::MIN][..])]), Some(vec![i32::MIN]));
 }
