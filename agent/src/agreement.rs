@@ -13,7 +13,7 @@ use twinnet_secagg::{pair_seed, Seed};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 /// Why a key agreement key cannot be used.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AgreementError {
 	/// The key file cannot be read or written.
 	Io(String),
@@ -77,22 +77,9 @@ impl AgreementKey {
 
 	/// The secret from exactly `0x` and 64 hex digits.
 	fn from_hex(text: &str) -> Result<Self, AgreementError> {
-		let digits = text.strip_prefix("0x").ok_or(AgreementError::Malformed)?;
-		if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-			return Err(AgreementError::Malformed);
-		}
-		let bytes: [u8; 32] = digits
-			.as_bytes()
-			.chunks_exact(2)
-			.map(|pair| {
-				std::str::from_utf8(pair)
-					.ok()
-					.and_then(|pair| u8::from_str_radix(pair, 16).ok())
-			})
-			.collect::<Option<Vec<u8>>>()
-			.and_then(|bytes| bytes.try_into().ok())
-			.ok_or(AgreementError::Malformed)?;
-		Ok(Self(StaticSecret::from(bytes)))
+		crate::round::parse_hash(text)
+			.map(|bytes| Self(StaticSecret::from(bytes)))
+			.ok_or(AgreementError::Malformed)
 	}
 
 	/// Writes the key to a temporary file beside `path`, syncs it and links

@@ -18,12 +18,21 @@
 //!    /v1/rounds/{job}/{round}/{did}`: the SCALE encoding of `(records:
 //!    u32, parameters: Vec<i32>)`) and signs it into a report.
 //!
+//! For a job with secure aggregation ([`masking`]) the agent reports, in
+//! place of its model, its records-weighted update masked with the seeds it
+//! shares with the round's other participants (`(records: u32, masked:
+//! Vec<u32>)`), from its X25519 key file ([`agreement`]); if the round
+//! closes with institutions dropped, it reveals the seeds it shares with
+//! them (`GET /v1/rounds/{job}/{round}/{did}/seeds`).
+//!
 //! Raw rows never leave the agent; what leaves is the noised model, which
-//! differential privacy covers. See docs/federated.md for the protocol.
+//! differential privacy covers, or for a masked job only its masked
+//! update. See docs/federated.md for the protocol.
 
 pub mod agreement;
 pub mod data;
 pub mod dpsgd;
+pub mod masking;
 pub mod model;
 pub mod node;
 pub mod round;

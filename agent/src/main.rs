@@ -38,6 +38,11 @@ enum Command {
 		/// must be unpredictable.
 		#[arg(long)]
 		seed: Option<u64>,
+		/// The institution's X25519 key agreement key (the file that
+		/// `agreement-key` creates), for jobs with secure aggregation:
+		/// without it the agent refuses their rounds.
+		#[arg(long, value_name = "FILE")]
+		agreement_key: Option<PathBuf>,
 	},
 	/// Prints the code hash that jobs and dataset allow-lists must name.
 	CodeHash,
@@ -73,20 +78,35 @@ async fn run(cli: Cli) -> Result<(), String> {
 			println!("{}", hash_hex(&key.public()));
 			Ok(())
 		},
-		Command::Serve { institution, data, node, listen, seed } => {
+		Command::Serve { institution, data, node, listen, seed, agreement_key } => {
 			let institution = parse_did(&institution)
 				.map_err(|e| format!("{institution} is not a did:twin DID: {e:?}"))?;
 			let rows = Rows::read(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+			let agreement_key = agreement_key
+				.map(|file| {
+					AgreementKey::load_or_create(&file)
+						.map_err(|e| format!("{}: {e}", file.display()))
+				})
+				.transpose()?;
 			let listener = tokio::net::TcpListener::bind(&listen)
 				.await
 				.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
 			let address = listener.local_addr().map_err(|e| e.to_string())?;
+			// One line, which whoever started the agent may stop reading after.
+			let masking = agreement_key.as_ref().map(|key| {
+				format!(", secure aggregation with key agreement key {}", hash_hex(&key.public()))
+			});
 			println!(
-				"twinnet-agent listening on http://{address} for {} with {} rows",
+				"twinnet-agent listening on http://{address} for {} with {} rows{}",
 				format_did(&institution),
-				rows.len()
+				rows.len(),
+				masking.unwrap_or_default()
 			);
-			let agent = Arc::new(service::Agent::new(institution, rows, Node::new(node), seed));
+			let mut agent = service::Agent::new(institution, rows, Node::new(node), seed);
+			if let Some(key) = agreement_key {
+				agent = agent.with_agreement_key(key);
+			}
+			let agent = Arc::new(agent);
 			tokio::select! {
 				served = service::serve(listener, agent) => served.map_err(|e| e.to_string()),
 				_ = tokio::signal::ctrl_c() => Ok(()),

@@ -1,6 +1,8 @@
 //! What the agent trains for a round, read from the node's JSON views of
 //! the job, the round and the job's model, with every check that decides
-//! whether it trains at all.
+//! whether it trains at all. For a masked job the plan also carries the
+//! round's secure-aggregation view ([`Masking`]), and the agent reports a
+//! masked weighted update instead of its model.
 
 use std::collections::BTreeSet;
 
@@ -9,16 +11,18 @@ use twinnet_primitives::{
 	did::{format_did, parse_did, DidId},
 	federated::update_hash,
 };
+use twinnet_secagg::QuantizationError;
 
-use crate::{dpsgd::Settings, model};
+use crate::{agreement::AgreementError, dpsgd::Settings, masking::Masking};
 
 /// A round the agent will train: the rows it may use, where it starts, how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoundPlan {
 	/// The twins the chain admitted for this institution (and charged).
 	pub admitted: BTreeSet<DidId>,
-	/// The starting model: the job's latest aggregate, or zeros.
-	pub start: Vec<f64>,
+	/// The starting model, in fixed point: the job's latest aggregate, or
+	/// zeros.
+	pub start: Vec<i32>,
 	/// The job's DP-SGD settings.
 	pub settings: Settings,
 	/// The ε charged to every admitted twin for the round.
@@ -26,9 +30,12 @@ pub struct RoundPlan {
 	/// The ε the accountant gives for one round of the settings at the
 	/// job's δ.
 	pub epsilon_spent: f64,
+	/// For a masked job, the job's update bound and the round's masking.
+	pub masking: Option<Masking>,
 }
 
-/// Why the agent does not train a round.
+/// Why the agent does not train a round, or does not reveal its seeds in
+/// one.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Refusal {
 	/// A view lacks a field or has one of the wrong type.
@@ -52,6 +59,24 @@ pub enum Refusal {
 		/// What DP-SGD spends.
 		spent: f64,
 	},
+	/// The job is masked and the agent was given no key agreement key.
+	NoAgreementKey,
+	/// The round lists no key agreement key for the institution, or not the
+	/// public key of the agent's key file.
+	AgreementKeyMismatch,
+	/// The weighted update cannot be formed (records × bound overflows).
+	Quantization(QuantizationError),
+	/// No seed can be derived with a peer's key agreement key.
+	Agreement(AgreementError),
+	/// Seeds are asked for a round that is not in recovery.
+	NotRecovering,
+	/// Seeds are asked for a job whose reports are not masked.
+	NotMasked,
+	/// Seeds are asked of an institution that did not report in the round,
+	/// or dropped.
+	NotSurvivor,
+	/// Seeds are asked for a round in which no institution dropped.
+	NoneDropped,
 }
 
 impl std::fmt::Display for Refusal {
@@ -71,11 +96,30 @@ impl std::fmt::Display for Refusal {
 			Self::Undercharged { charged, spent } => {
 				write!(f, "the chain charges epsilon {charged} per round, DP-SGD spends {spent}")
 			},
+			Self::NoAgreementKey => {
+				write!(
+					f,
+					"the job is masked and the agent has no key agreement key (--agreement-key)"
+				)
+			},
+			Self::AgreementKeyMismatch => write!(
+				f,
+				"the round does not list this agent's key agreement key for the institution"
+			),
+			Self::Quantization(error) => {
+				write!(f, "the weighted update cannot be formed: {error:?}")
+			},
+			Self::Agreement(error) => write!(f, "{error}"),
+			Self::NotRecovering => write!(f, "the round is not in recovery"),
+			Self::NotMasked => write!(f, "the job's reports are not masked"),
+			Self::NotSurvivor => write!(f, "the institution did not report in the round"),
+			Self::NoneDropped => write!(f, "no institution dropped in the round"),
 		}
 	}
 }
 
-fn field<'a>(value: &'a Value, name: &'static str) -> Result<&'a Value, Refusal> {
+/// Field `name` of a view.
+pub(crate) fn field<'a>(value: &'a Value, name: &'static str) -> Result<&'a Value, Refusal> {
 	value.get(name).ok_or(Refusal::MalformedView(name))
 }
 
@@ -86,8 +130,39 @@ fn decimal(value: &Value, name: &'static str) -> Result<f64, Refusal> {
 		.ok_or(Refusal::MalformedView(name))
 }
 
-fn number(value: &Value, name: &'static str) -> Result<u64, Refusal> {
+/// Field `name` of a view, a number.
+pub(crate) fn number(value: &Value, name: &'static str) -> Result<u64, Refusal> {
 	field(value, name)?.as_u64().ok_or(Refusal::MalformedView(name))
+}
+
+/// Field `name` of a view, a hash (`0x` and 64 hex digits).
+pub(crate) fn hash(value: &Value, name: &'static str) -> Result<[u8; 32], Refusal> {
+	field(value, name)?
+		.as_str()
+		.and_then(parse_hash)
+		.ok_or(Refusal::MalformedView(name))
+}
+
+/// Field `name` of a view, a list of DIDs.
+pub(crate) fn dids(value: &Value, name: &'static str) -> Result<Vec<DidId>, Refusal> {
+	field(value, name)?
+		.as_array()
+		.ok_or(Refusal::MalformedView(name))?
+		.iter()
+		.map(|did| {
+			did.as_str()
+				.and_then(|did| parse_did(did).ok())
+				.ok_or(Refusal::MalformedView(name))
+		})
+		.collect()
+}
+
+/// Whether a job view's state is `status` (`running`, `recovering`) in
+/// round `round`.
+pub(crate) fn job_is(job: &Value, status: &str, round: u32) -> Result<bool, Refusal> {
+	let state = field(job, "state")?;
+	Ok(field(state, "status")?.as_str() == Some(status)
+		&& number(state, "round")? == u64::from(round))
 }
 
 /// The `0x…` form in which the node's views show hashes.
@@ -97,6 +172,19 @@ pub fn hash_hex(hash: &[u8; 32]) -> String {
 		text.push_str(&format!("{byte:02x}"));
 	}
 	text
+}
+
+/// The hash a view shows as exactly `0x` and 64 hex digits.
+pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
+	let digits = text.strip_prefix("0x")?;
+	if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+		return None;
+	}
+	let mut hash = [0u8; 32];
+	for (byte, pair) in hash.iter_mut().zip(digits.as_bytes().chunks_exact(2)) {
+		*byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+	}
+	Some(hash)
 }
 
 /// The DP-SGD settings of a job view.
@@ -136,10 +224,7 @@ impl RoundPlan {
 		institution: &DidId,
 		features: usize,
 	) -> Result<Self, Refusal> {
-		let state = field(job, "state")?;
-		let running = field(state, "status")?.as_str() == Some("running")
-			&& number(state, "round")? == u64::from(round);
-		if !running {
+		if !job_is(job, "running", round)? {
 			return Err(Refusal::NotRunning);
 		}
 		if field(job, "codeHash")?.as_str() != Some(hash_hex(&crate::code_hash()).as_str()) {
@@ -153,6 +238,7 @@ impl RoundPlan {
 		}
 		let admitted = admitted_twins(round_view, institution)?;
 		let start = start_model(round_view, model_view, features)?;
+		let masking = Masking::from_views(job, round_view)?;
 		let settings = settings_of(job)?;
 		let per_round = field(job, "perRound")?;
 		let epsilon_charged = decimal(per_round, "epsilon")?;
@@ -161,7 +247,7 @@ impl RoundPlan {
 		if epsilon_charged + 1e-9 < epsilon_spent {
 			return Err(Refusal::Undercharged { charged: epsilon_charged, spent: epsilon_spent });
 		}
-		Ok(Self { admitted, start, settings, epsilon_charged, epsilon_spent })
+		Ok(Self { admitted, start, settings, epsilon_charged, epsilon_spent, masking })
 	}
 }
 
@@ -177,28 +263,19 @@ fn admitted_twins(round: &Value, institution: &DidId) -> Result<BTreeSet<DidId>,
 	if field(cohort, "status")?.as_str() != Some("admitted") {
 		return Err(Refusal::NotAdmitted);
 	}
-	field(cohort, "admitted")?
-		.as_array()
-		.ok_or(Refusal::MalformedView("admitted"))?
-		.iter()
-		.map(|twin| {
-			twin.as_str()
-				.and_then(|did| parse_did(did).ok())
-				.ok_or(Refusal::MalformedView("admitted"))
-		})
-		.collect()
+	Ok(dids(cohort, "admitted")?.into_iter().collect())
 }
 
-/// The round's starting model: the job's latest aggregate if the round
-/// committed to its hash, zeros if the round committed to none (the zero
-/// hash: no round has released an aggregate yet).
-fn start_model(round: &Value, model: &Value, features: usize) -> Result<Vec<f64>, Refusal> {
+/// The round's starting model, in fixed point: the job's latest aggregate
+/// if the round committed to its hash, zeros if the round committed to none
+/// (the zero hash: no round has released an aggregate yet).
+fn start_model(round: &Value, model: &Value, features: usize) -> Result<Vec<i32>, Refusal> {
 	let committed = field(round, "startModel")?
 		.as_str()
 		.ok_or(Refusal::MalformedView("startModel"))?;
 	let Some(parameters) = model.get("parameters") else {
 		return if committed == hash_hex(&[0; 32]) {
-			Ok(vec![0.0; features.saturating_add(1)])
+			Ok(vec![0; features.saturating_add(1)])
 		} else {
 			Err(Refusal::StartModelMismatch)
 		};
@@ -211,7 +288,7 @@ fn start_model(round: &Value, model: &Value, features: usize) -> Result<Vec<f64>
 	if parameters.len() != features.saturating_add(1) {
 		return Err(Refusal::UnsupportedModel);
 	}
-	Ok(model::from_fixed(&parameters))
+	Ok(parameters)
 }
 
 #[cfg(test)]
@@ -267,13 +344,14 @@ mod tests {
 		let planned = plan(&job("5"), &round_view(&start, "admitted"), &model_view(&parameters))
 			.expect("planned");
 		assert_eq!(planned.admitted, BTreeSet::from([did(2), did(3)]));
-		assert_eq!(planned.start, vec![1.0, -0.5, 0.0]);
+		assert_eq!(planned.start, parameters.to_vec());
+		assert_eq!(planned.masking, None);
 		assert_eq!(planned.settings.local_steps, 5);
 		assert!(planned.epsilon_spent > 0.0 && planned.epsilon_spent <= 5.0, "{planned:?}");
 		// Before any aggregate: zeros, if the round committed to none.
 		let zero = hash_hex(&[0; 32]);
 		let first = plan(&job("5"), &round_view(&zero, "admitted"), &json!({ "job": 0 }));
-		assert_eq!(first.unwrap().start, vec![0.0; 3]);
+		assert_eq!(first.unwrap().start, vec![0; 3]);
 	}
 
 	#[test]

@@ -3,14 +3,27 @@
 //! - `POST /v1/rounds` with `{"job":J,"round":R,"institution":"did:twin:…"}`:
 //!   202, and the round is planned and trained in the background (again
 //!   for a round it has: 202, nothing new);
-//! - `GET /v1/rounds/{J}/{R}/{did}`: 200 with the SCALE encoding of
-//!   `(records: u32, parameters: Vec<i32>)` once trained, 202 while
-//!   training, 409 with the reason if the agent refused the round, 404 for
-//!   a round it was not given;
-//! - `GET /v1/rounds`: what it did, as JSON, for its operator.
+//! - `GET /v1/rounds/{J}/{R}/{did}`: 200 once trained, with the SCALE
+//!   encoding of `(records: u32, parameters: Vec<i32>)` (the model), or for
+//!   a masked job of `(records: u32, masked: Vec<u32>)` (the masked
+//!   weighted update: [`crate::masking`]); 202 while training, 409 with the
+//!   reason if the agent refused the round, 404 for a round it was not
+//!   given;
+//! - `GET /v1/rounds/{J}/{R}/{did}/seeds`: for a masked round in recovery
+//!   that the institution survived, 200 with the SCALE encoding of
+//!   `Vec<([u8; 32], [u8; 32])>`: each dropped institution's DID id and the
+//!   seed shared with it, in the round's `dropped` order. The agent reads
+//!   the job and the round from its node's finalized block itself, whoever
+//!   asks (a recovery not yet final reveals nothing); 409 with the
+//!   reason if it does not reveal, 503 if it cannot read them;
+//! - `GET /v1/rounds`: what it did, as JSON, for its operator (records and
+//!   ε, never a model or an update).
 //!
 //! Another institution's DID is 404 everywhere. Bodies are at most
 //! [`MAX_BODY`] bytes; the agent keeps the last [`MAX_ROUNDS_KEPT`] rounds.
+//! Masked jobs need the institution's key agreement key
+//! ([`Agent::with_agreement_key`]); the unmasked update of a masked job is
+//! never kept, served or logged.
 
 use std::{
 	collections::BTreeMap,
@@ -32,12 +45,40 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use twinnet_primitives::did::{format_did, parse_did, DidId};
 
-use crate::{data::Rows, dpsgd, model, node::Node, round::RoundPlan};
+use crate::{
+	agreement::AgreementKey,
+	data::Rows,
+	dpsgd,
+	masking::{self, Masks},
+	model,
+	node::{Node, RoundViews},
+	round::{job_is, Refusal, RoundPlan},
+};
 
 /// The largest request body the service reads.
 pub const MAX_BODY: usize = 4_096;
 /// How many rounds the agent remembers; the oldest are forgotten first.
 pub const MAX_ROUNDS_KEPT: usize = 256;
+
+/// What the agent reports for a round.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+	/// A plain job's model after local training, in fixed point.
+	Model(Vec<i32>),
+	/// A masked job's masked weighted update, in the ring ℤ/2³².
+	Masked(Vec<u32>),
+}
+
+impl Update {
+	/// The SCALE encoding of the report of `records` records: `(records:
+	/// u32, parameters: Vec<i32>)` or `(records: u32, masked: Vec<u32>)`.
+	fn encode_with(&self, records: u32) -> Vec<u8> {
+		match self {
+			Self::Model(parameters) => (records, parameters).encode(),
+			Self::Masked(masked) => (records, masked).encode(),
+		}
+	}
+}
 
 /// Where a round stands in the agent.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,8 +89,8 @@ pub enum RoundState {
 	Trained {
 		/// The records trained on.
 		records: u32,
-		/// The model after local training, in fixed point.
-		parameters: Vec<i32>,
+		/// What the worker reports.
+		update: Update,
 		/// The ε the round spent, by the accountant.
 		epsilon_spent: f64,
 	},
@@ -57,12 +98,14 @@ pub enum RoundState {
 	Refused(String),
 }
 
-/// An institution's agent: its DID, its rows, its node.
+/// An institution's agent: its DID, its rows, its node, and for masked jobs
+/// its key agreement key.
 pub struct Agent {
 	institution: DidId,
 	rows: Rows,
 	node: Node,
 	seed: Option<u64>,
+	agreement_key: Option<AgreementKey>,
 	rounds: Mutex<BTreeMap<(u64, u32), RoundState>>,
 }
 
@@ -71,7 +114,26 @@ impl Agent {
 	/// `node`; with a `seed`, sampling and noise are reproducible (tests
 	/// only: real noise must be unpredictable).
 	pub fn new(institution: DidId, rows: Rows, node: Node, seed: Option<u64>) -> Self {
-		Self { institution, rows, node, seed, rounds: Mutex::new(BTreeMap::new()) }
+		Self {
+			institution,
+			rows,
+			node,
+			seed,
+			agreement_key: None,
+			rounds: Mutex::new(BTreeMap::new()),
+		}
+	}
+
+	/// The agent with the institution's key agreement key, from which it
+	/// derives the seeds that mask its updates for masked jobs and that it
+	/// reveals for dropped institutions. Without one it refuses masked
+	/// rounds.
+	pub fn with_agreement_key(self, key: AgreementKey) -> Self {
+		Self { agreement_key: Some(key), ..self }
+	}
+
+	fn agreement_key(&self) -> Result<&AgreementKey, Refusal> {
+		self.agreement_key.as_ref().ok_or(Refusal::NoAgreementKey)
 	}
 
 	/// Where round `round` of `job` stands, if the agent has it.
@@ -101,29 +163,23 @@ impl Agent {
 	/// Plans and trains round `round` of `job`, and records the outcome.
 	pub async fn train_round(self: Arc<Self>, job: u64, round: u32) {
 		let outcome = match self.node.round_views(job, round).await {
-			Ok(views) => RoundPlan::from_views(
-				&views.job,
-				&views.round,
-				&views.model,
-				round,
-				&self.institution,
-				self.rows.features(),
-			)
-			.map_err(|refusal| refusal.to_string()),
+			Ok(views) => self.prepare(&views, job, round).map_err(|refusal| refusal.to_string()),
 			Err(error) => Err(error),
 		};
 		let state = match outcome {
-			Ok(plan) => {
+			Ok((plan, masks)) => {
 				let agent = self.clone();
-				tokio::task::spawn_blocking(move || agent.train(job, round, &plan))
+				tokio::task::spawn_blocking(move || agent.train(job, round, &plan, masks.as_ref()))
 					.await
 					.unwrap_or_else(|e| RoundState::Refused(format!("training failed: {e}")))
 			},
 			Err(reason) => RoundState::Refused(reason),
 		};
 		match &state {
-			RoundState::Trained { records, epsilon_spent, .. } => eprintln!(
-				"job {job} round {round}: trained on {records} records, epsilon {epsilon_spent:.4}"
+			RoundState::Trained { records, epsilon_spent, update } => eprintln!(
+				"job {job} round {round}: trained on {records} records, epsilon \
+				 {epsilon_spent:.4}{}",
+				if matches!(update, Update::Masked(_)) { ", update masked" } else { "" }
 			),
 			RoundState::Refused(reason) => eprintln!("job {job} round {round}: refused: {reason}"),
 			RoundState::Training => {},
@@ -131,21 +187,56 @@ impl Agent {
 		self.set(job, round, state);
 	}
 
-	/// DP-SGD on the admitted local rows, from the plan's starting model.
-	fn train(&self, job: u64, round: u32, plan: &RoundPlan) -> RoundState {
+	/// The plan of a round from the node's views, with, for a masked job,
+	/// the masks of the institution's update.
+	fn prepare(
+		&self,
+		views: &RoundViews,
+		job: u64,
+		round: u32,
+	) -> Result<(RoundPlan, Option<Masks>), Refusal> {
+		let plan = RoundPlan::from_views(
+			&views.job,
+			&views.round,
+			&views.model,
+			round,
+			&self.institution,
+			self.rows.features(),
+		)?;
+		let masks = plan
+			.masking
+			.as_ref()
+			.map(|masking| {
+				masking.masks(self.agreement_key()?, &views.genesis, job, round, &self.institution)
+			})
+			.transpose()?;
+		Ok((plan, masks))
+	}
+
+	/// DP-SGD on the admitted local rows, from the plan's starting model;
+	/// with `masks`, the update reported is the masked weighted update.
+	fn train(&self, job: u64, round: u32, plan: &RoundPlan, masks: Option<&Masks>) -> RoundState {
 		let records = self.rows.admitted(&plan.admitted);
 		let Ok(count) = u32::try_from(records.len()) else {
 			return RoundState::Refused(String::from("too many records"));
 		};
 		let mut rng = dpsgd::round_rng(self.seed, job, round);
-		let mut parameters = plan.start.clone();
-		match dpsgd::train(&mut parameters, &records, &plan.settings, &mut rng) {
-			Ok(()) => RoundState::Trained {
-				records: count,
-				parameters: model::to_fixed(&parameters),
-				epsilon_spent: plan.epsilon_spent,
+		let mut parameters = model::from_fixed(&plan.start);
+		if let Err(error) = dpsgd::train(&mut parameters, &records, &plan.settings, &mut rng) {
+			return RoundState::Refused(format!("{error:?}"));
+		}
+		let model = model::to_fixed(&parameters);
+		let update = match masks {
+			None => Ok(Update::Model(model)),
+			Some(masks) => masks
+				.masked_update(&self.institution, count, &model, &plan.start)
+				.map(Update::Masked),
+		};
+		match update {
+			Ok(update) => {
+				RoundState::Trained { records: count, update, epsilon_spent: plan.epsilon_spent }
 			},
-			Err(error) => RoundState::Refused(format!("{error:?}")),
+			Err(refusal) => RoundState::Refused(refusal.to_string()),
 		}
 	}
 
@@ -165,7 +256,10 @@ impl Agent {
 				Err(response) => response,
 			},
 			(Method::GET, ["v1", "rounds"]) => self.status(),
-			(Method::GET, ["v1", "rounds", job, round, did]) => self.collect(job, round, did),
+			(Method::GET, ["v1", "rounds", job, round, did]) => self.collect(job, round, did).await,
+			(Method::GET, ["v1", "rounds", job, round, did, "seeds"]) => {
+				self.seeds(job, round, did).await
+			},
 			_ => text(StatusCode::NOT_FOUND, "no such resource"),
 		}
 	}
@@ -190,20 +284,83 @@ impl Agent {
 		text(StatusCode::ACCEPTED, "")
 	}
 
-	fn collect(&self, job: &str, round: &str, did: &str) -> Response<Full<Bytes>> {
+	/// The job and round of a path `{J}/{R}/{did}`, or the status and
+	/// reason of the answer to a malformed one (400) or to another
+	/// institution's DID (404).
+	fn round_of(
+		&self,
+		job: &str,
+		round: &str,
+		did: &str,
+	) -> Result<(u64, u32), (StatusCode, &'static str)> {
 		let (Ok(job), Ok(round)) = (job.parse::<u64>(), round.parse::<u32>()) else {
-			return text(StatusCode::BAD_REQUEST, "job and round must be numbers");
+			return Err((StatusCode::BAD_REQUEST, "job and round must be numbers"));
 		};
 		if !self.is_ours(did) {
-			return text(StatusCode::NOT_FOUND, "not this agent's institution");
+			return Err((StatusCode::NOT_FOUND, "not this agent's institution"));
 		}
+		Ok((job, round))
+	}
+
+	/// A trained round's update; a masked one only while its node shows
+	/// the round open, so that an institution that dropped (whose seeds
+	/// the survivors reveal) never hands out its masked update.
+	async fn collect(&self, job: &str, round: &str, did: &str) -> Response<Full<Bytes>> {
+		let (job, round) = match self.round_of(job, round, did) {
+			Ok(round) => round,
+			Err((status, reason)) => return text(status, reason),
+		};
 		match self.state(job, round) {
 			None => text(StatusCode::NOT_FOUND, "no such round"),
 			Some(RoundState::Training) => text(StatusCode::ACCEPTED, ""),
 			Some(RoundState::Refused(reason)) => text(StatusCode::CONFLICT, &reason),
-			Some(RoundState::Trained { records, parameters, .. }) => {
-				respond(StatusCode::OK, "application/octet-stream", (records, parameters).encode())
+			Some(RoundState::Trained { records, update, .. }) => {
+				if matches!(update, Update::Masked(_)) {
+					match self.node.job(job).await.map(|view| job_is(&view, "running", round)) {
+						Ok(Ok(true)) => {},
+						Ok(_) => return text(StatusCode::CONFLICT, "the round is not open"),
+						Err(error) => return text(StatusCode::SERVICE_UNAVAILABLE, &error),
+					}
+				}
+				respond(StatusCode::OK, "application/octet-stream", update.encode_with(records))
 			},
+		}
+	}
+
+	/// The seeds the institution reveals in a masked round in recovery,
+	/// from the job and the round as its node's finalized block shows them.
+	async fn seeds(&self, job: &str, round: &str, did: &str) -> Response<Full<Bytes>> {
+		let (job, round) = match self.round_of(job, round, did) {
+			Ok(round) => round,
+			Err((status, reason)) => return text(status, reason),
+		};
+		let key = match self.agreement_key() {
+			Ok(key) => key,
+			Err(refusal) => return text(StatusCode::CONFLICT, &refusal.to_string()),
+		};
+		let views = match self.node.final_round_views(job, round).await {
+			Ok(views) => views,
+			Err(error) => return text(StatusCode::SERVICE_UNAVAILABLE, &error),
+		};
+		let revealed = masking::recovery_seeds(
+			key,
+			&views.genesis,
+			&views.job,
+			&views.round,
+			job,
+			round,
+			&self.institution,
+		);
+		match revealed {
+			Ok(seeds) => {
+				eprintln!(
+					"job {job} round {round}: revealed the seeds shared with {} dropped \
+					 institutions",
+					seeds.len()
+				);
+				respond(StatusCode::OK, "application/octet-stream", seeds.encode())
+			},
+			Err(refusal) => text(StatusCode::CONFLICT, &refusal.to_string()),
 		}
 	}
 
@@ -218,12 +375,13 @@ impl Agent {
 						RoundState::Training => {
 							json!({ "job": job, "round": round, "state": "training" })
 						},
-						RoundState::Trained { records, epsilon_spent, .. } => json!({
+						RoundState::Trained { records, epsilon_spent, update } => json!({
 							"job": job,
 							"round": round,
 							"state": "trained",
 							"records": records,
 							"epsilonSpent": epsilon_spent,
+							"masked": matches!(update, Update::Masked(_)),
 						}),
 						RoundState::Refused(reason) => json!({
 							"job": job, "round": round, "state": "refused", "reason": reason,
@@ -353,24 +511,49 @@ mod tests {
 		assert!(String::from_utf8_lossy(&body).contains("cannot reach the node"));
 		assert_eq!(request(address, "GET", &format!("/v1/rounds/3/0/{theirs}"), "").await.0, 404);
 
-		// A trained round is served as SCALE (records, parameters).
-		agent.set(
-			3,
-			1,
-			RoundState::Trained { records: 7, parameters: vec![1, -2], epsilon_spent: 0.5 },
-		);
+		// A trained round is served as SCALE (records, parameters), a masked
+		// one as (records, masked); the status lists neither.
+		let model = Update::Model(vec![1, -2]);
+		agent.set(3, 1, RoundState::Trained { records: 7, update: model, epsilon_spent: 0.5 });
+		let masked = Update::Masked(vec![u32::MAX, 9]);
+		agent.set(4, 0, RoundState::Trained { records: 2, update: masked, epsilon_spent: 0.5 });
 		let (status, body) = request(address, "GET", &format!("/v1/rounds/3/1/{ours}"), "").await;
 		assert_eq!(status, 200);
 		assert_eq!(
 			<(u32, Vec<i32>) as codec::Decode>::decode(&mut &body[..]).unwrap(),
 			(7, vec![1, -2])
 		);
+		// A masked update only once the node shows the round open: this
+		// agent's node is not there.
+		let (status, body) = request(address, "GET", &format!("/v1/rounds/4/0/{ours}"), "").await;
+		assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+		assert_eq!(
+			<(u32, Vec<u32>) as codec::Decode>::decode(
+				&mut &Update::Masked(vec![u32::MAX, 9]).encode_with(2)[..]
+			)
+			.unwrap(),
+			(2, vec![u32::MAX, 9])
+		);
 		let (status, body) = request(address, "GET", "/v1/rounds", "").await;
 		assert_eq!(status, 200);
 		let listed: Value = serde_json::from_slice(&body).unwrap();
 		assert_eq!(
 			listed["rounds"][1],
-			json!({ "job": 3, "round": 1, "state": "trained", "records": 7, "epsilonSpent": 0.5 })
+			json!({
+				"job": 3, "round": 1, "state": "trained", "records": 7, "epsilonSpent": 0.5,
+				"masked": false,
+			})
+		);
+		assert_eq!(listed["rounds"][2]["masked"], json!(true));
+
+		// Seeds: another institution's, malformed, and without a key.
+		let seeds = |did: &str| format!("/v1/rounds/4/0/{did}/seeds");
+		assert_eq!(request(address, "GET", &seeds(&theirs), "").await.0, 404);
+		assert_eq!(request(address, "GET", "/v1/rounds/4/x/did/seeds", "").await.0, 400);
+		let (status, body) = request(address, "GET", &seeds(&ours), "").await;
+		assert_eq!(
+			(status, String::from_utf8_lossy(&body).into_owned()),
+			(409, Refusal::NoAgreementKey.to_string())
 		);
 	}
 

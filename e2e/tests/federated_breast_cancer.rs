@@ -1,22 +1,31 @@
 //! End to end: federated logistic regression with DP-SGD on the Wisconsin
 //! diagnostic breast-cancer data (569 records, `data/breast_cancer.csv`),
-//! one real `twinnet-node` and three real `twinnet-agent` processes.
+//! on two chains side by side, each one real `twinnet-node` and three real
+//! `twinnet-agent` processes: the same job, once with plain reports and
+//! once with secure aggregation (masked reports).
 //!
 //! Every record is a patient twin in the custody of one of three
 //! institutions (Bob's, Charlie's, Dave's), listed in that institution's
 //! dataset and covered by the patient's compute consent to it; the cohort
 //! is created at genesis, in a chain spec built from the dev preset with
 //! the cohort added (`twins`, `consent`, `datasets` genesis). Each
-//! institution registers a report key under its DID, the node holds the
-//! three keys and sends each institution's rounds to its own agent. Eve
-//! licenses the three datasets and posts a job of ten rounds; after the
-//! seventh aggregate Dave's agent is killed: the last rounds go on with the
-//! two others (quorum 2) and record Dave's institution as a straggler.
+//! institution registers a report key under its DID (and, on the masked
+//! chain, its agent's X25519 key agreement key), the node holds the three
+//! report keys and sends each institution's rounds to its own agent. Eve
+//! licenses the three datasets and posts a job of ten rounds; while round
+//! 8 opens (after the masks of the first seven rounds were agreed and
+//! used) Dave's agent is killed on both chains: the last rounds go on with
+//! the two others (quorum 2), the plain chain recording Dave's institution
+//! as a straggler, the masked one as dropped, its round recovered from the
+//! survivors' seed reveals.
 //!
-//! The final model's accuracy must be within 2 points of the same DP-SGD
-//! run centrally on the pooled records; the non-private central accuracy,
-//! the ε charged per twin and the wall times are printed beside them
-//! (docs/federated.md keeps the last run's numbers).
+//! The two chains must release the same aggregate, bit for bit, in every
+//! round (the agents train with the same seed), and the final model's
+//! accuracy must be within 2 points of the same DP-SGD run centrally on
+//! the pooled records; the non-private central accuracy, the ε charged per
+//! twin, the report and reveal bytes each chain's blocks carry and the
+//! wall times are printed beside them (docs/federated.md keeps the last
+//! run's numbers).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)]
 #![allow(clippy::indexing_slicing)]
@@ -47,8 +56,8 @@ use twinnet_test_support::{
 
 /// The job's rounds.
 const ROUNDS: u32 = 10;
-/// The aggregates released before Dave's agent is killed.
-const KILL_AFTER: u64 = 7;
+/// Dave's agent is killed while this round (the eighth) opens.
+const KILL_AT_ROUND: u64 = 7;
 /// Blocks a round stays open for reports.
 const ROUND_TIMEOUT: u32 = 4;
 /// δ charged per round: ten rounds fit the largest δ budget this runtime
@@ -60,6 +69,11 @@ const MAX_GAP_POINTS: f64 = 2.0;
 const UNIT: u128 = 1_000_000_000_000;
 /// The seed of the agents' (and the central run's) sampling and noise.
 const SEED: u64 = 2026;
+/// The masked job's bound on a parameter's change in one round: 30.5 in
+/// model units (2⁻¹⁶ fixed point), far above what ten steps of learning
+/// rate 0.5 on clipped, noised gradients move a parameter, so it never
+/// binds; 3 institutions × 256 records (`MaxCohort`) × it fit the ring.
+const UPDATE_BOUND: u32 = 2_000_000;
 
 /// The DP-SGD settings of the job (and of the central baseline).
 fn settings() -> Settings {
@@ -267,21 +281,23 @@ impl Drop for Agent {
 	}
 }
 
-/// Starts `site`'s agent on its rows, against `node`.
-fn start_agent(site: &Site, node: &TestNode, dir: &Path) -> Agent {
+/// Starts `site`'s agent on its rows, against `node`; with `agreement_key`
+/// (a key file), for masked jobs.
+fn start_agent(site: &Site, node: &TestNode, dir: &Path, agreement_key: Option<&Path>) -> Agent {
 	let data = dir.join(format!("{}.csv", site.name));
 	std::fs::write(&data, site.rows.to_csv(&feature_names())).unwrap();
 	let log = std::fs::File::create(dir.join(format!("{}-agent.log", site.name))).unwrap();
-	let mut child = Command::new(agent_binary().unwrap())
+	let mut command = Command::new(agent_binary().unwrap());
+	command
 		.arg("serve")
 		.args(["--institution", &format_did(&site.institution)])
 		.arg("--data")
 		.arg(&data)
-		.args(["--node", &node.ws_url(), "--listen", "127.0.0.1:0", "--seed", &SEED.to_string()])
-		.stdout(Stdio::piped())
-		.stderr(log)
-		.spawn()
-		.expect("the agent starts");
+		.args(["--node", &node.ws_url(), "--listen", "127.0.0.1:0", "--seed", &SEED.to_string()]);
+	if let Some(key) = agreement_key {
+		command.arg("--agreement-key").arg(key);
+	}
+	let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().expect("the agent starts");
 	let mut line = String::new();
 	BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
 	let url = line
@@ -290,6 +306,41 @@ fn start_agent(site: &Site, node: &TestNode, dir: &Path) -> Agent {
 		.unwrap_or_else(|| panic!("{}'s agent did not say where it listens: {line}", site.name))
 		.to_string();
 	Agent { child, url }
+}
+
+/// Creates `site`'s X25519 key agreement key in `dir` with the agent's
+/// `agreement-key` command: the key file and the public key it prints.
+fn agreement_key(site: &Site, dir: &Path) -> (std::path::PathBuf, [u8; 32]) {
+	let file = dir.join(format!("{}-agreement.key", site.name));
+	let output = Command::new(agent_binary().unwrap())
+		.arg("agreement-key")
+		.arg("--file")
+		.arg(&file)
+		.output()
+		.expect("agreement-key runs");
+	assert!(output.status.success(), "{output:?}");
+	let printed = String::from_utf8(output.stdout).unwrap();
+	let public = twinnet_agent::round::parse_hash(printed.trim())
+		.unwrap_or_else(|| panic!("agreement-key printed {printed}"));
+	(file, public)
+}
+
+/// The `keyAgreement` verification method of an institution's X25519 key.
+fn agreement_method(key: &[u8; 32]) -> Dyn {
+	Dyn::named_composite([
+		("fragment", Dyn::from_bytes("agreement-1")),
+		("key", Dyn::unnamed_variant("X25519", [Dyn::from_bytes(key)])),
+		(
+			"relationships",
+			Dyn::named_composite([
+				("authentication", Dyn::bool(false)),
+				("assertion_method", Dyn::bool(false)),
+				("capability_delegation", Dyn::bool(false)),
+				("key_agreement", Dyn::bool(true)),
+				("capability_invocation", Dyn::bool(false)),
+			]),
+		),
+	])
 }
 
 /// The verification method of an institution's report key.
@@ -314,8 +365,9 @@ fn fixed(value: f64) -> u128 {
 	(value * 1e9).round() as u128
 }
 
-/// Eve's job over the three licensed datasets, charging `epsilon` per round.
-fn job_spec(licences: &[(DidId, u64)], epsilon: f64) -> Dyn {
+/// Eve's job over the three licensed datasets, charging `epsilon` per
+/// round, masked or not.
+fn job_spec(licences: &[(DidId, u64)], epsilon: f64, masked: bool) -> Dyn {
 	let s = settings();
 	let datasets = licences.iter().map(|(dataset, licence)| {
 		Dyn::named_composite([
@@ -351,6 +403,17 @@ fn job_spec(licences: &[(DidId, u64)], epsilon: f64) -> Dyn {
 			]),
 		),
 		("reward_per_update", Dyn::u128(UNIT)),
+		(
+			"masking",
+			if masked {
+				Dyn::unnamed_variant(
+					"Some",
+					[Dyn::named_composite([("update_bound", Dyn::u128(UPDATE_BOUND.into()))])],
+				)
+			} else {
+				Dyn::unnamed_variant("None", [])
+			},
+		),
 	])
 }
 
@@ -372,28 +435,67 @@ fn rpc(node: &TestNode, method: &str, params: Value) -> Value {
 	answer["result"].clone()
 }
 
-#[tokio::test]
-async fn ten_dp_rounds_on_breast_cancer_match_central_training_and_survive_a_dead_agent() {
+/// The bytes and counts of the federated extrinsics a chain's blocks carry.
+#[derive(Debug, Default)]
+struct Traffic {
+	/// `submit_update` extrinsics and their encoded bytes.
+	reports: (usize, usize),
+	/// `reveal_seeds` extrinsics and their encoded bytes.
+	reveals: (usize, usize),
+}
+
+impl Traffic {
+	fn bytes(&self) -> usize {
+		self.reports.1 + self.reveals.1
+	}
+}
+
+/// One chain's run of the job.
+struct Run {
+	node: TestNode,
+	_agents: Vec<Agent>,
+	_dir: tempfile::TempDir,
+	/// The job's final view.
+	job: Value,
+	/// Each round's view.
+	rounds: Vec<Value>,
+	/// From the node's start to the job's creation.
+	setup: Duration,
+	/// From the job's creation to its end.
+	training: Duration,
+	/// What the job's blocks carried: rounds in which all three reported,
+	/// and the others.
+	full_rounds: Traffic,
+	dropout_rounds: Traffic,
+	/// ε charged per round.
+	epsilon: f64,
+}
+
+/// Starts a chain with the cohort, the three institutions' agents and Eve's
+/// job (masked or not), kills Dave's agent while round [`KILL_AT_ROUND`]
+/// opens, and returns once the job has ended.
+async fn run_job(sites: &[Site], masked: bool) -> Run {
 	let started = Instant::now();
-	let records = breast_cancer();
-	let sites = sites(&records);
+	let name = if masked { "masked" } else { "plain" };
 	let dir = tempfile::tempdir().unwrap();
-	let spec = chain_spec(&sites, dir.path());
+	let spec = chain_spec(sites, dir.path());
 	let node = TestNode::start_with_args(&["--chain", spec.to_str().unwrap()])
 		.await
 		.expect("the node starts on the cohort's chain spec");
 	node.wait_for_finalized_block(1).await.unwrap();
-	let setup = Instant::now();
 
 	// Each institution: a report key under its DID, in the node's keystore,
 	// its agent's URL in the node's offchain storage, the agent's code on
-	// its dataset's allow-list.
+	// its dataset's allow-list; on the masked chain also the agent's X25519
+	// key under the DID.
 	let mut agents = Vec::new();
 	let mut batch = Batch::new(&node).await;
-	for site in &sites {
+	for site in sites {
 		let key = keypair(&site.report_key_uri).public_key().0;
 		rpc(&node, "author_insertKey", json!(["twfd", site.report_key_uri, hex(&key)]));
-		let agent = start_agent(site, &node, dir.path());
+		let agreement = masked.then(|| agreement_key(site, dir.path()));
+		let agent =
+			start_agent(site, &node, dir.path(), agreement.as_ref().map(|(f, _)| f.as_path()));
 		let storage_key = format!("twinnet/federated/agent-url/{}", format_did(&site.institution));
 		rpc(
 			&node,
@@ -406,6 +508,17 @@ async fn ten_dp_rounds_on_breast_cancer_match_central_training_and_survive_a_dea
 			"add_verification_method",
 			(Dyn::from_bytes(site.institution.0), report_method(&key)),
 		);
+		batch.add(&format!("{}'s report key", site.name), &add, &site.controller).await;
+		if let Some((_, public)) = agreement {
+			let add = subxt::dynamic::tx(
+				"Twins",
+				"add_verification_method",
+				(Dyn::from_bytes(site.institution.0), agreement_method(&public)),
+			);
+			batch
+				.add(&format!("{}'s agreement key", site.name), &add, &site.controller)
+				.await;
+		}
 		let allow = subxt::dynamic::tx(
 			"Datasets",
 			"set_algorithms",
@@ -415,13 +528,12 @@ async fn ten_dp_rounds_on_breast_cancer_match_central_training_and_survive_a_dea
 				Dyn::bool(false),
 			),
 		);
-		batch.add(&format!("{}'s report key", site.name), &add, &site.controller).await;
 		batch
 			.add(&format!("{}'s allow-list", site.name), &allow, &site.controller)
 			.await;
 	}
 	let eve = keypair("//Eve");
-	for site in &sites {
+	for site in sites {
 		let buy = subxt::dynamic::tx(
 			"Datasets",
 			"buy_licence",
@@ -457,102 +569,222 @@ async fn ten_dp_rounds_on_breast_cancer_match_central_training_and_survive_a_dea
 	)
 	.unwrap();
 	let epsilon = (per_round * 1e6).ceil() / 1e6;
-	let create = subxt::dynamic::tx("Federated", "create_job", (job_spec(&licences, epsilon),));
-	let created = submit(&node, "Eve's job", &create, &eve).await;
-	created.succeeded();
+	let create =
+		subxt::dynamic::tx("Federated", "create_job", (job_spec(&licences, epsilon, masked),));
+	let setup = started.elapsed();
+	submit(&node, "Eve's job", &create, &eve).await.succeeded();
 	// The chain's first job.
 	let job = 0;
-	assert_eq!(rpc(&node, "federated_job", json!([job]))["researcher"], ss58(&eve).as_str());
+	let view = rpc(&node, "federated_job", json!([job]));
+	assert_eq!(view["researcher"], ss58(&eve).as_str());
+	assert_eq!(view["masking"].is_null(), !masked, "{view}");
 	let training = Instant::now();
 
-	// Rounds go by; after the seventh aggregate Dave's agent dies.
+	// Rounds go by; while the eighth opens, Dave's agent dies (before its
+	// node could dispatch it the round).
 	let mut killed = false;
-	let state = loop {
+	let job_view = loop {
 		let view = rpc(&node, "federated_job", json!([job]));
-		let status = view["state"]["status"].as_str().unwrap().to_string();
+		let state = &view["state"];
+		let status = state["status"].as_str().unwrap().to_string();
 		if status == "completed" || status == "failed" || status == "cancelled" {
 			break view;
 		}
-		if !killed && view["completedRounds"].as_u64().unwrap() >= KILL_AFTER {
+		if !killed && state["round"].as_u64().is_some_and(|round| round >= KILL_AT_ROUND) {
+			assert_eq!(
+				(status.as_str(), state["round"].as_u64()),
+				("opening", Some(KILL_AT_ROUND)),
+				"{name}: Dave's agent must die while round {KILL_AT_ROUND} opens: {view}"
+			);
 			agents.pop();
 			killed = true;
 		}
-		assert!(training.elapsed() < Duration::from_secs(480), "the job is stuck: {view}");
-		tokio::time::sleep(Duration::from_secs(2)).await;
+		assert!(training.elapsed() < Duration::from_secs(720), "{name}: the job is stuck: {view}");
+		tokio::time::sleep(Duration::from_millis(500)).await;
 	};
-	let training_time = training.elapsed();
-	assert_eq!(state["state"]["status"], "completed", "{state}");
-	assert_eq!(state["completedRounds"], ROUNDS, "{state}");
+	let training = training.elapsed();
+	if job_view["state"]["status"] != "completed" {
+		let rounds: Vec<Value> = (0..ROUNDS)
+			.map(|round| json_rpc(&node, "federated_round", json!([job, round])))
+			.collect();
+		let logs: Vec<String> = sites
+			.iter()
+			.map(|site| {
+				let log = dir.path().join(format!("{}-agent.log", site.name));
+				format!("{}: {}", site.name, std::fs::read_to_string(log).unwrap_or_default())
+			})
+			.collect();
+		panic!(
+			"{name}: the job did not complete: {job_view}\nrounds: {rounds:?}\nagents: {logs:#?}"
+		);
+	}
+	let rounds: Vec<Value> = (0..ROUNDS)
+		.map(|round| rpc(&node, "federated_round", json!([job, round])))
+		.collect();
+	let (full_rounds, dropout_rounds) = traffic(&node, &rounds).await;
+	Run {
+		node,
+		_agents: agents,
+		_dir: dir,
+		job: job_view,
+		rounds,
+		setup,
+		training,
+		full_rounds,
+		dropout_rounds,
+		epsilon,
+	}
+}
 
-	// Every round aggregated; the rounds after the kill without Dave's
-	// institution, which is recorded as expected but not reporting.
+/// The federated extrinsics in the blocks of `rounds` (each round from the
+/// block it opened in to the block before the next one opened), split
+/// between rounds all three institutions reported in and the others.
+async fn traffic(node: &TestNode, rounds: &[Value]) -> (Traffic, Traffic) {
+	let (mut full, mut dropout) = (Traffic::default(), Traffic::default());
+	let opened: Vec<u64> = rounds.iter().map(|r| r["openedAt"].as_u64().unwrap()).collect();
+	// Up to the block the job ended in, once final.
+	let best = rpc(node, "chain_getHeader", json!([]))["number"].as_str().map(|number| {
+		u64::from_str_radix(number.trim_start_matches("0x"), 16).expect("a hex block number")
+	});
+	let last = best.expect("the best block's number");
+	node.wait_for_finalized_block(last).await.unwrap();
+	for (index, round) in rounds.iter().enumerate() {
+		let end = opened.get(index + 1).copied().unwrap_or(last + 1);
+		let traffic = if round["reporters"].as_array().unwrap().len() == 3 {
+			&mut full
+		} else {
+			&mut dropout
+		};
+		for number in opened[index]..end {
+			let block = node.client().at_block(number).await.expect("a block");
+			for extrinsic in block.extrinsics().fetch().await.expect("its body").iter() {
+				let extrinsic = extrinsic.expect("a known extrinsic");
+				let counted = match (extrinsic.pallet_name(), extrinsic.call_name()) {
+					("Federated", "submit_update") => &mut traffic.reports,
+					("Federated", "reveal_seeds") => &mut traffic.reveals,
+					_ => continue,
+				};
+				counted.0 += 1;
+				counted.1 += extrinsic.bytes().len();
+			}
+		}
+	}
+	(full, dropout)
+}
+
+#[tokio::test]
+async fn ten_dp_rounds_on_breast_cancer_give_the_same_model_with_and_without_secure_aggregation() {
+	let started = Instant::now();
+	let records = breast_cancer();
+	let sites = sites(&records);
+	let (plain, masked) = tokio::join!(run_job(&sites, false), run_job(&sites, true));
+	for run in [&plain, &masked] {
+		assert_eq!(run.job["state"]["status"], "completed", "{}", run.job);
+		assert_eq!(run.job["completedRounds"], ROUNDS, "{}", run.job);
+	}
+
+	// Both chains: every round aggregated, the same institutions reporting,
+	// and the same aggregate to the bit; after the kill, without Dave's
+	// institution, which the plain chain records as expected but not
+	// reporting and the masked chain as dropped, its masks removed with the
+	// survivors' revealed seeds.
 	let dave = format_did(&sites[2].institution);
+	let survivors = json!([format_did(&sites[0].institution), format_did(&sites[1].institution)]);
 	let mut straggler_rounds = 0;
-	for round in 0..ROUNDS {
-		let view = rpc(&node, "federated_round", json!([job, round]));
-		assert_eq!(view["outcome"]["status"], "aggregated", "{view}");
-		let reporters = view["reporters"].as_array().unwrap();
-		let expected = view["expected"].as_array().unwrap();
-		assert!(reporters.len() >= 2, "{view}");
-		if !reporters.iter().any(|r| r == &dave) {
-			assert!(expected.iter().any(|e| e == &dave), "{view}");
+	for (round, (p, m)) in plain.rounds.iter().zip(&masked.rounds).enumerate() {
+		assert_eq!(p["outcome"]["status"], "aggregated", "plain {p}");
+		assert_eq!(m["outcome"]["status"], "aggregated", "masked {m}");
+		assert_eq!(p["reporters"], m["reporters"], "round {round}: plain {p}, masked {m}");
+		assert_eq!(p["expected"], m["expected"], "round {round}");
+		assert_eq!(
+			p["outcome"]["aggregateHash"], m["outcome"]["aggregateHash"],
+			"round {round}: the masked chain's aggregate differs: plain {p}, masked {m}"
+		);
+		assert_eq!(p["outcome"]["records"], m["outcome"]["records"], "round {round}");
+		assert!(p["masking"].is_null(), "{p}");
+		let masking = &m["masking"];
+		assert_eq!(masking["agreementKeys"].as_array().unwrap().len(), 3, "{m}");
+		assert!(masking["maskedSumHash"].is_string(), "{m}");
+		if (round as u64) < KILL_AT_ROUND {
+			assert_eq!(p["reporters"].as_array().unwrap().len(), 3, "{p}");
+			assert_eq!(masking["dropped"], json!([]), "{m}");
+			assert!(masking["recoveryDeadline"].is_null(), "{m}");
+		} else {
+			assert_eq!(p["reporters"], survivors, "round {round}: {p}");
+			assert!(p["expected"].as_array().unwrap().iter().any(|e| e == &dave), "{p}");
+			assert_eq!(masking["dropped"], json!([dave]), "{m}");
+			assert_eq!(masking["revealed"], survivors, "{m}");
+			assert!(masking["recoveryDeadline"].is_u64(), "{m}");
 			straggler_rounds += 1;
 		}
 	}
-	assert!(straggler_rounds >= 1, "Dave's institution never straggled");
-	assert!(u64::from(ROUNDS - straggler_rounds) >= KILL_AFTER);
+	assert_eq!(straggler_rounds, ROUNDS as u64 - KILL_AT_ROUND);
+	let model = |run: &Run| rpc(&run.node, "federated_model", json!([0]))["parameters"].clone();
+	assert_eq!(model(&plain), model(&masked), "the final models differ");
 
-	// The auditor's view: each aggregate is an `AggregatedModel` commitment
-	// of Eve's model, with the round's aggregate hash and update root; the
-	// last one's provenance goes back through every round to the three
-	// datasets.
-	let mut last_commitment = None;
-	for round in 0..ROUNDS {
-		let view = rpc(&node, "federated_round", json!([job, round]));
-		let id = view["commitment"].as_u64().unwrap_or_else(|| panic!("{view}"));
-		let commitment = rpc(&node, "commitments_get", json!([id]));
-		assert_eq!(commitment["kind"], "aggregatedModel", "{commitment}");
-		assert_eq!(commitment["committer"], format_did(&model_did()).as_str());
-		assert_eq!(commitment["hash"], view["outcome"]["aggregateHash"], "{commitment}");
-		assert_eq!(commitment["merkle"]["root"], view["outcome"]["updateRoot"], "{commitment}");
-		assert_eq!(commitment["merkle"]["leafCount"], view["reporters"].as_array().unwrap().len());
-		assert_eq!(commitment["jobRound"], json!({ "job": job, "round": round }));
-		last_commitment = Some(id);
-	}
-	let provenance =
-		rpc(&node, "commitments_provenance", json!([last_commitment.unwrap(), ROUNDS + 1]));
-	let nodes = provenance["nodes"].as_array().unwrap();
-	assert_eq!(nodes.iter().filter(|n| n.get("commitment").is_some()).count(), ROUNDS as usize);
-	for site in &sites {
-		let dataset = format_did(&site.dataset);
-		assert!(nodes.iter().any(|n| n["dataset"] == dataset.as_str()), "{provenance}");
+	// The auditor's view (plain chain; the masked chain's commitments are
+	// the same but for the update roots, of masked updates): each aggregate
+	// is an `AggregatedModel` commitment of Eve's model, with the round's
+	// aggregate hash and update root; the last one's provenance goes back
+	// through every round to the three datasets.
+	let node = &plain.node;
+	let job = 0;
+	for run in [&plain, &masked] {
+		let mut last_commitment = None;
+		for (round, view) in run.rounds.iter().enumerate() {
+			let id = view["commitment"].as_u64().unwrap_or_else(|| panic!("{view}"));
+			let commitment = rpc(&run.node, "commitments_get", json!([id]));
+			assert_eq!(commitment["kind"], "aggregatedModel", "{commitment}");
+			assert_eq!(commitment["committer"], format_did(&model_did()).as_str());
+			assert_eq!(commitment["hash"], view["outcome"]["aggregateHash"], "{commitment}");
+			assert_eq!(commitment["merkle"]["root"], view["outcome"]["updateRoot"], "{commitment}");
+			assert_eq!(
+				commitment["merkle"]["leafCount"],
+				view["reporters"].as_array().unwrap().len()
+			);
+			assert_eq!(commitment["jobRound"], json!({ "job": job, "round": round }));
+			last_commitment = Some(id);
+		}
+		let provenance =
+			rpc(&run.node, "commitments_provenance", json!([last_commitment.unwrap(), ROUNDS + 1]));
+		let nodes = provenance["nodes"].as_array().unwrap();
+		assert_eq!(nodes.iter().filter(|n| n.get("commitment").is_some()).count(), ROUNDS as usize);
+		for site in &sites {
+			let dataset = format_did(&site.dataset);
+			assert!(nodes.iter().any(|n| n["dataset"] == dataset.as_str()), "{provenance}");
+		}
 	}
 
 	// Evidence per twin: one of Bob's twins was used in every round, one of
-	// Dave's not in the rounds it straggled; each was charged accordingly.
+	// Dave's not in the rounds it straggled; each was charged accordingly,
+	// on both chains.
+	let epsilon = plain.epsilon;
 	let bobs_twin = format_did(&sites[0].patients[0].1);
-	let usage = rpc(&node, "federated_twinUsage", json!([job, 0, bobs_twin]));
-	assert_eq!(usage["status"], "used", "{usage}");
 	let daves_twin = format_did(&sites[2].patients[0].1);
-	let last = rpc(&node, "federated_twinUsage", json!([job, ROUNDS - 1, daves_twin]));
-	assert_ne!(last["status"], "used", "{last}");
-	let spent = |twin: &str| -> f64 {
-		let grants = rpc(&node, "consent_grantsOf", json!([twin]));
+	let spent = |run: &Run, twin: &str| -> f64 {
+		let grants = rpc(&run.node, "consent_grantsOf", json!([twin]));
 		grants[0]["spent"]["epsilon"].as_str().unwrap().parse().unwrap()
 	};
-	let bob_spent = spent(&bobs_twin);
-	let dave_spent = spent(&daves_twin);
-	assert!((bob_spent - f64::from(ROUNDS) * epsilon).abs() < 1e-6, "{bob_spent}");
-	assert!(
-		(dave_spent - f64::from(ROUNDS - straggler_rounds) * epsilon).abs() < 1e-6,
-		"{dave_spent}"
-	);
+	for run in [&plain, &masked] {
+		let usage = rpc(&run.node, "federated_twinUsage", json!([job, 0, bobs_twin]));
+		assert_eq!(usage["status"], "used", "{usage}");
+		let last = rpc(&run.node, "federated_twinUsage", json!([job, ROUNDS - 1, daves_twin]));
+		assert_ne!(last["status"], "used", "{last}");
+		assert!((spent(run, &bobs_twin) - f64::from(ROUNDS) * epsilon).abs() < 1e-6);
+		assert!(
+			(spent(run, &daves_twin) - KILL_AT_ROUND as f64 * epsilon).abs() < 1e-6,
+			"{}",
+			spent(run, &daves_twin)
+		);
+	}
+	let bob_spent = spent(&plain, &bobs_twin);
 
 	// The final model against central training on the pooled records.
-	let final_model = rpc(&node, "federated_model", json!([job]));
+	let final_model = rpc(node, "federated_model", json!([job]));
 	let parameters: Vec<i32> = serde_json::from_value(final_model["parameters"].clone()).unwrap();
 	let pooled: Vec<&Record> = records.iter().collect();
 	let federated = model::accuracy(&model::from_fixed(&parameters), &pooled);
+	let s = settings();
 	let central_started = Instant::now();
 	let central_dp = central_accuracy(&records, &s);
 	let central_time = central_started.elapsed();
@@ -569,23 +801,66 @@ async fn ten_dp_rounds_on_breast_cancer_match_central_training_and_survive_a_dea
 	)
 	.unwrap();
 	println!(
-		"federated breast cancer: accuracy federated DP {:.2} %, central DP {:.2} %, central \
-		 non-private {:.2} %; epsilon per round {epsilon:.6} (delta {DELTA_PER_ROUND}), charged \
-		 per twin {bob_spent:.6} over {ROUNDS} rounds (RDP-composed over {total_steps} steps: \
-		 {composed:.4} at delta {}); Dave straggled in {straggler_rounds} rounds; set-up {:.1} s, \
-		 federated training {:.1} s, central DP training {:.3} s, total {:.1} s",
+		"federated breast cancer: accuracy federated DP {:.2} % (the same model bit for bit with \
+		 secure aggregation), central DP {:.2} %, central non-private {:.2} %; epsilon per round \
+		 {epsilon:.6} (delta {DELTA_PER_ROUND}), charged per twin {bob_spent:.6} over {ROUNDS} \
+		 rounds (RDP-composed over {total_steps} steps: {composed:.4} at delta {}); Dave \
+		 straggled or dropped in {straggler_rounds} rounds; central DP training {:.3} s, total \
+		 {:.1} s",
 		100.0 * federated,
 		100.0 * central_dp,
 		100.0 * non_private,
 		DELTA_PER_ROUND * f64::from(ROUNDS),
-		(training - setup).as_secs_f64() + (setup - started).as_secs_f64(),
-		training_time.as_secs_f64(),
 		central_time.as_secs_f64(),
 		started.elapsed().as_secs_f64(),
 	);
+	let full = ROUNDS as usize - straggler_rounds as usize;
+	let dropped = straggler_rounds as usize;
+	for run in [&plain, &masked] {
+		let blocks = |from: usize, to: usize| {
+			let opened = |r: usize| run.rounds[r]["openedAt"].as_u64().unwrap();
+			(opened(to) - opened(from)) as f64 / (to - from) as f64
+		};
+		println!(
+			"{}: per round with 3 reporters {:.0} report bytes ({} reports), with Dave gone {:.0} \
+			 report + {:.0} reveal bytes ({} reports, {} reveals); {:.1} blocks a round before the \
+			 kill, {:.1} after; set-up {:.1} s, training {:.1} s ({:.1} s a round)",
+			if run.rounds[0]["masking"].is_null() { "plain " } else { "masked" },
+			run.full_rounds.reports.1 as f64 / full as f64,
+			run.full_rounds.reports.0,
+			run.dropout_rounds.reports.1 as f64 / dropped as f64,
+			run.dropout_rounds.reveals.1 as f64 / dropped as f64,
+			run.dropout_rounds.reports.0,
+			run.dropout_rounds.reveals.0,
+			blocks(0, KILL_AT_ROUND as usize),
+			blocks(KILL_AT_ROUND as usize, ROUNDS as usize - 1),
+			run.setup.as_secs_f64(),
+			run.training.as_secs_f64(),
+			run.training.as_secs_f64() / f64::from(ROUNDS),
+		);
+	}
+	// Every report was included once; each survivor revealed once per
+	// recovered round; masking costs no more than 1.5 times the bytes.
+	assert_eq!(plain.full_rounds.reports.0, 3 * full);
+	assert_eq!(masked.full_rounds.reports.0, 3 * full);
+	assert_eq!(masked.dropout_rounds.reports.0, 2 * dropped);
+	assert_eq!(masked.dropout_rounds.reveals.0, 2 * dropped);
+	assert_eq!(plain.dropout_rounds.reveals.0, 0);
+	let ratio = masked.full_rounds.bytes() as f64 / plain.full_rounds.bytes() as f64;
+	let recovered_ratio =
+		masked.dropout_rounds.bytes() as f64 / plain.dropout_rounds.bytes() as f64;
+	let total = |run: &Run| (run.full_rounds.bytes() + run.dropout_rounds.bytes()) as f64;
+	let job_ratio = total(&masked) / total(&plain);
+	println!(
+		"secure aggregation: {ratio:.3}x the plain bytes in rounds without dropout, \
+		 {recovered_ratio:.3}x in recovered rounds, {job_ratio:.3}x over the job"
+	);
+	// Masked words are as long as plain ones; only recoveries add bytes.
+	assert!(ratio <= 1.01, "{ratio}");
+	assert!(job_ratio <= 1.5, "{job_ratio}");
 	assert!(
 		(federated - central_dp).abs() * 100.0 <= MAX_GAP_POINTS,
 		"federated {federated} vs central {central_dp}"
 	);
-	assert!(started.elapsed() < Duration::from_secs(600));
+	assert!(started.elapsed() < Duration::from_secs(900));
 }

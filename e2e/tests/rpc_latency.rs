@@ -45,27 +45,6 @@ const GOAL: f64 = 2.0;
 
 const METHODS: [&str; 3] = ["system_health", "commitments_get", "commitments_provenance"];
 
-fn commit(
-	committer: &[u8; 32],
-	kind: &str,
-	hash: [u8; 32],
-	input: Dyn,
-) -> impl subxt::transactions::Payload {
-	subxt::dynamic::tx(
-		"Commitments",
-		"commit",
-		(
-			Dyn::from_bytes(committer),
-			Dyn::unnamed_variant(kind, []),
-			Dyn::from_bytes(hash),
-			Dyn::unnamed_variant("None", []),
-			Dyn::from_bytes("json"),
-			Dyn::unnamed_composite([input]),
-			Dyn::unnamed_variant("None", []),
-		),
-	)
-}
-
 fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
 	sorted[(sorted.len() * per_mille / 1000).min(sorted.len() - 1)]
 }

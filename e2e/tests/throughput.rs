@@ -7,9 +7,11 @@
 //! in, and each block's signed extrinsics and failed dispatches are counted
 //! from its body and events. Reported per workload: blocks used, the most in
 //! one block, and extrinsics per second over the blocks used (at the
-//! runtime's 6 s slot), with each rate as a ratio of the transfer rate.
-//! `scripts/bench-tps` runs it and prints the table; `COUNT` is overridden
-//! by `TPS_COUNT`.
+//! runtime's 6 s slot), with each rate as a ratio of the transfer rate,
+//! and what ended the fullest block's authoring (from the node's log: the
+//! block weight limit, the authoring deadline, or an empty pool) and how
+//! long it took. `scripts/bench-tps` runs it and prints the table; `COUNT`
+//! is overridden by `TPS_COUNT`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
@@ -50,14 +52,42 @@ fn count() -> usize {
 struct Measured {
 	name: &'static str,
 	submitted: usize,
-	per_block: Vec<usize>,
+	/// (block number, signed extrinsics in it), from the first block that
+	/// held one of the workload's.
+	per_block: Vec<(u64, usize)>,
 	failed: usize,
 	submitted_in: Duration,
+	/// How the node authored the fullest block.
+	fullest: Option<Authored>,
+}
+
+/// How the node authored a block, from its `Prepared block for proposing`
+/// log line.
+#[derive(Debug, PartialEq)]
+struct Authored {
+	/// Milliseconds spent building it.
+	took_ms: u64,
+	/// Why authoring stopped: `HitBlockWeightLimit`, `HitDeadline`,
+	/// `HitBlockSizeLimit` or `NoMoreTransactions`.
+	end: String,
+}
+
+/// How block `number` was authored, if `log` says.
+fn authored(log: &str, number: u64) -> Option<Authored> {
+	let prefix = format!("Prepared block for proposing at {number} (");
+	let line = log.lines().find_map(|line| line.split_once(&prefix))?.1;
+	let took_ms = line.split_once(" ms)")?.0.parse().ok()?;
+	let end = line.split_once("end: ")?.1.split(';').next()?.trim().to_string();
+	Some(Authored { took_ms, end })
 }
 
 impl Measured {
 	fn included(&self) -> usize {
-		self.per_block.iter().sum()
+		self.per_block.iter().map(|(_, count)| count).sum()
+	}
+
+	fn most_in_a_block(&self) -> usize {
+		self.per_block.iter().map(|(_, count)| *count).max().unwrap_or(0)
 	}
 
 	/// Included extrinsics per second over the blocks that held them.
@@ -108,8 +138,14 @@ async fn measure(node: &TestNode, name: &'static str, signed: Vec<String>) -> Me
 		.await;
 	let submitted_in = start.elapsed();
 
-	let mut measured =
-		Measured { name, submitted: total, per_block: Vec::new(), failed: 0, submitted_in };
+	let mut measured = Measured {
+		name,
+		submitted: total,
+		per_block: Vec::new(),
+		failed: 0,
+		submitted_in,
+		fullest: None,
+	};
 	let give_up = next + PATIENCE;
 	// A node that cannot keep up leaves some behind: the report says how many.
 	while measured.included() < total && next < give_up {
@@ -133,10 +169,12 @@ async fn measure(node: &TestNode, name: &'static str, signed: Vec<String>) -> Me
 			.count();
 		// Blocks before the first and after the last of the workload do not count.
 		if signed > 0 || !measured.per_block.is_empty() {
-			measured.per_block.push(signed);
+			measured.per_block.push((next, signed));
 		}
 		next += 1;
 	}
+	let fullest = measured.per_block.iter().max_by_key(|(_, count)| *count).map(|(n, _)| *n);
+	measured.fullest = fullest.and_then(|number| authored(&node.log(), number));
 	measured
 }
 
@@ -167,6 +205,12 @@ fn grant(twin: &[u8; 32], grantee: &[u8; 32]) -> impl Payload {
 	subxt::dynamic::tx("Consent", "grant", (Dyn::from_bytes(twin), terms))
 }
 
+/// A dataset snapshot commitment of `dataset` by `institution`, of `hash`.
+fn snapshot(institution: &[u8; 32], dataset: &[u8; 32], hash: [u8; 32]) -> impl Payload {
+	let input = Dyn::unnamed_variant("Dataset", [Dyn::from_bytes(dataset)]);
+	commit(institution, "DatasetSnapshot", hash, input)
+}
+
 /// `count` twins of `patient`, created (and finalized) before measuring.
 async fn twins_of(node: &TestNode, patient: &Keypair, count: usize) -> Vec<[u8; 32]> {
 	let mut batch = Batch::new(node).await;
@@ -184,14 +228,24 @@ async fn twins_of(node: &TestNode, patient: &Keypair, count: usize) -> Vec<[u8; 
 /// Runs every workload on `node`, one after another.
 async fn run_workloads(node: &TestNode, count: usize) -> Vec<Measured> {
 	node.wait_for_finalized_block(1).await.expect("blocks are finalized");
-	let (alice, charlie, dave) = (dev::alice(), dev::charlie(), dev::dave());
+	let (alice, bob, charlie, dave) = (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
 	let recipient = [0x42; 32];
+	// The development genesis: Bob controls the sample institution and dataset.
+	let institution = controlled_of_kind(node, &ss58(&bob), "Institution").await;
+	let dataset = controlled_of_kind(node, &ss58(&bob), "Dataset").await;
 
 	let twins = twins_of(node, &dave, count.div_ceil(GRANTS_PER_TWIN)).await;
 	let transfers: Vec<_> = (0..count).map(|_| transfer(&recipient)).collect();
 	let creates: Vec<_> = (0..count).map(|_| create_twin()).collect();
 	let grants: Vec<_> = (0..count)
 		.map(|index| grant(&twins[index / GRANTS_PER_TWIN], &[(index % 251) as u8; 32]))
+		.collect();
+	let commits: Vec<_> = (0..count as u64)
+		.map(|index| {
+			let mut hash = [0xc0; 32];
+			hash[..8].copy_from_slice(&index.to_le_bytes());
+			snapshot(&institution, &dataset, hash)
+		})
 		.collect();
 
 	let mut results = Vec::new();
@@ -201,6 +255,8 @@ async fn run_workloads(node: &TestNode, count: usize) -> Vec<Measured> {
 	results.push(measure(node, "twins.create", signed).await);
 	let signed = presign(node, &dave, &grants).await;
 	results.push(measure(node, "consent.grant", signed).await);
+	let signed = presign(node, &bob, &commits).await;
+	results.push(measure(node, "commitments.commit", signed).await);
 	results
 }
 
@@ -211,13 +267,17 @@ fn rows(runtime: &str, results: &[Measured]) -> String {
 	results
 		.iter()
 		.map(|measured| {
+			let (took, end) = measured
+				.fullest
+				.as_ref()
+				.map_or(("?".to_string(), "?"), |a| (a.took_ms.to_string(), a.end.as_str()));
 			format!(
-				"| {runtime} | `{}` | {} of {} | {} | {} | {:.0} | {:.2} | {:.1?} |\n",
+				"| {runtime} | `{}` | {} of {} | {} | {} | {:.0} | {:.2} | {:.1?} | {took} ms, {end} |\n",
 				measured.name,
 				measured.included(),
 				measured.submitted,
 				measured.per_block.len(),
-				measured.per_block.iter().max().copied().unwrap_or(0),
+				measured.most_in_a_block(),
 				measured.rate(),
 				measured.rate() / baseline,
 				measured.submitted_in,
@@ -236,8 +296,8 @@ async fn twinnet_extrinsics_per_block_against_transfers() {
 	let count = count();
 	let mut report = format!(
 		"{count} pre-signed extrinsics per workload, one signer each; {} s slots\n\
-		 | runtime | extrinsic | included | blocks | most in a block | per second | × transfer | submitted in |\n\
-		 |---|---|---|---|---|---|---|---|\n",
+		 | runtime | extrinsic | included | blocks | most in a block | per second | × transfer | submitted in | fullest block authored in |\n\
+		 |---|---|---|---|---|---|---|---|---|\n",
 		SLOT.as_secs()
 	);
 	let mut failed = 0;
@@ -254,4 +314,18 @@ async fn twinnet_extrinsics_per_block_against_transfers() {
 	println!("{report}");
 	// Failed dispatches would be counted as throughput: the report is void.
 	assert_eq!(failed, 0, "dispatches failed");
+}
+
+#[test]
+fn the_authoring_of_a_block_is_read_from_the_log() {
+	let log = "2026-12-05 01:02:03 🎁 Prepared block for proposing at 7 (1234 ms) hash: 0xab; \
+	           parent_hash: 0xcd; end: HitBlockWeightLimit; extrinsics_count: 1500\n\
+	           2026-12-05 01:02:09 🎁 Prepared block for proposing at 8 (3 ms) hash: 0xef; \
+	           parent_hash: 0xab; end: NoMoreTransactions; extrinsics_count: 1";
+	assert_eq!(
+		authored(log, 7),
+		Some(Authored { took_ms: 1234, end: "HitBlockWeightLimit".into() })
+	);
+	assert_eq!(authored(log, 8), Some(Authored { took_ms: 3, end: "NoMoreTransactions".into() }));
+	assert_eq!(authored(log, 70), None);
 }

@@ -153,6 +153,16 @@ pub enum JobState<BlockNumber> {
 	Failed(FailureReason),
 	/// Its researcher cancelled it.
 	Cancelled,
+	/// Masked round `round` closed for reports with some expected
+	/// institutions missing: its survivors reveal the pair seeds they share
+	/// with the dropped ones until `deadline` (inclusive). (Last, so that
+	/// the states before it keep their storage encoding.)
+	Recovering {
+		/// The round.
+		round: u32,
+		/// The last block a reveal is accepted in.
+		deadline: BlockNumber,
+	},
 }
 
 impl<BlockNumber> JobState<BlockNumber> {
@@ -183,6 +193,10 @@ pub enum CohortStatus {
 	/// Fewer twins than the dataset's k-anonymity floor could be charged:
 	/// it sits the round out and nothing is charged.
 	BelowFloor,
+	/// The job is masked and the institution's DID had no X25519
+	/// `keyAgreement` key when the round opened: it sits the round out and
+	/// nothing is charged.
+	NoAgreementKey,
 }
 
 /// How a round ended.
@@ -209,12 +223,85 @@ pub enum RoundOutcome {
 	/// The job was cancelled while it was open: the reporters' cohorts were
 	/// charged and the reporters paid, every other reservation returned.
 	Cancelled,
+	/// A masked round's survivors did not all reveal their seeds with the
+	/// dropped institutions by the recovery deadline: no aggregate; the
+	/// reporters' cohorts were charged, every other reservation returned.
+	RecoveryFailed,
+}
+
+/// A job's secure aggregation: each report carries the records-weighted
+/// update, clamped to `±update_bound` per parameter (fixed point, as the
+/// parameters), masked with the pairwise masks of the round's institutions
+/// (`twinnet-secagg`), so the chain learns only the round's sum.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Masking {
+	/// The largest change of one parameter in one round that a report
+	/// carries (larger ones are clamped), in units of 2⁻¹⁶.
+	pub update_bound: u32,
+}
+
+/// A masked round's secure-aggregation record, as the runtime API returns it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct MaskedRoundView<BlockNumber> {
+	/// The hash of the block before the one the round opened in: every
+	/// pair seed of the round is bound to it.
+	pub opening_block: H256,
+	/// Each expected institution's X25519 `keyAgreement` key when the
+	/// round opened, in participant order: the keys the seeds come from.
+	pub agreement_keys: Vec<(DidId, [u8; 32])>,
+	/// The expected institutions that did not report by the deadline.
+	pub dropped: Vec<DidId>,
+	/// The survivors that revealed their seeds with the dropped ones.
+	pub revealed: Vec<DidId>,
+	/// The last block a reveal is accepted in, once recovery started.
+	pub recovery_deadline: Option<BlockNumber>,
+	/// The blake2-256 hash of the SCALE-encoded sum of the masked reports
+	/// (`Vec<u32>`), once the round closed with reports.
+	pub masked_sum_hash: Option<H256>,
 }
 
 /// The blake2-256 hash of the SCALE encoding of `parameters`: an update's
 /// leaf in its round's update root, and an aggregate's hash.
 pub fn update_hash(parameters: &[i32]) -> H256 {
 	H256(sp_io::hashing::blake2_256(&parameters.encode()))
+}
+
+/// The blake2-256 hash of the SCALE encoding of a masked update (ring
+/// elements): its leaf in its round's update root; of a masked sum, the
+/// round's `masked_sum_hash`.
+pub fn masked_hash(masked: &[u32]) -> H256 {
+	H256(sp_io::hashing::blake2_256(&masked.encode()))
+}
+
+/// The domain tag of the message a node signs to reveal pair seeds.
+pub const REVEAL_CONTEXT: &[u8; 15] = b"twinnet/reveal:";
+
+/// The message a survivor's node signs, with a `capabilityInvocation` key
+/// of its institution's DID, to reveal the seeds it shares with a masked
+/// round's dropped institutions: [`REVEAL_CONTEXT`] followed by the SCALE
+/// encoding of (genesis hash, job, round, institution, seeds), the seeds
+/// as (dropped institution, seed) pairs in the round's `dropped` order.
+pub fn reveal_message(
+	genesis: H256,
+	job: JobId,
+	round: u32,
+	institution: &DidId,
+	seeds: &[(DidId, [u8; 32])],
+) -> Vec<u8> {
+	let mut message = REVEAL_CONTEXT.to_vec();
+	(genesis, job, round, institution, seeds).encode_to(&mut message);
+	message
 }
 
 /// The message an institution's node signs, with a `capabilityInvocation`
@@ -324,6 +411,8 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub per_round: PrivacyBudget,
 	/// The reward per accepted update.
 	pub reward_per_update: Balance,
+	/// Its secure aggregation, if its reports are masked.
+	pub masking: Option<Masking>,
 	/// Where it is in its life.
 	pub state: JobState<BlockNumber>,
 	/// The next round's number.
@@ -376,6 +465,8 @@ pub struct RoundView<BlockNumber> {
 	pub cohorts: Vec<CohortView>,
 	/// The `AggregatedModel` commitment of its aggregate, if there is one.
 	pub commitment: Option<u64>,
+	/// Its secure-aggregation record, if the job's reports are masked.
+	pub masking: Option<MaskedRoundView<BlockNumber>>,
 }
 
 /// One participant's cohort in a round, as the runtime API returns it:

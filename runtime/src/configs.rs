@@ -510,6 +510,7 @@ impl pallet_commitments::BenchmarkHelper<AccountId> for CommitmentsBenchmarkHelp
 			excluded_twins: 0,
 			outcome: pallet_federated::RoundOutcome::Open,
 			commitment: None,
+			masking: None,
 		};
 		pallet_federated::Rounds::<Runtime>::insert(round.job, round.round, record);
 	}

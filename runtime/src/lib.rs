@@ -159,6 +159,7 @@ type Migrations = (
 	pallet_twins::migrations::MigrateToV2<Runtime>,
 	pallet_consent::migrations::MigrateToV2<Runtime>,
 	pallet_consent::migrations::MigrateToV3<Runtime>,
+	pallet_federated::migrations::MigrateToV1<Runtime>,
 );
 
 /// Dispatches extrinsics and drives block execution.

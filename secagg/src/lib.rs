@@ -32,12 +32,12 @@
 //!
 //! Every pair of participants `{a, b}` of round `r` of job `j` shares a
 //! seed ([`pair_seed`]): BLAKE2b-256 of [`PAIR_SEED_CONTEXT`], their X25519
-//! shared secret, the chain's genesis hash, the hash of the block the round
-//! opened in, `j` (u64 LE), `r` (u32 LE) and the two party ids in ascending
+//! shared secret, the chain's genesis hash, the hash of the parent of the
+//! block the round opened in, `j` (u64 LE), `r` (u32 LE) and the two party ids in ascending
 //! order (every field of fixed length, so the input is unambiguous). A seed
-//! is good for one round of one job on one fork of one chain; revealing it
-//! reveals nothing about other rounds, or about the same round opened on a
-//! competing fork.
+//! is good for one round of one job on one chain, on the forks that share
+//! the round's opening; revealing it reveals nothing about other rounds,
+//! or about the same round reopened on a fork that split before it.
 //! The mask of a seed ([`mask`]) is the ChaCha20 keystream (RFC 8439: the
 //! seed as key, an all-zero nonce, block counter from 0) read as
 //! little-endian `u32` words. The party with the smaller id adds the
@@ -128,8 +128,8 @@ pub fn weighted_update(
 }
 
 /// The round seed of the pair `{a, b}` from their X25519 shared secret,
-/// for `round` of `job` opened in block `opening_block` of the chain of
-/// `genesis` (the same whichever of the two computes it).
+/// for `round` of `job` opened in the child of block `opening_block` of
+/// the chain of `genesis` (the same whichever of the two computes it).
 pub fn pair_seed(
 	shared_secret: &[u8; 32],
 	genesis: &[u8; 32],
@@ -194,6 +194,51 @@ pub fn mask_update<'a>(
 pub fn remove_pair_mask(sum: &mut [Element], seed: &Seed, survivor: &PartyId, dropped: &PartyId) {
 	// Applying the dropped party's share is subtracting the survivor's.
 	apply_pair_mask(sum, seed, dropped, survivor);
+}
+
+/// The X25519 public keys (Montgomery u-coordinates, little-endian) of
+/// small order, ignoring the unused top bit: 0, 1, the two points of order
+/// 8, and p − 1, p, p + 1 (p = 2²⁵⁵ − 19), as libsodium refuses them. A
+/// shared secret with any of them is one of a handful of values whatever
+/// the other secret, so a seed derived from it is public.
+const SMALL_ORDER_KEYS: [[u8; 32]; 7] = [
+	[0; 32],
+	[
+		1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0,
+	],
+	[
+		0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+		0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+		0xb8, 0x00,
+	],
+	[
+		0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+		0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+		0x11, 0x57,
+	],
+	small_order_near_p(0xec),
+	small_order_near_p(0xed),
+	small_order_near_p(0xee),
+];
+
+/// p − 1, p or p + 1 for a low byte of 0xec, 0xed or 0xee.
+const fn small_order_near_p(low: u8) -> [u8; 32] {
+	let mut key = [0xff; 32];
+	key[0] = low;
+	key[31] = 0x7f;
+	key
+}
+
+/// Whether `key` is an X25519 public key of small order (in any of its
+/// encodings): no seed may be derived with it, and a participant listing
+/// it as its key agreement key has none.
+pub fn is_small_order_key(key: &[u8; 32]) -> bool {
+	let mut canonical = *key;
+	if let Some(last) = canonical.last_mut() {
+		*last &= 0x7f;
+	}
+	SMALL_ORDER_KEYS.contains(&canonical)
 }
 
 /// Adds `update` into `sum` in the ring; `false` (and `sum` unchanged) if

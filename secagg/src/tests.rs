@@ -268,3 +268,32 @@ fn a_masked_update_neither_equals_nor_correlates_with_its_update() {
 		assert!((f64::from(count) - expected).abs() < 0.03 * expected, "{bins:?}");
 	}
 }
+
+#[test]
+fn small_order_keys_are_exactly_those_x25519_finds_non_contributory() {
+	let secret = x25519_dalek::StaticSecret::from([0x42; 32]);
+	let contributory = |key: [u8; 32]| {
+		secret.diffie_hellman(&x25519_dalek::PublicKey::from(key)).was_contributory()
+	};
+	for key in SMALL_ORDER_KEYS {
+		let mut high = key;
+		high[31] |= 0x80;
+		for encoding in [key, high] {
+			assert!(is_small_order_key(&encoding), "{encoding:?}");
+			assert!(!contributory(encoding), "{encoding:?} is of small order");
+		}
+	}
+	// Real keys, and the neighbours of the small-order ones, are not.
+	let mut rng = TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha);
+	for _ in 0..64 {
+		let mut bytes = [0u8; 32];
+		rng.fill_bytes(&mut bytes);
+		let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(bytes));
+		assert!(!is_small_order_key(public.as_bytes()));
+		assert!(contributory(*public.as_bytes()));
+	}
+	for mut near in SMALL_ORDER_KEYS {
+		near[1] ^= 0x01;
+		assert!(!is_small_order_key(&near), "{near:?}");
+	}
+}

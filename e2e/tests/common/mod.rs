@@ -31,6 +31,24 @@ use twinnet_test_support::{
 	TestNode, TwinNetConfig,
 };
 
+/// `commitments.commit` of `hash` by `committer`, of `kind`, with the one
+/// input `input`, no Merkle root, schema `json` and no job round.
+pub fn commit(committer: &[u8; 32], kind: &str, hash: [u8; 32], input: Dyn) -> impl Payload {
+	subxt::dynamic::tx(
+		"Commitments",
+		"commit",
+		(
+			Dyn::from_bytes(committer),
+			Dyn::unnamed_variant(kind, []),
+			Dyn::from_bytes(hash),
+			Dyn::unnamed_variant("None", []),
+			Dyn::from_bytes("json"),
+			Dyn::unnamed_composite([input]),
+			Dyn::unnamed_variant("None", []),
+		),
+	)
+}
+
 /// The DID string of a 32-byte identifier.
 pub fn did_string(id: &[u8; 32]) -> String {
 	format!("did:twin:{}", bs58::encode(id).into_string())

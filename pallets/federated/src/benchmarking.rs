@@ -79,6 +79,7 @@ fn spec<T: Config>(
 			delta: Perquintill::from_parts(1),
 		},
 		reward_per_update: 1_000u32.into(),
+		masking: None,
 	}
 }
 
@@ -125,7 +126,10 @@ fn all_reported<T: Config>(job: &JobOf<T>, p: u32) {
 		let cohort = Cohorts::<T>::get((0, 0, participant.institution)).map(|c| c.admitted.len());
 		let update = Update {
 			records: cohort.unwrap_or(1) as u32,
-			parameters: BoundedVec::truncate_from(vec![index as i32 * 1_000 - 77; p as usize]),
+			update: Contribution::Model(BoundedVec::truncate_from(vec![
+				index as i32 * 1_000 - 77;
+				p as usize
+			])),
 		};
 		Updates::<T>::insert((0, 0, participant.institution), update);
 	}
@@ -142,7 +146,7 @@ fn signed_report<T: Config>(
 		round: 0,
 		institution: *institution,
 		records: 2,
-		parameters: BoundedVec::truncate_from(vec![-12_345; p as usize]),
+		update: Contribution::Model(BoundedVec::truncate_from(vec![-12_345; p as usize])),
 	};
 	let signature = T::BenchmarkHelper::sign_as(
 		institution,
@@ -150,6 +154,48 @@ fn signed_report<T: Config>(
 		&report.message(Federated::<T>::genesis_hash()),
 	);
 	(report, signature)
+}
+
+/// Job 0 over `MaxDatasets` datasets, masked and in recovery of round 0
+/// with its last `r` institutions dropped and every other survivor but the
+/// first revealed: the first survivor's reveal, signed, is the last one
+/// the round waits for.
+fn recovering<T: Config>(
+	r: u32,
+) -> Result<(RevealOf<T>, twinnet_primitives::did::DidSignature), BenchmarkError> {
+	let d = T::MaxDatasets::get();
+	posted::<T>(d, 2, 2)?;
+	let mut job = opened::<T>()?;
+	let institutions: Vec<DidId> = job.participants.iter().map(|p| p.institution).collect();
+	let survivors = d.saturating_sub(r) as usize;
+	let (reporters, dropped) = institutions.split_at(survivors.min(institutions.len()));
+	let now = frame_system::Pallet::<T>::block_number();
+	job.spec.masking = Some(Masking { update_bound: 1 });
+	job.state = JobState::Recovering { round: 0, deadline: now.saturating_add(One::one()) };
+	Jobs::<T>::insert(0, job);
+	let mut round = Rounds::<T>::get(0, 0).ok_or(BenchmarkError::Stop("no round"))?;
+	round.reporters = BoundedVec::truncate_from(reporters.to_vec());
+	round.masking = Some(MaskedRound {
+		opening_block: H256::repeat_byte(1),
+		agreement_keys: BoundedVec::truncate_from(
+			institutions.iter().map(|institution| (*institution, [9u8; 32])).collect(),
+		),
+		dropped: BoundedVec::truncate_from(dropped.to_vec()),
+		revealed: BoundedVec::truncate_from(reporters.iter().skip(1).copied().collect()),
+		recovery_deadline: Some(now.saturating_add(One::one())),
+		masked_sum_hash: Some(H256::repeat_byte(2)),
+	});
+	Rounds::<T>::insert(0, 0, round);
+	let seeds: SeedsOf<T> =
+		BoundedVec::truncate_from(dropped.iter().map(|dropped| (*dropped, [7u8; 32])).collect());
+	for survivor in reporters.iter().skip(1) {
+		Reveals::<T>::insert((0, 0, *survivor), seeds.clone());
+	}
+	let first = *reporters.first().ok_or(BenchmarkError::Stop("no survivor"))?;
+	let reveal = Reveal { job: 0, round: 0, institution: first, seeds };
+	let signature =
+		T::BenchmarkHelper::sign_as(&first, 0, &reveal.message(Federated::<T>::genesis_hash()));
+	Ok((reveal, signature))
 }
 
 #[benchmarks]
@@ -214,6 +260,37 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// The last reveal of a recovery with `r` institutions dropped (each a
+	/// seed revealed) and the others survivors (each a reveal read).
+	#[benchmark]
+	fn reveal_seeds(r: Linear<1, { T::MaxDatasets::get() - 1 }>) -> Result<(), BenchmarkError> {
+		let (reveal, signature) = recovering::<T>(r)?;
+		let survivor = reveal.institution;
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, Box::new(reveal), signature);
+
+		assert!(Reveals::<T>::contains_key((0, 0, survivor)));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn authorize_reveal_seeds(
+		r: Linear<1, { T::MaxDatasets::get() - 1 }>,
+	) -> Result<(), BenchmarkError> {
+		let (reveal, signature) = recovering::<T>(r)?;
+		let call = Call::<T>::reveal_seeds { reveal: Box::new(reveal), signature };
+
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or(BenchmarkError::Stop("the call is not authorized"))?
+				.map_err(|_| BenchmarkError::Stop("the reveal is refused"))?;
+		}
+
+		Ok(())
+	}
+
 	/// The last step of opening a round of `d` participants: the last
 	/// batch of cohorts admitted, then the round opened over all `d`.
 	#[benchmark]
@@ -259,6 +336,27 @@ mod benchmarks {
 
 		assert!(Models::<T>::contains_key(0));
 		Ok(())
+	}
+
+	/// Removing `r` revealed pair masks of `p` words from a masked sum: what
+	/// closing a recovered masked round adds to closing a plain one.
+	#[benchmark]
+	fn unmask_sum(
+		r: Linear<0, { T::MaxDatasets::get() * T::MaxDatasets::get() / 4 }>,
+		p: Linear<0, { T::MaxParameters::get() }>,
+	) {
+		let mut sum = vec![7u32; p as usize];
+		let survivor = [1u8; 32];
+		let seeds: Vec<([u8; 32], [u8; 32])> = (0..r).map(|i| ([2u8; 32], [i as u8; 32])).collect();
+
+		#[block]
+		{
+			for (dropped, seed) in &seeds {
+				twinnet_secagg::remove_pair_mask(&mut sum, seed, &survivor, dropped);
+			}
+		}
+
+		assert_eq!(sum.len() as u32, p);
 	}
 
 	#[benchmark]

@@ -83,6 +83,7 @@ pub use types::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
@@ -155,7 +156,7 @@ pub mod pallet {
 		consent::{Access, Computation, ConsentLedger, Grantee, JobRound, Scope, Settlement},
 		datasets::{AccessDenied, DatasetAccess},
 		deposit::release,
-		did::{DidId, DidSignature, Relationship, SubjectKind},
+		did::{DidId, DidSignature, PublicKey, Relationship, SubjectKind},
 		repeats_earlier,
 		traits::DidRegistry,
 	};
@@ -188,11 +189,20 @@ pub mod pallet {
 	/// A stored update of this runtime.
 	pub type UpdateOf<T> = Update<<T as Config>::MaxParameters>;
 
+	/// A seed reveal of this runtime.
+	pub type RevealOf<T> = Reveal<<T as Config>::MaxDatasets>;
+
+	/// A masked round's record of this runtime.
+	pub type MaskedRoundOf<T> = MaskedRound<BlockNumberFor<T>, <T as Config>::MaxDatasets>;
+
+	/// The pair seeds one survivor revealed, of this runtime.
+	pub type SeedsOf<T> = BoundedVec<(DidId, [u8; 32]), <T as Config>::MaxDatasets>;
+
 	/// The model parameters of this runtime.
 	pub type ParametersOf<T> = BoundedVec<i32, <T as Config>::MaxParameters>;
 
 	/// The storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -335,6 +345,19 @@ pub mod pallet {
 		UpdateOf<T>,
 	>;
 
+	/// The pair seeds each survivor of a masked round in recovery revealed
+	/// (dropped institution, seed), until the round closes.
+	#[pallet::storage]
+	pub type Reveals<T: Config> = StorageNMap<
+		_,
+		(
+			NMapKey<Twox64Concat, JobId>,
+			NMapKey<Twox64Concat, u32>,
+			NMapKey<Blake2_128Concat, DidId>,
+		),
+		SeedsOf<T>,
+	>;
+
 	/// Each job's latest aggregate: the model its next round starts from.
 	#[pallet::storage]
 	pub type Models<T: Config> = StorageMap<_, Twox64Concat, JobId, ParametersOf<T>>;
@@ -395,7 +418,23 @@ pub mod pallet {
 			records: u64,
 			/// Its `AggregatedModel` commitment, if the job names a Model DID.
 			commitment: Option<CommitmentId>,
+			/// The hash of the sum of the masked reports, if the job is masked.
+			masked_sum_hash: Option<H256>,
 		},
+		/// A masked round closed for reports without `dropped`: its
+		/// `survivors` reveal the seeds they share with them by `deadline`.
+		RecoveryStarted {
+			job: JobId,
+			round: u32,
+			survivors: Vec<DidId>,
+			dropped: Vec<DidId>,
+			deadline: BlockNumberFor<T>,
+		},
+		/// A survivor revealed its seeds with a masked round's dropped institutions.
+		SeedsRevealed { job: JobId, round: u32, institution: DidId },
+		/// A masked round released nothing: these survivors did not reveal
+		/// their seeds by the recovery deadline.
+		RecoveryFailed { job: JobId, round: u32, missing: Vec<DidId> },
 		/// A round released nothing: too few reports (or admitted cohorts).
 		RoundFailed { job: JobId, round: u32, reporters: Vec<DidId>, quorum: u32 },
 		/// An institution was paid for an aggregated update (`paid` is zero
@@ -470,6 +509,23 @@ pub mod pallet {
 		WrongParameterCount,
 		/// The report is not signed by a `capabilityInvocation` key of the institution.
 		BadSignature,
+		/// The update bound is zero, or so large that a round's sum could overflow.
+		InvalidMasking,
+		/// A masked job needs a quorum of at least two (one report's "sum" is
+		/// the report).
+		MaskedQuorumTooSmall,
+		/// An institution of a masked job has no X25519 `keyAgreement` key.
+		NoAgreementKey,
+		/// A model was reported for a masked job, or a masked update for a plain one.
+		WrongContribution,
+		/// The job has no round of this number in recovery (stale or early reveal).
+		NotRecovering,
+		/// The institution did not report in the round: it has no seeds to reveal.
+		NotSurvivor,
+		/// The institution already revealed its seeds in this round.
+		AlreadyRevealed,
+		/// The seeds do not name the round's dropped institutions, in order.
+		WrongSeeds,
 	}
 
 	#[pallet::hooks]
@@ -568,7 +624,9 @@ pub mod pallet {
 			ensure!(record.researcher == who, Error::<T>::NotResearcher);
 			ensure!(!record.state.is_final(), Error::<T>::JobEnded);
 			match record.state {
-				JobState::Running { round, .. } => Self::abandon_round(job, round, &mut record),
+				JobState::Running { round, .. } | JobState::Recovering { round, .. } => {
+					Self::abandon_round(job, round, &mut record)
+				},
 				JobState::Opening { round, .. } => {
 					// No round record and no report yet: nothing to keep as evidence.
 					Self::abandon_round(job, round, &mut record);
@@ -604,7 +662,7 @@ pub mod pallet {
 			let update_hash = report.update_hash();
 			Updates::<T>::insert(
 				key,
-				UpdateOf::<T> { records: report.records, parameters: report.parameters },
+				UpdateOf::<T> { records: report.records, update: report.update },
 			);
 			Self::deposit_event(Event::UpdateReported {
 				job: report.job,
@@ -616,6 +674,47 @@ pub mod pallet {
 			if Self::all_reported(report.job, report.round) {
 				let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
 				Self::schedule(report.job, next);
+			}
+			Ok(())
+		}
+
+		/// Reveals, in a masked round's recovery, the pair seeds a survivor
+		/// shares with the round's dropped institutions: an authorized
+		/// transaction from the survivor's node (see
+		/// [`Pallet::authorize_reveal`]). Once every survivor revealed, the
+		/// round closes in the next block.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::reveal_seeds(reveal.seeds.len() as u32))]
+		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_reveal_seeds(
+			reveal.seeds.len() as u32
+		))]
+		pub fn reveal_seeds(
+			origin: OriginFor<T>,
+			reveal: Box<RevealOf<T>>,
+			signature: DidSignature,
+		) -> DispatchResult {
+			frame_system::ensure_authorized(origin)?;
+			let (_, mut record) = Self::check_reveal(&reveal, &signature)?;
+			let (job, round) = (reveal.job, reveal.round);
+			let survivors = record.reporters.clone();
+			if let Some(masking) = record.masking.as_mut() {
+				// At most one reveal per survivor, and survivors ⊆ participants.
+				let _ = masking.revealed.try_push(reveal.institution);
+			}
+			Rounds::<T>::insert(job, round, record);
+			Reveals::<T>::insert((job, round, reveal.institution), reveal.seeds);
+			Self::deposit_event(Event::SeedsRevealed {
+				job,
+				round,
+				institution: reveal.institution,
+			});
+			if survivors
+				.iter()
+				.all(|survivor| Reveals::<T>::contains_key((job, round, survivor)))
+			{
+				let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+				Self::schedule(job, next);
 			}
 			Ok(())
 		}
@@ -632,26 +731,105 @@ pub mod pallet {
 			report: &Box<ReportOf<T>>,
 			signature: &DidSignature,
 		) -> TransactionValidityWithRefund {
-			let deadline = Self::check_report(report, signature).map_err(|error| {
-				let invalid = match error {
-					Error::<T>::RoundNotOpen | Error::<T>::AlreadyReported => {
-						InvalidTransaction::Stale
-					},
-					Error::<T>::BadSignature => InvalidTransaction::BadProof,
-					_ => InvalidTransaction::Call,
-				};
-				TransactionValidityError::Invalid(invalid)
-			})?;
+			let deadline = Self::check_report(report, signature).map_err(Self::invalid)?;
+			Self::validity(
+				"twinnet-federated-report",
+				(report.job, report.round, report.institution),
+				deadline,
+			)
+		}
+
+		/// Validates a seed reveal for the transaction pool: the same checks
+		/// as its dispatch. One reveal per job, round and survivor is
+		/// provided; it lives until the recovery deadline.
+		#[allow(clippy::borrowed_box)]
+		pub fn authorize_reveal(
+			_source: TransactionSource,
+			reveal: &Box<RevealOf<T>>,
+			signature: &DidSignature,
+		) -> TransactionValidityWithRefund {
+			let deadline = Self::check_reveal(reveal, signature).map_err(Self::invalid)?.0;
+			Self::validity(
+				"twinnet-federated-reveal",
+				(reveal.job, reveal.round, reveal.institution),
+				deadline,
+			)
+		}
+
+		/// How the pool sees a refused report or reveal: stale, forged, or bad.
+		fn invalid(error: Error<T>) -> TransactionValidityError {
+			let invalid = match error {
+				Error::<T>::RoundNotOpen
+				| Error::<T>::AlreadyReported
+				| Error::<T>::NotRecovering
+				| Error::<T>::AlreadyRevealed => InvalidTransaction::Stale,
+				Error::<T>::BadSignature => InvalidTransaction::BadProof,
+				_ => InvalidTransaction::Call,
+			};
+			TransactionValidityError::Invalid(invalid)
+		}
+
+		/// The pool validity of a report or reveal that `provides` its key
+		/// and lives until `deadline`.
+		fn validity(
+			prefix: &'static str,
+			provides: (JobId, u32, DidId),
+			deadline: BlockNumberFor<T>,
+		) -> TransactionValidityWithRefund {
 			let now = frame_system::Pallet::<T>::block_number();
 			let longevity: u64 =
 				deadline.saturating_sub(now).saturating_add(One::one()).unique_saturated_into();
-			let validity = ValidTransaction::with_tag_prefix("twinnet-federated-report")
+			let validity = ValidTransaction::with_tag_prefix(prefix)
 				.priority(T::ReportPriority::get())
-				.and_provides((report.job, report.round, report.institution))
+				.and_provides(provides)
 				.longevity(longevity)
 				.propagate(true)
 				.build()?;
 			Ok((validity, Weight::zero()))
+		}
+
+		/// Checks a reveal against the round in recovery; returns the
+		/// recovery deadline and the round's record.
+		fn check_reveal(
+			reveal: &RevealOf<T>,
+			signature: &DidSignature,
+		) -> Result<(BlockNumberFor<T>, RoundOf<T>), Error<T>> {
+			let job = Jobs::<T>::get(reveal.job).ok_or(Error::<T>::JobNotFound)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let deadline = match job.state {
+				JobState::Recovering { round, deadline }
+					if round == reveal.round && now <= deadline =>
+				{
+					deadline
+				},
+				_ => return Err(Error::<T>::NotRecovering),
+			};
+			let record = Rounds::<T>::get(reveal.job, reveal.round)
+				.filter(|record| record.masking.is_some())
+				.ok_or(Error::<T>::NotRecovering)?;
+			ensure!(record.reporters.contains(&reveal.institution), Error::<T>::NotSurvivor);
+			let key = (reveal.job, reveal.round, reveal.institution);
+			ensure!(!Reveals::<T>::contains_key(key), Error::<T>::AlreadyRevealed);
+			let dropped = record.masking.as_ref().map(|masking| masking.dropped.as_slice());
+			ensure!(
+				reveal
+					.seeds
+					.iter()
+					.map(|(institution, _)| institution)
+					.eq(dropped.unwrap_or_default()),
+				Error::<T>::WrongSeeds
+			);
+			let message = reveal.message(Self::genesis_hash());
+			ensure!(
+				T::Dids::verify_signature(
+					&reveal.institution,
+					Relationship::CapabilityInvocation,
+					&message,
+					signature
+				),
+				Error::<T>::BadSignature
+			);
+			Ok((deadline, record))
 		}
 
 		/// Checks a report against the open round; returns the round's deadline.
@@ -679,7 +857,11 @@ pub mod pallet {
 				Error::<T>::InvalidRecordCount
 			);
 			ensure!(
-				job.spec.model.parameters() == Some(report.parameters.len() as u32),
+				job.spec.masking.is_some() == report.update.is_masked(),
+				Error::<T>::WrongContribution
+			);
+			ensure!(
+				job.spec.model.parameters() == Some(report.update.len() as u32),
 				Error::<T>::WrongParameterCount
 			);
 			let message = report.message(Self::genesis_hash());
@@ -739,6 +921,18 @@ pub mod pallet {
 				!spec.per_round.epsilon.is_zero() && !spec.per_round.delta.is_zero(),
 				Error::<T>::ZeroBudget
 			);
+			if let Some(masking) = spec.masking {
+				ensure!(spec.min_participants >= 2, Error::<T>::MaskedQuorumTooSmall);
+				ensure!(
+					masking.update_bound > 0
+						&& twinnet_secagg::fits_in_ring(
+							spec.datasets.len() as u32,
+							T::MaxCohort::get(),
+							masking.update_bound
+						),
+					Error::<T>::InvalidMasking
+				);
+			}
 			let mut participants = BoundedVec::new();
 			for (index, licensed) in spec.datasets.iter().enumerate() {
 				ensure!(!repeats_earlier(&spec.datasets, index), Error::<T>::DuplicateDataset);
@@ -755,6 +949,10 @@ pub mod pallet {
 						.iter()
 						.all(|p: &Participant<T::AccountId>| p.institution != access.institution),
 					Error::<T>::DuplicateInstitution
+				);
+				ensure!(
+					spec.masking.is_none() || Self::agreement_key(&access.institution).is_some(),
+					Error::<T>::NoAgreementKey
 				);
 				participants
 					.try_push(Participant {
@@ -808,18 +1006,52 @@ pub mod pallet {
 
 		/// The most [`Pallet::cancel_job`] of a job of `participants` weighs
 		/// (its benchmark's open round has every report, so it pays each).
+		/// A masked job's reveals are removed too (one write each).
 		pub fn cancel_job_weight(participants: u32) -> Weight {
-			T::WeightInfo::cancel_job(participants).saturating_add(
-				Self::per_participant(T::MaxCohort::get(), false)
-					.saturating_mul(participants.into()),
-			)
+			T::WeightInfo::cancel_job(participants)
+				.saturating_add(
+					Self::per_participant(T::MaxCohort::get(), false)
+						.saturating_mul(participants.into()),
+				)
+				.saturating_add(T::DbWeight::get().writes(participants.into()))
 		}
 
 		/// The most one step (an opening or a closing) of any job may weigh.
 		pub fn max_step_weight() -> Weight {
 			let participants = T::MaxDatasets::get();
-			Self::open_round_weight(participants)
-				.max(Self::close_round_weight(participants, T::MaxParameters::get()))
+			let parameters = T::MaxParameters::get();
+			Self::open_masked_round_weight(participants)
+				.max(Self::close_round_weight(participants, parameters))
+				.max(Self::close_masked_round_weight(participants, parameters))
+		}
+
+		/// The most closing a masked round of `participants` institutions and
+		/// `parameters` parameters weighs: as a plain one, but the sum is
+		/// unmasked with up to ⌊p/2⌋·⌈p/2⌉ revealed pair seeds (survivors
+		/// times dropped), each a mask of `parameters` words to remove.
+		/// Each survivor's reveal is read and every participant's removed.
+		fn close_masked_round_weight(participants: u32, parameters: u32) -> Weight {
+			let half = participants / 2;
+			let pairs = half.saturating_mul(participants.saturating_sub(half));
+			Self::close_round_weight(participants, parameters)
+				.saturating_add(
+					T::WeightInfo::unmask_sum(pairs, parameters)
+						.saturating_sub(T::WeightInfo::unmask_sum(0, 0)),
+				)
+				.saturating_add(
+					T::DbWeight::get().reads_writes(participants.into(), participants.into()),
+				)
+		}
+
+		/// The most a step of opening a masked round of `participants`
+		/// weighs: as a plain one, and in its last step each participant's
+		/// key agreement key read and, for each without one, its cohort
+		/// rewritten (its reservations return when the round closes, which
+		/// settles every cohort).
+		fn open_masked_round_weight(participants: u32) -> Weight {
+			Self::open_round_weight(participants).saturating_add(
+				T::DbWeight::get().reads_writes(participants.into(), participants.into()),
+			)
 		}
 
 		/// The most a step of opening a round of `participants` weighs: the
@@ -859,13 +1091,23 @@ pub mod pallet {
 			let participants = job.participants.len() as u32;
 			match job.state {
 				JobState::Pending | JobState::Opening { .. } => {
+					let masked = job.spec.masking.is_some();
 					Self::open_round(job_id, &mut job, now);
-					Self::open_round_weight(participants)
+					if masked {
+						Self::open_masked_round_weight(participants)
+					} else {
+						Self::open_round_weight(participants)
+					}
 				},
-				JobState::Running { round, .. } => {
+				JobState::Running { round, .. } | JobState::Recovering { round, .. } => {
+					let masked = job.spec.masking.is_some();
 					Self::close_round(job_id, round, &mut job, now);
 					let parameters = job.spec.model.parameters().unwrap_or(0);
-					Self::close_round_weight(participants, parameters)
+					if masked {
+						Self::close_masked_round_weight(participants, parameters)
+					} else {
+						Self::close_round_weight(participants, parameters)
+					}
 				},
 				_ => T::DbWeight::get().reads(1),
 			}
@@ -938,22 +1180,49 @@ pub mod pallet {
 				excluded_twins: 0,
 				outcome: RoundOutcome::Open,
 				commitment: None,
+				masking: None,
 			};
+			let mut keys = BoundedVec::<(DidId, [u8; 32]), T::MaxDatasets>::new();
 			let mut bytes = 0usize;
 			for participant in &job.participants {
-				let Some(cohort) = Cohorts::<T>::get((job_id, round, participant.institution))
-				else {
-					continue;
-				};
-				record.admitted_twins.saturating_accrue(cohort.admitted.len() as u32);
+				let key = (job_id, round, participant.institution);
+				let Some(mut cohort) = Cohorts::<T>::get(key) else { continue };
+				if cohort.status == CohortStatus::Admitted && job.spec.masking.is_some() {
+					match Self::agreement_key(&participant.institution) {
+						// As many keys as participants: the push cannot fail.
+						Some(agreement) => {
+							let _ = keys.try_push((participant.institution, agreement));
+						},
+						None => {
+							Self::sit_out(job_round, participant, &mut cohort);
+							Cohorts::<T>::insert(key, &cohort);
+						},
+					}
+				}
 				record.excluded_twins.saturating_accrue(cohort.excluded.len() as u32);
 				if cohort.status == CohortStatus::Admitted {
+					record.admitted_twins.saturating_accrue(cohort.admitted.len() as u32);
 					// As many cohorts as participants: the push cannot fail.
 					let _ = record.expected.try_push(participant.institution);
 				}
 				bytes.saturating_accrue(cohort.encoded_size());
 			}
-			bytes.saturating_accrue(record.encoded_size());
+			if job.spec.masking.is_some() {
+				record.masking = Some(MaskedRoundOf::<T> {
+					opening_block: Self::parent_hash(),
+					agreement_keys: keys,
+					dropped: BoundedVec::new(),
+					revealed: BoundedVec::new(),
+					recovery_deadline: None,
+					masked_sum_hash: None,
+				});
+			}
+			// A masked record grows by its dropped list during recovery: it
+			// is paid for at its largest.
+			let growth = record.masking.as_ref().map_or(0, |masking| {
+				MaskedRoundOf::<T>::max_encoded_len().saturating_sub(masking.encoded_size())
+			});
+			bytes.saturating_accrue(record.encoded_size().saturating_add(growth));
 			let deposit = Self::deposit_for(bytes);
 			if T::Currency::hold(&HoldReason::JobDeposit.into(), &job.researcher, deposit).is_err()
 			{
@@ -1060,8 +1329,45 @@ pub mod pallet {
 			}
 		}
 
-		/// Closes `job`'s open round `round`: aggregates it if enough
-		/// institutions reported, or releases nothing.
+		/// An admitted cohort of a masked job whose institution has no X25519
+		/// key now sits the round out: it is not expected to report, and its
+		/// reservations return when the round ends, as a straggler's do.
+		fn sit_out(
+			job_round: JobRound,
+			participant: &Participant<T::AccountId>,
+			cohort: &mut CohortOf<T>,
+		) {
+			// Its twins' reservations are returned when the round ends, with
+			// every other non-reporter's (`settle_cohorts`): the last opening
+			// step stays one cohort's settlement light however many sit out.
+			cohort.status = CohortStatus::NoAgreementKey;
+			Self::deposit_event(Event::CohortSatOut {
+				job: job_round.job,
+				round: job_round.round,
+				institution: participant.institution,
+				status: cohort.status,
+			});
+		}
+
+		/// The X25519 `keyAgreement` key of `institution`'s DID (its first
+		/// one not of small order).
+		fn agreement_key(institution: &DidId) -> Option<[u8; 32]> {
+			T::Dids::keys_for(institution, Relationship::KeyAgreement)
+				.into_iter()
+				.find_map(|key| match key {
+					// A small-order key would make every seed with it public
+					// (and the agents refuse it): it counts as no key.
+					PublicKey::X25519(key) if !twinnet_secagg::is_small_order_key(&key) => {
+						Some(key)
+					},
+					_ => None,
+				})
+		}
+
+		/// Closes `job`'s round `round` for reports, or ends its recovery:
+		/// aggregates it if enough institutions reported (for a masked round
+		/// with institutions missing, once its survivors revealed their
+		/// seeds with them), or releases nothing.
 		pub(crate) fn close_round(
 			job_id: JobId,
 			round: u32,
@@ -1070,32 +1376,51 @@ pub mod pallet {
 		) {
 			let job_round = JobRound { job: job_id, round };
 			let Some(mut record) = Rounds::<T>::get(job_id, round) else { return };
+			if matches!(job.state, JobState::Running { .. })
+				&& Self::start_recovery(job_id, round, job, &mut record, now)
+			{
+				return;
+			}
 			let reports = Self::take_reports(job_id, round, job);
 			let reporters: Vec<DidId> =
 				reports.iter().map(|(institution, _)| *institution).collect();
 			record.reporters = BoundedVec::truncate_from(reporters.clone());
-			let aggregate = (reports.len() >= job.spec.min_participants as usize)
-				.then(|| fed_avg(reports.iter().map(|(_, u)| (u.records, u.parameters.as_slice()))))
-				.flatten()
+			let aggregate = Self::aggregate(job_id, round, job, &mut record, &reports)
 				.map(BoundedVec::<i32, T::MaxParameters>::truncate_from);
-			// With an aggregate or without, the reporters' updates are public.
+			// With an aggregate or without, the reporters' updates went out
+			// (a masked one is unmasked by any peer it shares a seed with).
 			Self::settle_cohorts(job_round, job, |institution| {
 				Self::settlement_of(&reporters, institution)
 			});
-			let Some(aggregate) = aggregate else {
-				record.outcome = RoundOutcome::NoQuorum;
-				Rounds::<T>::insert(job_id, round, record);
-				Self::deposit_event(Event::RoundFailed {
-					job: job_id,
-					round,
-					reporters,
-					quorum: job.spec.min_participants,
-				});
-				Self::after_failed_round(job_id, job, now);
-				return;
+			let aggregate = match aggregate {
+				Ok(aggregate) => aggregate,
+				Err(outcome) => {
+					if outcome == RoundOutcome::RecoveryFailed {
+						let missing = reporters
+							.iter()
+							.filter(|survivor| {
+								!Reveals::<T>::contains_key((job_id, round, **survivor))
+							})
+							.copied()
+							.collect();
+						Self::deposit_event(Event::RecoveryFailed { job: job_id, round, missing });
+					} else {
+						Self::deposit_event(Event::RoundFailed {
+							job: job_id,
+							round,
+							reporters,
+							quorum: job.spec.min_participants,
+						});
+					}
+					Self::take_reveals(job_id, round, job);
+					record.outcome = outcome;
+					Rounds::<T>::insert(job_id, round, record);
+					Self::after_failed_round(job_id, job, now);
+					return;
+				},
 			};
-			let update_hashes: Vec<H256> =
-				reports.iter().map(|(_, u)| update_hash(&u.parameters)).collect();
+			Self::take_reveals(job_id, round, job);
+			let update_hashes: Vec<H256> = reports.iter().map(|(_, u)| u.update.hash()).collect();
 			let records = reports.iter().map(|(_, u)| u64::from(u.records)).sum::<u64>();
 			let aggregate_hash = update_hash(&aggregate);
 			let update_root = update_root(&update_hashes);
@@ -1116,6 +1441,7 @@ pub mod pallet {
 				stragglers,
 				records,
 				commitment: record.commitment,
+				masked_sum_hash: record.masking.as_ref().and_then(|m| m.masked_sum_hash),
 			});
 			Self::pay_rewards(job_id, round, job, &reporters);
 			job.completed_rounds.saturating_inc();
@@ -1127,6 +1453,108 @@ pub mod pallet {
 				job.state = JobState::Pending;
 				Self::schedule(job_id, now.saturating_add(One::one()));
 				Jobs::<T>::insert(job_id, &*job);
+			}
+		}
+
+		/// At the deadline of a masked round that some expected institutions
+		/// missed while enough reported: records the survivors and the
+		/// dropped, and gives the survivors one more timeout to reveal their
+		/// seeds with the dropped (a dropped institution's report is refused
+		/// from now on). Whether recovery started.
+		fn start_recovery(
+			job_id: JobId,
+			round: u32,
+			job: &mut JobOf<T>,
+			record: &mut RoundOf<T>,
+			now: BlockNumberFor<T>,
+		) -> bool {
+			let Some(masking) = record.masking.as_mut() else { return false };
+			let (survivors, dropped): (Vec<DidId>, Vec<DidId>) =
+				record.expected.iter().partition(|institution| {
+					Updates::<T>::contains_key((job_id, round, **institution))
+				});
+			if dropped.is_empty() || survivors.len() < job.spec.min_participants as usize {
+				return false;
+			}
+			let deadline = now.saturating_add(job.spec.round_timeout);
+			// Both lists are parts of the expected institutions.
+			masking.dropped = BoundedVec::truncate_from(dropped.clone());
+			masking.recovery_deadline = Some(deadline);
+			record.reporters = BoundedVec::truncate_from(survivors.clone());
+			Rounds::<T>::insert(job_id, round, &*record);
+			job.state = JobState::Recovering { round, deadline };
+			Jobs::<T>::insert(job_id, &*job);
+			Self::schedule(job_id, deadline.saturating_add(One::one()));
+			Self::deposit_event(Event::RecoveryStarted {
+				job: job_id,
+				round,
+				survivors,
+				dropped,
+				deadline,
+			});
+			true
+		}
+
+		/// The aggregate of a closing round's reports: their FedAvg, or for a
+		/// masked round, the FedAvg of their unmasked sum (whose masked hash
+		/// it records); else why there is none.
+		fn aggregate(
+			job_id: JobId,
+			round: u32,
+			job: &JobOf<T>,
+			record: &mut RoundOf<T>,
+			reports: &[(DidId, UpdateOf<T>)],
+		) -> Result<Vec<i32>, RoundOutcome> {
+			if reports.len() < job.spec.min_participants as usize {
+				return Err(RoundOutcome::NoQuorum);
+			}
+			let Some(masking) = record.masking.as_mut() else {
+				let models = reports.iter().filter_map(|(_, u)| match &u.update {
+					Contribution::Model(parameters) => Some((u.records, parameters.as_slice())),
+					Contribution::Masked(_) => None,
+				});
+				return fed_avg(models).ok_or(RoundOutcome::NoQuorum);
+			};
+			let length = job.spec.model.parameters().unwrap_or(0) as usize;
+			let mut sum = alloc::vec![0u32; length];
+			for (_, update) in reports {
+				// Reports are checked to be masked and of the model's length.
+				if let Contribution::Masked(masked) = &update.update {
+					twinnet_secagg::add_into(&mut sum, masked);
+				}
+			}
+			masking.masked_sum_hash = Some(masked_hash(&sum));
+			for (survivor, _) in reports {
+				let seeds = match masking.dropped.is_empty() {
+					true => BoundedVec::new(),
+					false => Reveals::<T>::get((job_id, round, *survivor))
+						.ok_or(RoundOutcome::RecoveryFailed)?,
+				};
+				// A reveal names the dropped institutions, in order (checked).
+				for (dropped, seed) in &seeds {
+					twinnet_secagg::remove_pair_mask(
+						&mut sum,
+						seed,
+						survivor.as_fixed_bytes(),
+						dropped.as_fixed_bytes(),
+					);
+				}
+			}
+			let start = Models::<T>::get(job_id)
+				.map(BoundedVec::into_inner)
+				.unwrap_or_else(|| alloc::vec![0; length]);
+			let records = reports.iter().map(|(_, u)| u64::from(u.records)).sum::<u64>();
+			fed_avg_of_sum(&start, &twinnet_secagg::sum_to_integers(&sum), records)
+				.ok_or(RoundOutcome::NoQuorum)
+		}
+
+		/// Removes the seeds revealed in `round` of `job` (a masked job's).
+		fn take_reveals(job_id: JobId, round: u32, job: &JobOf<T>) {
+			if job.spec.masking.is_none() {
+				return;
+			}
+			for participant in &job.participants {
+				Reveals::<T>::remove((job_id, round, participant.institution));
 			}
 		}
 
@@ -1228,6 +1656,7 @@ pub mod pallet {
 				.into_iter()
 				.map(|(institution, _)| institution)
 				.collect();
+			Self::take_reveals(job_id, round, job);
 			Self::settle_cohorts(JobRound { job: job_id, round }, job, |institution| {
 				Self::settlement_of(&reporters, institution)
 			});
@@ -1325,6 +1754,13 @@ pub mod pallet {
 			H256::decode(&mut genesis.encode().as_slice()).unwrap_or_default()
 		}
 
+		/// The hash of the current block's parent, to which a masked round
+		/// opened now binds its seeds.
+		fn parent_hash() -> H256 {
+			let parent = frame_system::Pallet::<T>::parent_hash();
+			H256::decode(&mut parent.encode().as_slice()).unwrap_or_default()
+		}
+
 		/// Job `id` as the runtime API shows it.
 		pub fn job_view(
 			id: JobId,
@@ -1354,6 +1790,7 @@ pub mod pallet {
 				training: spec.training,
 				per_round: spec.per_round,
 				reward_per_update: spec.reward_per_update,
+				masking: spec.masking,
 				state: job.state,
 				next_round: job.next_round,
 				completed_rounds: job.completed_rounds,
@@ -1400,6 +1837,14 @@ pub mod pallet {
 				outcome: record.outcome,
 				cohorts,
 				commitment: record.commitment,
+				masking: record.masking.map(|masking| MaskedRoundView {
+					opening_block: masking.opening_block,
+					agreement_keys: masking.agreement_keys.into_inner(),
+					dropped: masking.dropped.into_inner(),
+					revealed: masking.revealed.into_inner(),
+					recovery_deadline: masking.recovery_deadline,
+					masked_sum_hash: masking.masked_sum_hash,
+				}),
 			})
 		}
 
@@ -1413,6 +1858,11 @@ pub mod pallet {
 			for cohort in view.cohorts {
 				let institution = cohort.institution;
 				if cohort.admitted.binary_search(twin).is_ok() {
+					// A cohort that sat out holds its reservations until the
+					// round ends, unused.
+					if cohort.status != CohortStatus::Admitted {
+						return TwinUsage::NotUsed { institution };
+					}
 					// A reporter's update was published (and its cohort
 					// charged) even if no aggregate followed: zero hash then.
 					let aggregate_hash = match view.outcome {
@@ -1436,9 +1886,44 @@ pub mod pallet {
 			TwinUsage::NotInRound
 		}
 
+		/// The invariants of a masked round's record: the dropped are
+		/// expected institutions that are not reporters, whoever revealed is
+		/// a reporter, and a round in recovery has someone dropped and its
+		/// job's deadline as its recovery deadline.
+		fn check_masked_round(
+			state: &JobState<BlockNumberFor<T>>,
+			round: u32,
+			record: &RoundOf<T>,
+			masking: &MaskedRoundOf<T>,
+		) -> Result<(), sp_runtime::TryRuntimeError> {
+			ensure!(
+				masking
+					.dropped
+					.iter()
+					.all(|d| record.expected.contains(d) && !record.reporters.contains(d)),
+				"a dropped institution was not expected, or reported"
+			);
+			ensure!(
+				masking.revealed.iter().all(|survivor| record.reporters.contains(survivor)),
+				"a reveal recorded from a non-survivor"
+			);
+			if let JobState::Recovering { round: r, deadline } = state {
+				if *r == round {
+					ensure!(!masking.dropped.is_empty(), "a recovery with nobody dropped");
+					ensure!(
+						masking.recovery_deadline.as_ref() == Some(deadline),
+						"a recovery deadline that is not its job's"
+					);
+				}
+			}
+			Ok(())
+		}
+
 		/// Checks the pallet's invariants: one agenda entry per job that has
-		/// not ended, sorted; a running job's round open and no other; updates
-		/// only of open rounds, from admitted institutions; a running job's
+		/// not ended, sorted; a running (or recovering) job's round open and
+		/// no other, masked exactly if the job is; updates only of open
+		/// rounds, from admitted institutions; reveals only of rounds in
+		/// recovery, from survivors, naming the dropped; a running job's
 		/// escrow exactly the rewards of the rounds left, an ended job's
 		/// none; each researcher's holds the sums of their jobs' escrows and
 		/// deposits.
@@ -1477,12 +1962,20 @@ pub mod pallet {
 					ensure!(job.escrow.is_zero(), "an ended job holds escrow");
 				}
 				for (round, record) in Rounds::<T>::iter_prefix(id) {
-					let open =
-						matches!(job.state, JobState::Running { round: r, .. } if r == round);
+					let open = matches!(job.state,
+						JobState::Running { round: r, .. } | JobState::Recovering { round: r, .. }
+							if r == round);
 					ensure!(
 						open == (record.outcome == RoundOutcome::Open),
-						"a round is open but not its job's running round, or the other way"
+						"a round is open but not its job's running or recovering round, or the other way"
 					);
+					ensure!(
+						record.masking.is_some() == job.spec.masking.is_some(),
+						"a round's masking is not its job's"
+					);
+					if let Some(masking) = &record.masking {
+						Self::check_masked_round(&job.state, round, &record, masking)?;
+					}
 				}
 			}
 			for (researcher, (escrow, deposit)) in holds {
@@ -1497,13 +1990,33 @@ pub mod pallet {
 					"a researcher's deposit hold is not the sum of their jobs' deposits"
 				);
 			}
-			for ((job, round, institution), _) in Updates::<T>::iter() {
+			for ((job, round, institution), update) in Updates::<T>::iter() {
 				let open = Rounds::<T>::get(job, round)
 					.is_some_and(|record| record.outcome == RoundOutcome::Open);
 				ensure!(open, "an update of a round that is not open");
+				let masked = Jobs::<T>::get(job).is_some_and(|job| job.spec.masking.is_some());
+				ensure!(update.update.is_masked() == masked, "an update is not of its job's kind");
 				let admitted = Cohorts::<T>::get((job, round, institution))
 					.is_some_and(|cohort| cohort.status == CohortStatus::Admitted);
 				ensure!(admitted, "an update from an institution not admitted");
+			}
+			for ((job, round, survivor), seeds) in Reveals::<T>::iter() {
+				let recovering = Jobs::<T>::get(job).is_some_and(
+					|record| matches!(record.state, JobState::Recovering { round: r, .. } if r == round),
+				);
+				ensure!(recovering, "seeds revealed for a round not in recovery");
+				let record =
+					Rounds::<T>::get(job, round).ok_or("seeds of a round with no record")?;
+				ensure!(record.reporters.contains(&survivor), "seeds revealed by a non-survivor");
+				ensure!(
+					record.masking.as_ref().is_some_and(|m| m.revealed.contains(&survivor)),
+					"seeds stored but the round does not record their reveal"
+				);
+				let dropped = record.masking.map(|masking| masking.dropped).unwrap_or_default();
+				ensure!(
+					seeds.iter().map(|(institution, _)| institution).eq(dropped.iter()),
+					"revealed seeds do not name the dropped institutions"
+				);
 			}
 			Ok(())
 		}

@@ -489,6 +489,26 @@ impl Site {
 		Self { n, institution, dataset, licence, twins }
 	}
 
+	/// The X25519 `keyAgreement` key [`Site::add_agreement_key`] adds.
+	pub fn agreement_key(&self) -> [u8; 32] {
+		[self.n.wrapping_add(0x40); 32]
+	}
+
+	/// Adds [`Site::agreement_key`] to the institution's DID (fragment `agree`).
+	pub fn add_agreement_key(&self) {
+		let method = pallet_twins::VerificationMethod {
+			fragment: BoundedVec::truncate_from(b"agree".to_vec()),
+			key: PublicKey::X25519(self.agreement_key()),
+			relationships: Relationships { key_agreement: true, ..Default::default() },
+		};
+		Twins::add_verification_method(
+			RuntimeOrigin::signed(publisher(self.n)),
+			self.institution,
+			method,
+		)
+		.expect("the agreement key is added");
+	}
+
 	/// This site's dataset under the researcher's licence.
 	pub fn licensed(&self) -> crate::DatasetLicence {
 		crate::DatasetLicence { dataset: self.dataset, licence: self.licence }
@@ -591,7 +611,88 @@ pub fn spec(sites: &[Site], rounds: u32, quorum: u32) -> crate::JobSpecOf<Test> 
 		},
 		per_round: per_round(),
 		reward_per_update: REWARD,
+		masking: None,
 	}
+}
+
+/// The update bound of [`masked_spec`] jobs: 1.0 in model units.
+pub const UPDATE_BOUND: u32 = 1 << 16;
+
+/// Like [`spec`], with secure aggregation (bound [`UPDATE_BOUND`]); gives
+/// every site's institution an X25519 key first.
+pub fn masked_spec(sites: &[Site], rounds: u32, quorum: u32) -> crate::JobSpecOf<Test> {
+	for site in sites {
+		site.add_agreement_key();
+	}
+	crate::JobSpec {
+		masking: Some(crate::Masking { update_bound: UPDATE_BOUND }),
+		..spec(sites, rounds, quorum)
+	}
+}
+
+/// The seed sites `a` and `b` share in every round here (the pallet never
+/// derives seeds: any 32 bytes the pair agrees on will do).
+pub fn pair_seed(a: &Site, b: &Site) -> [u8; 32] {
+	let (low, high) = if a.n < b.n { (a.n, b.n) } else { (b.n, a.n) };
+	sp_io::hashing::blake2_256(&[low, high])
+}
+
+/// `site`'s masked update: `records × (model − start)` masked with its pair
+/// seed with each of `peers` (the round's other expected sites).
+pub fn masked_update(
+	site: &Site,
+	peers: &[&Site],
+	records: u32,
+	model: &[i32],
+	start: &[i32],
+) -> Vec<u32> {
+	let mut update = twinnet_secagg::weighted_update(records, model, start, UPDATE_BOUND)
+		.expect("the update fits");
+	let seeds: Vec<(DidId, [u8; 32])> =
+		peers.iter().map(|peer| (peer.institution, pair_seed(site, peer))).collect();
+	twinnet_secagg::mask_update(
+		&mut update,
+		site.institution.as_fixed_bytes(),
+		seeds.iter().map(|(peer, seed)| (peer.as_fixed_bytes(), seed)),
+	);
+	update
+}
+
+/// `site`'s masked report for `round` of `job`.
+pub fn masked_report(
+	job: u64,
+	round: u32,
+	site: &Site,
+	records: u32,
+	masked: &[u32],
+) -> crate::ReportOf<Test> {
+	crate::Report {
+		job,
+		round,
+		institution: site.institution,
+		records,
+		update: crate::Contribution::Masked(BoundedVec::truncate_from(masked.to_vec())),
+	}
+}
+
+/// `survivor`'s reveal of its seeds with `dropped` in `round` of `job`.
+pub fn reveal(job: u64, round: u32, survivor: &Site, dropped: &[&Site]) -> crate::RevealOf<Test> {
+	crate::Reveal {
+		job,
+		round,
+		institution: survivor.institution,
+		seeds: BoundedVec::truncate_from(
+			dropped
+				.iter()
+				.map(|d| (d.institution, pair_seed(survivor, d)))
+				.collect::<Vec<_>>(),
+		),
+	}
+}
+
+/// The signature of `reveal` by `site`'s node key.
+pub fn sign_reveal(reveal: &crate::RevealOf<Test>, site: &Site) -> DidSignature {
+	DidSignature::Sr25519(node_key(site.n).sign(&reveal.message(Federated::genesis_hash())).0)
 }
 
 /// `site`'s report for `round` of `job`, with `parameters`.
@@ -607,7 +708,7 @@ pub fn report(
 		round,
 		institution: site.institution,
 		records,
-		parameters: BoundedVec::truncate_from(parameters.to_vec()),
+		update: crate::Contribution::Model(BoundedVec::truncate_from(parameters.to_vec())),
 	}
 }
 

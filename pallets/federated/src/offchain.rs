@@ -17,6 +17,17 @@
 //!    local key and submits `submit_update` as an authorized transaction
 //!    (`CreateAuthorizedTransaction`; no account, no nonce, no fee).
 //!
+//! For a masked job the agent's update is the SCALE encoding of `(records:
+//! u32, masked: Vec<u32>)`, reported as [`Contribution::Masked`]. When a
+//! masked round is in recovery and an institution of this node survived
+//! it (reported) and has not revealed, the worker **reveals**: `GET
+//! {agent}/v1/rounds/{J}/{R}/{did}/seeds` answers 200 with the SCALE
+//! encoding of `Vec<([u8; 32], [u8; 32])>` (each dropped institution's DID
+//! id and the seed shared with it; the agent derives them itself, from
+//! its node's finalized view of the round), which the worker signs
+//! ([`reveal_message`]) and submits as `reveal_seeds`, authorized as a
+//! report is.
+//!
 //! The agent's base URL is read from the node's persistent offchain storage:
 //! under [`AGENT_URL_KEY`] followed by `/` and the institution's DID
 //! (`twinnet/federated/agent-url/did:twin:…`) for a node that holds the keys
@@ -53,8 +64,10 @@ use twinnet_primitives::{
 };
 
 use crate::{
-	pallet::{Agenda, Call, Cohorts, Config, Jobs, Pallet, ReportOf, Updates},
-	CohortStatus, JobId, JobState, Report,
+	pallet::{
+		Agenda, Call, Cohorts, Config, Jobs, Pallet, ReportOf, RevealOf, Reveals, Rounds, Updates,
+	},
+	CohortStatus, Contribution, JobId, JobState, Report, Reveal,
 };
 
 /// The keystore key type of an institution's report key (an sr25519 key
@@ -92,7 +105,17 @@ pub enum TaskState {
 /// worker collects and submits it again (the pool may have dropped it).
 pub const RESUBMIT_AFTER_BLOCKS: u64 = 5;
 
-/// One round an institution of this node must report in.
+/// What an institution of this node must do in a round.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Debug)]
+pub enum Duty {
+	/// Report its update (the round is open).
+	Report,
+	/// Reveal its seeds with the dropped institutions (the masked round is
+	/// in recovery and it survived).
+	Reveal,
+}
+
+/// One round an institution of this node must report or reveal in.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Task {
 	/// The job.
@@ -103,6 +126,10 @@ pub struct Task {
 	pub institution: DidId,
 	/// The local key that signs for it.
 	pub key: sp_core::sr25519::Public,
+	/// What it must do.
+	pub duty: Duty,
+	/// Whether the job's reports are masked.
+	pub masked: bool,
 }
 
 impl Task {
@@ -110,6 +137,9 @@ impl Task {
 	fn storage_key(&self) -> Vec<u8> {
 		let mut key = TASK_PREFIX.to_vec();
 		(self.job, self.round, self.institution).encode_to(&mut key);
+		if self.duty == Duty::Reveal {
+			self.duty.encode_to(&mut key);
+		}
 		key
 	}
 }
@@ -146,77 +176,126 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 	}
 
 	/// The open rounds in which an institution with a key in `keys` is
-	/// admitted and has not reported, in agenda order.
+	/// admitted and has not reported, and the masked rounds in recovery in
+	/// which it survived and has not revealed, in agenda order.
 	pub fn tasks(keys: &[sp_core::sr25519::Public]) -> Vec<Task> {
 		let mut tasks = Vec::new();
 		for (_, job) in Agenda::<T>::get() {
 			let Some(record) = Jobs::<T>::get(job) else { continue };
-			let JobState::Running { round, .. } = record.state else { continue };
+			let (round, duty) = match record.state {
+				JobState::Running { round, .. } => (round, Duty::Report),
+				JobState::Recovering { round, .. } => (round, Duty::Reveal),
+				_ => continue,
+			};
+			let survivors = match duty {
+				Duty::Report => Default::default(),
+				Duty::Reveal => {
+					Rounds::<T>::get(job, round).map(|round| round.reporters).unwrap_or_default()
+				},
+			};
 			for participant in &record.participants {
 				let institution = participant.institution;
-				let admitted = Cohorts::<T>::get((job, round, institution))
-					.is_some_and(|cohort| cohort.status == CohortStatus::Admitted);
-				if !admitted || Updates::<T>::contains_key((job, round, institution)) {
+				let key = (job, round, institution);
+				let due = match duty {
+					Duty::Report => {
+						Cohorts::<T>::get(key)
+							.is_some_and(|cohort| cohort.status == CohortStatus::Admitted)
+							&& !Updates::<T>::contains_key(key)
+					},
+					Duty::Reveal => {
+						survivors.contains(&institution) && !Reveals::<T>::contains_key(key)
+					},
+				};
+				if !due {
 					continue;
 				}
-				let local = T::Dids::keys_for(&institution, Relationship::CapabilityInvocation)
-					.into_iter()
-					.find_map(|key| match key {
-						PublicKey::Sr25519(raw) => {
-							keys.iter().find(|local| local.0 == raw).copied()
-						},
-						_ => None,
-					});
-				if let Some(key) = local {
-					tasks.push(Task { job, round, institution, key });
+				if let Some(key) = local_key::<T>(&institution, keys) {
+					let masked = record.spec.masking.is_some();
+					tasks.push(Task { job, round, institution, key, duty, masked });
 				}
 			}
 		}
 		tasks
 	}
 
-	/// Takes `task` one step further: dispatch, or collect and report.
+	/// Takes `task` one step further: dispatch, or collect and report; or
+	/// fetch the seeds and reveal them.
 	fn advance(agent: &str, task: &Task, now: u64) -> Result<(), String> {
 		let key = task.storage_key();
 		let state = StorageValueRef::persistent(&key);
-		match state.get::<TaskState>().map_err(|_| String::from("corrupt task state"))? {
-			None => {
+		let current = state.get::<TaskState>().map_err(|_| String::from("corrupt task state"))?;
+		let call = match (task.duty, current) {
+			(Duty::Report, None) => {
 				dispatch(agent, task)?;
 				state.set(&TaskState::Dispatched);
+				return Ok(());
 			},
 			// Collected and reported, or reported long ago and still not on
 			// chain: collect and report (again).
-			Some(TaskState::Dispatched | TaskState::Submitted { .. }) => {
-				let Some((records, parameters)) = collect(agent, task)? else { return Ok(()) };
-				Self::report(task, records, parameters)?;
-				state.set(&TaskState::Submitted { at: now });
+			(Duty::Report, Some(_)) => {
+				let Some((records, update)) = collect::<T::MaxParameters>(agent, task)? else {
+					return Ok(());
+				};
+				Self::report_call(task, records, update)?
 			},
-		}
+			(Duty::Reveal, _) => {
+				let Some(seeds) = fetch_seeds(agent, task)? else { return Ok(()) };
+				Self::reveal_call(task, seeds)?
+			},
+		};
+		let transaction = T::create_authorized_transaction(call.into());
+		SubmitTransaction::<T, Call<T>>::submit_transaction(transaction)
+			.map_err(|()| String::from("the pool refused the transaction"))?;
+		state.set(&TaskState::Submitted { at: now });
 		Ok(())
 	}
 
-	/// Signs and submits `task`'s report.
-	fn report(task: &Task, records: u32, parameters: Vec<i32>) -> Result<(), String> {
-		let parameters = BoundedVec::try_from(parameters)
-			.map_err(|_| String::from("the agent's update has too many parameters"))?;
+	/// `task`'s report, signed.
+	fn report_call(
+		task: &Task,
+		records: u32,
+		update: Contribution<T::MaxParameters>,
+	) -> Result<Call<T>, String> {
 		let report: ReportOf<T> = Report {
 			job: task.job,
 			round: task.round,
 			institution: task.institution,
 			records,
-			parameters,
+			update,
 		};
-		let message = report.message(Self::genesis_hash());
-		let signature = sp_io::crypto::sr25519_sign(KEY_TYPE, &task.key, &message)
-			.ok_or_else(|| String::from("the keystore lost the report key"))?;
-		let call = Call::<T>::submit_update {
-			report: alloc::boxed::Box::new(report),
-			signature: DidSignature::Sr25519(signature.0),
-		};
-		let transaction = T::create_authorized_transaction(call.into());
-		SubmitTransaction::<T, Call<T>>::submit_transaction(transaction)
-			.map_err(|()| String::from("the pool refused the report"))
+		let signature = sign(task, &report.message(Self::genesis_hash()))?;
+		Ok(Call::<T>::submit_update { report: alloc::boxed::Box::new(report), signature })
 	}
+
+	/// `task`'s reveal of `seeds`, signed.
+	fn reveal_call(task: &Task, seeds: Vec<(DidId, [u8; 32])>) -> Result<Call<T>, String> {
+		let seeds = BoundedVec::try_from(seeds)
+			.map_err(|_| String::from("the agent revealed too many seeds"))?;
+		let reveal: RevealOf<T> =
+			Reveal { job: task.job, round: task.round, institution: task.institution, seeds };
+		let signature = sign(task, &reveal.message(Self::genesis_hash()))?;
+		Ok(Call::<T>::reveal_seeds { reveal: alloc::boxed::Box::new(reveal), signature })
+	}
+}
+
+/// The key in `keys` that is a `capabilityInvocation` key of `institution`.
+fn local_key<T: Config>(
+	institution: &DidId,
+	keys: &[sp_core::sr25519::Public],
+) -> Option<sp_core::sr25519::Public> {
+	T::Dids::keys_for(institution, Relationship::CapabilityInvocation)
+		.into_iter()
+		.find_map(|key| match key {
+			PublicKey::Sr25519(raw) => keys.iter().find(|local| local.0 == raw).copied(),
+			_ => None,
+		})
+}
+
+/// Signs `message` with `task`'s local key.
+fn sign(task: &Task, message: &[u8]) -> Result<DidSignature, String> {
+	sp_io::crypto::sr25519_sign(KEY_TYPE, &task.key, message)
+		.map(|signature| DidSignature::Sr25519(signature.0))
+		.ok_or_else(|| String::from("the keystore lost the report key"))
 }
 
 /// The base URL of `institution`'s compute agent: its own, else the node's.
@@ -254,17 +333,52 @@ fn dispatch(agent: &str, task: &Task) -> Result<(), String> {
 	}
 }
 
-/// The agent's update for the task, once it is ready.
-fn collect(agent: &str, task: &Task) -> Result<Option<(u32, Vec<i32>)>, String> {
-	let url =
-		format!("{agent}/v1/rounds/{}/{}/{}", task.job, task.round, format_did(&task.institution));
+/// The agent's update for the task, once it is ready: a model, or for a
+/// masked job a masked update.
+fn collect<MaxParameters: Get<u32>>(
+	agent: &str,
+	task: &Task,
+) -> Result<Option<(u32, Contribution<MaxParameters>)>, String> {
+	let Some(body) = fetch(agent, task, "")? else { return Ok(None) };
+	let too_long = || String::from("the agent's update has too many parameters");
+	let update = if task.masked {
+		<(u32, Vec<u32>)>::decode(&mut body.as_slice())
+			.map_err(|_| String::from("the agent's update is not SCALE (records, masked)"))
+			.and_then(|(records, masked)| {
+				let masked = BoundedVec::try_from(masked).map_err(|_| too_long())?;
+				Ok((records, Contribution::Masked(masked)))
+			})?
+	} else {
+		<(u32, Vec<i32>)>::decode(&mut body.as_slice())
+			.map_err(|_| String::from("the agent's update is not SCALE (records, parameters)"))
+			.and_then(|(records, model)| {
+				let model = BoundedVec::try_from(model).map_err(|_| too_long())?;
+				Ok((records, Contribution::Model(model)))
+			})?
+	};
+	Ok(Some(update))
+}
+
+/// The seeds the agent reveals for the task's round in recovery, once it
+/// answers: (dropped institution, seed) in the round's `dropped` order.
+fn fetch_seeds(agent: &str, task: &Task) -> Result<Option<Vec<(DidId, [u8; 32])>>, String> {
+	let Some(body) = fetch(agent, task, "/seeds")? else { return Ok(None) };
+	<Vec<([u8; 32], [u8; 32])>>::decode(&mut body.as_slice())
+		.map(|seeds| Some(seeds.into_iter().map(|(did, seed)| (DidId::from(did), seed)).collect()))
+		.map_err(|_| String::from("the agent's seeds are not SCALE (dropped, seed) pairs"))
+}
+
+/// The body of the agent's 200 answer for the task's round at `suffix`, if
+/// it gave one.
+fn fetch(agent: &str, task: &Task, suffix: &str) -> Result<Option<Vec<u8>>, String> {
+	let url = format!(
+		"{agent}/v1/rounds/{}/{}/{}{suffix}",
+		task.job,
+		task.round,
+		format_did(&task.institution)
+	);
 	let (status, body) = send(http::Request::get(&url))?;
-	if status != 200 || body.is_empty() {
-		return Ok(None);
-	}
-	<(u32, Vec<i32>)>::decode(&mut body.as_slice())
-		.map(Some)
-		.map_err(|_| String::from("the agent's update is not SCALE (records, parameters)"))
+	Ok((status == 200 && !body.is_empty()).then_some(body))
 }
 
 /// Sends `request` with the deadline; returns the status and body.

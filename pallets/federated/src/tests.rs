@@ -540,6 +540,7 @@ fn stragglers_are_dropped_and_their_cohorts_budget_returned() {
 			stragglers: vec![sites[1].institution],
 			records: 5,
 			commitment: None,
+			masked_sum_hash: None,
 		}));
 		for twin in &sites[1].twins {
 			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
@@ -964,11 +965,11 @@ mod offchain_worker {
 	};
 	use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
 
-	const AGENT: &str = "http://127.0.0.1:7700";
+	pub(super) const AGENT: &str = "http://127.0.0.1:7700";
 
 	/// Runs `test` with an offchain worker environment whose keystore holds
 	/// site 0's node key, and its pool and HTTP state.
-	fn with_offchain(
+	pub(super) fn with_offchain(
 		test: impl FnOnce(
 			&std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::OffchainState>>,
 			&std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::PoolState>>,
@@ -992,7 +993,7 @@ mod offchain_worker {
 		});
 	}
 
-	fn set_agent(url: &str) {
+	pub(super) fn set_agent(url: &str) {
 		sp_io::offchain::local_storage_set(
 			sp_core::offchain::StorageKind::PERSISTENT,
 			crate::offchain::AGENT_URL_KEY,
@@ -1001,7 +1002,7 @@ mod offchain_worker {
 	}
 
 	/// The request handing round 0 of `job` to the agent for `institution`.
-	fn dispatch_request(job: u64, institution: &DidId) -> PendingRequest {
+	pub(super) fn dispatch_request(job: u64, institution: &DidId) -> PendingRequest {
 		let institution = twinnet_primitives::did::format_did(institution);
 		PendingRequest {
 			method: "POST".into(),
@@ -1015,17 +1016,22 @@ mod offchain_worker {
 		}
 	}
 
-	/// The request collecting `institution`'s update of round 0 of `job`,
-	/// answered with `response`.
-	fn collect_request(job: u64, institution: &DidId, response: Vec<u8>) -> PendingRequest {
-		let institution = twinnet_primitives::did::format_did(institution);
+	/// A GET of `path` under the agent's rounds, answered with `response`.
+	pub(super) fn get(path: String, response: Vec<u8>) -> PendingRequest {
 		PendingRequest {
 			method: "GET".into(),
-			uri: format!("{AGENT}/v1/rounds/{job}/0/{institution}"),
+			uri: format!("{AGENT}/v1/rounds/{path}"),
 			response: Some(response),
 			sent: true,
 			..Default::default()
 		}
+	}
+
+	/// The request collecting `institution`'s update of round 0 of `job`,
+	/// answered with `response`.
+	fn collect_request(job: u64, institution: &DidId, response: Vec<u8>) -> PendingRequest {
+		let institution = twinnet_primitives::did::format_did(institution);
+		get(format!("{job}/0/{institution}"), response)
 	}
 
 	#[test]
@@ -1058,7 +1064,11 @@ mod offchain_worker {
 				panic!("a report")
 			};
 			assert_eq!(report.institution, sites[0].institution);
-			assert_eq!((report.records, report.parameters.to_vec()), update);
+			assert_eq!(
+				report.update,
+				crate::Contribution::Model(BoundedVec::truncate_from(update.1.clone()))
+			);
+			assert_eq!(report.records, update.0);
 			// The pool would take it, and the chain accepts it.
 			assert!(call.authorize(TransactionSource::Local).unwrap().is_ok());
 			assert_ok!(Federated::submit_update(authorized(), report, signature));
@@ -1607,4 +1617,1168 @@ mod properties {
 			});
 		}
 	}
+}
+
+// ---- secure aggregation ----------------------------------------------------------
+
+mod secure_aggregation {
+	use super::*;
+	use crate::{Contribution, Masking, RevealOf, Reveals};
+
+	/// The three sites' models of a first round (from the zero model), with
+	/// their records (at most each site's cohort: 3, 3 and 2).
+	pub(super) fn first_models() -> Vec<(u32, Vec<i32>)> {
+		vec![(3, vec![300, -300, 10, 0]), (1, vec![100, 100, 10, 5]), (2, vec![0, 0, 10, -7])]
+	}
+
+	/// `site`'s masked update, masked with every other site of `expected`.
+	pub(super) fn masked_of(
+		site: &Site,
+		expected: &[&Site],
+		records: u32,
+		model: &[i32],
+		start: &[i32],
+	) -> Vec<u32> {
+		let peers: Vec<&Site> = expected.iter().copied().filter(|peer| peer.n != site.n).collect();
+		masked_update(site, &peers, records, model, start)
+	}
+
+	/// The sum of `updates` in the ring.
+	pub(super) fn ring_sum<'a>(updates: impl IntoIterator<Item = &'a Vec<u32>>) -> Vec<u32> {
+		let mut sum = vec![0u32; 4];
+		for update in updates {
+			assert!(twinnet_secagg::add_into(&mut sum, update));
+		}
+		sum
+	}
+
+	/// FedAvg of `models` (records, parameters).
+	pub(super) fn average<'a>(models: impl IntoIterator<Item = &'a (u32, Vec<i32>)>) -> Vec<i32> {
+		crate::fed_avg(models.into_iter().map(|(n, m)| (*n, m.as_slice()))).unwrap()
+	}
+
+	/// Submits `reveal` signed by `signer`'s node key.
+	pub(super) fn submit_reveal(reveal: RevealOf<Test>, signer: &Site) -> DispatchResult {
+		let signature = sign_reveal(&reveal, signer);
+		Federated::reveal_seeds(authorized(), Box::new(reveal), signature)
+	}
+
+	/// How the pool sees `reveal` with `signature`.
+	fn reveal_validity(
+		reveal: RevealOf<Test>,
+		signature: DidSignature,
+	) -> Result<
+		(frame_support::pallet_prelude::ValidTransaction, frame_support::weights::Weight),
+		TransactionValidityError,
+	> {
+		let call = Call::<Test>::reveal_seeds { reveal: Box::new(reveal), signature };
+		call.authorize(TransactionSource::External).expect("an authorized call")
+	}
+
+	/// How the pool sees `report` signed by `signer`.
+	fn report_validity(
+		report: ReportOf<Test>,
+		signer: &Site,
+	) -> Result<
+		(frame_support::pallet_prelude::ValidTransaction, frame_support::weights::Weight),
+		TransactionValidityError,
+	> {
+		let signature = sign(&report, signer);
+		let call = Call::<Test>::submit_update { report: Box::new(report), signature };
+		call.authorize(TransactionSource::External).expect("an authorized call")
+	}
+
+	fn stale() -> TransactionValidityError {
+		TransactionValidityError::Invalid(InvalidTransaction::Stale)
+	}
+
+	fn bad_call() -> TransactionValidityError {
+		TransactionValidityError::Invalid(InvalidTransaction::Call)
+	}
+
+	/// A masked job of one round on the three sites, quorum 2, in which
+	/// sites 0 and 2 reported their first models and site 1 dropped: in
+	/// recovery from block 8 (its deadline 13). Returns the job and the
+	/// survivors' masked updates.
+	fn in_recovery(sites: &[Site], rounds: u32) -> (u64, Vec<Vec<u32>>) {
+		let all: Vec<&Site> = sites.iter().collect();
+		let job = create(masked_spec(sites, rounds, 2));
+		run_to_block(2);
+		let models = first_models();
+		let mut masked = Vec::new();
+		for i in [0, 2] {
+			let (records, model) = &models[i];
+			let update = masked_of(&sites[i], &all, *records, model, &[0; 4]);
+			assert_ok!(submit(masked_report(job, 0, &sites[i], *records, &update), &sites[i]));
+			masked.push(update);
+		}
+		run_to_block(8);
+		assert_eq!(
+			Jobs::<Test>::get(job).unwrap().state,
+			JobState::Recovering { round: 0, deadline: 13 }
+		);
+		(job, masked)
+	}
+
+	#[test]
+	fn a_masked_round_releases_bit_for_bit_the_aggregate_of_the_same_models_in_the_clear() {
+		run_test(|| {
+			let sites = three_sites();
+			let all: Vec<&Site> = sites.iter().collect();
+			let institutions: Vec<DidId> = sites.iter().map(|s| s.institution).collect();
+			let masked_job = create(masked_spec(&sites, 2, 2));
+			let plain_job = create(spec(&sites, 2, 2));
+			// Round 1's changes, one of them at the bound (not clamped).
+			let deltas = [
+				[1_000, -2_000, 5, 0],
+				[-(UPDATE_BOUND as i32), 60_000, -1, 3],
+				[7, 7, -7, UPDATE_BOUND as i32],
+			];
+			for round in 0..2u32 {
+				let open = 2 + 2 * u64::from(round);
+				run_to_block(open);
+				let record = Rounds::<Test>::get(masked_job, round).unwrap();
+				let masking = record.masking.clone().unwrap();
+				assert_eq!(
+					masking.agreement_keys.to_vec(),
+					sites.iter().map(|s| (s.institution, s.agreement_key())).collect::<Vec<_>>()
+				);
+				assert!(masking.dropped.is_empty());
+				assert_eq!(masking.recovery_deadline, None);
+				assert_eq!(masking.masked_sum_hash, None);
+				assert!(Rounds::<Test>::get(plain_job, round).unwrap().masking.is_none());
+				let start =
+					Models::<Test>::get(masked_job).map(|m| m.to_vec()).unwrap_or(vec![0; 4]);
+				assert_eq!(
+					Models::<Test>::get(plain_job).map(|m| m.to_vec()).unwrap_or(vec![0; 4]),
+					start
+				);
+				let models: Vec<(u32, Vec<i32>)> = if round == 0 {
+					first_models()
+				} else {
+					let records = [2, 3, 1];
+					(0..3)
+						.map(|i| {
+							(records[i], start.iter().zip(deltas[i]).map(|(s, d)| s + d).collect())
+						})
+						.collect()
+				};
+				let mut masked = Vec::new();
+				let mut weighted = Vec::new();
+				for (site, (records, model)) in sites.iter().zip(&models) {
+					let update = masked_of(site, &all, *records, model, &start);
+					let plain =
+						twinnet_secagg::weighted_update(*records, model, &start, UPDATE_BOUND)
+							.unwrap();
+					assert_ok!(submit(
+						masked_report(masked_job, round, site, *records, &update),
+						site
+					));
+					assert_ok!(submit(report(plain_job, round, site, *records, model), site));
+					// What the chain stores (and the pool saw) is masked.
+					let stored =
+						Updates::<Test>::get((masked_job, round, site.institution)).unwrap();
+					assert_eq!(
+						stored.update,
+						Contribution::Masked(BoundedVec::truncate_from(update.clone()))
+					);
+					assert_ne!(
+						stored.update,
+						Contribution::Masked(BoundedVec::truncate_from(plain.clone()))
+					);
+					masked.push(update);
+					weighted.push(plain);
+				}
+				// Every mask is in the sum once with each sign.
+				let sum = ring_sum(&masked);
+				assert_eq!(sum, ring_sum(&weighted));
+				run_to_block(open + 1);
+				let expected = average(&models);
+				assert_eq!(Models::<Test>::get(masked_job).unwrap().to_vec(), expected);
+				assert_eq!(Models::<Test>::get(plain_job).unwrap().to_vec(), expected);
+				let record = Rounds::<Test>::get(masked_job, round).unwrap();
+				let masking = record.masking.unwrap();
+				assert_eq!(masking.masked_sum_hash, Some(crate::masked_hash(&sum)));
+				assert!(masking.dropped.is_empty());
+				let leaves: Vec<H256> = masked.iter().map(|m| crate::masked_hash(m)).collect();
+				let records = models.iter().map(|(n, _)| u64::from(*n)).sum::<u64>();
+				let aggregated = RoundOutcome::Aggregated {
+					aggregate_hash: crate::update_hash(&expected),
+					update_root: crate::update_root(&leaves),
+					records,
+				};
+				assert_eq!(record.outcome, aggregated);
+				assert_eq!(record.reporters.to_vec(), institutions);
+				assert!(events().contains(&Event::RoundAggregated {
+					job: masked_job,
+					round,
+					aggregate_hash: crate::update_hash(&expected),
+					update_root: crate::update_root(&leaves),
+					reporters: institutions.clone(),
+					stragglers: vec![],
+					records,
+					commitment: None,
+					masked_sum_hash: Some(crate::masked_hash(&sum)),
+				}));
+				assert!(events().iter().any(|e| matches!(e,
+					Event::RoundAggregated { job, round: r, masked_sum_hash: None, .. }
+						if *job == plain_job && *r == round)));
+				assert!(Updates::<Test>::iter().next().is_none());
+			}
+			assert_eq!(Jobs::<Test>::get(masked_job).unwrap().state, JobState::Completed);
+			assert_eq!(Jobs::<Test>::get(plain_job).unwrap().state, JobState::Completed);
+		});
+	}
+
+	#[test]
+	fn a_dropped_institution_s_masks_are_removed_with_the_seeds_its_survivors_reveal() {
+		run_test(|| {
+			let sites = three_sites();
+			let all: Vec<&Site> = sites.iter().collect();
+			let job = create(masked_spec(&sites, 1, 2));
+			run_to_block(2);
+			let models = first_models();
+			let mut masked = Vec::new();
+			for i in [0, 2] {
+				let (records, model) = &models[i];
+				let update = masked_of(&sites[i], &all, *records, model, &[0; 4]);
+				assert_ok!(submit(masked_report(job, 0, &sites[i], *records, &update), &sites[i]));
+				masked.push(update);
+			}
+			let (s0, s1, s2) = (sites[0].institution, sites[1].institution, sites[2].institution);
+			run_to_block(7);
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().state,
+				JobState::Running { round: 0, deadline: 7 }
+			);
+			// Past the deadline: recovery, one more timeout for the reveals.
+			run_to_block(8);
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().state,
+				JobState::Recovering { round: 0, deadline: 13 }
+			);
+			System::assert_last_event(
+				Event::RecoveryStarted {
+					job,
+					round: 0,
+					survivors: vec![s0, s2],
+					dropped: vec![s1],
+					deadline: 13,
+				}
+				.into(),
+			);
+			let record = Rounds::<Test>::get(job, 0).unwrap();
+			assert_eq!(record.outcome, RoundOutcome::Open);
+			assert_eq!(record.reporters.to_vec(), vec![s0, s2]);
+			let masking = record.masking.unwrap();
+			assert_eq!(masking.dropped.to_vec(), vec![s1]);
+			assert_eq!(masking.recovery_deadline, Some(13));
+			assert_eq!(Agenda::<Test>::get().into_inner(), vec![(14, job)]);
+			// The dropped site's late report is refused, in the pool and at dispatch:
+			// its seeds are about to be revealed.
+			let (records, model) = &models[1];
+			let late = masked_report(
+				job,
+				0,
+				&sites[1],
+				*records,
+				&masked_of(&sites[1], &all, *records, model, &[0; 4]),
+			);
+			assert_eq!(report_validity(late.clone(), &sites[1]).unwrap_err(), stale());
+			assert_noop!(submit(late, &sites[1]), Error::<Test>::RoundNotOpen);
+			// The survivors' masked sum still carries their masks with site 1.
+			let weighted: Vec<Vec<u32>> = [0, 2]
+				.iter()
+				.map(|i| {
+					let (records, model) = &models[*i];
+					twinnet_secagg::weighted_update(*records, model, &[0; 4], UPDATE_BOUND).unwrap()
+				})
+				.collect();
+			assert_ne!(ring_sum(&masked), ring_sum(&weighted));
+			let before: Vec<u64> = (0..3).map(|n| Balances::balance(&publisher(n))).collect();
+			assert_ok!(submit_reveal(reveal(job, 0, &sites[0], &[&sites[1]]), &sites[0]));
+			System::assert_last_event(
+				Event::SeedsRevealed { job, round: 0, institution: s0 }.into(),
+			);
+			// One survivor is still to reveal: the round waits.
+			assert_eq!(Agenda::<Test>::get().into_inner(), vec![(14, job)]);
+			assert_eq!(Federated::round_view(job, 0).unwrap().masking.unwrap().revealed, vec![s0]);
+			assert_ok!(submit_reveal(reveal(job, 0, &sites[2], &[&sites[1]]), &sites[2]));
+			assert_eq!(Agenda::<Test>::get().into_inner(), vec![(9, job)]);
+			run_to_block(9);
+			let survivors = [models[0].clone(), models[2].clone()];
+			let expected = average(&survivors);
+			assert_eq!(Models::<Test>::get(job).unwrap().to_vec(), expected);
+			let sum = ring_sum(&masked);
+			let leaves: Vec<H256> = masked.iter().map(|m| crate::masked_hash(m)).collect();
+			let record = Rounds::<Test>::get(job, 0).unwrap();
+			assert_eq!(
+				record.outcome,
+				RoundOutcome::Aggregated {
+					aggregate_hash: crate::update_hash(&expected),
+					update_root: crate::update_root(&leaves),
+					records: 5,
+				}
+			);
+			assert_eq!(record.reporters.to_vec(), vec![s0, s2]);
+			let masking = record.masking.unwrap();
+			assert_eq!(masking.dropped.to_vec(), vec![s1]);
+			// The proof record keeps who revealed once the seeds are gone.
+			assert_eq!(masking.revealed.to_vec(), vec![s0, s2]);
+			assert_eq!(masking.masked_sum_hash, Some(crate::masked_hash(&sum)));
+			assert!(events().contains(&Event::RoundAggregated {
+				job,
+				round: 0,
+				aggregate_hash: crate::update_hash(&expected),
+				update_root: crate::update_root(&leaves),
+				reporters: vec![s0, s2],
+				stragglers: vec![s1],
+				records: 5,
+				commitment: None,
+				masked_sum_hash: Some(crate::masked_hash(&sum)),
+			}));
+			// Only the survivors are paid; only their cohorts are charged.
+			let paid: Vec<DidId> = events()
+				.into_iter()
+				.filter_map(|e| match e {
+					Event::RewardPaid { institution, .. } => Some(institution),
+					_ => None,
+				})
+				.collect();
+			assert_eq!(paid, vec![s0, s2]);
+			assert_eq!(Balances::balance(&publisher(0)), before[0] + REWARD);
+			assert_eq!(Balances::balance(&publisher(1)), before[1]);
+			assert_eq!(Balances::balance(&publisher(2)), before[2] + REWARD);
+			for twin in sites[0].twins.iter().chain(&sites[2].twins) {
+				assert_eq!(grant_of(twin).spent, per_round());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+			for twin in &sites[1].twins {
+				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+			assert!(Reveals::<Test>::iter().next().is_none());
+			assert!(Updates::<Test>::iter().next().is_none());
+			assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Completed);
+		});
+	}
+
+	#[test]
+	fn a_recovery_without_every_survivor_s_seeds_releases_nothing_and_charges_the_survivors() {
+		run_test(|| {
+			let sites = three_sites();
+			let (s0, s2) = (sites[0].institution, sites[2].institution);
+			let (job, _) = in_recovery(&sites, 2);
+			let before: Vec<u64> = (0..3).map(|n| Balances::balance(&publisher(n))).collect();
+			assert_ok!(submit_reveal(reveal(job, 0, &sites[0], &[&sites[1]]), &sites[0]));
+			run_to_block(13);
+			assert!(matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Recovering { .. }));
+			run_to_block(14);
+			System::assert_has_event(
+				Event::RecoveryFailed { job, round: 0, missing: vec![s2] }.into(),
+			);
+			let record = Rounds::<Test>::get(job, 0).unwrap();
+			assert_eq!(record.outcome, RoundOutcome::RecoveryFailed);
+			assert_eq!(record.reporters.to_vec(), vec![s0, s2]);
+			assert!(Models::<Test>::get(job).is_none());
+			assert!(!events()
+				.iter()
+				.any(|e| matches!(e, Event::RewardPaid { .. } | Event::RoundAggregated { .. })));
+			for n in 0..3u8 {
+				assert_eq!(Balances::balance(&publisher(n)), before[n as usize]);
+			}
+			// The survivors' masked updates went out: their cohorts are charged.
+			for twin in sites[0].twins.iter().chain(&sites[2].twins) {
+				assert_eq!(grant_of(twin).spent, per_round());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+			for twin in &sites[1].twins {
+				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+			assert!(Reveals::<Test>::iter().next().is_none());
+			assert!(Updates::<Test>::iter().next().is_none());
+			let record = Jobs::<Test>::get(job).unwrap();
+			assert_eq!(record.state, JobState::Pending);
+			assert_eq!(record.failed_in_a_row, 1);
+			assert_eq!(record.escrow, REWARD * 6);
+			// It retries (max_retries = 1); round 1 fails its recovery too, and the job fails.
+			run_to_block(15);
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().state,
+				JobState::Running { round: 1, deadline: 20 }
+			);
+			let all: Vec<&Site> = sites.iter().collect();
+			let models = first_models();
+			for i in [0, 2] {
+				let (records, model) = &models[i];
+				let update = masked_of(&sites[i], &all, *records, model, &[0; 4]);
+				assert_ok!(submit(masked_report(job, 1, &sites[i], *records, &update), &sites[i]));
+			}
+			run_to_block(21);
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().state,
+				JobState::Recovering { round: 1, deadline: 26 }
+			);
+			run_to_block(27);
+			System::assert_has_event(
+				Event::RecoveryFailed { job, round: 1, missing: vec![s0, s2] }.into(),
+			);
+			let record = Jobs::<Test>::get(job).unwrap();
+			assert_eq!(record.state, JobState::Failed(FailureReason::QuorumNotReached));
+			assert_eq!(record.escrow, 0);
+			assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
+			for twin in sites[0].twins.iter().chain(&sites[2].twins) {
+				assert_eq!(grant_of(twin).spent.epsilon, epsilon(2));
+			}
+			assert!(Agenda::<Test>::get().is_empty());
+		});
+	}
+
+	#[test]
+	fn a_masked_round_with_too_few_survivors_fails_without_a_recovery() {
+		run_test(|| {
+			let sites = three_sites();
+			let all: Vec<&Site> = sites.iter().collect();
+			let job = create(masked_spec(&sites, 1, 3));
+			run_to_block(2);
+			let (records, model) = &first_models()[0];
+			let update = masked_of(&sites[0], &all, *records, model, &[0; 4]);
+			assert_ok!(submit(masked_report(job, 0, &sites[0], *records, &update), &sites[0]));
+			let (records, model) = &first_models()[1];
+			let update = masked_of(&sites[1], &all, *records, model, &[0; 4]);
+			assert_ok!(submit(masked_report(job, 0, &sites[1], *records, &update), &sites[1]));
+			run_to_block(8);
+			assert!(!events().iter().any(|e| matches!(e, Event::RecoveryStarted { .. })));
+			assert_eq!(Rounds::<Test>::get(job, 0).unwrap().outcome, RoundOutcome::NoQuorum);
+			assert!(events().contains(&Event::RoundFailed {
+				job,
+				round: 0,
+				reporters: vec![sites[0].institution, sites[1].institution],
+				quorum: 3
+			}));
+			for twin in sites[0].twins.iter().chain(&sites[1].twins) {
+				assert_eq!(grant_of(twin).spent, per_round());
+			}
+			for twin in &sites[2].twins {
+				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+			assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Pending);
+		});
+	}
+
+	#[test]
+	fn reveal_seeds_refuses_what_the_recovery_does_not_expect() {
+		run_test(|| {
+			let sites = three_sites();
+			let all: Vec<&Site> = sites.iter().collect();
+			let job = create(masked_spec(&sites, 1, 2));
+			run_to_block(2);
+			// While the round is open there is nothing to reveal.
+			let early = reveal(job, 0, &sites[0], &[&sites[1]]);
+			assert_eq!(
+				reveal_validity(early.clone(), sign_reveal(&early, &sites[0])).unwrap_err(),
+				stale()
+			);
+			assert_noop!(submit_reveal(early, &sites[0]), Error::<Test>::NotRecovering);
+			let models = first_models();
+			for i in [0, 2] {
+				let (records, model) = &models[i];
+				let update = masked_of(&sites[i], &all, *records, model, &[0; 4]);
+				assert_ok!(submit(masked_report(job, 0, &sites[i], *records, &update), &sites[i]));
+			}
+			run_to_block(8);
+			assert!(matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Recovering { .. }));
+			let good = reveal(job, 0, &sites[0], &[&sites[1]]);
+			let refused = |reveal: RevealOf<Test>,
+			               signer: &Site,
+			               error: Error<Test>,
+			               pool: TransactionValidityError| {
+				assert_eq!(
+					reveal_validity(reveal.clone(), sign_reveal(&reveal, signer)).unwrap_err(),
+					pool
+				);
+				assert_noop!(submit_reveal(reveal, signer), error);
+			};
+			refused(
+				reveal(9, 0, &sites[0], &[&sites[1]]),
+				&sites[0],
+				Error::JobNotFound,
+				bad_call(),
+			);
+			refused(
+				reveal(job, 1, &sites[0], &[&sites[1]]),
+				&sites[0],
+				Error::NotRecovering,
+				stale(),
+			);
+			// The dropped site has no seeds to reveal (and the unreported no update to unmask).
+			refused(
+				reveal(job, 0, &sites[1], &[&sites[1]]),
+				&sites[1],
+				Error::NotSurvivor,
+				bad_call(),
+			);
+			refused(reveal(job, 0, &sites[1], &[]), &sites[1], Error::NotSurvivor, bad_call());
+			// Seeds must name exactly the dropped, in order.
+			refused(reveal(job, 0, &sites[0], &[]), &sites[0], Error::WrongSeeds, bad_call());
+			refused(
+				reveal(job, 0, &sites[0], &[&sites[2]]),
+				&sites[0],
+				Error::WrongSeeds,
+				bad_call(),
+			);
+			refused(
+				reveal(job, 0, &sites[0], &[&sites[1], &sites[2]]),
+				&sites[0],
+				Error::WrongSeeds,
+				bad_call(),
+			);
+			refused(
+				reveal(job, 0, &sites[0], &[&sites[2], &sites[1]]),
+				&sites[0],
+				Error::WrongSeeds,
+				bad_call(),
+			);
+			refused(
+				reveal(job, 0, &sites[0], &[&sites[1], &sites[1]]),
+				&sites[0],
+				Error::WrongSeeds,
+				bad_call(),
+			);
+			// Signed by another site's node key.
+			refused(
+				good.clone(),
+				&sites[2],
+				Error::BadSignature,
+				TransactionValidityError::Invalid(InvalidTransaction::BadProof),
+			);
+			// The signature covers the seeds: another seed under it is refused.
+			let signature = sign_reveal(&good, &sites[0]);
+			let mut forged = good.clone();
+			forged.seeds[0].1 = [0; 32];
+			assert_eq!(
+				reveal_validity(forged.clone(), signature.clone()).unwrap_err(),
+				TransactionValidityError::Invalid(InvalidTransaction::BadProof)
+			);
+			assert_noop!(
+				Federated::reveal_seeds(authorized(), Box::new(forged), signature.clone()),
+				Error::<Test>::BadSignature
+			);
+			// Not an authorized transaction.
+			assert_noop!(
+				Federated::reveal_seeds(
+					origin(&publisher(0)),
+					Box::new(good.clone()),
+					signature.clone()
+				),
+				BadOrigin
+			);
+			assert_noop!(
+				Federated::reveal_seeds(
+					RuntimeOrigin::none(),
+					Box::new(good.clone()),
+					signature.clone()
+				),
+				BadOrigin
+			);
+			// The good one: valid until the recovery deadline, then taken once.
+			let (valid, _) = reveal_validity(good.clone(), signature.clone()).unwrap();
+			assert_eq!(valid.longevity, 13 - 8 + 1);
+			assert_eq!(valid.priority, 1_000);
+			assert_eq!(valid.provides.len(), 1);
+			assert_ok!(Federated::reveal_seeds(authorized(), Box::new(good.clone()), signature));
+			assert_eq!(
+				Reveals::<Test>::get((job, 0, sites[0].institution)).unwrap().to_vec(),
+				vec![(sites[1].institution, pair_seed(&sites[0], &sites[1]))]
+			);
+			refused(good, &sites[0], Error::AlreadyRevealed, stale());
+		});
+	}
+
+	#[test]
+	fn create_job_refuses_masking_it_cannot_sum_safely() {
+		run_test(|| {
+			let sites = three_sites();
+			let base = masked_spec(&sites, 1, 2);
+			let refused = |change: &dyn Fn(&mut JobSpecOf<Test>), error: Error<Test>| {
+				let mut spec = base.clone();
+				change(&mut spec);
+				assert_noop!(Federated::create_job(origin(&researcher()), Box::new(spec)), error);
+			};
+			// One report's "sum" is the report.
+			refused(&|s| s.min_participants = 1, Error::MaskedQuorumTooSmall);
+			refused(
+				&|s| {
+					s.datasets.truncate(1);
+					s.min_participants = 1;
+				},
+				Error::MaskedQuorumTooSmall,
+			);
+			refused(&|s| s.masking = Some(Masking { update_bound: 0 }), Error::InvalidMasking);
+			// Three institutions of at most MaxCohort records each, at the
+			// bound, must sum within an i32.
+			let largest = i32::MAX as u32 / (3 * MAX_CONTRIBUTORS);
+			refused(
+				&|s| s.masking = Some(Masking { update_bound: largest + 1 }),
+				Error::InvalidMasking,
+			);
+			refused(
+				&|s| s.masking = Some(Masking { update_bound: u32::MAX }),
+				Error::InvalidMasking,
+			);
+			assert!(twinnet_secagg::fits_in_ring(3, MAX_CONTRIBUTORS, largest));
+			let mut widest = base.clone();
+			widest.masking = Some(Masking { update_bound: largest });
+			let job = create(widest);
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().spec.masking,
+				Some(Masking { update_bound: largest })
+			);
+		});
+	}
+
+	#[test]
+	fn create_job_refuses_a_masked_job_with_an_institution_without_an_agreement_key() {
+		run_test(|| {
+			let sites = three_sites();
+			sites[0].add_agreement_key();
+			sites[1].add_agreement_key();
+			let mut masked = spec(&sites, 1, 2);
+			masked.masking = Some(Masking { update_bound: UPDATE_BOUND });
+			assert_noop!(
+				Federated::create_job(origin(&researcher()), Box::new(masked.clone())),
+				Error::<Test>::NoAgreementKey
+			);
+			// A plain job needs no key; without the keyless site, a masked one is taken.
+			create(spec(&sites, 1, 2));
+			masked.datasets.truncate(2);
+			create(masked);
+		});
+	}
+
+	#[test]
+	fn a_small_order_agreement_key_counts_as_none() {
+		run_test(|| {
+			let sites = three_sites();
+			sites[0].add_agreement_key();
+			sites[1].add_agreement_key();
+			// Site 2 names p + 1 (≡ 1, order 1) with the top bit set: a seed
+			// with it would be public, so the agents could not mask with it.
+			let mut small_order = [0xff; 32];
+			small_order[0] = 0xee;
+			let method = pallet_twins::VerificationMethod {
+				fragment: BoundedVec::truncate_from(b"agree".to_vec()),
+				key: twinnet_primitives::did::PublicKey::X25519(small_order),
+				relationships: twinnet_primitives::did::Relationships {
+					key_agreement: true,
+					..Default::default()
+				},
+			};
+			assert_ok!(Twins::add_verification_method(
+				origin(&publisher(2)),
+				sites[2].institution,
+				method
+			));
+			let mut masked = spec(&sites, 1, 2);
+			masked.masking = Some(Masking { update_bound: UPDATE_BOUND });
+			assert_noop!(
+				Federated::create_job(origin(&researcher()), Box::new(masked)),
+				Error::<Test>::NoAgreementKey
+			);
+		});
+	}
+
+	#[test]
+	fn a_report_must_carry_the_contribution_its_job_asks_for() {
+		run_test(|| {
+			let sites = three_sites();
+			let masked_job = create(masked_spec(&sites, 1, 2));
+			let plain_job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			let plain = report(masked_job, 0, &sites[0], 3, &params(1));
+			assert_eq!(report_validity(plain.clone(), &sites[0]).unwrap_err(), bad_call());
+			assert_noop!(submit(plain, &sites[0]), Error::<Test>::WrongContribution);
+			let masked = masked_report(plain_job, 0, &sites[0], 3, &[1; 4]);
+			assert_eq!(report_validity(masked.clone(), &sites[0]).unwrap_err(), bad_call());
+			assert_noop!(submit(masked, &sites[0]), Error::<Test>::WrongContribution);
+			assert_noop!(
+				submit(masked_report(masked_job, 0, &sites[0], 3, &[1; 3]), &sites[0]),
+				Error::<Test>::WrongParameterCount
+			);
+			assert_ok!(submit(masked_report(masked_job, 0, &sites[0], 3, &[1; 4]), &sites[0]));
+			assert_ok!(submit(report(plain_job, 0, &sites[0], 3, &params(1)), &sites[0]));
+		});
+	}
+
+	#[test]
+	fn an_institution_whose_agreement_key_was_removed_sits_the_masked_round_out() {
+		run_test(|| {
+			let sites = three_sites();
+			let all: Vec<&Site> = sites[..2].iter().collect();
+			let job = create(masked_spec(&sites, 1, 2));
+			assert_ok!(Twins::remove_verification_method(
+				origin(&publisher(2)),
+				sites[2].institution,
+				BoundedVec::truncate_from(b"agree".to_vec())
+			));
+			run_to_block(2);
+			let cohort = Cohorts::<Test>::get((job, 0, sites[2].institution)).unwrap();
+			assert_eq!(cohort.status, CohortStatus::NoAgreementKey);
+			// Its reservations are held until the round ends, then returned.
+			for twin in &sites[2].twins {
+				assert_eq!(grant_of(twin).reserved, per_round());
+				assert_eq!(
+					Federated::twin_usage(job, 0, twin),
+					crate::TwinUsage::NotUsed { institution: sites[2].institution }
+				);
+			}
+			assert!(events().contains(&Event::CohortSatOut {
+				job,
+				round: 0,
+				institution: sites[2].institution,
+				status: CohortStatus::NoAgreementKey,
+			}));
+			let record = Rounds::<Test>::get(job, 0).unwrap();
+			assert_eq!(record.expected.to_vec(), vec![sites[0].institution, sites[1].institution]);
+			assert_eq!(record.admitted_twins, 6);
+			assert_eq!(
+				record.masking.unwrap().agreement_keys.to_vec(),
+				vec![
+					(sites[0].institution, sites[0].agreement_key()),
+					(sites[1].institution, sites[1].agreement_key())
+				]
+			);
+			assert_noop!(
+				submit(masked_report(job, 0, &sites[2], 1, &[1; 4]), &sites[2]),
+				Error::<Test>::NotExpected
+			);
+			// The two expected sites mask with each other only, and aggregate.
+			let models = first_models();
+			for (site, (records, model)) in sites[..2].iter().zip(&models) {
+				let update = masked_of(site, &all, *records, model, &[0; 4]);
+				assert_ok!(submit(masked_report(job, 0, site, *records, &update), site));
+			}
+			let before = Balances::balance(&publisher(2));
+			run_to_block(3);
+			assert_eq!(Models::<Test>::get(job).unwrap().to_vec(), average(&models[..2]));
+			assert_eq!(Balances::balance(&publisher(2)), before);
+			for twin in &sites[2].twins {
+				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+		});
+	}
+
+	#[test]
+	fn cancelling_during_a_recovery_pays_and_charges_the_survivors_and_drops_the_seeds() {
+		run_test(|| {
+			let sites = three_sites();
+			let (job, _) = in_recovery(&sites, 2);
+			assert_ok!(submit_reveal(reveal(job, 0, &sites[0], &[&sites[1]]), &sites[0]));
+			assert!(Reveals::<Test>::contains_key((job, 0, sites[0].institution)));
+			let before: Vec<u64> = (0..3).map(|n| Balances::balance(&publisher(n))).collect();
+			assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+			assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
+			assert!(Reveals::<Test>::iter().next().is_none());
+			assert!(Updates::<Test>::iter().next().is_none());
+			assert!(Agenda::<Test>::get().is_empty());
+			let record = Rounds::<Test>::get(job, 0).unwrap();
+			assert_eq!(record.outcome, RoundOutcome::Cancelled);
+			assert_eq!(record.reporters.to_vec(), vec![sites[0].institution, sites[2].institution]);
+			assert_eq!(Balances::balance(&publisher(0)), before[0] + REWARD);
+			assert_eq!(Balances::balance(&publisher(1)), before[1]);
+			assert_eq!(Balances::balance(&publisher(2)), before[2] + REWARD);
+			for twin in sites[0].twins.iter().chain(&sites[2].twins) {
+				assert_eq!(grant_of(twin).spent, per_round());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+			for twin in &sites[1].twins {
+				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+			System::assert_last_event(
+				Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 4 }.into(),
+			);
+			assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
+			// The last survivor's reveal comes too late.
+			assert_noop!(
+				submit_reveal(reveal(job, 0, &sites[2], &[&sites[1]]), &sites[2]),
+				Error::<Test>::NotRecovering
+			);
+			run_to_block(20);
+			assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
+			assert!(Models::<Test>::get(job).is_none());
+		});
+	}
+
+	#[test]
+	fn seeds_revealed_in_one_job_do_not_close_another_job_s_recovery() {
+		run_test(|| {
+			let sites = three_sites();
+			let all: Vec<&Site> = sites.iter().collect();
+			let first = create(masked_spec(&sites, 1, 2));
+			let second = create(crate::JobSpec {
+				masking: Some(Masking { update_bound: UPDATE_BOUND }),
+				..spec(&sites, 1, 2)
+			});
+			run_to_block(2);
+			let models = first_models();
+			for job in [first, second] {
+				for i in [0, 2] {
+					let (records, model) = &models[i];
+					let update = masked_of(&sites[i], &all, *records, model, &[0; 4]);
+					assert_ok!(submit(
+						masked_report(job, 0, &sites[i], *records, &update),
+						&sites[i]
+					));
+				}
+			}
+			run_to_block(8);
+			for job in [first, second] {
+				assert_eq!(
+					Jobs::<Test>::get(job).unwrap().state,
+					JobState::Recovering { round: 0, deadline: 13 }
+				);
+			}
+			// A reveal signed for the first job does not pass for the second.
+			let revealed = reveal(first, 0, &sites[0], &[&sites[1]]);
+			let signature = sign_reveal(&revealed, &sites[0]);
+			let mut replayed = revealed.clone();
+			replayed.job = second;
+			assert_noop!(
+				Federated::reveal_seeds(authorized(), Box::new(replayed), signature.clone()),
+				Error::<Test>::BadSignature
+			);
+			assert_ok!(Federated::reveal_seeds(authorized(), Box::new(revealed), signature));
+			assert_ok!(submit_reveal(reveal(first, 0, &sites[2], &[&sites[1]]), &sites[2]));
+			assert_ok!(submit_reveal(reveal(second, 0, &sites[0], &[&sites[1]]), &sites[0]));
+			run_to_block(9);
+			let expected = average(&[models[0].clone(), models[2].clone()]);
+			assert_eq!(Models::<Test>::get(first).unwrap().to_vec(), expected);
+			assert_eq!(Jobs::<Test>::get(first).unwrap().state, JobState::Completed);
+			// The second still waits for site 2, and fails without it.
+			assert!(matches!(
+				Jobs::<Test>::get(second).unwrap().state,
+				JobState::Recovering { .. }
+			));
+			assert_eq!(
+				Reveals::<Test>::iter_keys().collect::<Vec<_>>(),
+				vec![(second, 0, sites[0].institution)]
+			);
+			run_to_block(14);
+			assert_eq!(
+				Rounds::<Test>::get(second, 0).unwrap().outcome,
+				RoundOutcome::RecoveryFailed
+			);
+			assert!(Models::<Test>::get(second).is_none());
+		});
+	}
+
+	#[test]
+	fn a_masked_round_opened_over_several_blocks_snapshots_the_keys_and_recovers() {
+		run_test(|| {
+			CohortsPerStep::set(1);
+			let sites = three_sites();
+			let all: Vec<&Site> = sites.iter().collect();
+			let job = create(masked_spec(&sites, 1, 2));
+			run_to_block(3);
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().state,
+				JobState::Opening { round: 0, admitted: 2 }
+			);
+			// Site 1 loses its key after its cohort was admitted, before the round opens.
+			assert_ok!(Twins::remove_verification_method(
+				origin(&publisher(1)),
+				sites[1].institution,
+				BoundedVec::truncate_from(b"agree".to_vec())
+			));
+			assert!(grant_of(&sites[1].twins[0]).reserved.epsilon > FixedU64::from_u32(0));
+			run_to_block(4);
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().state,
+				JobState::Running { round: 0, deadline: 9 }
+			);
+			let record = Rounds::<Test>::get(job, 0).unwrap();
+			assert_eq!(record.expected.to_vec(), vec![sites[0].institution, sites[2].institution]);
+			assert_eq!(
+				record.masking.unwrap().agreement_keys.to_vec(),
+				vec![
+					(sites[0].institution, sites[0].agreement_key()),
+					(sites[2].institution, sites[2].agreement_key())
+				]
+			);
+			// Its reservation made in the first step is held until the round
+			// ends, unused.
+			for twin in &sites[1].twins {
+				assert_eq!(grant_of(twin).reserved, per_round());
+			}
+			assert_eq!(
+				Cohorts::<Test>::get((job, 0, sites[1].institution)).unwrap().status,
+				CohortStatus::NoAgreementKey
+			);
+			let expected: Vec<&Site> = vec![all[0], all[2]];
+			let models = first_models();
+			let (records, model) = &models[0];
+			let update = masked_of(&sites[0], &expected, *records, model, &[0; 4]);
+			assert_ok!(submit(masked_report(job, 0, &sites[0], *records, &update), &sites[0]));
+			let (records, model) = &models[2];
+			let update = masked_of(&sites[2], &expected, *records, model, &[0; 4]);
+			assert_ok!(submit(masked_report(job, 0, &sites[2], *records, &update), &sites[2]));
+			run_to_block(5);
+			let expected = average(&[models[0].clone(), models[2].clone()]);
+			assert_eq!(Models::<Test>::get(job).unwrap().to_vec(), expected);
+			CohortsPerStep::set(3);
+		});
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(32))]
+
+		/// A masked job of two rounds on the three sites, quorum 2: in each
+		/// round every site moves the model by a random change within the
+		/// bound, with random records, and at most one random site drops
+		/// (its survivors reveal their seeds). Each round's aggregate is the
+		/// FedAvg of the reporters' models, to the bit.
+		#[test]
+		fn a_recovered_aggregate_is_the_fed_avg_of_the_survivors_models(
+			deltas in proptest::collection::vec(
+				proptest::collection::vec(-(UPDATE_BOUND as i32)..=UPDATE_BOUND as i32, 4),
+				6,
+			),
+			records in proptest::collection::vec(1u32..=3, 6),
+			dropped in proptest::collection::vec(proptest::option::of(0usize..3), 2),
+		) {
+			run_test(|| {
+				let sites = three_sites();
+				let all: Vec<&Site> = sites.iter().collect();
+				let job = create(masked_spec(&sites, 2, 2));
+				let mut open = 2;
+				for round in 0..2u32 {
+					run_to_block(open);
+					assert!(matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Running { .. }));
+					let start = Models::<Test>::get(job).map(|m| m.to_vec()).unwrap_or(vec![0; 4]);
+					let drop = dropped[round as usize];
+					let mut reported = Vec::new();
+					for (i, site) in sites.iter().enumerate() {
+						let k = round as usize * 3 + i;
+						let n = records[k].min(site.twins.len() as u32);
+						let model: Vec<i32> = start.iter().zip(&deltas[k]).map(|(s, d)| s + d).collect();
+						if drop == Some(i) {
+							continue;
+						}
+						let update = masked_of(site, &all, n, &model, &start);
+						assert_ok!(submit(masked_report(job, round, site, n, &update), site));
+						reported.push((n, model));
+					}
+					let closed = match drop {
+						None => open + 1,
+						Some(d) => {
+							run_to_block(open + 6);
+							assert!(matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Recovering { .. }));
+							for site in sites.iter().filter(|site| site.n != sites[d].n) {
+								assert_ok!(submit_reveal(reveal(job, round, site, &[&sites[d]]), site));
+							}
+							open + 7
+						},
+					};
+					run_to_block(closed);
+					assert_eq!(Models::<Test>::get(job).unwrap().to_vec(), average(&reported));
+					open = closed + 1;
+				}
+				assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Completed);
+			});
+		}
+	}
+}
+
+mod masked_offchain_worker {
+	use super::offchain_worker::{dispatch_request, get, set_agent, with_offchain, AGENT};
+	use super::secure_aggregation::{average, first_models, masked_of, submit_reveal};
+	use super::*;
+	use codec::{Decode, Encode};
+
+	/// The only transaction in the pool, as a call of this pallet; the pool emptied.
+	fn take_call(
+		pool: &std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::PoolState>>,
+	) -> Call<Test> {
+		let transactions = std::mem::take(&mut pool.write().transactions);
+		assert_eq!(transactions.len(), 1);
+		let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
+		let RuntimeCall::Federated(call) = extrinsic.function else { panic!("a federated call") };
+		call
+	}
+
+	#[test]
+	fn a_node_reports_a_masked_update_and_reveals_its_seeds_in_recovery() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let all: Vec<&Site> = sites.iter().collect();
+			let job = create(masked_spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(AGENT);
+			let did = twinnet_primitives::did::format_did(&sites[0].institution);
+			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
+			Federated::run_offchain_worker(2);
+			assert!(pool.read().transactions.is_empty());
+			// The agent's masked update, SCALE (records, masked words).
+			let models = first_models();
+			let (records, model) = &models[0];
+			let masked = masked_of(&sites[0], &all, *records, model, &[0; 4]);
+			offchain
+				.write()
+				.expect_request(get(format!("{job}/0/{did}"), (*records, masked.clone()).encode()));
+			Federated::run_offchain_worker(3);
+			let call = take_call(pool);
+			let Call::submit_update { report, signature } = call.clone() else {
+				panic!("a report")
+			};
+			assert_eq!(report.institution, sites[0].institution);
+			assert_eq!(report.records, *records);
+			assert_eq!(
+				report.update,
+				crate::Contribution::Masked(BoundedVec::truncate_from(masked.clone()))
+			);
+			assert!(call.authorize(TransactionSource::Local).unwrap().is_ok());
+			assert_ok!(Federated::submit_update(authorized(), report, signature));
+			// Site 1 reports from its own node; site 2 drops.
+			let (records, model) = &models[1];
+			let update = masked_of(&sites[1], &all, *records, model, &[0; 4]);
+			assert_ok!(submit(masked_report(job, 0, &sites[1], *records, &update), &sites[1]));
+			run_to_block(8);
+			assert!(matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Recovering { .. }));
+			// The agent has no seeds yet: nothing is submitted.
+			let seeds_path = format!("{job}/0/{did}/seeds");
+			offchain.write().expect_request(get(seeds_path.clone(), Vec::new()));
+			Federated::run_offchain_worker(8);
+			assert!(pool.read().transactions.is_empty());
+			// Then it reveals its seed with site 2, SCALE [(dropped, seed)].
+			let seeds =
+				vec![(sites[2].institution.to_fixed_bytes(), pair_seed(&sites[0], &sites[2]))];
+			offchain.write().expect_request(get(seeds_path, seeds.encode()));
+			Federated::run_offchain_worker(9);
+			let call = take_call(pool);
+			let Call::reveal_seeds { reveal: revealed, signature } = call.clone() else {
+				panic!("a reveal")
+			};
+			assert_eq!(*revealed, reveal(job, 0, &sites[0], &[&sites[2]]));
+			assert!(call.authorize(TransactionSource::Local).unwrap().is_ok());
+			assert_ok!(Federated::reveal_seeds(authorized(), revealed, signature));
+			// Nothing more for this node (an unexpected request would fail the test).
+			Federated::run_offchain_worker(10);
+			assert!(pool.read().transactions.is_empty());
+			assert_ok!(submit_reveal(reveal(job, 0, &sites[1], &[&sites[2]]), &sites[1]));
+			run_to_block(9);
+			assert_eq!(Models::<Test>::get(job).unwrap().to_vec(), average(&models[..2]));
+			assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Completed);
+		});
+	}
+}
+
+// ---- migration ---------------------------------------------------------------------
+
+/// The version-0 encoding of a job (what it was before secure aggregation).
+fn job_v0(job: crate::JobOf<Test>) -> crate::migrations::v0::Job<Test> {
+	let spec = job.spec;
+	assert_eq!(spec.masking, None, "version 0 had no masked job");
+	crate::migrations::v0::Job {
+		researcher: job.researcher,
+		spec: crate::migrations::v0::JobSpec {
+			model: spec.model,
+			model_did: spec.model_did,
+			datasets: spec.datasets,
+			code_hash: spec.code_hash,
+			purpose: spec.purpose,
+			rounds: spec.rounds,
+			min_participants: spec.min_participants,
+			round_timeout: spec.round_timeout,
+			max_retries: spec.max_retries,
+			training: spec.training,
+			per_round: spec.per_round,
+			reward_per_update: spec.reward_per_update,
+		},
+		participants: job.participants,
+		state: job.state,
+		next_round: job.next_round,
+		completed_rounds: job.completed_rounds,
+		failed_in_a_row: job.failed_in_a_row,
+		escrow: job.escrow,
+		deposit: job.deposit,
+		created_at: job.created_at,
+		last_commitment: job.last_commitment,
+	}
+}
+
+#[test]
+fn migration_to_v1_keeps_every_job_round_and_update_of_a_running_job() {
+	use crate::migrations::{v0, MigrateToV1};
+	use frame_support::{
+		storage::unhashed,
+		traits::{Get, GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
+	};
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		report_all(job, 0, &[&sites[0], &sites[1], &sites[2]], 7);
+		run_to_block(4);
+		// Round 1 is open with two of three reports in.
+		report_all(job, 1, &[&sites[0], &sites[1]], 9);
+		let jobs: Vec<_> = Jobs::<Test>::iter().collect();
+		let rounds: Vec<_> = Rounds::<Test>::iter().collect();
+		let updates: Vec<_> = Updates::<Test>::iter().collect();
+		assert_eq!((jobs.len(), rounds.len(), updates.len()), (1, 2, 2));
+
+		// The same records as version 0 wrote them.
+		for (id, record) in &jobs {
+			unhashed::put(&Jobs::<Test>::hashed_key_for(id), &job_v0(record.clone()));
+		}
+		for (id, round, record) in &rounds {
+			assert_eq!(record.masking, None);
+			let old = v0::Round::<Test> {
+				opened_at: record.opened_at,
+				deadline: record.deadline,
+				start_model: record.start_model,
+				expected: record.expected.clone(),
+				reporters: record.reporters.clone(),
+				admitted_twins: record.admitted_twins,
+				excluded_twins: record.excluded_twins,
+				outcome: record.outcome.clone(),
+				commitment: record.commitment,
+			};
+			unhashed::put(&Rounds::<Test>::hashed_key_for(id, round), &old);
+		}
+		for ((id, round, institution), record) in &updates {
+			let crate::Contribution::Model(parameters) = record.update.clone() else {
+				panic!("a plain job's update is a model")
+			};
+			let old = v0::Update::<Test> { records: record.records, parameters };
+			unhashed::put(&Updates::<Test>::hashed_key_for((id, round, institution)), &old);
+		}
+		StorageVersion::new(0).put::<crate::Pallet<Test>>();
+		// Version 1 cannot read the old updates: their layout changed.
+		assert_eq!(Updates::<Test>::iter().count(), 0);
+
+		let weight = MigrateToV1::<Test>::on_runtime_upgrade();
+		let db: frame_support::weights::RuntimeDbWeight =
+			<Test as frame_system::Config>::DbWeight::get();
+		// Read and written: one job, two rounds, two updates (and the version).
+		assert!(weight.all_gte(db.reads_writes(5, 5)), "{weight:?}");
+		assert_eq!(crate::Pallet::<Test>::on_chain_storage_version(), StorageVersion::new(1));
+		assert_eq!(Jobs::<Test>::iter().collect::<Vec<_>>(), jobs);
+		assert_eq!(Rounds::<Test>::iter().collect::<Vec<_>>(), rounds);
+		assert_eq!(Updates::<Test>::iter().collect::<Vec<_>>(), updates);
+		// Once only.
+		MigrateToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Updates::<Test>::iter().collect::<Vec<_>>(), updates);
+
+		// The migrated job goes on: round 1 closes at its deadline with the
+		// two reports, the third institution a straggler, and completes.
+		run_to_block(10);
+		let round = Rounds::<Test>::get(job, 1).unwrap();
+		assert!(matches!(round.outcome, RoundOutcome::Aggregated { records: 6, .. }), "{round:?}");
+		assert_eq!(round.reporters.len(), 2);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Completed);
+	});
 }

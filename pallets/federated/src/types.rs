@@ -81,6 +81,9 @@ where
 	pub per_round: PrivacyBudget,
 	/// What each accepted (aggregated) update earns its institution.
 	pub reward_per_update: Balance,
+	/// Secure aggregation: if set, reports are masked and the chain learns
+	/// only each round's sum.
+	pub masking: Option<Masking>,
 }
 
 /// An institution taking part in a job.
@@ -177,6 +180,101 @@ where
 	/// The `AggregatedModel` commitment of its aggregate, if the job names
 	/// a Model DID and the commitment could be made.
 	pub commitment: Option<CommitmentId>,
+	/// Its secure-aggregation record, if the job's reports are masked.
+	pub masking: Option<MaskedRound<BlockNumber, MaxDatasets>>,
+}
+
+/// The secure-aggregation record of a masked round.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxDatasets))]
+pub struct MaskedRound<BlockNumber, MaxDatasets: Get<u32>>
+where
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// The hash of the block before the one the round opened in, to which
+	/// every pair seed of the round is bound.
+	pub opening_block: H256,
+	/// Each expected institution's X25519 `keyAgreement` key when the
+	/// round opened, in participant order.
+	pub agreement_keys: BoundedVec<(DidId, [u8; 32]), MaxDatasets>,
+	/// The expected institutions that did not report by the deadline.
+	pub dropped: BoundedVec<DidId, MaxDatasets>,
+	/// The survivors that revealed their seeds with the dropped ones, in
+	/// the order they did.
+	pub revealed: BoundedVec<DidId, MaxDatasets>,
+	/// The last block a survivor's reveal is accepted in, once recovery
+	/// started.
+	pub recovery_deadline: Option<BlockNumber>,
+	/// The hash of the sum of the masked reports, once the round closed
+	/// with reports ([`masked_hash`]).
+	pub masked_sum_hash: Option<H256>,
+}
+
+impl<BlockNumber, MaxDatasets: Get<u32>> MaskedRound<BlockNumber, MaxDatasets>
+where
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// The X25519 key `institution` had when the round opened.
+	pub fn agreement_key(&self, institution: &DidId) -> Option<[u8; 32]> {
+		self.agreement_keys
+			.iter()
+			.find(|(did, _)| did == institution)
+			.map(|(_, key)| *key)
+	}
+}
+
+/// What a report carries: the local model (plain jobs) or the masked,
+/// records-weighted update (masked jobs).
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxParameters))]
+pub enum Contribution<MaxParameters: Get<u32>> {
+	/// The locally trained model's parameters after the round (the round's
+	/// starting model plus its clipped, noised update), fixed point.
+	Model(BoundedVec<i32, MaxParameters>),
+	/// `records × clamp(model − start, ±update_bound)` per parameter, in
+	/// the ring ℤ/2³², plus the institution's pairwise masks of the round.
+	Masked(BoundedVec<u32, MaxParameters>),
+}
+
+impl<MaxParameters: Get<u32>> Contribution<MaxParameters> {
+	/// How many parameters it covers.
+	pub fn len(&self) -> usize {
+		match self {
+			Self::Model(parameters) => parameters.len(),
+			Self::Masked(masked) => masked.len(),
+		}
+	}
+
+	/// Whether it covers no parameter.
+	pub fn is_empty(&self) -> bool {
+		self.len() == 0
+	}
+
+	/// Whether it is masked.
+	pub fn is_masked(&self) -> bool {
+		matches!(self, Self::Masked(_))
+	}
+
+	/// Its leaf in the round's update root: [`update_hash`] of a model,
+	/// [`masked_hash`] of a masked update.
+	pub fn hash(&self) -> H256 {
+		match self {
+			Self::Model(parameters) => update_hash(parameters),
+			Self::Masked(masked) => masked_hash(masked),
+		}
+	}
 }
 
 /// One institution's update in one round.
@@ -202,16 +300,15 @@ pub struct Report<MaxParameters: Get<u32>> {
 	/// How many records the update was trained on (at most the admitted
 	/// cohort): its weight in the average.
 	pub records: u32,
-	/// The locally trained model's parameters after the round (the round's
-	/// starting model plus its clipped, noised update), fixed point.
-	pub parameters: BoundedVec<i32, MaxParameters>,
+	/// The update: a model, or a masked update if the job is masked.
+	pub update: Contribution<MaxParameters>,
 }
 
 impl<MaxParameters: Get<u32>> Report<MaxParameters> {
-	/// The blake2-256 hash of the SCALE-encoded parameters: the leaf of the
+	/// The hash of the update ([`Contribution::hash`]): the leaf of the
 	/// round's update root.
 	pub fn update_hash(&self) -> H256 {
-		update_hash(&self.parameters)
+		self.update.hash()
 	}
 
 	/// The message the reporting node signs ([`report_message`]).
@@ -235,6 +332,39 @@ impl<MaxParameters: Get<u32>> Report<MaxParameters> {
 pub struct Update<MaxParameters: Get<u32>> {
 	/// Its weight in the average.
 	pub records: u32,
-	/// The parameters.
-	pub parameters: BoundedVec<i32, MaxParameters>,
+	/// The update.
+	pub update: Contribution<MaxParameters>,
+}
+
+/// A survivor's reveal, in a masked round's recovery, of the pair seeds it
+/// shares with the round's dropped institutions.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxDatasets))]
+pub struct Reveal<MaxDatasets: Get<u32>> {
+	/// The job.
+	pub job: JobId,
+	/// The round.
+	pub round: u32,
+	/// The survivor.
+	pub institution: DidId,
+	/// (dropped institution, the seed the survivor shares with it for the
+	/// round), in the round's `dropped` order.
+	pub seeds: BoundedVec<(DidId, [u8; 32]), MaxDatasets>,
+}
+
+impl<MaxDatasets: Get<u32>> Reveal<MaxDatasets> {
+	/// The message the survivor's node signs ([`reveal_message`]).
+	pub fn message(&self, genesis: H256) -> Vec<u8> {
+		reveal_message(genesis, self.job, self.round, &self.institution, &self.seeds)
+	}
 }

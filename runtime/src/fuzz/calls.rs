@@ -1663,6 +1663,7 @@ impl CallSpec {
 						delta: delta(spec.delta),
 					},
 					reward_per_update: REWARDS[usize::from(spec.reward) % REWARDS.len()],
+					masking: None,
 				};
 				(Federated::create_job { spec: Box::new(job) }.into(), holder)
 			},
@@ -1699,7 +1700,9 @@ impl CallSpec {
 					round,
 					institution,
 					records,
-					parameters: BoundedVec::truncate_from(values),
+					update: pallet_federated::Contribution::Model(BoundedVec::truncate_from(
+						values,
+					)),
 				};
 				let message = report.message(pallet_federated::Pallet::<Runtime>::genesis_hash());
 				let signature =

@@ -1,7 +1,8 @@
 //! The tour: a fixed sequence from the development genesis in which every
 //! call of every TwinNet pallet succeeds at least once (two consenting twins
 //! in the sample dataset, licences, a federated job whose first round
-//! releases an aggregate, a disputed and answered commitment, expiries).
+//! releases an aggregate, a masked job whose round recovers from a dropout,
+//! a disputed and answered commitment, expiries).
 //!
 //! It is three things: a test that every call can succeed through the
 //! runtime's dispatch with `try_state` after each; the seed corpus of the
@@ -11,14 +12,17 @@
 
 use frame_support::BoundedVec;
 use sp_core::H256;
-use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Eve, EveStash, Ferdie};
+use sp_keyring::Sr25519Keyring::{
+	self, Alice, AliceStash, Bob, BobStash, Charlie, CharlieStash, Dave, DaveStash, Eve, EveStash,
+	Ferdie,
+};
 use sp_runtime::{FixedU64, Perbill, Perquintill};
 use twinnet_primitives::{
 	commitments::{CommitmentKind, Input, Statement},
 	consent::{Binding, Grantee, PrivacyBudget, Purpose, Scope},
 	datasets::{AssetState, Schema},
 	did::{DidId, PublicKey, Relationships, SubjectKind},
-	federated::{ModelKind, Training},
+	federated::{Masking, ModelKind, Training},
 };
 
 use super::calls::{code_hash, KeySpec};
@@ -49,7 +53,9 @@ fn did(creator: Sr25519Keyring, counter: u64) -> DidId {
 // The development genesis: Bob's institution (DID 0) holds Alice's twin
 // (1); Bob's dataset (2) lists it. The tour creates Charlie's twin (3), his
 // institution (4), Dave's model (5), Eve's twin (6) and Bob's second
-// dataset (7).
+// dataset (7); for the masked job, Ferdie's institution (8), the stash
+// accounts' twins (9 to 12: the first two in Charlie's custody, the others
+// in Ferdie's), and Charlie's (13) and Ferdie's (14) datasets.
 fn institution() -> DidId {
 	did(Bob, 0)
 }
@@ -73,6 +79,19 @@ fn eve_twin() -> DidId {
 }
 fn second_dataset() -> DidId {
 	did(Bob, 7)
+}
+fn ferdie_institution() -> DidId {
+	did(Ferdie, 8)
+}
+fn stash_twin(index: u64) -> DidId {
+	let patients = [AliceStash, BobStash, CharlieStash, DaveStash];
+	did(patients[index as usize], 9 + index)
+}
+fn charlie_dataset() -> DidId {
+	did(Charlie, 13)
+}
+fn ferdie_dataset() -> DidId {
+	did(Ferdie, 14)
 }
 
 fn bounded<S: frame_support::traits::Get<u32>>(bytes: &[u8]) -> BoundedVec<u8, S> {
@@ -103,12 +122,12 @@ fn now() -> u32 {
 	frame_system::Pallet::<Runtime>::block_number()
 }
 
-/// A compute grant to Bob's institution for research and model training.
-fn compute_grant(twin: DidId) -> RuntimeCall {
+/// A compute grant to `institution` for research and model training.
+fn compute_grant(twin: DidId, institution: DidId) -> RuntimeCall {
 	pallet_consent::Call::grant {
 		twin,
 		terms: pallet_consent::Terms {
-			grantee: Grantee::Institution(institution()),
+			grantee: Grantee::Institution(institution),
 			scope: Scope::Compute,
 			purposes: BoundedVec::truncate_from(vec![Purpose::Research, Purpose::ModelTraining]),
 			datasets: None,
@@ -175,9 +194,9 @@ fn collection() -> u32 {
 	pallet_datasets::Datasets::<Runtime>::get(dataset()).map_or(u32::MAX, |r| r.collection)
 }
 
-fn buy(purpose: Purpose) -> RuntimeCall {
+fn buy(dataset: DidId, purpose: Purpose) -> RuntimeCall {
 	pallet_datasets::Call::buy_licence {
-		dataset: dataset(),
+		dataset,
 		scope: Scope::Compute,
 		purpose,
 		max_price: 10 * UNITS,
@@ -185,24 +204,221 @@ fn buy(purpose: Purpose) -> RuntimeCall {
 	.into()
 }
 
-/// The report of Bob's institution for the open round of the latest job,
-/// signed by its `node` key (Ferdie's sr25519 key).
-fn report() -> RuntimeCall {
-	let job = latest_job();
-	let round = match pallet_federated::Jobs::<Runtime>::get(job).map(|j| j.state) {
-		Some(pallet_federated::JobState::Running { round, .. }) => round,
+/// The round of the latest job that is open or in recovery (`u32::MAX`
+/// if none is).
+fn current_round() -> u32 {
+	use pallet_federated::JobState::{Recovering, Running};
+	match pallet_federated::Jobs::<Runtime>::get(latest_job()).map(|j| j.state) {
+		Some(Running { round, .. } | Recovering { round, .. }) => round,
 		_ => u32::MAX,
-	};
+	}
+}
+
+/// `institution`'s report of `update` for the current round of the latest
+/// job, signed by its node key `key`.
+fn report(
+	institution: DidId,
+	update: pallet_federated::Contribution<<Runtime as pallet_federated::Config>::MaxParameters>,
+	key: KeySpec,
+) -> RuntimeCall {
 	let report = pallet_federated::Report {
-		job,
-		round,
-		institution: institution(),
-		records: 2,
-		parameters: BoundedVec::truncate_from(vec![1 << 16, -(1 << 15), 1 << 10]),
+		job: latest_job(),
+		round: current_round(),
+		institution,
+		records: 1,
+		update,
 	};
 	let message = report.message(pallet_federated::Pallet::<Runtime>::genesis_hash());
-	let signature = KeySpec::Sr25519(5).sign(&message);
+	let signature = key.sign(&message);
 	pallet_federated::Call::submit_update { report: Box::new(report), signature }.into()
+}
+
+/// The report of Bob's institution in the plain job, signed by its `node`
+/// key (Ferdie's sr25519 key).
+fn plain_report() -> RuntimeCall {
+	let model = BoundedVec::truncate_from(vec![1 << 16, -(1 << 15), 1 << 10]);
+	report(institution(), pallet_federated::Contribution::Model(model), KeySpec::Sr25519(5))
+}
+
+/// The institutions of the masked job, in its datasets' order: Bob's,
+/// Charlie's and Ferdie's; each one's `node` key.
+fn masked_sites() -> [(DidId, KeySpec); 3] {
+	[
+		(institution(), KeySpec::Sr25519(5)),
+		(charlie_institution(), KeySpec::Ed25519(2)),
+		(ferdie_institution(), KeySpec::Ed25519(5)),
+	]
+}
+
+/// The largest change of a parameter a masked report carries (1.0).
+const UPDATE_BOUND: u32 = 1 << 16;
+
+/// The seed the institutions `a` and `b` agreed on for the masked round
+/// (the agents derive it from their X25519 keys; the chain never checks
+/// how).
+fn pair_seed(a: DidId, b: DidId) -> twinnet_secagg::Seed {
+	let (low, high) = if a <= b { (a, b) } else { (b, a) };
+	sp_io::hashing::blake2_256(&[low.as_bytes(), high.as_bytes()].concat())
+}
+
+/// The masked report of the masked job's site `index`: its one-record
+/// update from the zero model, masked with its seeds with the other two.
+fn masked_report(index: usize) -> RuntimeCall {
+	let sites = masked_sites();
+	let (site, key) = sites[index];
+	let model = [1 << 12, -(1 << 11), 1 << 10].map(|p: i32| p * (index as i32 + 1));
+	let mut update = twinnet_secagg::weighted_update(1, &model, &[0; 3], UPDATE_BOUND)
+		.expect("one record within the bound fits");
+	let seeds: Vec<([u8; 32], twinnet_secagg::Seed)> = sites
+		.iter()
+		.filter(|(peer, _)| *peer != site)
+		.map(|(peer, _)| (peer.to_fixed_bytes(), pair_seed(site, *peer)))
+		.collect();
+	twinnet_secagg::mask_update(
+		&mut update,
+		site.as_fixed_bytes(),
+		seeds.iter().map(|(peer, seed)| (peer, seed)),
+	);
+	let update = pallet_federated::Contribution::Masked(BoundedVec::truncate_from(update));
+	report(site, update, key)
+}
+
+/// The reveal of the masked job's survivor `index`: the seed it shares
+/// with Ferdie's institution, which dropped out.
+fn reveal(index: usize) -> RuntimeCall {
+	let (survivor, key) = masked_sites()[index];
+	let dropped = ferdie_institution();
+	let reveal = pallet_federated::Reveal {
+		job: latest_job(),
+		round: current_round(),
+		institution: survivor,
+		seeds: BoundedVec::truncate_from(vec![(dropped, pair_seed(survivor, dropped))]),
+	};
+	let signature = key.sign(&reveal.message(pallet_federated::Pallet::<Runtime>::genesis_hash()));
+	pallet_federated::Call::reveal_seeds { reveal: Box::new(reveal), signature }.into()
+}
+
+/// Adds to `institution` the X25519 `keyAgreement` key `agree` (every
+/// byte `byte`).
+fn add_agreement_key(institution: DidId, byte: u8) -> RuntimeCall {
+	let key_agreement = Relationships { key_agreement: true, ..Default::default() };
+	pallet_twins::Call::add_verification_method {
+		did: institution,
+		method: method(b"agree", PublicKey::X25519([byte; 32]), key_agreement),
+	}
+	.into()
+}
+
+/// A twin of its signer's, with no keys.
+fn patient_twin() -> RuntimeCall {
+	pallet_twins::Call::create {
+		kind: SubjectKind::PatientTwin,
+		controller: None,
+		verification_methods: BoundedVec::new(),
+	}
+	.into()
+}
+
+/// `institution` offers custody of `twin`.
+fn offer_custody(institution: DidId, twin: DidId) -> RuntimeCall {
+	pallet_twins::Call::offer_custody { institution, twin }.into()
+}
+
+/// `twin` accepts the custody of `institution`.
+fn accept_custody(twin: DidId, institution: DidId) -> RuntimeCall {
+	pallet_twins::Call::accept_custody { twin, institution }.into()
+}
+
+/// A new dataset DID of its signer's.
+fn dataset_did() -> RuntimeCall {
+	pallet_twins::Call::create {
+		kind: SubjectKind::Dataset,
+		controller: None,
+		verification_methods: BoundedVec::new(),
+	}
+	.into()
+}
+
+/// `institution` registers `dataset`: compute licences for model
+/// training, two contributors at least.
+fn register_dataset(dataset: DidId, institution: DidId) -> RuntimeCall {
+	pallet_datasets::Call::register {
+		dataset,
+		institution,
+		descriptor: Box::new(pallet_datasets::Descriptor {
+			content_hash: H256::from(sp_io::hashing::blake2_256(dataset.as_bytes())),
+			location: bounded(b"s3://twinnet-samples/site.nwb.enc"),
+			schema: Schema::Nwb2,
+			size_bytes: 1 << 20,
+			record_count: 2,
+			metadata_hash: H256::repeat_byte(6),
+		}),
+		terms: Box::new(pallet_datasets::LicenceTerms {
+			price: UNITS,
+			scopes: pallet_datasets::Scopes { view: false, compute: true },
+			purposes: BoundedVec::truncate_from(vec![Purpose::ModelTraining]),
+			duration: 100,
+			max_licences: 5,
+			transferable: false,
+		}),
+		lineage: pallet_datasets::Lineage { parents: BoundedVec::new(), transformation: None },
+		min_contributors: 2,
+	}
+	.into()
+}
+
+/// `dataset`'s institution lists `twins` in it.
+fn add_contributors(dataset: DidId, twins: [DidId; 2]) -> RuntimeCall {
+	pallet_datasets::Call::add_contributors {
+		dataset,
+		twins: BoundedVec::truncate_from(twins.to_vec()),
+	}
+	.into()
+}
+
+/// `dataset` admits the tour's training code.
+fn allow_code(dataset: DidId) -> RuntimeCall {
+	pallet_datasets::Call::set_algorithms {
+		dataset,
+		algorithms: BoundedVec::truncate_from(vec![code_hash(0)]),
+		raw_download: false,
+	}
+	.into()
+}
+
+/// Dave's job on the sample dataset (his first licence of it) and, if
+/// `masked`, on Charlie's and Ferdie's too (his licences 0) with masking.
+fn job(masked: bool) -> RuntimeCall {
+	let licence = |dataset| pallet_federated::DatasetLicence { dataset, licence: 0 };
+	let mut datasets = vec![licence(dataset())];
+	if masked {
+		datasets.extend([licence(charlie_dataset()), licence(ferdie_dataset())]);
+	}
+	let spec = pallet_federated::JobSpec {
+		model: ModelKind::LogisticRegression { features: 2 },
+		model_did: Some(model()),
+		datasets: BoundedVec::truncate_from(datasets),
+		code_hash: code_hash(0),
+		purpose: Purpose::ModelTraining,
+		rounds: if masked { 1 } else { 2 },
+		min_participants: if masked { 2 } else { 1 },
+		round_timeout: 5,
+		max_retries: 1,
+		training: Training {
+			learning_rate: FixedU64::from_rational(1, 10),
+			local_steps: 1,
+			clip_norm: FixedU64::from_u32(1),
+			noise_multiplier: FixedU64::from_u32(1),
+			sampling_rate: Perbill::from_percent(50),
+		},
+		per_round: PrivacyBudget {
+			epsilon: FixedU64::from_rational(1, 2),
+			delta: Perquintill::from_parts(100_000_000),
+		},
+		reward_per_update: UNITS,
+		masking: masked.then_some(Masking { update_bound: UPDATE_BOUND }),
+	};
+	pallet_federated::Call::create_job { spec: Box::new(spec) }.into()
 }
 
 /// Bob's institution attests Charlie's latest commitment, signing with its
@@ -377,8 +593,8 @@ pub(crate) fn tour() -> Vec<TourStep> {
 		Call(Signed(Ferdie), || Twins::deactivate { did: eve_twin() }.into()),
 		// Consent: Alice and Charlie let Bob's institution compute on their
 		// twins, so both count in the sample dataset and it is orderable.
-		Call(Signed(Alice), || compute_grant(alice_twin())),
-		Call(Signed(Charlie), || compute_grant(charlie_twin())),
+		Call(Signed(Alice), || compute_grant(alice_twin(), institution())),
+		Call(Signed(Charlie), || compute_grant(charlie_twin(), institution())),
 		Call(Signed(Eve), || {
 			Datasets::refresh_contributors {
 				dataset: dataset(),
@@ -491,45 +707,83 @@ pub(crate) fn tour() -> Vec<TourStep> {
 			.into()
 		}),
 		// Dave buys two compute licences of the sample dataset and burns one.
-		Call(Signed(Dave), || buy(Purpose::ModelTraining)),
-		Call(Signed(Dave), || buy(Purpose::Research)),
+		Call(Signed(Dave), || buy(dataset(), Purpose::ModelTraining)),
+		Call(Signed(Dave), || buy(dataset(), Purpose::Research)),
 		Call(Signed(Dave), || pallet_nfts::Call::burn { collection: collection(), item: 1 }.into()),
 		// Federated: Dave's job on the sample dataset; its first round opens,
 		// Bob's institution reports, the round releases an aggregate (an
 		// AggregatedModel commitment of Dave's model), Dave cancels.
-		Call(Signed(Dave), || {
-			let spec = pallet_federated::JobSpec {
-				model: ModelKind::LogisticRegression { features: 2 },
-				model_did: Some(model()),
-				datasets: BoundedVec::truncate_from(vec![pallet_federated::DatasetLicence {
-					dataset: dataset(),
-					licence: 0,
-				}]),
-				code_hash: code_hash(0),
-				purpose: Purpose::ModelTraining,
-				rounds: 2,
-				min_participants: 1,
-				round_timeout: 5,
-				max_retries: 1,
-				training: Training {
-					learning_rate: FixedU64::from_rational(1, 10),
-					local_steps: 1,
-					clip_norm: FixedU64::from_u32(1),
-					noise_multiplier: FixedU64::from_u32(1),
-					sampling_rate: Perbill::from_percent(50),
-				},
-				per_round: PrivacyBudget {
-					epsilon: FixedU64::from_rational(1, 2),
-					delta: Perquintill::from_parts(100_000_000),
-				},
-				reward_per_update: UNITS,
-			};
-			Federated::create_job { spec: Box::new(spec) }.into()
-		}),
+		Call(Signed(Dave), || job(false)),
 		Blocks(2),
-		Call(Authorized, report),
+		Call(Authorized, plain_report),
 		Blocks(1),
 		Call(Signed(Dave), || Federated::cancel_job { job: latest_job() }.into()),
+		// Secure aggregation: Ferdie's institution joins; the three
+		// institutions publish X25519 keyAgreement keys; Charlie's and
+		// Ferdie's each list two stash patients' twins in a dataset that
+		// Dave licenses. In Dave's masked job Bob's and Charlie's
+		// institutions report masked updates and Ferdie's drops out; at the
+		// deadline the two survivors reveal the seeds they share with it,
+		// and the round releases the sum of their updates.
+		Call(Signed(Ferdie), || {
+			let node = Relationships { capability_invocation: true, ..Default::default() };
+			let agree = Relationships { key_agreement: true, ..Default::default() };
+			Twins::create {
+				kind: SubjectKind::Institution,
+				controller: None,
+				verification_methods: BoundedVec::truncate_from(vec![
+					method(b"node", KeySpec::Ed25519(5).public(), node),
+					method(b"agree", PublicKey::X25519([0x13; 32]), agree),
+				]),
+			}
+			.into()
+		}),
+		Call(Signed(Bob), || add_agreement_key(institution(), 0x11)),
+		Call(Signed(Charlie), || add_agreement_key(charlie_institution(), 0x12)),
+		Call(Signed(Charlie), || {
+			let node = Relationships { capability_invocation: true, ..Default::default() };
+			Twins::add_verification_method {
+				did: charlie_institution(),
+				method: method(b"node", KeySpec::Ed25519(2).public(), node),
+			}
+			.into()
+		}),
+		Call(Signed(AliceStash), patient_twin),
+		Call(Signed(BobStash), patient_twin),
+		Call(Signed(CharlieStash), patient_twin),
+		Call(Signed(DaveStash), patient_twin),
+		Call(Signed(Charlie), || offer_custody(charlie_institution(), stash_twin(0))),
+		Call(Signed(Charlie), || offer_custody(charlie_institution(), stash_twin(1))),
+		Call(Signed(Ferdie), || offer_custody(ferdie_institution(), stash_twin(2))),
+		Call(Signed(Ferdie), || offer_custody(ferdie_institution(), stash_twin(3))),
+		Call(Signed(AliceStash), || accept_custody(stash_twin(0), charlie_institution())),
+		Call(Signed(BobStash), || accept_custody(stash_twin(1), charlie_institution())),
+		Call(Signed(CharlieStash), || accept_custody(stash_twin(2), ferdie_institution())),
+		Call(Signed(DaveStash), || accept_custody(stash_twin(3), ferdie_institution())),
+		Call(Signed(AliceStash), || compute_grant(stash_twin(0), charlie_institution())),
+		Call(Signed(BobStash), || compute_grant(stash_twin(1), charlie_institution())),
+		Call(Signed(CharlieStash), || compute_grant(stash_twin(2), ferdie_institution())),
+		Call(Signed(DaveStash), || compute_grant(stash_twin(3), ferdie_institution())),
+		Call(Signed(Charlie), dataset_did),
+		Call(Signed(Ferdie), dataset_did),
+		Call(Signed(Charlie), || register_dataset(charlie_dataset(), charlie_institution())),
+		Call(Signed(Ferdie), || register_dataset(ferdie_dataset(), ferdie_institution())),
+		Call(Signed(Charlie), || {
+			add_contributors(charlie_dataset(), [stash_twin(0), stash_twin(1)])
+		}),
+		Call(Signed(Ferdie), || add_contributors(ferdie_dataset(), [stash_twin(2), stash_twin(3)])),
+		Call(Signed(Charlie), || allow_code(charlie_dataset())),
+		Call(Signed(Ferdie), || allow_code(ferdie_dataset())),
+		Call(Signed(Dave), || buy(charlie_dataset(), Purpose::ModelTraining)),
+		Call(Signed(Dave), || buy(ferdie_dataset(), Purpose::ModelTraining)),
+		Call(Signed(Dave), || job(true)),
+		Blocks(3),
+		Call(Authorized, || masked_report(0)),
+		Call(Authorized, || masked_report(1)),
+		Blocks(6),
+		Call(Authorized, || reveal(0)),
+		Call(Authorized, || reveal(1)),
+		Blocks(1),
 		// Commitments: Charlie's institution commits a model update with its
 		// leaves; Bob's attests it; Eve disputes it; Charlie answers with an
 		// evaluation that links it; root rejects the dispute.

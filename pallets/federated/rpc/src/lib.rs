@@ -56,8 +56,8 @@ use twinnet_primitives::{
 	datasets::AccessDenied,
 	did::{format_did, parse_did, DidId, MAX_DID_LENGTH},
 	federated::{
-		update_hash, CohortStatus, CohortView, FailureReason, JobId, JobState, JobView, ModelKind,
-		RoundOutcome, RoundView, Training, TwinUsage, FRACTION_BITS,
+		update_hash, CohortStatus, CohortView, FailureReason, JobId, JobState, JobView,
+		MaskedRoundView, ModelKind, RoundOutcome, RoundView, Training, TwinUsage, FRACTION_BITS,
 	},
 	format_decimal, format_fixed,
 };
@@ -227,6 +227,7 @@ pub fn cohort_status_name(status: CohortStatus) -> String {
 	match status {
 		CohortStatus::Admitted => "admitted".into(),
 		CohortStatus::BelowFloor => "belowFloor".into(),
+		CohortStatus::NoAgreementKey => "noAgreementKey".into(),
 		CohortStatus::AccessDenied(denied) => {
 			format!("accessDenied:{}", access_denied_name(denied))
 		},
@@ -271,6 +272,9 @@ pub fn job_state_json<BlockNumber: serde::Serialize>(state: &JobState<BlockNumbe
 		},
 		JobState::Running { round, deadline } => {
 			json!({ "status": "running", "round": round, "deadline": deadline })
+		},
+		JobState::Recovering { round, deadline } => {
+			json!({ "status": "recovering", "round": round, "deadline": deadline })
 		},
 		JobState::Completed => json!({ "status": "completed" }),
 		JobState::Failed(reason) => json!({
@@ -322,6 +326,9 @@ where
 	put("training", training_json(&view.training));
 	put("perRound", budget_json(&view.per_round));
 	put("rewardPerUpdate", json!(view.reward_per_update.to_string()));
+	if let Some(masking) = &view.masking {
+		put("masking", json!({ "updateBound": masking.update_bound }));
+	}
 	put("state", job_state_json(&view.state));
 	put("nextRound", json!(view.next_round));
 	put("completedRounds", json!(view.completed_rounds));
@@ -344,6 +351,7 @@ pub fn outcome_json(outcome: &RoundOutcome) -> Value {
 		}),
 		RoundOutcome::NoQuorum => json!({ "status": "noQuorum" }),
 		RoundOutcome::Cancelled => json!({ "status": "cancelled" }),
+		RoundOutcome::RecoveryFailed => json!({ "status": "recoveryFailed" }),
 	}
 }
 
@@ -366,9 +374,30 @@ pub fn cohort_json(cohort: &CohortView) -> Value {
 	})
 }
 
-/// A round as `federated_round` returns it.
-pub fn round_json<BlockNumber: serde::Serialize>(view: &RoundView<BlockNumber>) -> Value {
+/// A masked round's secure-aggregation record as `federated_round` shows it.
+pub fn masked_round_json<BlockNumber: serde::Serialize>(
+	masking: &MaskedRoundView<BlockNumber>,
+) -> Value {
+	let keys: Vec<Value> = masking
+		.agreement_keys
+		.iter()
+		.map(|(institution, key)| {
+			json!({ "institution": format_did(institution), "key": hash_json(&H256(*key)) })
+		})
+		.collect();
 	json!({
+		"openingBlock": hash_json(&masking.opening_block),
+		"agreementKeys": keys,
+		"dropped": did_list(&masking.dropped),
+		"revealed": did_list(&masking.revealed),
+		"recoveryDeadline": masking.recovery_deadline,
+		"maskedSumHash": masking.masked_sum_hash.as_ref().map(hash_json),
+	})
+}
+
+/// A round as `federated_round` returns it (`masking` only for a masked job).
+pub fn round_json<BlockNumber: serde::Serialize>(view: &RoundView<BlockNumber>) -> Value {
+	let mut value = json!({
 		"job": view.job,
 		"round": view.round,
 		"openedAt": view.opened_at,
@@ -381,7 +410,11 @@ pub fn round_json<BlockNumber: serde::Serialize>(view: &RoundView<BlockNumber>) 
 		"outcome": outcome_json(&view.outcome),
 		"cohorts": view.cohorts.iter().map(cohort_json).collect::<Vec<_>>(),
 		"commitment": view.commitment,
-	})
+	});
+	if let (Some(masking), Some(fields)) = (&view.masking, value.as_object_mut()) {
+		fields.insert("masking".into(), masked_round_json(masking));
+	}
+	value
 }
 
 /// A twin's use in a round as `federated_twinUsage` returns it: the job,
@@ -612,6 +645,7 @@ mod tests {
 				delta: Perquintill::from_parts(1_000_000_000),
 			},
 			reward_per_update: 10u128.pow(20),
+			masking: None,
 			state: JobState::Running { round: 2, deadline: 120 },
 			next_round: 3,
 			completed_rounds: 2,
@@ -728,6 +762,7 @@ mod tests {
 				},
 			],
 			commitment: Some(17),
+			masking: None,
 		};
 		assert_eq!(
 			round_json(&view),
