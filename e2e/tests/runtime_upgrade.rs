@@ -1,5 +1,6 @@
 //! A runtime upgrade of a running chain: the runtime with `spec_version`
-//! one higher (`scripts/upgrade-wasm` builds it from this tree, in
+//! one higher (the runtime's `spec-version-bump` feature;
+//! `scripts/upgrade-wasm` builds it from this tree, in
 //! `$TWINNET_UPGRADE_WASM`) goes in through `sudo.sudo_unchecked_weight(
 //! system.set_code(…))`, and afterwards every DID, grant, dataset,
 //! commitment and job record and every balance not touched by the upgrade

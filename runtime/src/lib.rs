@@ -73,18 +73,32 @@ pub mod opaque {
 	}
 }
 
-/// The runtime's version. `spec_version` must rise with every runtime upgrade.
-#[runtime_version]
-pub const VERSION: RuntimeVersion = RuntimeVersion {
-	spec_name: alloc::borrow::Cow::Borrowed("twinnet"),
-	impl_name: alloc::borrow::Cow::Borrowed("twinnet"),
-	authoring_version: 1,
-	spec_version: 100,
-	impl_version: 1,
-	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
-	system_version: 1,
-};
+/// Declares the runtime's [`VERSION`] with `spec_version` `$spec` (a literal:
+/// `#[runtime_version]` writes it into the WASM's `runtime_version` section).
+macro_rules! declare_version {
+	($spec:tt) => {
+		/// The runtime's version. `spec_version` must rise with every runtime upgrade.
+		#[runtime_version]
+		pub const VERSION: RuntimeVersion = RuntimeVersion {
+			spec_name: alloc::borrow::Cow::Borrowed("twinnet"),
+			impl_name: alloc::borrow::Cow::Borrowed("twinnet"),
+			authoring_version: 1,
+			spec_version: $spec,
+			impl_version: 1,
+			apis: apis::RUNTIME_API_VERSIONS,
+			transaction_version: 1,
+			system_version: 1,
+		};
+	};
+}
+
+// Raise both together: the second is this runtime with `spec_version` one
+// higher, which the runtime upgrade test installs (`scripts/upgrade-wasm`
+// builds it with the `spec-version-bump` feature; no chain runs it).
+#[cfg(not(feature = "spec-version-bump"))]
+declare_version!(100);
+#[cfg(feature = "spec-version-bump")]
+declare_version!(101);
 
 /// The average block time: Aura produces one block per slot of this length.
 pub const MILLISECS_PER_BLOCK: u64 = 6000;

@@ -13,6 +13,12 @@
 //! tests can never race for one), and the test reads the RPC address back
 //! from the node's log. Dropping the [`TestNode`] kills the node, also when
 //! the test fails or panics.
+//!
+//! No more nodes run at once than the test binary's [`NodeSlots`] allow: a
+//! node waits for a slot before it starts, and its start-up deadline runs
+//! from then. A test that starts a node process itself takes a slot first
+//! (`NodeSlots::global().acquire_blocking()`) and holds it until the
+//! process has exited.
 
 use std::{
 	fs::File,
@@ -20,9 +26,13 @@ use std::{
 	net::SocketAddr,
 	path::{Path, PathBuf},
 	process::{Child, Command, ExitStatus, Stdio},
+	sync::Arc,
 	time::{Duration, Instant},
 };
 
+mod slots;
+
+pub use slots::{NodeSlot, NodeSlots, NODES_VARIABLE};
 pub use subxt;
 pub use subxt_signer;
 
@@ -36,11 +46,12 @@ pub type Client = OnlineClient<TwinNetConfig>;
 /// Errors of the test harness.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// How long a node may take to open its RPC port. A debug node alone takes
-/// about 11 s to build its genesis state on this project's 2-core machine
-/// (most of it compiling the runtime's WASM); the `chain` test binary starts
-/// 14 at once, which took longer than 120 s on 2026-12-04.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a node may take to open its RPC port, from the moment it has
+/// its slot. A debug node alone takes about 11 s to build its genesis state
+/// on this project's 2-core machine (most of it compiling the runtime's
+/// WASM); with four at once, and another process loading a core, well
+/// under a minute.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(240);
 /// How long to wait for a block to be produced or finalized.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -52,6 +63,8 @@ pub struct TestNode {
 	client: Client,
 	rpc: subxt::rpcs::RpcClient,
 	_base_dir: tempfile::TempDir,
+	// Dropped after `Drop::drop` has killed and reaped the node.
+	_slot: NodeSlot,
 }
 
 impl TestNode {
@@ -63,7 +76,13 @@ impl TestNode {
 
 	/// Like [`TestNode::start`], with extra command-line arguments.
 	pub async fn start_with_args(args: &[&str]) -> Result<Self, Error> {
+		Self::start_in(&NodeSlots::global(), args).await
+	}
+
+	/// Like [`TestNode::start_with_args`], with a slot from `slots`.
+	pub async fn start_in(slots: &Arc<NodeSlots>, args: &[&str]) -> Result<Self, Error> {
 		let binary = node_binary()?;
+		let slot = slots.acquire().await;
 		let base_dir = tempfile::Builder::new().prefix("twinnet-e2e").tempdir()?;
 		let log_path = base_dir.path().join("node.log");
 		let log = File::create(&log_path)?;
@@ -87,7 +106,7 @@ impl TestNode {
 		let rpc =
 			subxt::rpcs::RpcClient::from_insecure_url(format!("ws://127.0.0.1:{rpc_port}")).await?;
 		let child = starting.child.take().ok_or("node process lost during start-up")?;
-		Ok(Self { child, log_path, rpc_port, client, rpc, _base_dir: base_dir })
+		Ok(Self { child, log_path, rpc_port, client, rpc, _base_dir: base_dir, _slot: slot })
 	}
 
 	/// The node's WebSocket RPC address.
@@ -331,7 +350,7 @@ pub async fn free_balance(
 
 #[cfg(test)]
 mod tests {
-	use super::logged_rpc_port;
+	use super::*;
 
 	#[test]
 	fn the_rpc_port_is_read_from_the_servers_log_line() {
@@ -342,5 +361,53 @@ mod tests {
 		assert_eq!(logged_rpc_port(several), Some(9956));
 		assert_eq!(logged_rpc_port("Running JSON-RPC server: addr="), None);
 		assert_eq!(logged_rpc_port("Idle (0 peers)"), None);
+	}
+
+	/// The processes alive now whose command line contains `marker`.
+	fn processes_with(marker: &str) -> usize {
+		let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+		entries
+			.filter_map(Result::ok)
+			.filter(|entry| entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+			.filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+			.filter(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == marker.as_bytes()))
+			.count()
+	}
+
+	/// Five real nodes through a pool of two: the operating system never
+	/// shows more than two node processes of this test alive at once, and
+	/// two did run side by side.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn no_more_nodes_run_at_once_than_the_pool_has_slots() {
+		let marker = format!("twinnet-slots-{}", std::process::id());
+		let slots = NodeSlots::new(2);
+		let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+		let sampler = {
+			let (marker, done) = (marker.clone(), done.clone());
+			std::thread::spawn(move || {
+				let mut most = 0;
+				while !done.load(std::sync::atomic::Ordering::SeqCst) {
+					most = most.max(processes_with(&marker));
+					std::thread::sleep(Duration::from_millis(20));
+				}
+				most
+			})
+		};
+		let nodes = (0..5).map(|_| {
+			let (slots, marker) = (slots.clone(), marker.clone());
+			tokio::spawn(async move {
+				let node = TestNode::start_in(&slots, &["--name", &marker]).await?;
+				node.wait_for_best_block(1).await?;
+				Ok::<_, Error>(())
+			})
+		});
+		for node in subxt::ext::futures::future::join_all(nodes).await {
+			node.expect("task").expect("the node starts and produces a block");
+		}
+		done.store(true, std::sync::atomic::Ordering::SeqCst);
+		let most_alive = sampler.join().expect("sampler");
+		assert_eq!(slots.peak(), 2, "the five nodes should have shared two slots");
+		assert!(most_alive <= 2, "{most_alive} node processes were alive at once");
+		assert_eq!(most_alive, 2, "two nodes should have run side by side");
 	}
 }

@@ -8,9 +8,10 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use twinnet_test_support::node_binary;
+use twinnet_test_support::{node_binary, NodeSlots};
 
-/// How long a node may take to give up on a database.
+/// How long a node may take to give up on a database (or to import its
+/// first block), from the moment it has its slot.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The database directory of chain `id` under `base` (ParityDB, the node's default).
@@ -21,6 +22,7 @@ fn database(base: &Path, id: &str) -> PathBuf {
 /// Runs a `--dev` node on `base` until it has imported block 1, then stops it.
 fn make_dev_database(base: &Path) {
 	let log = base.with_extension("log");
+	let _slot = NodeSlots::global().acquire_blocking();
 	let mut node = Command::new(node_binary().unwrap())
 		.args(["--dev", "--base-path", base.to_str().unwrap()])
 		.args(["--rpc-port", "0", "--port", "0", "--no-prometheus", "--no-telemetry"])
@@ -51,6 +53,7 @@ fn make_dev_database(base: &Path) {
 /// Starts the node with `args` and returns its output once it has exited,
 /// which it must within [`REFUSAL_TIMEOUT`], with a failure status.
 fn refused_start(args: &[&str]) -> String {
+	let _slot = NodeSlots::global().acquire_blocking();
 	let mut node = Command::new(node_binary().unwrap())
 		.args(args)
 		.args(["--rpc-port", "0", "--port", "0", "--no-prometheus", "--no-telemetry"])

@@ -6,7 +6,7 @@ use twinnet_test_support::{
 	free_balance, node_binary,
 	subxt::{self, utils::AccountId32},
 	subxt_signer::sr25519::dev,
-	TestNode,
+	NodeSlots, TestNode,
 };
 
 /// One `TWIN` in planck (12 decimals).
@@ -48,6 +48,7 @@ async fn dev_chain_finalizes_blocks_and_applies_a_signed_transfer() {
 
 /// Runs the node binary with `args` and returns what it printed.
 fn run_node(args: &[&str]) -> Output {
+	let _slot = NodeSlots::global().acquire_blocking();
 	Command::new(node_binary().expect("node binary"))
 		.args(args)
 		.output()
