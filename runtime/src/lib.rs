@@ -86,7 +86,7 @@ macro_rules! declare_version {
 			spec_version: $spec,
 			impl_version: 1,
 			apis: apis::RUNTIME_API_VERSIONS,
-			transaction_version: 1,
+			transaction_version: 2,
 			system_version: 1,
 		};
 	};
@@ -96,9 +96,9 @@ macro_rules! declare_version {
 // higher, which the runtime upgrade test installs (`scripts/upgrade-wasm`
 // builds it with the `spec-version-bump` feature; no chain runs it).
 #[cfg(not(feature = "spec-version-bump"))]
-declare_version!(100);
-#[cfg(feature = "spec-version-bump")]
 declare_version!(101);
+#[cfg(feature = "spec-version-bump")]
+declare_version!(102);
 
 /// The average block time: Aura produces one block per slot of this length.
 pub const MILLISECS_PER_BLOCK: u64 = 6000;
