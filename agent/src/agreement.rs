@@ -109,8 +109,9 @@ impl AgreementKey {
 	}
 
 	/// The seed `institution` shares with each of `peers` (their DIDs and
-	/// `keyAgreement` keys) for `round` of `job`, opened in block
-	/// `opening_block` of the chain of `genesis`.
+	/// `keyAgreement` keys) for `round` of `job`, opened on block
+	/// `opening_block` (the parent of the block it opened in) of the chain
+	/// of `genesis`.
 	pub fn round_seeds(
 		&self,
 		genesis: &[u8; 32],

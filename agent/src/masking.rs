@@ -7,7 +7,8 @@
 //!
 //! Every seed comes from the institution's key file ([`AgreementKey`]) and
 //! the participants' keys that the round snapshotted when it opened
-//! (`federated_round`'s `masking`), read from the agent's own node: never
+//! (`federated_round`'s `masking`), and is bound to the round's opening
+//! block (its `openingBlock`), all read from the agent's own node: never
 //! from anything a caller sends.
 
 use std::collections::BTreeSet;
@@ -24,8 +25,6 @@ use crate::{
 /// A masked round, from `federated_round`'s `masking`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MaskedRound {
-	/// The hash of the parent of the block the round opened in.
-	pub opening_block: [u8; 32],
 	/// Every expected institution's X25519 key, in participant order.
 	pub agreement_keys: Vec<(DidId, [u8; 32])>,
 	/// The institutions that had not reported by the round's deadline.
@@ -40,6 +39,17 @@ pub struct Masking {
 	pub update_bound: u32,
 	/// The round.
 	pub round: MaskedRound,
+}
+
+/// What a survivor of a masked round in recovery reveals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reveal {
+	/// The round's opening block, as the round view the seeds were derived
+	/// from shows it: the fork they were derived for.
+	pub opening_block: [u8; 32],
+	/// Each dropped institution's DID id and the seed shared with it, in
+	/// the round's `dropped` order.
+	pub seeds: Vec<(PartyId, Seed)>,
 }
 
 /// What masks an institution's update in a round: the job's update bound
@@ -87,11 +97,7 @@ impl MaskedRound {
 		if !agreement_keys.iter().all(|(institution, _)| listed.insert(*institution)) {
 			return Err(Refusal::MalformedView("agreementKeys"));
 		}
-		Ok(Some(Self {
-			opening_block: hash(masking, "openingBlock")?,
-			agreement_keys,
-			dropped: dids(masking, "dropped")?,
-		}))
+		Ok(Some(Self { agreement_keys, dropped: dids(masking, "dropped")? }))
 	}
 
 	/// The key the round lists for `institution`.
@@ -103,13 +109,14 @@ impl MaskedRound {
 	}
 
 	/// The seed `institution`, whose key is `key`, shares with each of
-	/// `peers` (in that order) in round `round` of `job` on the chain of
-	/// `genesis`. The round must list `key`'s public key for `institution`,
-	/// and a key for every peer.
+	/// `peers` (in that order) in round `round` of `job`, opened on
+	/// `opening_block` of the chain of `genesis`. The round must list
+	/// `key`'s public key for `institution`, and a key for every peer.
 	fn seeds(
 		&self,
 		key: &AgreementKey,
 		genesis: &[u8; 32],
+		opening_block: &[u8; 32],
 		job: u64,
 		round: u32,
 		institution: &DidId,
@@ -126,7 +133,7 @@ impl MaskedRound {
 					.ok_or(Refusal::MalformedView("agreementKeys"))
 			})
 			.collect::<Result<Vec<_>, _>>()?;
-		key.round_seeds(genesis, &self.opening_block, job, round, institution, &peers)
+		key.round_seeds(genesis, opening_block, job, round, institution, &peers)
 			.map_err(Refusal::Agreement)
 	}
 }
@@ -143,13 +150,15 @@ impl Masking {
 		}
 	}
 
-	/// The masks of `institution`'s update in round `round` of `job` on the
+	/// The masks of `institution`'s update in round `round` of `job`,
+	/// opened on `opening_block` (the round view's `openingBlock`) of the
 	/// chain of `genesis`: the seeds its `key` shares with every other
 	/// institution the round lists.
 	pub fn masks(
 		&self,
 		key: &AgreementKey,
 		genesis: &[u8; 32],
+		opening_block: &[u8; 32],
 		job: u64,
 		round: u32,
 		institution: &DidId,
@@ -161,7 +170,8 @@ impl Masking {
 			.map(|(peer, _)| *peer)
 			.filter(|peer| peer != institution)
 			.collect();
-		let seeds = self.round.seeds(key, genesis, job, round, institution, &peers)?;
+		let seeds =
+			self.round.seeds(key, genesis, opening_block, job, round, institution, &peers)?;
 		Ok(Masks { update_bound: self.update_bound, seeds })
 	}
 }
@@ -190,10 +200,11 @@ impl Masks {
 
 /// The seeds `institution`, whose key is `key`, reveals in round `round` of
 /// `job` on the chain of `genesis`, from the node's views of the job and
-/// the round: for each institution the round lists as dropped, in that
-/// order, its DID id and the seed the two share. Only a survivor (a
-/// reporter, not dropped) of a masked round in recovery reveals, and only
-/// seeds shared with institutions that did not report.
+/// the round: the round's opening block, and for each institution the
+/// round lists as dropped, in that order, its DID id and the seed the two
+/// share. Only a survivor (a reporter, not dropped) of a masked round in
+/// recovery reveals, and only seeds shared with institutions that did not
+/// report.
 pub fn recovery_seeds(
 	key: &AgreementKey,
 	genesis: &[u8; 32],
@@ -202,12 +213,12 @@ pub fn recovery_seeds(
 	job: u64,
 	round: u32,
 	institution: &DidId,
-) -> Result<Vec<(PartyId, Seed)>, Refusal> {
+) -> Result<Reveal, Refusal> {
 	if !job_is(job_view, "recovering", round)? {
 		return Err(Refusal::NotRecovering);
 	}
-	let masking = Masking::from_views(job_view, round_view)?.ok_or(Refusal::NotMasked)?;
-	let dropped = &masking.round.dropped;
+	let masked = Masking::from_views(job_view, round_view)?.ok_or(Refusal::NotMasked)?.round;
+	let dropped = &masked.dropped;
 	let reporters = dids(round_view, "reporters")?;
 	if !reporters.contains(institution) || dropped.contains(institution) {
 		return Err(Refusal::NotSurvivor);
@@ -219,8 +230,10 @@ pub fn recovery_seeds(
 	if dropped.iter().any(|peer| reporters.contains(peer)) {
 		return Err(Refusal::MalformedView("dropped"));
 	}
-	let seeds = masking.round.seeds(key, genesis, job, round, institution, dropped)?;
-	Ok(seeds.into_iter().map(|(peer, seed)| (peer.to_fixed_bytes(), seed)).collect())
+	let opening_block = hash(round_view, "openingBlock")?;
+	let seeds = masked.seeds(key, genesis, &opening_block, job, round, institution, dropped)?;
+	let seeds = seeds.into_iter().map(|(peer, seed)| (peer.to_fixed_bytes(), seed)).collect();
+	Ok(Reveal { opening_block, seeds })
 }
 
 #[cfg(test)]
@@ -268,9 +281,9 @@ mod tests {
 	) -> Value {
 		let list = |dids: &[DidId]| dids.iter().map(format_did).collect::<Vec<_>>();
 		json!({
+			"openingBlock": hash_hex(&OPENING),
 			"reporters": list(reporters),
 			"masking": {
-				"openingBlock": hash_hex(&OPENING),
 				"agreementKeys": institutions.iter().zip(keys).map(|(institution, key)| json!({
 					"institution": format_did(institution),
 					"key": hash_hex(&key.public()),
@@ -295,7 +308,7 @@ mod tests {
 		let records = [3u32, 20, 1];
 		let (mut masked_sum, mut plain_sum) = (vec![0u32; 4], vec![0u32; 4]);
 		for i in 0..3 {
-			let masks = masking.masks(&keys[i], &GENESIS, 5, 2, &dids[i]).unwrap();
+			let masks = masking.masks(&keys[i], &GENESIS, &OPENING, 5, 2, &dids[i]).unwrap();
 			let masked = masks.masked_update(&dids[i], records[i], &models[i], &start).unwrap();
 			let plain = weighted_update(records[i], &models[i], &start, 1_000).unwrap();
 			assert_ne!(masked, plain);
@@ -313,7 +326,7 @@ mod tests {
 			]
 		);
 		// A bound that records × bound overflows is refused.
-		let masks = masking.masks(&keys[0], &GENESIS, 5, 2, &dids[0]).unwrap();
+		let masks = masking.masks(&keys[0], &GENESIS, &OPENING, 5, 2, &dids[0]).unwrap();
 		assert_eq!(
 			masks.masked_update(&dids[0], u32::MAX, &models[0], &start).err(),
 			Some(Refusal::Quantization(twinnet_secagg::QuantizationError::BoundTooLarge))
@@ -332,11 +345,11 @@ mod tests {
 		.unwrap();
 		// Another key file than the one listed; an institution not listed.
 		assert_eq!(
-			masking.masks(&keys[2], &GENESIS, 5, 2, &dids[0]).err(),
+			masking.masks(&keys[2], &GENESIS, &OPENING, 5, 2, &dids[0]).err(),
 			Some(Refusal::AgreementKeyMismatch)
 		);
 		assert_eq!(
-			masking.masks(&keys[2], &GENESIS, 5, 2, &did(3)).err(),
+			masking.masks(&keys[2], &GENESIS, &OPENING, 5, 2, &did(3)).err(),
 			Some(Refusal::AgreementKeyMismatch)
 		);
 		// A low-order peer key.
@@ -344,7 +357,7 @@ mod tests {
 		round["masking"]["agreementKeys"][1]["key"] = json!(hash_hex(&[0; 32]));
 		let masking = Masking::from_views(&masked_job("running", 2), &round).unwrap().unwrap();
 		assert_eq!(
-			masking.masks(&keys[0], &GENESIS, 5, 2, &dids[0]).err(),
+			masking.masks(&keys[0], &GENESIS, &OPENING, 5, 2, &dids[0]).err(),
 			Some(Refusal::Agreement(crate::agreement::AgreementError::NonContributory(did(2))))
 		);
 	}
@@ -359,7 +372,6 @@ mod tests {
 		assert_eq!(
 			parsed.round,
 			MaskedRound {
-				opening_block: OPENING,
 				agreement_keys: vec![(did(1), keys[0].public()), (did(2), keys[1].public())],
 				dropped: vec![did(2)],
 			}
@@ -382,13 +394,6 @@ mod tests {
 				"updateBound",
 			),
 			(refused(&|job, _| job["masking"] = json!({})), "updateBound"),
-			(refused(&|_, r| r["masking"]["openingBlock"] = json!("0x1234")), "openingBlock"),
-			(
-				refused(&|_, r| {
-					r["masking"]["openingBlock"] = json!(format!("0x{}", "g".repeat(64)))
-				}),
-				"openingBlock",
-			),
 			(
 				refused(&|_, r| {
 					r["masking"]["agreementKeys"][0]["key"] =
@@ -424,12 +429,14 @@ mod tests {
 		let reveal = |job: &Value, round: &Value, i: usize| {
 			recovery_seeds(&keys[i], &GENESIS, job, round, 5, 2, &dids[i])
 		};
-		let masking = Masking::from_views(&recovering, &round).unwrap().unwrap();
+		let masked = Masking::from_views(&recovering, &round).unwrap().unwrap().round;
 		for survivor in [0, 2] {
-			let seeds = reveal(&recovering, &round, survivor).unwrap();
-			let all = masking.round.seeds(
+			let Reveal { opening_block, seeds } = reveal(&recovering, &round, survivor).unwrap();
+			assert_eq!(opening_block, OPENING);
+			let all = masked.seeds(
 				&keys[survivor],
 				&GENESIS,
+				&OPENING,
 				5,
 				2,
 				&dids[survivor],
@@ -441,8 +448,22 @@ mod tests {
 			assert_eq!(seeds[0].0, [4; 32]);
 			assert_eq!(seeds[1].0, [2; 32]);
 			// The dropped party's own seed with the survivor is the same.
-			let dropped = masking.round.seeds(&keys[3], &GENESIS, 5, 2, &did(4), &[dids[survivor]]);
+			let dropped =
+				masked.seeds(&keys[3], &GENESIS, &OPENING, 5, 2, &did(4), &[dids[survivor]]);
 			assert_eq!(dropped.unwrap()[0].1, seeds[0].1);
+		}
+		// The same round opened on another block: other seeds, named with
+		// that block; a round view without a valid opening block reveals
+		// nothing.
+		let mut reopened = round.clone();
+		reopened["openingBlock"] = json!(hash_hex(&[7; 32]));
+		let other = reveal(&recovering, &reopened, 0).unwrap();
+		assert_eq!(other.opening_block, [7; 32]);
+		assert_ne!(other.seeds, reveal(&recovering, &round, 0).unwrap().seeds);
+		for malformed in [Value::Null, json!("0x1234"), json!(format!("0x{}", "g".repeat(64)))] {
+			let mut view = round.clone();
+			view["openingBlock"] = malformed;
+			assert_eq!(reveal(&recovering, &view, 0), Err(Refusal::MalformedView("openingBlock")));
 		}
 		// The job still running, recovering another round, or plain.
 		assert_eq!(reveal(&masked_job("running", 2), &round, 0), Err(Refusal::NotRecovering));

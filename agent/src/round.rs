@@ -1,8 +1,10 @@
 //! What the agent trains for a round, read from the node's JSON views of
 //! the job, the round and the job's model, with every check that decides
-//! whether it trains at all. For a masked job the plan also carries the
-//! round's secure-aggregation view ([`Masking`]), and the agent reports a
-//! masked weighted update instead of its model.
+//! whether it trains at all. The plan names the round's opening block, the
+//! fork whose cohorts it trains for, which the agent hands over with its
+//! update. For a masked job the plan also carries the round's
+//! secure-aggregation view ([`Masking`]), and the agent reports a masked
+//! weighted update instead of its model.
 
 use std::collections::BTreeSet;
 
@@ -18,6 +20,10 @@ use crate::{agreement::AgreementError, dpsgd::Settings, masking::Masking};
 /// A round the agent will train: the rows it may use, where it starts, how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoundPlan {
+	/// The hash of the parent of the block the round opened in: the fork
+	/// whose cohorts the agent trains for. Its update is bound to it, and a
+	/// masked job's seeds too.
+	pub opening_block: [u8; 32],
 	/// The twins the chain admitted for this institution (and charged).
 	pub admitted: BTreeSet<DidId>,
 	/// The starting model, in fixed point: the job's latest aggregate, or
@@ -236,6 +242,7 @@ impl RoundPlan {
 		if !trainable {
 			return Err(Refusal::UnsupportedModel);
 		}
+		let opening_block = hash(round_view, "openingBlock")?;
 		let admitted = admitted_twins(round_view, institution)?;
 		let start = start_model(round_view, model_view, features)?;
 		let masking = Masking::from_views(job, round_view)?;
@@ -247,7 +254,15 @@ impl RoundPlan {
 		if epsilon_charged + 1e-9 < epsilon_spent {
 			return Err(Refusal::Undercharged { charged: epsilon_charged, spent: epsilon_spent });
 		}
-		Ok(Self { admitted, start, settings, epsilon_charged, epsilon_spent, masking })
+		Ok(Self {
+			opening_block,
+			admitted,
+			start,
+			settings,
+			epsilon_charged,
+			epsilon_spent,
+			masking,
+		})
 	}
 }
 
@@ -317,8 +332,11 @@ mod tests {
 		})
 	}
 
+	const OPENING: [u8; 32] = [8; 32];
+
 	fn round_view(start: &str, status: &str) -> Value {
 		json!({
+			"openingBlock": hash_hex(&OPENING),
 			"startModel": start,
 			"cohorts": [
 				{ "institution": format_did(&did(7)), "status": "admitted",
@@ -343,6 +361,7 @@ mod tests {
 		let start = hash_hex(&update_hash(&parameters).0);
 		let planned = plan(&job("5"), &round_view(&start, "admitted"), &model_view(&parameters))
 			.expect("planned");
+		assert_eq!(planned.opening_block, OPENING);
 		assert_eq!(planned.admitted, BTreeSet::from([did(2), did(3)]));
 		assert_eq!(planned.start, parameters.to_vec());
 		assert_eq!(planned.masking, None);
@@ -418,5 +437,29 @@ mod tests {
 			refused(&with(&|j| j["training"]["clipNorm"] = json!(1)), &good_round, &model),
 			Refusal::MalformedView("clipNorm")
 		);
+	}
+
+	#[test]
+	fn a_round_view_without_a_valid_opening_block_is_refused() {
+		let parameters = [1, 2, 3];
+		let start = hash_hex(&update_hash(&parameters).0);
+		let model = model_view(&parameters);
+		let refused = |change: &dyn Fn(&mut Value)| {
+			let mut round = round_view(&start, "admitted");
+			change(&mut round);
+			plan(&job("5"), &round, &model).unwrap_err()
+		};
+		let malformed = [
+			refused(&|r| {
+				r.as_object_mut().unwrap().remove("openingBlock");
+			}),
+			refused(&|r| r["openingBlock"] = Value::Null),
+			refused(&|r| r["openingBlock"] = json!("0x1234")),
+			refused(&|r| r["openingBlock"] = json!(format!("0x{}", "g".repeat(64)))),
+			refused(&|r| r["openingBlock"] = json!(hash_hex(&OPENING).replace("0x", ""))),
+		];
+		for refusal in malformed {
+			assert_eq!(refusal, Refusal::MalformedView("openingBlock"));
+		}
 	}
 }

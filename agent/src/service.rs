@@ -4,20 +4,25 @@
 //!   202, and the round is planned and trained in the background (again
 //!   for a round it has: 202, nothing new);
 //! - `GET /v1/rounds/{J}/{R}/{did}`: 200 once trained, with the SCALE
-//!   encoding of `(records: u32, parameters: Vec<i32>)` (the model), or for
-//!   a masked job of `(records: u32, masked: Vec<u32>)` (the masked
-//!   weighted update: [`crate::masking`]); 202 while training, 409 with the
-//!   reason if the agent refused the round, 404 for a round it was not
-//!   given;
+//!   encoding of `(records: u32, opening_block: [u8; 32], parameters:
+//!   Vec<i32>)` (the model), or for a masked job of `(records: u32,
+//!   opening_block: [u8; 32], masked: Vec<u32>)` (the masked weighted
+//!   update: [`crate::masking`]), where `opening_block` is the round view's
+//!   `openingBlock` that the agent trained for, so that the worker never
+//!   reports an update trained on another fork's cohorts; 202 while
+//!   training, 409 with the reason if the agent refused the round, 404 for
+//!   a round it was not given;
 //! - `GET /v1/rounds/{J}/{R}/{did}/seeds`: for a masked round in recovery
 //!   that the institution survived, 200 with the SCALE encoding of
-//!   `Vec<([u8; 32], [u8; 32])>`: each dropped institution's DID id and the
-//!   seed shared with it, in the round's `dropped` order. The agent reads
-//!   the job and the round from its node's finalized block itself, whoever
-//!   asks (a recovery not yet final reveals nothing); 409 with the
-//!   reason if it does not reveal, 503 if it cannot read them;
-//! - `GET /v1/rounds`: what it did, as JSON, for its operator (records and
-//!   ε, never a model or an update).
+//!   `(opening_block: [u8; 32], seeds: Vec<([u8; 32], [u8; 32])>)`: the
+//!   `openingBlock` of the round view the seeds were derived from, then
+//!   each dropped institution's DID id and the seed shared with it, in the
+//!   round's `dropped` order. The agent reads the job and the round from
+//!   its node's finalized block itself, whoever asks (a recovery not yet
+//!   final reveals nothing); 409 with the reason if it does not reveal, 503
+//!   if it cannot read them;
+//! - `GET /v1/rounds`: what it did, as JSON, for its operator (records, ε
+//!   and the opening block trained for, never a model or an update).
 //!
 //! Another institution's DID is 404 everywhere. Bodies are at most
 //! [`MAX_BODY`] bytes; the agent keeps the last [`MAX_ROUNDS_KEPT`] rounds.
@@ -52,7 +57,7 @@ use crate::{
 	masking::{self, Masks},
 	model,
 	node::{Node, RoundViews},
-	round::{job_is, Refusal, RoundPlan},
+	round::{hash_hex, job_is, Refusal, RoundPlan},
 };
 
 /// The largest request body the service reads.
@@ -70,12 +75,14 @@ pub enum Update {
 }
 
 impl Update {
-	/// The SCALE encoding of the report of `records` records: `(records:
-	/// u32, parameters: Vec<i32>)` or `(records: u32, masked: Vec<u32>)`.
-	fn encode_with(&self, records: u32) -> Vec<u8> {
+	/// The SCALE encoding of the report of `records` records trained for
+	/// the round opened on `opening_block`: `(records: u32, opening_block:
+	/// [u8; 32], parameters: Vec<i32>)` or `(records: u32, opening_block:
+	/// [u8; 32], masked: Vec<u32>)`.
+	fn encode_with(&self, records: u32, opening_block: &[u8; 32]) -> Vec<u8> {
 		match self {
-			Self::Model(parameters) => (records, parameters).encode(),
-			Self::Masked(masked) => (records, masked).encode(),
+			Self::Model(parameters) => (records, opening_block, parameters).encode(),
+			Self::Masked(masked) => (records, opening_block, masked).encode(),
 		}
 	}
 }
@@ -89,6 +96,9 @@ pub enum RoundState {
 	Trained {
 		/// The records trained on.
 		records: u32,
+		/// The round's opening block that the agent trained for (the round
+		/// view's `openingBlock`).
+		opening_block: [u8; 32],
 		/// What the worker reports.
 		update: Update,
 		/// The ε the round spent, by the accountant.
@@ -176,9 +186,10 @@ impl Agent {
 			Err(reason) => RoundState::Refused(reason),
 		};
 		match &state {
-			RoundState::Trained { records, epsilon_spent, update } => eprintln!(
-				"job {job} round {round}: trained on {records} records, epsilon \
-				 {epsilon_spent:.4}{}",
+			RoundState::Trained { records, opening_block, update, epsilon_spent } => eprintln!(
+				"job {job} round {round}: trained on {records} records for opening block {}, \
+				 epsilon {epsilon_spent:.4}{}",
+				hash_hex(opening_block),
 				if matches!(update, Update::Masked(_)) { ", update masked" } else { "" }
 			),
 			RoundState::Refused(reason) => eprintln!("job {job} round {round}: refused: {reason}"),
@@ -207,7 +218,14 @@ impl Agent {
 			.masking
 			.as_ref()
 			.map(|masking| {
-				masking.masks(self.agreement_key()?, &views.genesis, job, round, &self.institution)
+				masking.masks(
+					self.agreement_key()?,
+					&views.genesis,
+					&plan.opening_block,
+					job,
+					round,
+					&self.institution,
+				)
 			})
 			.transpose()?;
 		Ok((plan, masks))
@@ -233,8 +251,11 @@ impl Agent {
 				.map(Update::Masked),
 		};
 		match update {
-			Ok(update) => {
-				RoundState::Trained { records: count, update, epsilon_spent: plan.epsilon_spent }
+			Ok(update) => RoundState::Trained {
+				records: count,
+				opening_block: plan.opening_block,
+				update,
+				epsilon_spent: plan.epsilon_spent,
 			},
 			Err(refusal) => RoundState::Refused(refusal.to_string()),
 		}
@@ -302,9 +323,10 @@ impl Agent {
 		Ok((job, round))
 	}
 
-	/// A trained round's update; a masked one only while its node shows
-	/// the round open, so that an institution that dropped (whose seeds
-	/// the survivors reveal) never hands out its masked update.
+	/// A trained round's update, with the opening block it was trained
+	/// for; a masked one only while its node shows the round open, so that
+	/// an institution that dropped (whose seeds the survivors reveal) never
+	/// hands out its masked update.
 	async fn collect(&self, job: &str, round: &str, did: &str) -> Response<Full<Bytes>> {
 		let (job, round) = match self.round_of(job, round, did) {
 			Ok(round) => round,
@@ -314,7 +336,7 @@ impl Agent {
 			None => text(StatusCode::NOT_FOUND, "no such round"),
 			Some(RoundState::Training) => text(StatusCode::ACCEPTED, ""),
 			Some(RoundState::Refused(reason)) => text(StatusCode::CONFLICT, &reason),
-			Some(RoundState::Trained { records, update, .. }) => {
+			Some(RoundState::Trained { records, opening_block, update, .. }) => {
 				if matches!(update, Update::Masked(_)) {
 					match self.node.job(job).await.map(|view| job_is(&view, "running", round)) {
 						Ok(Ok(true)) => {},
@@ -322,13 +344,15 @@ impl Agent {
 						Err(error) => return text(StatusCode::SERVICE_UNAVAILABLE, &error),
 					}
 				}
-				respond(StatusCode::OK, "application/octet-stream", update.encode_with(records))
+				let body = update.encode_with(records, &opening_block);
+				respond(StatusCode::OK, "application/octet-stream", body)
 			},
 		}
 	}
 
 	/// The seeds the institution reveals in a masked round in recovery,
-	/// from the job and the round as its node's finalized block shows them.
+	/// from the job and the round as its node's finalized block shows them,
+	/// with the round's opening block there.
 	async fn seeds(&self, job: &str, round: &str, did: &str) -> Response<Full<Bytes>> {
 		let (job, round) = match self.round_of(job, round, did) {
 			Ok(round) => round,
@@ -352,13 +376,14 @@ impl Agent {
 			&self.institution,
 		);
 		match revealed {
-			Ok(seeds) => {
+			Ok(reveal) => {
 				eprintln!(
 					"job {job} round {round}: revealed the seeds shared with {} dropped \
 					 institutions",
-					seeds.len()
+					reveal.seeds.len()
 				);
-				respond(StatusCode::OK, "application/octet-stream", seeds.encode())
+				let body = (reveal.opening_block, reveal.seeds).encode();
+				respond(StatusCode::OK, "application/octet-stream", body)
 			},
 			Err(refusal) => text(StatusCode::CONFLICT, &refusal.to_string()),
 		}
@@ -375,14 +400,17 @@ impl Agent {
 						RoundState::Training => {
 							json!({ "job": job, "round": round, "state": "training" })
 						},
-						RoundState::Trained { records, epsilon_spent, update } => json!({
-							"job": job,
-							"round": round,
-							"state": "trained",
-							"records": records,
-							"epsilonSpent": epsilon_spent,
-							"masked": matches!(update, Update::Masked(_)),
-						}),
+						RoundState::Trained { records, opening_block, update, epsilon_spent } => {
+							json!({
+								"job": job,
+								"round": round,
+								"state": "trained",
+								"records": records,
+								"openingBlock": hash_hex(opening_block),
+								"epsilonSpent": epsilon_spent,
+								"masked": matches!(update, Update::Masked(_)),
+							})
+						},
 						RoundState::Refused(reason) => json!({
 							"job": job, "round": round, "state": "refused", "reason": reason,
 						}),
@@ -441,16 +469,27 @@ mod tests {
 		clippy::arithmetic_side_effects
 	)]
 	use super::*;
+	use crate::data::Record;
 	use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 	fn did(byte: u8) -> DidId {
 		DidId::from([byte; 32])
 	}
 
-	/// An agent of institution 1 whose node is not there, served on a free port.
+	/// An agent of institution 1 with `rows`, whose node is not there.
+	fn agent(rows: Rows) -> Agent {
+		Agent::new(did(1), rows, Node::new("ws://127.0.0.1:1"), Some(1))
+	}
+
+	/// An agent of institution 1 without rows, whose node is not there,
+	/// served on a free port.
 	async fn serve_agent() -> (Arc<Agent>, SocketAddr) {
-		let agent =
-			Arc::new(Agent::new(did(1), Rows::default(), Node::new("ws://127.0.0.1:1"), Some(1)));
+		serve_on(agent(Rows::default())).await
+	}
+
+	/// `agent`, served on a free port.
+	async fn serve_on(agent: Agent) -> (Arc<Agent>, SocketAddr) {
+		let agent = Arc::new(agent);
 		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 		let address = listener.local_addr().unwrap();
 		tokio::spawn(serve(listener, agent.clone()));
@@ -511,28 +550,33 @@ mod tests {
 		assert!(String::from_utf8_lossy(&body).contains("cannot reach the node"));
 		assert_eq!(request(address, "GET", &format!("/v1/rounds/3/0/{theirs}"), "").await.0, 404);
 
-		// A trained round is served as SCALE (records, parameters), a masked
-		// one as (records, masked); the status lists neither.
-		let model = Update::Model(vec![1, -2]);
-		agent.set(3, 1, RoundState::Trained { records: 7, update: model, epsilon_spent: 0.5 });
-		let masked = Update::Masked(vec![u32::MAX, 9]);
-		agent.set(4, 0, RoundState::Trained { records: 2, update: masked, epsilon_spent: 0.5 });
+		// A trained round is served as SCALE (records, opening block,
+		// parameters), a masked one as (records, opening block, masked); the
+		// status lists neither.
+		let trained = |records, update| RoundState::Trained {
+			records,
+			opening_block: [8; 32],
+			update,
+			epsilon_spent: 0.5,
+		};
+		agent.set(3, 1, trained(7, Update::Model(vec![1, -2])));
+		agent.set(4, 0, trained(2, Update::Masked(vec![u32::MAX, 9])));
 		let (status, body) = request(address, "GET", &format!("/v1/rounds/3/1/{ours}"), "").await;
 		assert_eq!(status, 200);
 		assert_eq!(
-			<(u32, Vec<i32>) as codec::Decode>::decode(&mut &body[..]).unwrap(),
-			(7, vec![1, -2])
+			<(u32, [u8; 32], Vec<i32>) as codec::Decode>::decode(&mut &body[..]).unwrap(),
+			(7, [8; 32], vec![1, -2])
 		);
 		// A masked update only once the node shows the round open: this
 		// agent's node is not there.
 		let (status, body) = request(address, "GET", &format!("/v1/rounds/4/0/{ours}"), "").await;
 		assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
 		assert_eq!(
-			<(u32, Vec<u32>) as codec::Decode>::decode(
-				&mut &Update::Masked(vec![u32::MAX, 9]).encode_with(2)[..]
+			<(u32, [u8; 32], Vec<u32>) as codec::Decode>::decode(
+				&mut &Update::Masked(vec![u32::MAX, 9]).encode_with(2, &[8; 32])[..]
 			)
 			.unwrap(),
-			(2, vec![u32::MAX, 9])
+			(2, [8; 32], vec![u32::MAX, 9])
 		);
 		let (status, body) = request(address, "GET", "/v1/rounds", "").await;
 		assert_eq!(status, 200);
@@ -540,8 +584,8 @@ mod tests {
 		assert_eq!(
 			listed["rounds"][1],
 			json!({
-				"job": 3, "round": 1, "state": "trained", "records": 7, "epsilonSpent": 0.5,
-				"masked": false,
+				"job": 3, "round": 1, "state": "trained", "records": 7,
+				"openingBlock": hash_hex(&[8; 32]), "epsilonSpent": 0.5, "masked": false,
 			})
 		);
 		assert_eq!(listed["rounds"][2]["masked"], json!(true));
@@ -557,9 +601,60 @@ mod tests {
 		);
 	}
 
+	#[tokio::test]
+	async fn the_collected_update_names_the_opening_block_it_was_trained_for() {
+		let opening_block = [5; 32];
+		let record = |label| Record { features: vec![0.5, -1.0], label };
+		let rows = Rows::new(vec![(did(2), record(1.0)), (did(3), record(0.0))]).unwrap();
+		let (agent, address) = serve_on(agent(rows)).await;
+		let views = RoundViews {
+			genesis: [9; 32],
+			job: json!({
+				"state": { "status": "running", "round": 0, "deadline": 40 },
+				"codeHash": hash_hex(&crate::code_hash()),
+				"model": { "kind": "logisticRegression", "features": 2, "parameters": 3 },
+				"training": {
+					"learningRate": "0.5",
+					"localSteps": 5,
+					"clipNorm": "1",
+					"noiseMultiplier": "1.1",
+					"samplingRate": "0.5",
+				},
+				"perRound": { "epsilon": "100", "delta": "0.00001" },
+			}),
+			round: json!({
+				"openingBlock": hash_hex(&opening_block),
+				"startModel": hash_hex(&[0; 32]),
+				"cohorts": [{
+					"institution": format_did(&did(1)),
+					"status": "admitted",
+					"admitted": [format_did(&did(2)), format_did(&did(3))],
+				}],
+			}),
+			model: json!({ "job": 3 }),
+		};
+		// Trained as `train_round` does once it has the node's views.
+		let (plan, masks) = agent.prepare(&views, 3, 0).unwrap();
+		assert!(masks.is_none());
+		let state = agent.train(3, 0, &plan, None);
+		let RoundState::Trained { records: 2, update: Update::Model(model), .. } = &state else {
+			panic!("not trained on the two admitted rows: {state:?}");
+		};
+		let model = model.clone();
+		agent.set(3, 0, state);
+
+		let ours = format_did(&did(1));
+		let (status, body) = request(address, "GET", &format!("/v1/rounds/3/0/{ours}"), "").await;
+		assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+		assert_eq!(
+			<(u32, [u8; 32], Vec<i32>) as codec::Decode>::decode(&mut &body[..]).unwrap(),
+			(2, opening_block, model)
+		);
+	}
+
 	#[test]
 	fn the_agent_forgets_the_oldest_rounds_first() {
-		let agent = Agent::new(did(1), Rows::default(), Node::new("ws://127.0.0.1:1"), None);
+		let agent = agent(Rows::default());
 		for round in 0..=MAX_ROUNDS_KEPT as u32 {
 			agent.set(0, round, RoundState::Training);
 		}

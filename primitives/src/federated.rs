@@ -254,9 +254,6 @@ pub struct Masking {
 /// A masked round's secure-aggregation record, as the runtime API returns it.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub struct MaskedRoundView<BlockNumber> {
-	/// The hash of the block before the one the round opened in: every
-	/// pair seed of the round is bound to it.
-	pub opening_block: H256,
 	/// Each expected institution's X25519 `keyAgreement` key when the
 	/// round opened, in participant order: the keys the seeds come from.
 	pub agreement_keys: Vec<(DidId, [u8; 32])>,
@@ -290,35 +287,40 @@ pub const REVEAL_CONTEXT: &[u8; 15] = b"twinnet/reveal:";
 /// The message a survivor's node signs, with a `capabilityInvocation` key
 /// of its institution's DID, to reveal the seeds it shares with a masked
 /// round's dropped institutions: [`REVEAL_CONTEXT`] followed by the SCALE
-/// encoding of (genesis hash, job, round, institution, seeds), the seeds
-/// as (dropped institution, seed) pairs in the round's `dropped` order.
+/// encoding of (genesis hash, job, round, opening block, institution,
+/// seeds), the seeds as (dropped institution, seed) pairs in the round's
+/// `dropped` order.
 pub fn reveal_message(
 	genesis: H256,
 	job: JobId,
 	round: u32,
+	opening_block: H256,
 	institution: &DidId,
 	seeds: &[(DidId, [u8; 32])],
 ) -> Vec<u8> {
 	let mut message = REVEAL_CONTEXT.to_vec();
-	(genesis, job, round, institution, seeds).encode_to(&mut message);
+	(genesis, job, round, opening_block, institution, seeds).encode_to(&mut message);
 	message
 }
 
 /// The message an institution's node signs, with a `capabilityInvocation`
 /// key of the institution's DID, to report an update: [`REPORT_CONTEXT`]
-/// followed by the SCALE encoding of (genesis hash, job, round,
-/// institution, records, update hash). The genesis hash stops a replay on
-/// another chain, the job and round one into another round.
+/// followed by the SCALE encoding of (genesis hash, job, round, opening
+/// block, institution, records, update hash). The genesis hash stops a
+/// replay on another chain, the job and round one into another round, and
+/// the opening block (the round record's `opening_block`) one into the
+/// same round as it opened on another fork, with other cohorts.
 pub fn report_message(
 	genesis: H256,
 	job: JobId,
 	round: u32,
+	opening_block: H256,
 	institution: &DidId,
 	records: u32,
 	update: H256,
 ) -> Vec<u8> {
 	let mut message = REPORT_CONTEXT.to_vec();
-	(genesis, job, round, institution, records, update).encode_to(&mut message);
+	(genesis, job, round, opening_block, institution, records, update).encode_to(&mut message);
 	message
 }
 
@@ -447,6 +449,10 @@ pub struct RoundView<BlockNumber> {
 	pub round: u32,
 	/// The block it opened in.
 	pub opened_at: BlockNumber,
+	/// The hash of the block before the one it opened in: reports, reveals
+	/// and a masked round's pair seeds are bound to it, so nothing made for
+	/// the round as it opened on another fork is accepted.
+	pub opening_block: H256,
 	/// The last block a report is accepted in.
 	pub deadline: BlockNumber,
 	/// The hash of the model it started from (zero for the first round).

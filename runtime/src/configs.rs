@@ -502,6 +502,7 @@ impl pallet_commitments::BenchmarkHelper<AccountId> for CommitmentsBenchmarkHelp
 		// The round's record alone: what `JobRounds::exists` reads.
 		let record = pallet_federated::Round {
 			opened_at: 0,
+			opening_block: Default::default(),
 			deadline: 0,
 			start_model: Default::default(),
 			expected: Default::default(),

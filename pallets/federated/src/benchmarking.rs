@@ -141,9 +141,11 @@ fn signed_report<T: Config>(
 	seed: u32,
 	p: u32,
 ) -> (ReportOf<T>, twinnet_primitives::did::DidSignature) {
+	let opening_block = Rounds::<T>::get(0, 0).map(|round| round.opening_block).unwrap_or_default();
 	let report = Report {
 		job: 0,
 		round: 0,
+		opening_block,
 		institution: *institution,
 		records: 2,
 		update: Contribution::Model(BoundedVec::truncate_from(vec![-12_345; p as usize])),
@@ -176,7 +178,6 @@ fn recovering<T: Config>(
 	let mut round = Rounds::<T>::get(0, 0).ok_or(BenchmarkError::Stop("no round"))?;
 	round.reporters = BoundedVec::truncate_from(reporters.to_vec());
 	round.masking = Some(MaskedRound {
-		opening_block: H256::repeat_byte(1),
 		agreement_keys: BoundedVec::truncate_from(
 			institutions.iter().map(|institution| (*institution, [9u8; 32])).collect(),
 		),
@@ -185,6 +186,7 @@ fn recovering<T: Config>(
 		recovery_deadline: Some(now.saturating_add(One::one())),
 		masked_sum_hash: Some(H256::repeat_byte(2)),
 	});
+	let opening_block = round.opening_block;
 	Rounds::<T>::insert(0, 0, round);
 	let seeds: SeedsOf<T> =
 		BoundedVec::truncate_from(dropped.iter().map(|dropped| (*dropped, [7u8; 32])).collect());
@@ -192,7 +194,7 @@ fn recovering<T: Config>(
 		Reveals::<T>::insert((0, 0, *survivor), seeds.clone());
 	}
 	let first = *reporters.first().ok_or(BenchmarkError::Stop("no survivor"))?;
-	let reveal = Reveal { job: 0, round: 0, institution: first, seeds };
+	let reveal = Reveal { job: 0, round: 0, opening_block, institution: first, seeds };
 	let signature =
 		T::BenchmarkHelper::sign_as(&first, 0, &reveal.message(Federated::<T>::genesis_hash()));
 	Ok((reveal, signature))

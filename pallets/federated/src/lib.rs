@@ -526,6 +526,9 @@ pub mod pallet {
 		AlreadyRevealed,
 		/// The seeds do not name the round's dropped institutions, in order.
 		WrongSeeds,
+		/// The report or reveal was made for the round as it opened on
+		/// another fork: its opening block is not the round record's.
+		WrongFork,
 	}
 
 	#[pallet::hooks]
@@ -646,11 +649,14 @@ pub mod pallet {
 		/// [`Pallet::authorize_report`]). Once every admitted institution
 		/// reported, the round closes in the next block.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::submit_update(T::MaxParameters::get()))]
+		#[pallet::weight(
+			T::WeightInfo::submit_update(T::MaxParameters::get()).saturating_add(Pallet::<T>::round_read())
+		)]
 		#[pallet::authorize(Pallet::<T>::authorize_report)]
-		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_update(
-			T::MaxParameters::get()
-		))]
+		#[pallet::weight_of_authorize(
+			T::WeightInfo::authorize_submit_update(T::MaxParameters::get())
+				.saturating_add(Pallet::<T>::round_read())
+		)]
 		pub fn submit_update(
 			origin: OriginFor<T>,
 			report: Box<ReportOf<T>>,
@@ -760,6 +766,7 @@ pub mod pallet {
 		fn invalid(error: Error<T>) -> TransactionValidityError {
 			let invalid = match error {
 				Error::<T>::RoundNotOpen
+				| Error::<T>::WrongFork
 				| Error::<T>::AlreadyReported
 				| Error::<T>::NotRecovering
 				| Error::<T>::AlreadyRevealed => InvalidTransaction::Stale,
@@ -807,6 +814,7 @@ pub mod pallet {
 			let record = Rounds::<T>::get(reveal.job, reveal.round)
 				.filter(|record| record.masking.is_some())
 				.ok_or(Error::<T>::NotRecovering)?;
+			ensure!(record.opening_block == reveal.opening_block, Error::<T>::WrongFork);
 			ensure!(record.reporters.contains(&reveal.institution), Error::<T>::NotSurvivor);
 			let key = (reveal.job, reveal.round, reveal.institution);
 			ensure!(!Reveals::<T>::contains_key(key), Error::<T>::AlreadyRevealed);
@@ -847,6 +855,10 @@ pub mod pallet {
 				},
 				_ => return Err(Error::<T>::RoundNotOpen),
 			};
+			let opened = Rounds::<T>::get(report.job, report.round)
+				.map(|record| record.opening_block)
+				.ok_or(Error::<T>::RoundNotOpen)?;
+			ensure!(opened == report.opening_block, Error::<T>::WrongFork);
 			let key = (report.job, report.round, report.institution);
 			let cohort = Cohorts::<T>::get(key)
 				.filter(|cohort| cohort.status == CohortStatus::Admitted)
@@ -1170,6 +1182,7 @@ pub mod pallet {
 			let job_round = JobRound { job: job_id, round };
 			let mut record = RoundOf::<T> {
 				opened_at: now,
+				opening_block: Self::parent_hash(),
 				deadline: now.saturating_add(job.spec.round_timeout),
 				start_model: Models::<T>::get(job_id)
 					.map(|model| update_hash(&model))
@@ -1209,7 +1222,6 @@ pub mod pallet {
 			}
 			if job.spec.masking.is_some() {
 				record.masking = Some(MaskedRoundOf::<T> {
-					opening_block: Self::parent_hash(),
 					agreement_keys: keys,
 					dropped: BoundedVec::new(),
 					revealed: BoundedVec::new(),
@@ -1754,8 +1766,15 @@ pub mod pallet {
 			H256::decode(&mut genesis.encode().as_slice()).unwrap_or_default()
 		}
 
-		/// The hash of the current block's parent, to which a masked round
-		/// opened now binds its seeds.
+		/// What checking a report or reveal against its round record adds
+		/// to the benchmarked weights (the record's read; not yet in
+		/// `weights.rs`).
+		pub fn round_read() -> Weight {
+			T::DbWeight::get().reads(1)
+		}
+
+		/// The hash of the current block's parent: a round opened now binds
+		/// its reports, reveals and pair seeds to it.
 		fn parent_hash() -> H256 {
 			let parent = frame_system::Pallet::<T>::parent_hash();
 			H256::decode(&mut parent.encode().as_slice()).unwrap_or_default()
@@ -1828,6 +1847,7 @@ pub mod pallet {
 				job,
 				round,
 				opened_at: record.opened_at,
+				opening_block: record.opening_block,
 				deadline: record.deadline,
 				start_model: record.start_model,
 				expected: record.expected.into_inner(),
@@ -1838,7 +1858,6 @@ pub mod pallet {
 				cohorts,
 				commitment: record.commitment,
 				masking: record.masking.map(|masking| MaskedRoundView {
-					opening_block: masking.opening_block,
 					agreement_keys: masking.agreement_keys.into_inner(),
 					dropped: masking.dropped.into_inner(),
 					revealed: masking.revealed.into_inner(),

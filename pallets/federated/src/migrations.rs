@@ -8,6 +8,7 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_core::H256;
+use sp_runtime::traits::{One, Saturating};
 use twinnet_primitives::{
 	commitments::CommitmentId,
 	consent::{PrivacyBudget, Purpose},
@@ -117,10 +118,15 @@ pub mod v0 {
 	}
 
 	impl<T: Config> Round<T> {
-		/// The same round, unmasked.
+		/// The same round, unmasked, bound to the block before the one it
+		/// opened in as this chain has it (zero if that block's hash is no
+		/// longer kept: only an old, closed round's).
 		pub fn upgrade(self) -> RoundOf<T> {
+			let parent = self.opened_at.saturating_sub(One::one());
+			let hash = frame_system::Pallet::<T>::block_hash(parent);
 			crate::Round {
 				opened_at: self.opened_at,
+				opening_block: H256::decode(&mut hash.encode().as_slice()).unwrap_or_default(),
 				deadline: self.deadline,
 				start_model: self.start_model,
 				expected: self.expected,

@@ -658,6 +658,14 @@ pub fn masked_update(
 	update
 }
 
+/// The opening block of `round` of `job` as this chain recorded it (zero
+/// before the round opened): what an honest node binds its reports to.
+pub fn opening_block(job: u64, round: u32) -> sp_core::H256 {
+	crate::Rounds::<Test>::get(job, round)
+		.map(|record| record.opening_block)
+		.unwrap_or_default()
+}
+
 /// `site`'s masked report for `round` of `job`.
 pub fn masked_report(
 	job: u64,
@@ -669,6 +677,7 @@ pub fn masked_report(
 	crate::Report {
 		job,
 		round,
+		opening_block: opening_block(job, round),
 		institution: site.institution,
 		records,
 		update: crate::Contribution::Masked(BoundedVec::truncate_from(masked.to_vec())),
@@ -680,6 +689,7 @@ pub fn reveal(job: u64, round: u32, survivor: &Site, dropped: &[&Site]) -> crate
 	crate::Reveal {
 		job,
 		round,
+		opening_block: opening_block(job, round),
 		institution: survivor.institution,
 		seeds: BoundedVec::truncate_from(
 			dropped
@@ -706,6 +716,7 @@ pub fn report(
 	crate::Report {
 		job,
 		round,
+		opening_block: opening_block(job, round),
 		institution: site.institution,
 		records,
 		update: crate::Contribution::Model(BoundedVec::truncate_from(parameters.to_vec())),
@@ -722,6 +733,9 @@ pub fn run_to_block(n: u64) {
 	use frame_support::traits::Hooks;
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
+		// Each block's parent a hash of its own, as on a real chain: rounds
+		// bind their reports to it.
+		System::set_parent_hash(sp_core::H256::from_low_u64_be(0xb10c_0000 + next - 1));
 		System::set_block_number(next);
 		Federated::on_initialize(next);
 	}

@@ -11,18 +11,24 @@
 //!    node over RPC, and trains in the background);
 //! 2. on a later block, **collects** the update: `GET
 //!    {agent}/v1/rounds/{J}/{R}/{did}` answers 200 with the SCALE encoding
-//!    of `(records: u32, parameters: Vec<i32>)` once training is done (any
-//!    other status, or an empty body: not yet);
+//!    of `(records: u32, opening_block: [u8; 32], parameters: Vec<i32>)`
+//!    once training is done (any other status, or an empty body: not yet).
+//!    The opening block is the round record's `opening_block` as the agent
+//!    read it with the cohort it trained on; an update for another opening
+//!    block than this node's record (the round as it opened on another
+//!    fork) is never reported;
 //! 3. **reports** it: signs the report message ([`report_message`]) with the
 //!    local key and submits `submit_update` as an authorized transaction
 //!    (`CreateAuthorizedTransaction`; no account, no nonce, no fee).
 //!
 //! For a masked job the agent's update is the SCALE encoding of `(records:
-//! u32, masked: Vec<u32>)`, reported as [`Contribution::Masked`]. When a
+//! u32, opening_block: [u8; 32], masked: Vec<u32>)`, reported as
+//! [`Contribution::Masked`]. When a
 //! masked round is in recovery and an institution of this node survived
 //! it (reported) and has not revealed, the worker **reveals**: `GET
 //! {agent}/v1/rounds/{J}/{R}/{did}/seeds` answers 200 with the SCALE
-//! encoding of `Vec<([u8; 32], [u8; 32])>` (each dropped institution's DID
+//! encoding of `(opening_block: [u8; 32], seeds: Vec<([u8; 32], [u8;
+//! 32])>)` (the round's opening block, then each dropped institution's DID
 //! id and the seed shared with it; the agent derives them itself, from
 //! its node's finalized view of the round), which the worker signs
 //! ([`reveal_message`]) and submits as `reveal_seeds`, authorized as a
@@ -50,7 +56,7 @@ use frame_system::{
 	offchain::{CreateAuthorizedTransaction, SubmitTransaction},
 	pallet_prelude::BlockNumberFor,
 };
-use sp_core::crypto::KeyTypeId;
+use sp_core::{crypto::KeyTypeId, H256};
 use sp_runtime::offchain::{
 	http,
 	storage::StorageValueRef,
@@ -130,6 +136,9 @@ pub struct Task {
 	pub duty: Duty,
 	/// Whether the job's reports are masked.
 	pub masked: bool,
+	/// The round record's opening block: what the agent must have trained
+	/// for, and what the report or reveal is bound to.
+	pub opening_block: H256,
 }
 
 impl Task {
@@ -187,11 +196,11 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 				JobState::Recovering { round, .. } => (round, Duty::Reveal),
 				_ => continue,
 			};
+			let Some(round_record) = Rounds::<T>::get(job, round) else { continue };
+			let opening_block = round_record.opening_block;
 			let survivors = match duty {
 				Duty::Report => Default::default(),
-				Duty::Reveal => {
-					Rounds::<T>::get(job, round).map(|round| round.reporters).unwrap_or_default()
-				},
+				Duty::Reveal => round_record.reporters,
 			};
 			for participant in &record.participants {
 				let institution = participant.institution;
@@ -211,7 +220,7 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 				}
 				if let Some(key) = local_key::<T>(&institution, keys) {
 					let masked = record.spec.masking.is_some();
-					tasks.push(Task { job, round, institution, key, duty, masked });
+					tasks.push(Task { job, round, institution, key, duty, masked, opening_block });
 				}
 			}
 		}
@@ -259,6 +268,7 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 		let report: ReportOf<T> = Report {
 			job: task.job,
 			round: task.round,
+			opening_block: task.opening_block,
 			institution: task.institution,
 			records,
 			update,
@@ -271,8 +281,13 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 	fn reveal_call(task: &Task, seeds: Vec<(DidId, [u8; 32])>) -> Result<Call<T>, String> {
 		let seeds = BoundedVec::try_from(seeds)
 			.map_err(|_| String::from("the agent revealed too many seeds"))?;
-		let reveal: RevealOf<T> =
-			Reveal { job: task.job, round: task.round, institution: task.institution, seeds };
+		let reveal: RevealOf<T> = Reveal {
+			job: task.job,
+			round: task.round,
+			opening_block: task.opening_block,
+			institution: task.institution,
+			seeds,
+		};
 		let signature = sign(task, &reveal.message(Self::genesis_hash()))?;
 		Ok(Call::<T>::reveal_seeds { reveal: alloc::boxed::Box::new(reveal), signature })
 	}
@@ -334,38 +349,61 @@ fn dispatch(agent: &str, task: &Task) -> Result<(), String> {
 }
 
 /// The agent's update for the task, once it is ready: a model, or for a
-/// masked job a masked update.
+/// masked job a masked update; refused if the agent trained for another
+/// opening block than the task's.
 fn collect<MaxParameters: Get<u32>>(
 	agent: &str,
 	task: &Task,
 ) -> Result<Option<(u32, Contribution<MaxParameters>)>, String> {
 	let Some(body) = fetch(agent, task, "")? else { return Ok(None) };
 	let too_long = || String::from("the agent's update has too many parameters");
-	let update = if task.masked {
-		<(u32, Vec<u32>)>::decode(&mut body.as_slice())
-			.map_err(|_| String::from("the agent's update is not SCALE (records, masked)"))
-			.and_then(|(records, masked)| {
+	let (records, opening_block, update) = if task.masked {
+		<(u32, [u8; 32], Vec<u32>)>::decode(&mut body.as_slice())
+			.map_err(|_| {
+				String::from("the agent's update is not SCALE (records, opening block, masked)")
+			})
+			.and_then(|(records, opening_block, masked)| {
 				let masked = BoundedVec::try_from(masked).map_err(|_| too_long())?;
-				Ok((records, Contribution::Masked(masked)))
+				Ok((records, opening_block, Contribution::Masked(masked)))
 			})?
 	} else {
-		<(u32, Vec<i32>)>::decode(&mut body.as_slice())
-			.map_err(|_| String::from("the agent's update is not SCALE (records, parameters)"))
-			.and_then(|(records, model)| {
+		<(u32, [u8; 32], Vec<i32>)>::decode(&mut body.as_slice())
+			.map_err(|_| {
+				String::from("the agent's update is not SCALE (records, opening block, parameters)")
+			})
+			.and_then(|(records, opening_block, model)| {
 				let model = BoundedVec::try_from(model).map_err(|_| too_long())?;
-				Ok((records, Contribution::Model(model)))
+				Ok((records, opening_block, Contribution::Model(model)))
 			})?
 	};
-	Ok(Some(update))
+	same_fork(task, opening_block)?;
+	Ok(Some((records, update)))
+}
+
+/// Refuses what the agent made for the round as it opened on another fork.
+fn same_fork(task: &Task, opening_block: [u8; 32]) -> Result<(), String> {
+	if H256(opening_block) == task.opening_block {
+		Ok(())
+	} else {
+		Err(format!(
+			"the agent answered for opening block {:?}, this node's round opened after {:?}: \
+			 not reported",
+			H256(opening_block),
+			task.opening_block
+		))
+	}
 }
 
 /// The seeds the agent reveals for the task's round in recovery, once it
 /// answers: (dropped institution, seed) in the round's `dropped` order.
 fn fetch_seeds(agent: &str, task: &Task) -> Result<Option<Vec<(DidId, [u8; 32])>>, String> {
 	let Some(body) = fetch(agent, task, "/seeds")? else { return Ok(None) };
-	<Vec<([u8; 32], [u8; 32])>>::decode(&mut body.as_slice())
-		.map(|seeds| Some(seeds.into_iter().map(|(did, seed)| (DidId::from(did), seed)).collect()))
-		.map_err(|_| String::from("the agent's seeds are not SCALE (dropped, seed) pairs"))
+	let (opening_block, seeds) =
+		<([u8; 32], Vec<([u8; 32], [u8; 32])>)>::decode(&mut body.as_slice()).map_err(|_| {
+			String::from("the agent's seeds are not SCALE (opening block, (dropped, seed) pairs)")
+		})?;
+	same_fork(task, opening_block)?;
+	Ok(Some(seeds.into_iter().map(|(did, seed)| (DidId::from(did), seed)).collect()))
 }
 
 /// The body of the agent's 200 answer for the task's round at `suffix`, if

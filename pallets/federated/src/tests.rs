@@ -690,6 +690,66 @@ fn the_pool_refuses_reports_that_dispatch_would_refuse() {
 	});
 }
 
+#[test]
+fn a_round_is_bound_to_the_block_it_opened_after() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let record = Rounds::<Test>::get(job, 0).unwrap();
+		assert_eq!(record.opened_at, 2);
+		assert_eq!(record.opening_block, System::parent_hash());
+		assert_ne!(record.opening_block, sp_core::H256::zero());
+		assert_eq!(Federated::round_view(job, 0).unwrap().opening_block, record.opening_block);
+	});
+}
+
+#[test]
+fn a_report_made_for_the_round_as_it_opened_on_another_fork_is_refused() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let validity = |report: &ReportOf<Test>, signer: &Site| {
+			let call = Call::<Test>::submit_update {
+				report: Box::new(report.clone()),
+				signature: sign(report, signer),
+			};
+			call.authorize(TransactionSource::External).expect("an authorized call")
+		};
+		// Signed honestly, for the opening block of another fork's round:
+		// that cohort may hold a twin whose revocation landed on this fork.
+		let mut other_fork = report(job, 0, &sites[0], 3, &params(1));
+		other_fork.opening_block = sp_core::H256::repeat_byte(0xf0);
+		assert_noop!(submit(other_fork.clone(), &sites[0]), Error::<Test>::WrongFork);
+		assert_eq!(
+			validity(&other_fork, &sites[0]).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::Stale)
+		);
+		// A report made on this fork, after a reorg reopened the round on
+		// another parent, is refused there too.
+		let made_here = report(job, 0, &sites[0], 3, &params(1));
+		let opened_here = Rounds::<Test>::get(job, 0).unwrap().opening_block;
+		Rounds::<Test>::mutate(job, 0, |record| {
+			record.as_mut().unwrap().opening_block = sp_core::H256::repeat_byte(0xf1)
+		});
+		assert_noop!(submit(made_here.clone(), &sites[0]), Error::<Test>::WrongFork);
+		Rounds::<Test>::mutate(job, 0, |record| {
+			record.as_mut().unwrap().opening_block = opened_here
+		});
+		// The signature covers the opening block: relabelling a report
+		// for another fork breaks it.
+		let signature = sign(&other_fork, &sites[0]);
+		let mut relabelled = other_fork.clone();
+		relabelled.opening_block = opened_here;
+		assert_noop!(
+			Federated::submit_update(authorized(), Box::new(relabelled), signature),
+			Error::<Test>::BadSignature
+		);
+		assert_ok!(submit(made_here, &sites[0]));
+	});
+}
+
 // ---- cancel_job ----------------------------------------------------------------
 
 #[test]
@@ -1027,6 +1087,12 @@ mod offchain_worker {
 		}
 	}
 
+	/// The agent's answer with an update of `records` records and
+	/// `parameters`, trained for round 0 of `job` as this chain opened it.
+	fn trained(job: u64, records: u32, parameters: Vec<i32>) -> Vec<u8> {
+		(records, opening_block(job, 0).0, parameters).encode()
+	}
+
 	/// The request collecting `institution`'s update of round 0 of `job`,
 	/// answered with `response`.
 	fn collect_request(job: u64, institution: &DidId, response: Vec<u8>) -> PendingRequest {
@@ -1052,9 +1118,11 @@ mod offchain_worker {
 			assert!(pool.read().transactions.is_empty());
 			// Block 4: the update is ready and reported.
 			let update = (3u32, vec![11i32, -12, 13, -14]);
-			offchain
-				.write()
-				.expect_request(collect_request(job, institution, update.encode()));
+			offchain.write().expect_request(collect_request(
+				job,
+				institution,
+				trained(job, update.0, update.1.clone()),
+			));
 			Federated::run_offchain_worker(4);
 			let transactions = pool.read().transactions.clone();
 			assert_eq!(transactions.len(), 1);
@@ -1088,7 +1156,7 @@ mod offchain_worker {
 			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
 			let collect =
-				|| collect_request(job, &sites[0].institution, (3u32, params(4)).encode());
+				|| collect_request(job, &sites[0].institution, trained(job, 3, params(4)));
 			offchain.write().expect_request(collect());
 			Federated::run_offchain_worker(3);
 			assert_eq!(pool.read().transactions.len(), 1);
@@ -1144,7 +1212,7 @@ mod offchain_worker {
 			offchain.write().expect_request(collect_request(
 				job,
 				&sites[0].institution,
-				(3u32, params(2)).encode(),
+				trained(job, 3, params(2)),
 			));
 			Federated::run_offchain_worker(3);
 			assert_eq!(pool.read().transactions.len(), 1);
@@ -1166,13 +1234,36 @@ mod offchain_worker {
 			Federated::run_offchain_worker(3);
 			assert!(pool.read().transactions.is_empty());
 			// Too many parameters for the chain: refused before signing.
-			let oversized = (3u32, vec![1i32; MAX_PARAMETERS as usize + 1]);
-			offchain.write().expect_request(collect(oversized.encode()));
+			let oversized = trained(job, 3, vec![1i32; MAX_PARAMETERS as usize + 1]);
+			offchain.write().expect_request(collect(oversized));
 			Federated::run_offchain_worker(4);
 			assert!(pool.read().transactions.is_empty());
 			// A good update on the next try is reported.
-			offchain.write().expect_request(collect((3u32, params(2)).encode()));
+			offchain.write().expect_request(collect(trained(job, 3, params(2))));
 			Federated::run_offchain_worker(5);
+			assert_eq!(pool.read().transactions.len(), 1);
+		});
+	}
+
+	#[test]
+	fn an_update_the_agent_trained_on_another_fork_s_cohort_is_never_reported() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(AGENT);
+			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
+			Federated::run_offchain_worker(2);
+			// The agent read the round as it opened on a fork this node
+			// abandoned: its cohort may hold a twin revoked on this one.
+			let other_fork = (3u32, [0xf0; 32], params(4)).encode();
+			let collect = |response| collect_request(job, &sites[0].institution, response);
+			offchain.write().expect_request(collect(other_fork));
+			Federated::run_offchain_worker(3);
+			assert!(pool.read().transactions.is_empty(), "nothing is signed or submitted");
+			// Trained again for this fork's round: reported.
+			offchain.write().expect_request(collect(trained(job, 3, params(4))));
+			Federated::run_offchain_worker(4);
 			assert_eq!(pool.read().transactions.len(), 1);
 		});
 	}
@@ -2147,6 +2238,10 @@ mod secure_aggregation {
 				Error::WrongSeeds,
 				bad_call(),
 			);
+			// Seeds derived for the round as it opened on another fork.
+			let mut other_fork = good.clone();
+			other_fork.opening_block = sp_core::H256::repeat_byte(0xf0);
+			refused(other_fork, &sites[0], Error::WrongFork, stale());
 			// Signed by another site's node key.
 			refused(
 				good.clone(),
@@ -2622,13 +2717,15 @@ mod masked_offchain_worker {
 			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
 			assert!(pool.read().transactions.is_empty());
-			// The agent's masked update, SCALE (records, masked words).
+			// The agent's masked update, SCALE (records, opening block, masked words).
 			let models = first_models();
 			let (records, model) = &models[0];
 			let masked = masked_of(&sites[0], &all, *records, model, &[0; 4]);
-			offchain
-				.write()
-				.expect_request(get(format!("{job}/0/{did}"), (*records, masked.clone()).encode()));
+			let opening = opening_block(job, 0).0;
+			offchain.write().expect_request(get(
+				format!("{job}/0/{did}"),
+				(*records, opening, masked.clone()).encode(),
+			));
 			Federated::run_offchain_worker(3);
 			let call = take_call(pool);
 			let Call::submit_update { report, signature } = call.clone() else {
@@ -2653,11 +2750,18 @@ mod masked_offchain_worker {
 			offchain.write().expect_request(get(seeds_path.clone(), Vec::new()));
 			Federated::run_offchain_worker(8);
 			assert!(pool.read().transactions.is_empty());
-			// Then it reveals its seed with site 2, SCALE [(dropped, seed)].
+			// Seeds derived for the round as it opened on another fork are
+			// not revealed.
 			let seeds =
 				vec![(sites[2].institution.to_fixed_bytes(), pair_seed(&sites[0], &sites[2]))];
-			offchain.write().expect_request(get(seeds_path, seeds.encode()));
+			offchain
+				.write()
+				.expect_request(get(seeds_path.clone(), ([0xf0; 32], &seeds).encode()));
 			Federated::run_offchain_worker(9);
+			assert!(pool.read().transactions.is_empty());
+			// Then it reveals its seed with site 2, SCALE (opening block, [(dropped, seed)]).
+			offchain.write().expect_request(get(seeds_path, (opening, &seeds).encode()));
+			Federated::run_offchain_worker(10);
 			let call = take_call(pool);
 			let Call::reveal_seeds { reveal: revealed, signature } = call.clone() else {
 				panic!("a reveal")
@@ -2666,7 +2770,7 @@ mod masked_offchain_worker {
 			assert!(call.authorize(TransactionSource::Local).unwrap().is_ok());
 			assert_ok!(Federated::reveal_seeds(authorized(), revealed, signature));
 			// Nothing more for this node (an unexpected request would fail the test).
-			Federated::run_offchain_worker(10);
+			Federated::run_offchain_worker(11);
 			assert!(pool.read().transactions.is_empty());
 			assert_ok!(submit_reveal(reveal(job, 0, &sites[1], &[&sites[2]]), &sites[1]));
 			run_to_block(9);
@@ -2726,9 +2830,19 @@ fn migration_to_v1_keeps_every_job_round_and_update_of_a_running_job() {
 		// Round 1 is open with two of three reports in.
 		report_all(job, 1, &[&sites[0], &sites[1]], 9);
 		let jobs: Vec<_> = Jobs::<Test>::iter().collect();
-		let rounds: Vec<_> = Rounds::<Test>::iter().collect();
+		let mut rounds: Vec<_> = Rounds::<Test>::iter().collect();
 		let updates: Vec<_> = Updates::<Test>::iter().collect();
 		assert_eq!((jobs.len(), rounds.len(), updates.len()), (1, 2, 2));
+		// Version 0 did not record the opening block: the migration takes it
+		// from the hashes the chain still keeps. The open round's parent is
+		// kept; the closed round's is taken as pruned, and becomes zero.
+		for (_, round, record) in rounds.iter_mut() {
+			if *round == 1 {
+				frame_system::BlockHash::<Test>::insert(record.opened_at - 1, record.opening_block);
+			} else {
+				record.opening_block = sp_core::H256::zero();
+			}
+		}
 
 		// The same records as version 0 wrote them.
 		for (id, record) in &jobs {

@@ -162,6 +162,11 @@ where
 {
 	/// The block it opened in.
 	pub opened_at: BlockNumber,
+	/// The hash of the block before the one it opened in. Reports, reveals
+	/// and a masked round's pair seeds are bound to it: nothing made for
+	/// the round as it opened on another fork (with other cohorts, or
+	/// other seeds) is accepted.
+	pub opening_block: H256,
 	/// The last block a report is accepted in.
 	pub deadline: BlockNumber,
 	/// The hash of the global model it starts from (of the previous
@@ -193,9 +198,6 @@ pub struct MaskedRound<BlockNumber, MaxDatasets: Get<u32>>
 where
 	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
 {
-	/// The hash of the block before the one the round opened in, to which
-	/// every pair seed of the round is bound.
-	pub opening_block: H256,
 	/// Each expected institution's X25519 `keyAgreement` key when the
 	/// round opened, in participant order.
 	pub agreement_keys: BoundedVec<(DidId, [u8; 32]), MaxDatasets>,
@@ -295,6 +297,9 @@ pub struct Report<MaxParameters: Get<u32>> {
 	pub job: JobId,
 	/// The round.
 	pub round: u32,
+	/// The round record's `opening_block` as the reporting node saw it,
+	/// which the agent trained for.
+	pub opening_block: H256,
 	/// The reporting institution.
 	pub institution: DidId,
 	/// How many records the update was trained on (at most the admitted
@@ -317,6 +322,7 @@ impl<MaxParameters: Get<u32>> Report<MaxParameters> {
 			genesis,
 			self.job,
 			self.round,
+			self.opening_block,
 			&self.institution,
 			self.records,
 			self.update_hash(),
@@ -355,6 +361,8 @@ pub struct Reveal<MaxDatasets: Get<u32>> {
 	pub job: JobId,
 	/// The round.
 	pub round: u32,
+	/// The round record's `opening_block`, from which the seeds were derived.
+	pub opening_block: H256,
 	/// The survivor.
 	pub institution: DidId,
 	/// (dropped institution, the seed the survivor shares with it for the
@@ -365,6 +373,13 @@ pub struct Reveal<MaxDatasets: Get<u32>> {
 impl<MaxDatasets: Get<u32>> Reveal<MaxDatasets> {
 	/// The message the survivor's node signs ([`reveal_message`]).
 	pub fn message(&self, genesis: H256) -> Vec<u8> {
-		reveal_message(genesis, self.job, self.round, &self.institution, &self.seeds)
+		reveal_message(
+			genesis,
+			self.job,
+			self.round,
+			self.opening_block,
+			&self.institution,
+			&self.seeds,
+		)
 	}
 }

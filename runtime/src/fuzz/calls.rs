@@ -1695,9 +1695,13 @@ impl CallSpec {
 				};
 				let values: Vec<i32> =
 					(0..count.min(64)).map(|i| (i as i32 - 3) * (1 << 14)).collect();
+				let opening_block = pallet_federated::Rounds::<Runtime>::get(job, round)
+					.map(|record| record.opening_block)
+					.unwrap_or_default();
 				let report = pallet_federated::Report {
 					job,
 					round,
+					opening_block,
 					institution,
 					records,
 					update: pallet_federated::Contribution::Model(BoundedVec::truncate_from(

@@ -214,6 +214,14 @@ fn current_round() -> u32 {
 	}
 }
 
+/// The opening block of the latest job's current round, to which its
+/// reports and reveals are bound.
+fn opening_block() -> sp_core::H256 {
+	pallet_federated::Rounds::<Runtime>::get(latest_job(), current_round())
+		.map(|record| record.opening_block)
+		.unwrap_or_default()
+}
+
 /// `institution`'s report of `update` for the current round of the latest
 /// job, signed by its node key `key`.
 fn report(
@@ -224,6 +232,7 @@ fn report(
 	let report = pallet_federated::Report {
 		job: latest_job(),
 		round: current_round(),
+		opening_block: opening_block(),
 		institution,
 		records: 1,
 		update,
@@ -291,6 +300,7 @@ fn reveal(index: usize) -> RuntimeCall {
 	let reveal = pallet_federated::Reveal {
 		job: latest_job(),
 		round: current_round(),
+		opening_block: opening_block(),
 		institution: survivor,
 		seeds: BoundedVec::truncate_from(vec![(dropped, pair_seed(survivor, dropped))]),
 	};

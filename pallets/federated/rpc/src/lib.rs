@@ -326,9 +326,11 @@ where
 	put("training", training_json(&view.training));
 	put("perRound", budget_json(&view.per_round));
 	put("rewardPerUpdate", json!(view.reward_per_update.to_string()));
-	if let Some(masking) = &view.masking {
-		put("masking", json!({ "updateBound": masking.update_bound }));
-	}
+	let masking = view
+		.masking
+		.as_ref()
+		.map(|masking| json!({ "updateBound": masking.update_bound }));
+	put("masking", json!(masking));
 	put("state", job_state_json(&view.state));
 	put("nextRound", json!(view.next_round));
 	put("completedRounds", json!(view.completed_rounds));
@@ -386,7 +388,6 @@ pub fn masked_round_json<BlockNumber: serde::Serialize>(
 		})
 		.collect();
 	json!({
-		"openingBlock": hash_json(&masking.opening_block),
 		"agreementKeys": keys,
 		"dropped": did_list(&masking.dropped),
 		"revealed": did_list(&masking.revealed),
@@ -395,12 +396,13 @@ pub fn masked_round_json<BlockNumber: serde::Serialize>(
 	})
 }
 
-/// A round as `federated_round` returns it (`masking` only for a masked job).
+/// A round as `federated_round` returns it (`masking` null for a plain job).
 pub fn round_json<BlockNumber: serde::Serialize>(view: &RoundView<BlockNumber>) -> Value {
-	let mut value = json!({
+	json!({
 		"job": view.job,
 		"round": view.round,
 		"openedAt": view.opened_at,
+		"openingBlock": hash_json(&view.opening_block),
 		"deadline": view.deadline,
 		"startModel": hash_json(&view.start_model),
 		"expected": did_list(&view.expected),
@@ -410,11 +412,8 @@ pub fn round_json<BlockNumber: serde::Serialize>(view: &RoundView<BlockNumber>) 
 		"outcome": outcome_json(&view.outcome),
 		"cohorts": view.cohorts.iter().map(cohort_json).collect::<Vec<_>>(),
 		"commitment": view.commitment,
-	});
-	if let (Some(masking), Some(fields)) = (&view.masking, value.as_object_mut()) {
-		fields.insert("masking".into(), masked_round_json(masking));
-	}
-	value
+		"masking": view.masking.as_ref().map(masked_round_json),
+	})
 }
 
 /// A twin's use in a round as `federated_twinUsage` returns it: the job,
@@ -734,6 +733,7 @@ mod tests {
 			job: 4,
 			round: 1,
 			opened_at: 100,
+			opening_block: H256::repeat_byte(6),
 			deadline: 120,
 			start_model: H256::repeat_byte(7),
 			expected: vec![did(4)],
@@ -770,6 +770,7 @@ mod tests {
 				"job": 4,
 				"round": 1,
 				"openedAt": 100,
+				"openingBlock": format!("0x{}", "06".repeat(32)),
 				"deadline": 120,
 				"startModel": format!("0x{}", "07".repeat(32)),
 				"expected": [format_did(&did(4))],
@@ -799,6 +800,7 @@ mod tests {
 					},
 				],
 				"commitment": 17,
+				"masking": null,
 			})
 		);
 		assert_eq!(outcome_json(&RoundOutcome::Open), json!({ "status": "open" }));
