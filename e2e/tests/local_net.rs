@@ -22,7 +22,7 @@ use std::{
 
 use common::try_rpc;
 use serde_json::{json, Value};
-use twinnet_test_support::{node_binary, subxt_signer::sr25519::dev};
+use twinnet_test_support::{node_binary, subxt_signer::sr25519::dev, NodeSlot, NodeSlots};
 
 const VALIDATORS: u16 = 4;
 /// Long enough for several 6 s slots and GRANDPA rounds on a loaded machine.
@@ -32,12 +32,20 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(240);
 struct LocalNet {
 	dir: tempfile::TempDir,
 	ports: [u16; 3],
+	// Given back after `Drop::drop` has stopped the validators.
+	_slots: NodeSlot,
 }
 
 impl LocalNet {
 	/// Makes and starts a network of [`VALIDATORS`] on free ports.
+	/// It waits until the machine's node slots have room for all of them
+	/// (they are taken together), and picks its ports after that.
 	fn up() -> Self {
-		let net = Self { dir: tempfile::tempdir().unwrap(), ports: free_port_bases() };
+		let slots = NodeSlots::global()
+			.acquire_many_blocking(usize::from(VALIDATORS))
+			.expect("node slots");
+		let net =
+			Self { dir: tempfile::tempdir().unwrap(), ports: free_port_bases(), _slots: slots };
 		net.script(&["up", &VALIDATORS.to_string()]);
 		net
 	}

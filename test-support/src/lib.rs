@@ -14,11 +14,12 @@
 //! from the node's log. Dropping the [`TestNode`] kills the node, also when
 //! the test fails or panics.
 //!
-//! No more nodes run at once than the test binary's [`NodeSlots`] allow: a
-//! node waits for a slot before it starts, and its start-up deadline runs
-//! from then. A test that starts a node process itself takes a slot first
-//! (`NodeSlots::global().acquire_blocking()`) and holds it until the
-//! process has exited.
+//! No more nodes run at once, in all test processes of the machine together,
+//! than the machine's [`NodeSlots`] allow: a node waits for a slot before it
+//! starts, and its start-up deadline runs from then. A test that starts a
+//! node process itself takes a slot first
+//! (`NodeSlots::global().acquire_blocking()`, or `acquire_many_blocking(n)`
+//! for a network of `n`) and holds it until the processes have exited.
 
 use std::{
 	fs::File,
@@ -32,7 +33,7 @@ use std::{
 
 mod slots;
 
-pub use slots::{NodeSlot, NodeSlots, NODES_VARIABLE};
+pub use slots::{NodeSlot, NodeSlots, NODES_VARIABLE, SLOTS_DIR_VARIABLE};
 pub use subxt;
 pub use subxt_signer;
 
@@ -82,7 +83,7 @@ impl TestNode {
 	/// Like [`TestNode::start_with_args`], with a slot from `slots`.
 	pub async fn start_in(slots: &Arc<NodeSlots>, args: &[&str]) -> Result<Self, Error> {
 		let binary = node_binary()?;
-		let slot = slots.acquire().await;
+		let slot = slots.acquire().await?;
 		let base_dir = tempfile::Builder::new().prefix("twinnet-e2e").tempdir()?;
 		let log_path = base_dir.path().join("node.log");
 		let log = File::create(&log_path)?;
@@ -380,7 +381,7 @@ mod tests {
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 	async fn no_more_nodes_run_at_once_than_the_pool_has_slots() {
 		let marker = format!("twinnet-slots-{}", std::process::id());
-		let slots = NodeSlots::new(2);
+		let slots = NodeSlots::new(2).expect("a private pool");
 		let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
 		let sampler = {
 			let (marker, done) = (marker.clone(), done.clone());

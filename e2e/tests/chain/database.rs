@@ -22,7 +22,7 @@ fn database(base: &Path, id: &str) -> PathBuf {
 /// Runs a `--dev` node on `base` until it has imported block 1, then stops it.
 fn make_dev_database(base: &Path) {
 	let log = base.with_extension("log");
-	let _slot = NodeSlots::global().acquire_blocking();
+	let _slot = NodeSlots::global().acquire_blocking().expect("a node slot");
 	let mut node = Command::new(node_binary().unwrap())
 		.args(["--dev", "--base-path", base.to_str().unwrap()])
 		.args(["--rpc-port", "0", "--port", "0", "--no-prometheus", "--no-telemetry"])
@@ -53,7 +53,7 @@ fn make_dev_database(base: &Path) {
 /// Starts the node with `args` and returns its output once it has exited,
 /// which it must within [`REFUSAL_TIMEOUT`], with a failure status.
 fn refused_start(args: &[&str]) -> String {
-	let _slot = NodeSlots::global().acquire_blocking();
+	let _slot = NodeSlots::global().acquire_blocking().expect("a node slot");
 	let mut node = Command::new(node_binary().unwrap())
 		.args(args)
 		.args(["--rpc-port", "0", "--port", "0", "--no-prometheus", "--no-telemetry"])

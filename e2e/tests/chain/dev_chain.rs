@@ -48,7 +48,7 @@ async fn dev_chain_finalizes_blocks_and_applies_a_signed_transfer() {
 
 /// Runs the node binary with `args` and returns what it printed.
 fn run_node(args: &[&str]) -> Output {
-	let _slot = NodeSlots::global().acquire_blocking();
+	let _slot = NodeSlots::global().acquire_blocking().expect("a node slot");
 	Command::new(node_binary().expect("node binary"))
 		.args(args)
 		.output()
