@@ -6,11 +6,13 @@
 //! the agent's user only); its public key is what the institution's DID
 //! lists under `keyAgreement` (key type X25519, multicodec `0xec01`).
 
-use std::{fs, io::Write, path::Path};
+use std::path::Path;
 
 use twinnet_primitives::did::DidId;
 use twinnet_secagg::{pair_seed, Seed};
 use x25519_dalek::{PublicKey, StaticSecret};
+
+use crate::secret_file::{self, SecretFileError};
 
 /// Why a key agreement key cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,56 +53,25 @@ impl std::fmt::Display for AgreementError {
 	}
 }
 
+impl From<SecretFileError> for AgreementError {
+	fn from(error: SecretFileError) -> Self {
+		match error {
+			SecretFileError::Io(error) => Self::Io(error),
+			SecretFileError::Malformed => Self::Malformed,
+			SecretFileError::Exposed => Self::Exposed,
+		}
+	}
+}
+
 /// An institution's X25519 secret.
 pub struct AgreementKey(StaticSecret);
 
 impl AgreementKey {
 	/// The key in `path`, created there (mode 0600) if the file does not
-	/// exist; a file that others may read is refused.
+	/// exist; a file that others may read is refused
+	/// ([`crate::secret_file`]).
 	pub fn load_or_create(path: &Path) -> Result<Self, AgreementError> {
-		use std::os::unix::fs::PermissionsExt;
-		match fs::metadata(path) {
-			Ok(metadata) if metadata.permissions().mode() & 0o077 != 0 => {
-				Err(AgreementError::Exposed)
-			},
-			Ok(_) => fs::read_to_string(path)
-				.map_err(|error| AgreementError::Io(error.to_string()))
-				.and_then(|text| Self::from_hex(text.trim())),
-			Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-				let key = Self(StaticSecret::random_from_rng(rand::rngs::OsRng));
-				key.write_new(path)?;
-				Ok(key)
-			},
-			Err(error) => Err(AgreementError::Io(error.to_string())),
-		}
-	}
-
-	/// The secret from exactly `0x` and 64 hex digits.
-	fn from_hex(text: &str) -> Result<Self, AgreementError> {
-		crate::round::parse_hash(text)
-			.map(|bytes| Self(StaticSecret::from(bytes)))
-			.ok_or(AgreementError::Malformed)
-	}
-
-	/// Writes the key to a temporary file beside `path`, syncs it and links
-	/// it to `path` (which must not exist), so that `path` is never a
-	/// partial key, even after a crash.
-	fn write_new(&self, path: &Path) -> Result<(), AgreementError> {
-		use std::os::unix::fs::OpenOptionsExt;
-		let io = |error: std::io::Error| AgreementError::Io(error.to_string());
-		let temporary = path.with_extension("partial");
-		let written = fs::OpenOptions::new()
-			.write(true)
-			.create_new(true)
-			.mode(0o600)
-			.open(&temporary)
-			.and_then(|mut file| {
-				writeln!(file, "{}", crate::round::hash_hex(&self.0.to_bytes()))?;
-				file.sync_all()
-			})
-			.and_then(|()| fs::hard_link(&temporary, path));
-		let _ = fs::remove_file(&temporary);
-		written.map_err(io)
+		Ok(Self(StaticSecret::from(secret_file::load_or_create(path)?)))
 	}
 
 	/// The public key the institution's DID lists under `keyAgreement`.
@@ -151,6 +122,7 @@ impl AgreementKey {
 mod tests {
 	#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 	use super::*;
+	use std::fs;
 	use twinnet_secagg::{add_into, mask_update};
 
 	const OPENING: [u8; 32] = [8; 32];

@@ -8,6 +8,16 @@
 //! With `n` records each step is the subsampled Gaussian mechanism with
 //! noise multiplier `σ` and rate `q` on every record, whatever the others;
 //! `twinnet_dp` turns the job's steps into the (ε, δ) charged per twin.
+//!
+//! **Bounded work.** A step draws every record, so a round costs about
+//! `steps × n` gradient draws, and a job's settings choose the steps: with
+//! q = 1 and a huge σ a billion steps cost almost no ε. A round may ask for
+//! at most [`MAX_LOCAL_STEPS`] steps (else its settings are refused) and
+//! [`Limits::max_record_steps`] record draws (else it is refused before
+//! the first step), and stops with [`TrainError::OutOfTime`] at its
+//! [`Limits::deadline`], checked between steps.
+
+use std::time::Instant;
 
 use codec::Encode;
 use rand::{Rng, SeedableRng};
@@ -31,6 +41,64 @@ pub struct Settings {
 	pub sampling_rate: f64,
 }
 
+/// The most local steps a round may ask for (TwinNet's runtime's
+/// `MaxLocalSteps`).
+pub use twinnet_primitives::federated::MAX_LOCAL_STEPS;
+/// The most record draws (steps × local records) of a round by default:
+/// about a minute of logistic regression on one core.
+pub const MAX_RECORD_STEPS: u64 = 20_000_000;
+
+/// How much work one round may take.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+	/// The most record draws (steps × records).
+	pub max_record_steps: u64,
+	/// When training stops, if it has not finished.
+	pub deadline: Option<Instant>,
+}
+
+impl Default for Limits {
+	/// [`MAX_RECORD_STEPS`], no deadline.
+	fn default() -> Self {
+		Self { max_record_steps: MAX_RECORD_STEPS, deadline: None }
+	}
+}
+
+/// Why a round was not trained.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainError {
+	/// The settings cannot be trained with.
+	Settings(SettingsError),
+	/// `steps` steps over `records` records are more record draws than the
+	/// limit.
+	TooMuchWork {
+		/// The steps asked for.
+		steps: u32,
+		/// The local records.
+		records: usize,
+	},
+	/// The deadline passed after `steps_done` steps.
+	OutOfTime {
+		/// The steps done by then.
+		steps_done: u32,
+	},
+}
+
+impl core::fmt::Display for TrainError {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Self::Settings(error) => write!(f, "unusable training settings: {error:?}"),
+			Self::TooMuchWork { steps, records } => write!(
+				f,
+				"{steps} steps over {records} records are more than the agent's limit of record draws"
+			),
+			Self::OutOfTime { steps_done } => {
+				write!(f, "training ran out of time after {steps_done} steps")
+			},
+		}
+	}
+}
+
 /// Why settings cannot be trained with.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SettingsError {
@@ -42,6 +110,8 @@ pub enum SettingsError {
 	NoiseMultiplier(f64),
 	/// The learning rate is not positive and finite.
 	LearningRate(f64),
+	/// The steps are none or more than [`MAX_LOCAL_STEPS`].
+	LocalSteps(u32),
 }
 
 impl Settings {
@@ -59,6 +129,9 @@ impl Settings {
 		}
 		if !positive(self.learning_rate) {
 			return Err(SettingsError::LearningRate(self.learning_rate));
+		}
+		if !(1..=MAX_LOCAL_STEPS).contains(&self.local_steps) {
+			return Err(SettingsError::LocalSteps(self.local_steps));
 		}
 		Ok(self)
 	}
@@ -87,22 +160,34 @@ pub fn clip(mut gradient: Vec<f64>, bound: f64) -> Vec<f64> {
 }
 
 /// Trains `parameters` (weights, then bias) on `records` for
-/// `settings.local_steps` DP-SGD steps, drawing samples and noise from `rng`.
-/// Without records the parameters are left as they are.
+/// `settings.local_steps` DP-SGD steps, drawing samples and noise from `rng`,
+/// within `limits`. Without records the parameters are left as they are.
 pub fn train(
 	parameters: &mut [f64],
 	records: &[&Record],
 	settings: &Settings,
+	limits: &Limits,
 	rng: &mut impl Rng,
-) -> Result<(), SettingsError> {
-	let settings = settings.validated()?;
+) -> Result<(), TrainError> {
+	let settings = settings.validated().map_err(TrainError::Settings)?;
 	if records.is_empty() {
 		return Ok(());
 	}
-	let noise = Normal::new(0.0, settings.noise_multiplier * settings.clip_norm)
-		.map_err(|_| SettingsError::NoiseMultiplier(settings.noise_multiplier))?;
+	let draws = u64::from(settings.local_steps).saturating_mul(records.len() as u64);
+	if draws > limits.max_record_steps {
+		return Err(TrainError::TooMuchWork {
+			steps: settings.local_steps,
+			records: records.len(),
+		});
+	}
+	let noise = Normal::new(0.0, settings.noise_multiplier * settings.clip_norm).map_err(|_| {
+		TrainError::Settings(SettingsError::NoiseMultiplier(settings.noise_multiplier))
+	})?;
 	let expected_batch = settings.sampling_rate * records.len() as f64;
-	for _ in 0..settings.local_steps {
+	for step in 0..settings.local_steps {
+		if limits.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+			return Err(TrainError::OutOfTime { steps_done: step });
+		}
 		let mut sum = vec![0.0; parameters.len()];
 		for record in records {
 			if rng.gen_bool(settings.sampling_rate) {
@@ -154,7 +239,8 @@ mod tests {
 		for noise in [0.0, 1.0] {
 			let mut parameters = vec![0.0; 3];
 			let mut rng = ChaCha20Rng::seed_from_u64(7);
-			train(&mut parameters, &records, &settings(noise), &mut rng).unwrap();
+			train(&mut parameters, &records, &settings(noise), &Limits::default(), &mut rng)
+				.unwrap();
 			assert_eq!(model::accuracy(&parameters, &records), 1.0, "noise {noise}");
 		}
 	}
@@ -165,14 +251,15 @@ mod tests {
 		let records: Vec<&Record> = data.iter().collect();
 		let run = |seed| {
 			let mut parameters = vec![0.0; 3];
-			train(&mut parameters, &records, &settings(1.0), &mut ChaCha20Rng::seed_from_u64(seed))
-				.unwrap();
+			let mut rng = ChaCha20Rng::seed_from_u64(seed);
+			train(&mut parameters, &records, &settings(1.0), &Limits::default(), &mut rng).unwrap();
 			parameters
 		};
 		assert_eq!(run(1), run(1));
 		assert_ne!(run(1), run(2));
 		let mut untouched = vec![0.25; 3];
-		train(&mut untouched, &[], &settings(1.0), &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
+		let mut rng = ChaCha20Rng::seed_from_u64(1);
+		train(&mut untouched, &[], &settings(1.0), &Limits::default(), &mut rng).unwrap();
 		assert_eq!(untouched, vec![0.25; 3]);
 	}
 
@@ -191,9 +278,45 @@ mod tests {
 			(with(|s| s.clip_norm = 0.0), SettingsError::ClipNorm(0.0)),
 			(with(|s| s.noise_multiplier = -1.0), SettingsError::NoiseMultiplier(-1.0)),
 			(with(|s| s.learning_rate = 0.0), SettingsError::LearningRate(0.0)),
+			(with(|s| s.local_steps = 0), SettingsError::LocalSteps(0)),
+			(with(|s| s.local_steps = u32::MAX), SettingsError::LocalSteps(u32::MAX)),
 		] {
-			assert_eq!(train(&mut p, &[], &bad, &mut rng), Err(error));
+			let refused = train(&mut p, &[], &bad, &Limits::default(), &mut rng);
+			assert_eq!(refused, Err(TrainError::Settings(error)));
 		}
+	}
+
+	/// q = 1 and σ = 10⁹ spend almost no ε however many steps: the steps
+	/// and the record draws are what bound a round's work.
+	#[test]
+	fn a_round_of_more_record_draws_than_the_limit_is_refused_before_the_first_step() {
+		let data = clusters();
+		let records: Vec<&Record> = data.iter().collect();
+		let cheap = Settings { sampling_rate: 1.0, noise_multiplier: 1e9, ..settings(1.0) };
+		let limits = Limits { max_record_steps: 50 * 100 - 1, deadline: None };
+		let mut parameters = vec![0.5; 3];
+		let mut rng = ChaCha20Rng::seed_from_u64(1);
+		assert_eq!(
+			train(&mut parameters, &records, &cheap, &limits, &mut rng),
+			Err(TrainError::TooMuchWork { steps: 50, records: 100 })
+		);
+		assert_eq!(parameters, vec![0.5; 3], "nothing was trained");
+		let limits = Limits { max_record_steps: 50 * 100, ..limits };
+		assert_eq!(train(&mut parameters, &records, &cheap, &limits, &mut rng), Ok(()));
+	}
+
+	#[test]
+	fn training_stops_at_its_deadline() {
+		let data = clusters();
+		let records: Vec<&Record> = data.iter().collect();
+		let mut rng = ChaCha20Rng::seed_from_u64(1);
+		let passed = Limits { deadline: Some(Instant::now()), ..Limits::default() };
+		let mut parameters = vec![0.0; 3];
+		assert_eq!(
+			train(&mut parameters, &records, &settings(1.0), &passed, &mut rng),
+			Err(TrainError::OutOfTime { steps_done: 0 })
+		);
+		assert_eq!(parameters, vec![0.0; 3], "nothing was trained");
 	}
 
 	proptest! {

@@ -43,6 +43,7 @@ pub mod masking;
 pub mod model;
 pub mod node;
 pub mod round;
+pub mod secret_file;
 pub mod service;
 
 /// The text whose BLAKE2-256 hash is this agent's code hash.

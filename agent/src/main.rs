@@ -21,6 +21,7 @@ enum Command {
 	/// Serves the institution's node: trains the rounds it hands over.
 	///
 	/// Example: twinnet-agent serve --institution did:twin:… --data rows.csv
+	///          --token-file /var/lib/twinnet-agent/token
 	Serve {
 		/// The institution's DID.
 		#[arg(long)]
@@ -31,9 +32,17 @@ enum Command {
 		/// The institution's node (WebSocket RPC).
 		#[arg(long, default_value = "ws://127.0.0.1:9944")]
 		node: String,
-		/// Where to listen for the node's off-chain worker.
+		/// Where to listen for the node's off-chain worker (loopback unless
+		/// the node runs on another machine).
 		#[arg(long, default_value = "127.0.0.1:8700")]
 		listen: String,
+		/// The file of the token the node's worker must send with every
+		/// request, created (mode 0600) if it is not there. Store its text
+		/// in the node's offchain storage under
+		/// `twinnet/federated/agent-token` (or
+		/// `twinnet/federated/agent-token/<institution DID>`).
+		#[arg(long, value_name = "FILE")]
+		token_file: PathBuf,
 		/// Makes sampling and noise reproducible. Tests only: real noise
 		/// must be unpredictable.
 		#[arg(long)]
@@ -43,6 +52,18 @@ enum Command {
 		/// without it the agent refuses their rounds.
 		#[arg(long, value_name = "FILE")]
 		agreement_key: Option<PathBuf>,
+		/// The most rounds that train at once (others wait their turn);
+		/// one per core if not given.
+		#[arg(long, value_name = "N")]
+		max_trainings: Option<usize>,
+		/// How long one round may train before it is stopped and refused.
+		#[arg(
+			long,
+			value_name = "SECONDS",
+			default_value_t = 300,
+			value_parser = clap::value_parser!(u64).range(1..)
+		)]
+		training_timeout: u64,
 	},
 	/// Prints the code hash that jobs and dataset allow-lists must name.
 	CodeHash,
@@ -78,10 +99,21 @@ async fn run(cli: Cli) -> Result<(), String> {
 			println!("{}", hash_hex(&key.public()));
 			Ok(())
 		},
-		Command::Serve { institution, data, node, listen, seed, agreement_key } => {
+		Command::Serve {
+			institution,
+			data,
+			node,
+			listen,
+			token_file,
+			seed,
+			agreement_key,
+			max_trainings,
+			training_timeout,
+		} => {
 			let institution = parse_did(&institution)
 				.map_err(|e| format!("{institution} is not a did:twin DID: {e:?}"))?;
 			let rows = Rows::read(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+			let token = service::ApiToken::load_or_create(&token_file)?;
 			let agreement_key = agreement_key
 				.map(|file| {
 					AgreementKey::load_or_create(&file)
@@ -102,13 +134,20 @@ async fn run(cli: Cli) -> Result<(), String> {
 				rows.len(),
 				masking.unwrap_or_default()
 			);
-			let mut agent = service::Agent::new(institution, rows, Node::new(node), seed);
+			let defaults = service::TrainingLimits::default();
+			let limits = service::TrainingLimits {
+				concurrent: max_trainings.unwrap_or(defaults.concurrent),
+				timeout: std::time::Duration::from_secs(training_timeout),
+				..defaults
+			};
+			let mut agent = service::Agent::new(institution, rows, Node::new(node), seed)
+				.with_training_limits(limits);
 			if let Some(key) = agreement_key {
 				agent = agent.with_agreement_key(key);
 			}
 			let agent = Arc::new(agent);
 			tokio::select! {
-				served = service::serve(listener, agent) => served.map_err(|e| e.to_string()),
+				served = service::serve(listener, agent, token) => served.map_err(|e| e.to_string()),
 				_ = tokio::signal::ctrl_c() => Ok(()),
 			}
 		},

@@ -24,17 +24,30 @@
 //! - `GET /v1/rounds`: what it did, as JSON, for its operator (records, ε
 //!   and the opening block trained for, never a model or an update).
 //!
-//! Another institution's DID is 404 everywhere. Bodies are at most
-//! [`MAX_BODY`] bytes; the agent keeps the last [`MAX_ROUNDS_KEPT`] rounds.
+//! Every request must carry the agent's token (`Authorization: Bearer
+//! 0x…`, [`ApiToken`]), which its node's worker sends: anyone else who
+//! reaches the port gets 401, and can neither read an update before it is
+//! on chain nor start training. The agent listens on loopback unless told
+//! otherwise. Another institution's DID is 404 everywhere. Bodies are at
+//! most [`MAX_BODY`] bytes; the agent keeps [`MAX_ROUNDS_KEPT`] rounds and
+//! forgets the oldest finished ones first (a round still training only if
+//! none is finished); the worker hands a forgotten round over again.
+//!
+//! Training is bounded ([`TrainingLimits`]): at most `concurrent` rounds
+//! train at once (the others wait their turn, answering 202), each within
+//! the record draws of [`dpsgd::Limits`] and stopped at its `timeout` (then
+//! refused: 409), so rounds a researcher posts to exhaust the agent cannot
+//! pin its cores.
 //! Masked jobs need the institution's key agreement key
 //! ([`Agent::with_agreement_key`]); the unmasked update of a masked job is
 //! never kept, served or logged.
 
 use std::{
-	collections::BTreeMap,
+	collections::{BTreeMap, VecDeque},
 	convert::Infallible,
 	net::SocketAddr,
 	sync::{Arc, Mutex},
+	time::{Duration, Instant},
 };
 
 use codec::Encode;
@@ -47,7 +60,7 @@ use hyper::{
 };
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use twinnet_primitives::did::{format_did, parse_did, DidId};
 
 use crate::{
@@ -62,8 +75,79 @@ use crate::{
 
 /// The largest request body the service reads.
 pub const MAX_BODY: usize = 4_096;
-/// How many rounds the agent remembers; the oldest are forgotten first.
+/// How many rounds the agent remembers; the oldest finished ones are
+/// forgotten first.
 pub const MAX_ROUNDS_KEPT: usize = 256;
+/// The most rounds the agent trains at once, whatever it is told.
+pub const MAX_CONCURRENT_TRAININGS: usize = 1_024;
+
+/// The secret the node's worker sends with every request (`Authorization:
+/// Bearer 0x…`), kept in a file of its own ([`crate::secret_file`]); the
+/// operator stores the same text in the node's offchain storage, under
+/// `twinnet/federated/agent-token` (or `…/agent-token/did:twin:…` beside an
+/// institution's own agent URL).
+pub struct ApiToken(String);
+
+impl ApiToken {
+	/// The token in `path`, created there if the file does not exist.
+	pub fn load_or_create(path: &std::path::Path) -> Result<Self, String> {
+		crate::secret_file::load_or_create(path)
+			.map(|secret| Self(hash_hex(&secret)))
+			.map_err(|error| format!("{}: {error:?}", path.display()))
+	}
+
+	/// The token as the worker sends it and the operator stores it.
+	pub fn text(&self) -> &str {
+		&self.0
+	}
+
+	/// Whether `request` carries the token (compared in constant time).
+	fn admits<B>(&self, request: &Request<B>) -> bool {
+		let Some(sent) = request
+			.headers()
+			.get(hyper::header::AUTHORIZATION)
+			.and_then(|value| value.to_str().ok())
+			.and_then(|value| value.strip_prefix("Bearer "))
+		else {
+			return false;
+		};
+		let (sent, ours) = (sent.trim().as_bytes(), self.0.as_bytes());
+		sent.len() == ours.len() && sent.iter().zip(ours).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+	}
+}
+
+/// The rounds the agent knows, and the order it took them in.
+#[derive(Default)]
+struct Rounds {
+	states: BTreeMap<(u64, u32), RoundState>,
+	taken: VecDeque<(u64, u32)>,
+}
+
+impl Rounds {
+	fn insert(&mut self, key: (u64, u32), state: RoundState) {
+		if self.states.insert(key, state).is_none() {
+			self.taken.push_back(key);
+		}
+		while self.states.len() > MAX_ROUNDS_KEPT {
+			// The oldest refused round, else the oldest trained one (its
+			// update never collected, or collected long ago), else the
+			// oldest.
+			let oldest = |wanted: fn(&RoundState) -> bool| {
+				self.taken.iter().position(|key| self.states.get(key).is_some_and(wanted))
+			};
+			let index = oldest(|state| matches!(state, RoundState::Refused(_)))
+				.or_else(|| oldest(|state| matches!(state, RoundState::Trained { .. })))
+				.unwrap_or(0);
+			let Some(key) = self.taken.remove(index) else { break };
+			self.states.remove(&key);
+		}
+	}
+
+	fn remove(&mut self, key: (u64, u32)) {
+		self.states.remove(&key);
+		self.taken.retain(|taken| *taken != key);
+	}
+}
 
 /// What the agent reports for a round.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +192,28 @@ pub enum RoundState {
 	Refused(String),
 }
 
+/// How much training the agent does at once and per round.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainingLimits {
+	/// The most rounds training at once.
+	pub concurrent: usize,
+	/// How long one round may train.
+	pub timeout: Duration,
+	/// The most record draws (steps × records) of one round.
+	pub max_record_steps: u64,
+}
+
+impl Default for TrainingLimits {
+	/// One round per core, five minutes each, [`dpsgd::MAX_RECORD_STEPS`].
+	fn default() -> Self {
+		Self {
+			concurrent: std::thread::available_parallelism().map_or(1, |n| n.get()),
+			timeout: Duration::from_secs(300),
+			max_record_steps: dpsgd::MAX_RECORD_STEPS,
+		}
+	}
+}
+
 /// An institution's agent: its DID, its rows, its node, and for masked jobs
 /// its key agreement key.
 pub struct Agent {
@@ -116,7 +222,9 @@ pub struct Agent {
 	node: Node,
 	seed: Option<u64>,
 	agreement_key: Option<AgreementKey>,
-	rounds: Mutex<BTreeMap<(u64, u32), RoundState>>,
+	limits: TrainingLimits,
+	trainings: Semaphore,
+	rounds: Mutex<Rounds>,
 }
 
 impl Agent {
@@ -124,14 +232,25 @@ impl Agent {
 	/// `node`; with a `seed`, sampling and noise are reproducible (tests
 	/// only: real noise must be unpredictable).
 	pub fn new(institution: DidId, rows: Rows, node: Node, seed: Option<u64>) -> Self {
+		let limits = TrainingLimits::default();
 		Self {
 			institution,
 			rows,
 			node,
 			seed,
 			agreement_key: None,
-			rounds: Mutex::new(BTreeMap::new()),
+			limits,
+			trainings: Semaphore::new(limits.concurrent),
+			rounds: Mutex::new(Rounds::default()),
 		}
+	}
+
+	/// The agent with other training limits (from one to
+	/// [`MAX_CONCURRENT_TRAININGS`] rounds at a time).
+	pub fn with_training_limits(self, limits: TrainingLimits) -> Self {
+		let concurrent = limits.concurrent.clamp(1, MAX_CONCURRENT_TRAININGS);
+		let limits = TrainingLimits { concurrent, ..limits };
+		Self { limits, trainings: Semaphore::new(limits.concurrent), ..self }
 	}
 
 	/// The agent with the institution's key agreement key, from which it
@@ -148,21 +267,18 @@ impl Agent {
 
 	/// Where round `round` of `job` stands, if the agent has it.
 	pub fn state(&self, job: u64, round: u32) -> Option<RoundState> {
-		self.rounds.lock().ok()?.get(&(job, round)).cloned()
+		self.rounds.lock().ok()?.states.get(&(job, round)).cloned()
 	}
 
 	fn set(&self, job: u64, round: u32, state: RoundState) {
 		if let Ok(mut rounds) = self.rounds.lock() {
 			rounds.insert((job, round), state);
-			while rounds.len() > MAX_ROUNDS_KEPT {
-				rounds.pop_first();
-			}
 		}
 	}
 
 	/// Takes round `round` of `job`, unless it has it already; `true` if new.
 	fn take(&self, job: u64, round: u32) -> bool {
-		let known = self.rounds.lock().map(|rounds| rounds.contains_key(&(job, round)));
+		let known = self.rounds.lock().map(|rounds| rounds.states.contains_key(&(job, round)));
 		if known.unwrap_or(true) {
 			return false;
 		}
@@ -170,18 +286,44 @@ impl Agent {
 		true
 	}
 
-	/// Plans and trains round `round` of `job`, and records the outcome.
+	/// Forgets round `round` of `job`: asked for it, the agent answers 404,
+	/// and the worker hands it over again.
+	fn forget(&self, job: u64, round: u32, why: &str) {
+		eprintln!("job {job} round {round}: {why}; forgotten, to be handed over again");
+		if let Ok(mut rounds) = self.rounds.lock() {
+			rounds.remove((job, round));
+		}
+	}
+
+	/// Plans and trains round `round` of `job`, and records the outcome. A
+	/// round the agent cannot read from its node, or whose training fails
+	/// for another reason than the round itself, is forgotten rather than
+	/// refused, so that the worker hands it over again.
 	pub async fn train_round(self: Arc<Self>, job: u64, round: u32) {
 		let outcome = match self.node.round_views(job, round).await {
 			Ok(views) => self.prepare(&views, job, round).map_err(|refusal| refusal.to_string()),
-			Err(error) => Err(error),
+			Err(error) => {
+				return self.forget(job, round, &format!("cannot read the round: {error}"));
+			},
 		};
 		let state = match outcome {
-			Ok((plan, masks)) => {
-				let agent = self.clone();
-				tokio::task::spawn_blocking(move || agent.train(job, round, &plan, masks.as_ref()))
-					.await
-					.unwrap_or_else(|e| RoundState::Refused(format!("training failed: {e}")))
+			Ok((plan, masks)) => match self.trainings.acquire().await {
+				Ok(_turn) => {
+					let agent = self.clone();
+					// A timeout past what the clock can count is no deadline.
+					let deadline = Instant::now().checked_add(self.limits.timeout);
+					let trained = tokio::task::spawn_blocking(move || {
+						agent.train(job, round, &plan, masks.as_ref(), deadline)
+					})
+					.await;
+					match trained {
+						Ok(state) => state,
+						Err(error) => {
+							return self.forget(job, round, &format!("training failed: {error}"));
+						},
+					}
+				},
+				Err(_) => RoundState::Refused(String::from("the agent is shutting down")),
 			},
 			Err(reason) => RoundState::Refused(reason),
 		};
@@ -231,17 +373,28 @@ impl Agent {
 		Ok((plan, masks))
 	}
 
-	/// DP-SGD on the admitted local rows, from the plan's starting model;
-	/// with `masks`, the update reported is the masked weighted update.
-	fn train(&self, job: u64, round: u32, plan: &RoundPlan, masks: Option<&Masks>) -> RoundState {
+	/// DP-SGD on the admitted local rows, from the plan's starting model,
+	/// within the agent's limits and until `deadline` (if any); with `masks`, the
+	/// update reported is the masked weighted update.
+	fn train(
+		&self,
+		job: u64,
+		round: u32,
+		plan: &RoundPlan,
+		masks: Option<&Masks>,
+		deadline: Option<Instant>,
+	) -> RoundState {
 		let records = self.rows.admitted(&plan.admitted);
 		let Ok(count) = u32::try_from(records.len()) else {
 			return RoundState::Refused(String::from("too many records"));
 		};
 		let mut rng = dpsgd::round_rng(self.seed, job, round);
 		let mut parameters = model::from_fixed(&plan.start);
-		if let Err(error) = dpsgd::train(&mut parameters, &records, &plan.settings, &mut rng) {
-			return RoundState::Refused(format!("{error:?}"));
+		let limits = dpsgd::Limits { max_record_steps: self.limits.max_record_steps, deadline };
+		if let Err(error) =
+			dpsgd::train(&mut parameters, &records, &plan.settings, &limits, &mut rng)
+		{
+			return RoundState::Refused(error.to_string());
 		}
 		let model = model::to_fixed(&parameters);
 		let update = match masks {
@@ -262,7 +415,19 @@ impl Agent {
 	}
 
 	/// The answer to one HTTP request.
-	async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+	async fn handle(
+		self: Arc<Self>,
+		token: &ApiToken,
+		request: Request<Incoming>,
+	) -> Response<Full<Bytes>> {
+		if !token.admits(&request) {
+			let mut response = text(StatusCode::UNAUTHORIZED, "the agent's token is required");
+			response.headers_mut().insert(
+				hyper::header::WWW_AUTHENTICATE,
+				hyper::header::HeaderValue::from_static("Bearer"),
+			);
+			return response;
+		}
 		let path: Vec<String> = request
 			.uri()
 			.path()
@@ -395,6 +560,7 @@ impl Agent {
 			.lock()
 			.map(|rounds| {
 				rounds
+					.states
 					.iter()
 					.map(|((job, round), state)| match state {
 						RoundState::Training => {
@@ -445,15 +611,21 @@ fn text(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 	respond(status, "text/plain", message.as_bytes().to_vec())
 }
 
-/// Serves `agent` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, agent: Arc<Agent>) -> std::io::Result<()> {
+/// Serves `agent` on `listener` to whoever sends `token`, until the task is
+/// dropped.
+pub async fn serve(
+	listener: TcpListener,
+	agent: Arc<Agent>,
+	token: ApiToken,
+) -> std::io::Result<()> {
+	let token = Arc::new(token);
 	loop {
 		let (stream, _): (_, SocketAddr) = listener.accept().await?;
-		let agent = agent.clone();
+		let (agent, token) = (agent.clone(), token.clone());
 		tokio::spawn(async move {
 			let service = service_fn(move |request| {
-				let agent = agent.clone();
-				async move { Ok::<_, Infallible>(agent.handle(request).await) }
+				let (agent, token) = (agent.clone(), token.clone());
+				async move { Ok::<_, Infallible>(agent.handle(&token, request).await) }
 			});
 			let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
 		});
@@ -487,20 +659,36 @@ mod tests {
 		serve_on(agent(Rows::default())).await
 	}
 
-	/// `agent`, served on a free port.
+	/// The token of the agents served here.
+	const TOKEN: &str = "0x0101010101010101010101010101010101010101010101010101010101010101";
+
+	/// `agent`, served on a free port to whoever sends [`TOKEN`].
 	async fn serve_on(agent: Agent) -> (Arc<Agent>, SocketAddr) {
 		let agent = Arc::new(agent);
 		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 		let address = listener.local_addr().unwrap();
-		tokio::spawn(serve(listener, agent.clone()));
+		tokio::spawn(serve(listener, agent.clone(), ApiToken(TOKEN.into())));
 		(agent, address)
 	}
 
-	/// The status line and body of `method path` with `body`.
+	/// The status line and body of `method path` with `body`, with [`TOKEN`].
 	async fn request(address: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
+		let authorization = format!("Authorization: Bearer {TOKEN}\r\n");
+		request_with(address, method, path, body, &authorization).await
+	}
+
+	/// The status line and body of `method path` with `body` and the
+	/// header lines `headers`.
+	async fn request_with(
+		address: SocketAddr,
+		method: &str,
+		path: &str,
+		body: &str,
+		headers: &str,
+	) -> (u16, Vec<u8>) {
 		let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
 		let head = format!(
-			"{method} {path} HTTP/1.1\r\nHost: agent\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+			"{method} {path} HTTP/1.1\r\nHost: agent\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
 			body.len()
 		);
 		stream.write_all(head.as_bytes()).await.unwrap();
@@ -531,23 +719,21 @@ mod tests {
 		assert_eq!(agent.state(3, 0), None);
 
 		// Given: accepted at once; the node cannot be reached, so the round
-		// is refused with the reason, which collecting shows.
+		// is forgotten (404), for the worker to hand it over again.
 		assert_eq!(request(address, "POST", "/v1/rounds", &dispatch(&ours)).await.0, 202);
-		let mut state = agent.state(3, 0);
 		for _ in 0..100 {
-			if !matches!(state, Some(RoundState::Training)) {
+			if agent.state(3, 0).is_none() {
 				break;
 			}
 			tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-			state = agent.state(3, 0);
 		}
-		assert!(
-			matches!(&state, Some(RoundState::Refused(reason)) if reason.contains("cannot reach the node")),
-			"{state:?}"
-		);
+		assert_eq!(agent.state(3, 0), None);
+		assert_eq!(request(address, "GET", &format!("/v1/rounds/3/0/{ours}"), "").await.0, 404);
+		// A round the agent refused answers 409 with the reason.
+		agent.set(3, 0, RoundState::Refused(String::from("the model is not one it trains")));
 		let (status, body) = request(address, "GET", &format!("/v1/rounds/3/0/{ours}"), "").await;
 		assert_eq!(status, 409);
-		assert!(String::from_utf8_lossy(&body).contains("cannot reach the node"));
+		assert!(String::from_utf8_lossy(&body).contains("the model is not one it trains"));
 		assert_eq!(request(address, "GET", &format!("/v1/rounds/3/0/{theirs}"), "").await.0, 404);
 
 		// A trained round is served as SCALE (records, opening block,
@@ -601,13 +787,17 @@ mod tests {
 		);
 	}
 
-	#[tokio::test]
-	async fn the_collected_update_names_the_opening_block_it_was_trained_for() {
-		let opening_block = [5; 32];
+	/// Rows of twins 2 (label 1) and 3 (label 0).
+	fn two_rows() -> Rows {
 		let record = |label| Record { features: vec![0.5, -1.0], label };
-		let rows = Rows::new(vec![(did(2), record(1.0)), (did(3), record(0.0))]).unwrap();
-		let (agent, address) = serve_on(agent(rows)).await;
-		let views = RoundViews {
+		Rows::new(vec![(did(2), record(1.0)), (did(3), record(0.0))]).unwrap()
+	}
+
+	/// The node's views of round 0 of job 3 opened on `opening_block`, in
+	/// which institution 1 is admitted with twins 2 and 3: a logistic
+	/// regression on two features, five steps.
+	fn round_views(opening_block: [u8; 32]) -> RoundViews {
+		RoundViews {
 			genesis: [9; 32],
 			job: json!({
 				"state": { "status": "running", "round": 0, "deadline": 40 },
@@ -632,11 +822,61 @@ mod tests {
 				}],
 			}),
 			model: json!({ "job": 3 }),
-		};
+		}
+	}
+
+	#[test]
+	fn a_round_over_the_work_limit_or_past_its_training_deadline_is_refused() {
+		let limits =
+			TrainingLimits { concurrent: 1, timeout: Duration::from_secs(60), max_record_steps: 9 };
+		let strict = agent(two_rows()).with_training_limits(limits);
+		let (plan, _) = strict.prepare(&round_views([5; 32]), 3, 0).unwrap();
+		let later = Instant::now().checked_add(Duration::from_secs(60));
+		// Five steps over two rows: ten record draws, one more than allowed.
+		let too_much = dpsgd::TrainError::TooMuchWork { steps: 5, records: 2 };
+		assert_eq!(
+			strict.train(3, 0, &plan, None, later),
+			RoundState::Refused(too_much.to_string())
+		);
+		let usual = agent(two_rows());
+		let late = dpsgd::TrainError::OutOfTime { steps_done: 0 };
+		assert_eq!(
+			usual.train(3, 0, &plan, None, Some(Instant::now())),
+			RoundState::Refused(late.to_string())
+		);
+		assert!(matches!(usual.train(3, 0, &plan, None, later), RoundState::Trained { .. }));
+	}
+
+	#[tokio::test]
+	async fn no_more_rounds_train_at_once_than_the_limit_allows() {
+		let limits = TrainingLimits { concurrent: 2, ..TrainingLimits::default() };
+		let agent = agent(Rows::default()).with_training_limits(limits);
+		let first = agent.trainings.acquire().await.unwrap();
+		let _second = agent.trainings.acquire().await.unwrap();
+		assert!(agent.trainings.try_acquire().is_err(), "a third round waits its turn");
+		drop(first);
+		assert!(agent.trainings.try_acquire().is_ok());
+		let none = TrainingLimits { concurrent: 0, ..limits };
+		let agent = self::agent(Rows::default()).with_training_limits(none);
+		assert!(agent.trainings.try_acquire().is_ok(), "at least one round trains");
+		let all = TrainingLimits { concurrent: usize::MAX, ..limits };
+		let agent = self::agent(Rows::default()).with_training_limits(all);
+		assert_eq!(
+			agent.limits.concurrent, MAX_CONCURRENT_TRAININGS,
+			"a count the semaphore takes"
+		);
+	}
+
+	#[tokio::test]
+	async fn the_collected_update_names_the_opening_block_it_was_trained_for() {
+		let opening_block = [5; 32];
+		let (agent, address) = serve_on(agent(two_rows())).await;
+		let views = round_views(opening_block);
 		// Trained as `train_round` does once it has the node's views.
 		let (plan, masks) = agent.prepare(&views, 3, 0).unwrap();
 		assert!(masks.is_none());
-		let state = agent.train(3, 0, &plan, None);
+		let state =
+			agent.train(3, 0, &plan, None, Instant::now().checked_add(Duration::from_secs(60)));
 		let RoundState::Trained { records: 2, update: Update::Model(model), .. } = &state else {
 			panic!("not trained on the two admitted rows: {state:?}");
 		};
@@ -663,5 +903,92 @@ mod tests {
 		// Taking a round it has does nothing.
 		assert!(!agent.take(0, 1));
 		assert!(agent.take(1, 0));
+	}
+
+	/// Before, the smallest (job, round) went first: a live round of a low
+	/// job id was dropped for any newer round of a higher one, and the
+	/// worker's collection of it answered 404 for good.
+	#[test]
+	fn a_live_round_of_a_low_job_id_outlives_newer_finished_rounds() {
+		let agent = agent(Rows::default());
+		let refused = || RoundState::Refused(String::from("model not allowed"));
+		agent.set(0, 0, RoundState::Training);
+		for job in 1..=MAX_ROUNDS_KEPT as u64 {
+			agent.set(job, 0, refused());
+		}
+		assert_eq!(agent.state(0, 0), Some(RoundState::Training), "the live round is kept");
+		assert_eq!(agent.state(1, 0), None, "the oldest finished round went");
+		// A round it had keeps its place in the order when it finishes.
+		agent.set(0, 0, refused());
+		agent.set(9_999, 0, refused());
+		assert_eq!(agent.state(0, 0), None);
+		assert_eq!(agent.state(2, 0), Some(refused()));
+	}
+
+	#[test]
+	fn refused_rounds_are_forgotten_before_trained_ones() {
+		let agent = agent(Rows::default());
+		let trained = RoundState::Trained {
+			records: 3,
+			opening_block: [1; 32],
+			update: Update::Model(vec![1, 2]),
+			epsilon_spent: 0.5,
+		};
+		agent.set(0, 0, trained.clone());
+		for job in 1..=MAX_ROUNDS_KEPT as u64 {
+			agent.set(job, 0, RoundState::Refused(String::from("no")));
+		}
+		assert_eq!(agent.state(0, 0), Some(trained), "the older trained round is kept");
+		assert_eq!(agent.state(1, 0), None);
+	}
+
+	#[tokio::test]
+	async fn a_round_the_agent_cannot_read_from_its_node_is_forgotten_not_refused() {
+		// The node is not there.
+		let (agent, address) = serve_agent().await;
+		assert!(agent.take(5, 0));
+		agent.clone().train_round(5, 0).await;
+		assert_eq!(agent.state(5, 0), None);
+		let path = format!("/v1/rounds/5/0/{}", format_did(&did(1)));
+		assert_eq!(
+			request(address, "GET", &path, "").await.0,
+			404,
+			"so the worker hands it over again"
+		);
+		assert!(agent.take(5, 0), "and the agent takes it again");
+	}
+
+	#[tokio::test]
+	async fn a_request_without_the_agent_s_token_is_refused() {
+		let (agent, address) = serve_agent().await;
+		let ours = format_did(&did(1));
+		let dispatch = json!({ "job": 1, "round": 0, "institution": ours }).to_string();
+		let wrong = "0x0202020202020202020202020202020202020202020202020202020202020202";
+		for headers in [
+			String::new(),
+			format!("Authorization: Bearer {wrong}\r\n"),
+			format!("Authorization: Bearer {}\r\n", &TOKEN[..10]),
+			format!("Authorization: Basic {TOKEN}\r\n"),
+		] {
+			let post = request_with(address, "POST", "/v1/rounds", &dispatch, &headers).await;
+			assert_eq!(post.0, 401, "{headers:?}");
+			let path = format!("/v1/rounds/1/0/{ours}");
+			assert_eq!(request_with(address, "GET", &path, "", &headers).await.0, 401);
+			assert_eq!(request_with(address, "GET", "/v1/rounds", "", &headers).await.0, 401);
+		}
+		assert_eq!(agent.state(1, 0), None, "no round was taken");
+		assert_eq!(request(address, "GET", "/v1/rounds", "").await.0, 200);
+	}
+
+	#[test]
+	fn the_token_is_created_once_and_kept_private() {
+		use std::os::unix::fs::PermissionsExt;
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("token");
+		let token = ApiToken::load_or_create(&path).unwrap();
+		assert!(crate::round::parse_hash(token.text()).is_some(), "{}", token.text());
+		assert_eq!(ApiToken::load_or_create(&path).unwrap().text(), token.text());
+		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+		assert!(ApiToken::load_or_create(&path).is_err(), "a token others may read is refused");
 	}
 }

@@ -23,6 +23,13 @@ pub const FRACTION_BITS: u32 = 16;
 /// The domain tag of the message a node signs to report an update.
 pub const REPORT_CONTEXT: &[u8; 15] = b"twinnet/report:";
 
+/// The most local DP-SGD steps one round of a job may ask for: TwinNet's
+/// runtime's `MaxLocalSteps`, and the most its compute agent trains. Each
+/// step draws every record, while under a huge noise multiplier the steps
+/// barely add to the privacy cost: without a bound a job could ask agents
+/// for hours of work a round for almost no ε.
+pub const MAX_LOCAL_STEPS: u32 = 1_000;
+
 /// The model a job trains; its parameters are a flat vector of fixed-point
 /// numbers in the order the compute agent documents (weights row by row,
 /// then biases, layer by layer).

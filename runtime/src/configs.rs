@@ -391,6 +391,7 @@ impl pallet_federated::Config for Runtime {
 	// As many as a dataset's contributors.
 	type MaxCohort = ConstU32<256>;
 	type MaxRounds = ConstU32<100>;
+	type MaxLocalSteps = ConstU32<{ twinnet_primitives::federated::MAX_LOCAL_STEPS }>;
 	type MaxRetries = ConstU32<3>;
 	type MinRoundTimeout = ConstU32<3>;
 	type MaxRoundTimeout = ConstU32<DAYS>;

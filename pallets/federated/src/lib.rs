@@ -251,6 +251,13 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRounds: Get<u32>;
 
+		/// The most local DP-SGD steps of a round. Each step draws every
+		/// record of the institution, and the steps barely move the privacy
+		/// cost when the noise is huge: without a bound a job could ask an
+		/// agent for hours of work per round for almost no ε.
+		#[pallet::constant]
+		type MaxLocalSteps: Get<u32>;
+
 		/// The most rounds in a row a job may let release nothing.
 		#[pallet::constant]
 		type MaxRetries: Get<u32>;
@@ -529,6 +536,8 @@ pub mod pallet {
 		/// The report or reveal was made for the round as it opened on
 		/// another fork: its opening block is not the round record's.
 		WrongFork,
+		/// The job asks for more local steps a round than `MaxLocalSteps`.
+		TooManyLocalSteps,
 	}
 
 	#[pallet::hooks]
@@ -554,6 +563,13 @@ pub mod pallet {
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::run_offchain_worker(now);
+		}
+
+		fn integrity_test() {
+			assert!(
+				T::MaxLocalSteps::get() > 0,
+				"MaxLocalSteps must allow a job at least one step"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -929,6 +945,7 @@ pub mod pallet {
 					&& training.local_steps > 0,
 				Error::<T>::InvalidTraining
 			);
+			ensure!(training.local_steps <= T::MaxLocalSteps::get(), Error::<T>::TooManyLocalSteps);
 			ensure!(
 				!spec.per_round.epsilon.is_zero() && !spec.per_round.delta.is_zero(),
 				Error::<T>::ZeroBudget

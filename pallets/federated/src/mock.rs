@@ -256,6 +256,8 @@ parameter_types! {
 
 /// The most datasets (institutions) of a job here.
 pub const MAX_DATASETS: u32 = 3;
+/// The most local steps of a round here (the runtime's).
+pub use twinnet_primitives::federated::MAX_LOCAL_STEPS;
 /// The most parameters of a model here.
 pub const MAX_PARAMETERS: u32 = 64;
 /// The fixed part of a job's deposit here.
@@ -272,6 +274,7 @@ impl pallet_federated::Config for Test {
 	type MaxParameters = ConstU32<MAX_PARAMETERS>;
 	type MaxCohort = ConstU32<MAX_CONTRIBUTORS>;
 	type MaxRounds = ConstU32<10>;
+	type MaxLocalSteps = ConstU32<MAX_LOCAL_STEPS>;
 	type MaxRetries = ConstU32<2>;
 	type MinRoundTimeout = ConstU64<2>;
 	type MaxRoundTimeout = ConstU64<100>;

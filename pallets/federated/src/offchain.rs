@@ -12,7 +12,8 @@
 //! 2. on a later block, **collects** the update: `GET
 //!    {agent}/v1/rounds/{J}/{R}/{did}` answers 200 with the SCALE encoding
 //!    of `(records: u32, opening_block: [u8; 32], parameters: Vec<i32>)`
-//!    once training is done (any other status, or an empty body: not yet).
+//!    once training is done (202, another 5xx, or an empty body: not yet;
+//!    404: the agent does not know the round, which is dispatched again).
 //!    The opening block is the round record's `opening_block` as the agent
 //!    read it with the cohort it trained on; an update for another opening
 //!    block than this node's record (the round as it opened on another
@@ -39,15 +40,33 @@
 //! (`twinnet/federated/agent-url/did:twin:…`) for a node that holds the keys
 //! of several institutions, each with its own agent, else under
 //! [`AGENT_URL_KEY`] itself (set with `offchain_localStorageSet` or
-//! `twinctl`); an institution without either is left alone. Each HTTP request has a
-//! deadline of [`HTTP_DEADLINE_MS`]; at most [`MAX_TASKS_PER_BLOCK`] tasks
-//! are handled per block; one run at a time holds a storage lock, so two
-//! runs never submit the same report. A failed request is retried on the
-//! next block, and a report not on chain [`RESUBMIT_AFTER_BLOCKS`] after it
-//! was submitted is collected and submitted again; the pool refuses a
-//! report the chain already has, and the
-//! chain refuses one outside its round, so neither a replay nor a report
-//! reordered into another round can land.
+//! `twinctl`); an institution without either is left alone. The agent's
+//! token, which every request carries (`Authorization: Bearer …`), is read
+//! from beside the URL used: [`AGENT_TOKEN_KEY`], with the same `/did:twin:…`
+//! suffix for an institution's own agent. An agent that refuses the token
+//! (401, 403) is asked again on the task's next turn. Each HTTP request has a
+//! deadline of [`HTTP_DEADLINE_MS`]; one run at a time holds a storage lock,
+//! so two runs never submit the same report.
+//!
+//! **Fair turns.** At most [`MAX_TASKS_PER_BLOCK`] tasks are handled per
+//! block: the due tasks served least recently (each task's last turn is
+//! kept beside its state; a new task has had none, and ties go by storage
+//! key). With `n` due tasks, each is handled at least once every
+//! `ceil(n / MAX_TASKS_PER_BLOCK)` blocks, however the others answer; `n`
+//! is at most the running jobs' rounds this node's institutions take part
+//! in. A round the agent refused to train (409: a model it does not run, a
+//! privacy cost it does not confirm, no key agreement key) is marked
+//! refused and takes no turn for the rest of the round; any other answer
+//! (another 4xx, a 5xx, no answer) is retried on the task's next turn. A
+//! reveal is never marked refused (the agent answers 409 until the
+//! recovery is final on its node). A report not on chain
+//! [`RESUBMIT_AFTER_BLOCKS`] after it was submitted is collected and
+//! submitted again; the pool refuses a report the chain already has, and
+//! the chain refuses one outside its round, so neither a replay nor a report
+//! reordered into another round can land. A round the agent no longer knows
+//! (404) is dispatched again only if its update was never collected: after
+//! a report went out, training again would publish a second, freshly
+//! noised update of the same rows for one charge.
 
 use alloc::{format, string::String, vec::Vec};
 use codec::{Decode, Encode};
@@ -83,6 +102,9 @@ pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"twfd");
 /// The persistent offchain-storage key of the node's compute agent's base
 /// URL, and the prefix of an institution's own (see the module docs).
 pub const AGENT_URL_KEY: &[u8] = b"twinnet/federated/agent-url";
+/// The persistent offchain-storage key of the token of the agent at
+/// [`AGENT_URL_KEY`], and the prefix of an institution's own agent's token.
+pub const AGENT_TOKEN_KEY: &[u8] = b"twinnet/federated/agent-token";
 
 /// How long one HTTP request to the agent may take.
 pub const HTTP_DEADLINE_MS: u64 = 2_000;
@@ -92,6 +114,8 @@ pub const MAX_TASKS_PER_BLOCK: usize = 4;
 
 /// The lock that keeps two runs of the worker from working at once.
 const LOCK_KEY: &[u8] = b"twinnet/federated/lock";
+/// What follows a task's storage key in the key of its last turn.
+const TURN_SUFFIX: &[u8] = b"/turn";
 /// The prefix of a task's state in offchain storage.
 const TASK_PREFIX: &[u8] = b"twinnet/federated/task/";
 
@@ -103,6 +127,12 @@ pub enum TaskState {
 	/// The report was submitted to the pool after block `at`.
 	Submitted {
 		/// The block after which it was submitted.
+		at: u64,
+	},
+	/// The agent refused the round after block `at`: the task takes no
+	/// more turns.
+	Refused {
+		/// The block after which the agent refused it.
 		at: u64,
 	},
 }
@@ -163,18 +193,22 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 		}
 		let mut lock = StorageLock::<Time>::with_deadline(LOCK_KEY, Duration::from_millis(30_000));
 		let Ok(_guard) = lock.try_lock() else { return };
-		// Reports submitted recently are waiting for inclusion: they take
-		// no task slot.
-		let waiting = |task: &Task| {
-			let state = StorageValueRef::persistent(&task.storage_key()).get::<TaskState>();
-			matches!(state, Ok(Some(TaskState::Submitted { at }))
-				if now < at.saturating_add(RESUBMIT_AFTER_BLOCKS))
+		// Reports submitted recently are waiting for inclusion, and rounds
+		// the agent refused are done with: neither takes a turn.
+		let resting = |key: &[u8]| match StorageValueRef::persistent(key).get::<TaskState>() {
+			Ok(Some(TaskState::Submitted { at })) => now < at.saturating_add(RESUBMIT_AFTER_BLOCKS),
+			Ok(Some(TaskState::Refused { .. })) => true,
+			_ => false,
 		};
-		let due = Self::tasks(&keys)
+		let due: Vec<_> = Self::tasks(&keys)
 			.into_iter()
-			.filter(|task| !waiting(task))
-			.filter_map(|task| agent_url(&task.institution).map(|agent| (task, agent)));
-		for (task, agent) in due.take(MAX_TASKS_PER_BLOCK) {
+			.map(|task| (task.storage_key(), task))
+			.filter(|(key, _)| !resting(key))
+			.filter_map(|(key, task)| agent_of(&task.institution).map(|agent| (key, task, agent)))
+			.map(|(key, task, agent)| (last_turn(&key), key, task, agent))
+			.collect();
+		for (key, task, agent) in turns(due, MAX_TASKS_PER_BLOCK) {
+			StorageValueRef::persistent(&turn_key(&key)).set(&now);
 			if let Err(error) = Self::advance(&agent, &task, now) {
 				log::warn!(
 					target: "federated",
@@ -229,28 +263,52 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 
 	/// Takes `task` one step further: dispatch, or collect and report; or
 	/// fetch the seeds and reveal them.
-	fn advance(agent: &str, task: &Task, now: u64) -> Result<(), String> {
+	fn advance(agent: &Agent, task: &Task, now: u64) -> Result<(), String> {
 		let key = task.storage_key();
-		let state = StorageValueRef::persistent(&key);
+		let mut state = StorageValueRef::persistent(&key);
 		let current = state.get::<TaskState>().map_err(|_| String::from("corrupt task state"))?;
-		let call = match (task.duty, current) {
+		let refused = |state: &StorageValueRef, reason: String| {
+			state.set(&TaskState::Refused { at: now });
+			Err(format!("the agent refused the round: {reason}"))
+		};
+		let answer = match (task.duty, current) {
+			(_, Some(TaskState::Refused { .. })) => return Ok(()),
 			(Duty::Report, None) => {
-				dispatch(agent, task)?;
-				state.set(&TaskState::Dispatched);
-				return Ok(());
-			},
-			// Collected and reported, or reported long ago and still not on
-			// chain: collect and report (again).
-			(Duty::Report, Some(_)) => {
-				let Some((records, update)) = collect::<T::MaxParameters>(agent, task)? else {
-					return Ok(());
+				return match dispatch(agent, task)? {
+					Dispatch::Accepted => {
+						state.set(&TaskState::Dispatched);
+						Ok(())
+					},
+					Dispatch::Refused(reason) => refused(&state, reason),
 				};
+			},
+			// Dispatched, or reported long ago and still not on chain:
+			// collect and report (again).
+			(Duty::Report, Some(_)) => fetch(agent, task, "")?,
+			(Duty::Reveal, _) => fetch(agent, task, "/seeds")?,
+		};
+		let body = match (answer, task.duty) {
+			(Answer::Ready(body), _) => body,
+			(Answer::NotYet, _) => return Ok(()),
+			(Answer::Refused(reason), Duty::Report) => return refused(&state, reason),
+			// Until the recovery is final on the agent's node.
+			(Answer::Refused(reason), Duty::Reveal) => {
+				return Err(format!("the agent does not reveal yet: {reason}"));
+			},
+			// The agent lost a round it had not handed over (it restarted):
+			// hand it over again.
+			(Answer::Unknown, Duty::Report) if current == Some(TaskState::Dispatched) => {
+				state.clear();
+				return Err(String::from("the agent does not know the round: dispatched again"));
+			},
+			(Answer::Unknown, _) => return Err(String::from("the agent does not know the round")),
+		};
+		let call = match task.duty {
+			Duty::Report => {
+				let (records, update) = decode_update::<T::MaxParameters>(task, &body)?;
 				Self::report_call(task, records, update)?
 			},
-			(Duty::Reveal, _) => {
-				let Some(seeds) = fetch_seeds(agent, task)? else { return Ok(()) };
-				Self::reveal_call(task, seeds)?
-			},
+			Duty::Reveal => Self::reveal_call(task, decode_seeds(task, &body)?)?,
 		};
 		let transaction = T::create_authorized_transaction(call.into());
 		SubmitTransaction::<T, Call<T>>::submit_transaction(transaction)
@@ -313,52 +371,134 @@ fn sign(task: &Task, message: &[u8]) -> Result<DidSignature, String> {
 		.ok_or_else(|| String::from("the keystore lost the report key"))
 }
 
-/// The base URL of `institution`'s compute agent: its own, else the node's.
-fn agent_url(institution: &DidId) -> Option<String> {
-	let mut own = AGENT_URL_KEY.to_vec();
-	own.push(b'/');
-	own.extend_from_slice(format_did(institution).as_bytes());
-	stored_url(&own).or_else(|| stored_url(AGENT_URL_KEY))
+/// A compute agent as the worker calls it.
+pub struct Agent {
+	/// Its base URL, without a trailing slash.
+	url: String,
+	/// `Bearer` and the token it requires, if one is stored.
+	authorization: Option<String>,
 }
 
-/// The URL stored under `key`, without a trailing slash, if there is one.
-fn stored_url(key: &[u8]) -> Option<String> {
+impl Agent {
+	/// `request` with the agent's token.
+	fn authorized<'a, B: Default>(&'a self, request: http::Request<'a, B>) -> http::Request<'a, B> {
+		match &self.authorization {
+			Some(authorization) => request.add_header("Authorization", authorization),
+			None => request,
+		}
+	}
+}
+
+/// `institution`'s compute agent: its own (URL and token under keys
+/// suffixed with its DID), else the node's.
+fn agent_of(institution: &DidId) -> Option<Agent> {
+	let own = |prefix: &[u8]| {
+		let mut key = prefix.to_vec();
+		key.push(b'/');
+		key.extend_from_slice(format_did(institution).as_bytes());
+		key
+	};
+	let at = |url_key: &[u8], token_key: &[u8]| {
+		stored_text(url_key).map(|url| Agent {
+			url: String::from(url.trim_end_matches('/')),
+			authorization: stored_text(token_key).map(|token| format!("Bearer {token}")),
+		})
+	};
+	at(&own(AGENT_URL_KEY), &own(AGENT_TOKEN_KEY)).or_else(|| at(AGENT_URL_KEY, AGENT_TOKEN_KEY))
+}
+
+/// The text stored under `key`, trimmed, if there is any.
+fn stored_text(key: &[u8]) -> Option<String> {
 	let stored =
 		sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, key)?;
-	let url = String::from_utf8(stored).ok()?;
-	let url = url.trim().trim_end_matches('/');
-	(!url.is_empty()).then(|| String::from(url))
+	let text = String::from_utf8(stored).ok()?;
+	let text = text.trim();
+	(!text.is_empty()).then(|| String::from(text))
+}
+
+/// The key of the last turn of the task stored under `key`.
+fn turn_key(key: &[u8]) -> Vec<u8> {
+	[key, TURN_SUFFIX].concat()
+}
+
+/// The block of the last turn of the task stored under `key`, if it had one.
+fn last_turn(key: &[u8]) -> Option<u64> {
+	StorageValueRef::persistent(&turn_key(key)).get::<u64>().ok().flatten()
+}
+
+/// The `limit` tasks of `due` (last turn, storage key, task, agent) whose
+/// turn it is: those served least recently (never first), ties by key.
+fn turns<Item>(
+	mut due: Vec<(Option<u64>, Vec<u8>, Task, Item)>,
+	limit: usize,
+) -> impl Iterator<Item = (Vec<u8>, Task, Item)> {
+	due.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+	due.into_iter().take(limit).map(|(_, key, task, agent)| (key, task, agent))
+}
+
+/// What the agent said to a dispatch.
+enum Dispatch {
+	/// It trains (2xx).
+	Accepted,
+	/// It will not (409), for the reason it gave.
+	Refused(String),
+}
+
+/// What the agent answered when asked for a round's update or seeds.
+enum Answer {
+	/// 200 with a body.
+	Ready(Vec<u8>),
+	/// Not ready yet (202, an empty 200) or not now (5xx, another status
+	/// but 401, 403, 404 and 409).
+	NotYet,
+	/// 409: it refused the round, for the reason it gave.
+	Refused(String),
+	/// 404: it does not know the round.
+	Unknown,
 }
 
 /// Hands the round to the agent.
-fn dispatch(agent: &str, task: &Task) -> Result<(), String> {
+fn dispatch(agent: &Agent, task: &Task) -> Result<Dispatch, String> {
 	let body = format!(
 		r#"{{"job":{},"round":{},"institution":"{}"}}"#,
 		task.job,
 		task.round,
 		format_did(&task.institution)
 	);
-	let url = format!("{agent}/v1/rounds");
+	let url = format!("{}/v1/rounds", agent.url);
 	let request = http::Request::post(&url, alloc::vec![body.into_bytes()])
 		.add_header("Content-Type", "application/json");
-	let (status, _) = send(request)?;
+	let (status, body) = send(agent.authorized(request))?;
 	match status {
-		200..=299 => Ok(()),
-		status => Err(format!("the agent refused the round: HTTP {status}")),
+		200..=299 => Ok(Dispatch::Accepted),
+		409 => Ok(Dispatch::Refused(reason(status, &body))),
+		401 | 403 => Err(unauthorized(status)),
+		// A wrong URL or institution, an agent down: not the round's fault.
+		status => Err(format!("the agent did not take the round: {}", reason(status, &body))),
 	}
 }
 
-/// The agent's update for the task, once it is ready: a model, or for a
-/// masked job a masked update; refused if the agent trained for another
-/// opening block than the task's.
-fn collect<MaxParameters: Get<u32>>(
-	agent: &str,
+/// The error of an agent that refused this node's token.
+fn unauthorized(status: u16) -> String {
+	format!("the agent refused this node's token (HTTP {status}): is the one stored beside its URL (twinnet/federated/agent-token) the agent's?")
+}
+
+/// The agent's reason for answering `status`: its text, shortened.
+fn reason(status: u16, body: &[u8]) -> String {
+	let text = String::from_utf8_lossy(body.get(..body.len().min(200)).unwrap_or_default());
+	format!("HTTP {status}: {text}")
+}
+
+/// The agent's update for the task from its answer's `body`: a model, or
+/// for a masked job a masked update; refused if the agent trained for
+/// another opening block than the task's.
+fn decode_update<MaxParameters: Get<u32>>(
 	task: &Task,
-) -> Result<Option<(u32, Contribution<MaxParameters>)>, String> {
-	let Some(body) = fetch(agent, task, "")? else { return Ok(None) };
+	body: &[u8],
+) -> Result<(u32, Contribution<MaxParameters>), String> {
 	let too_long = || String::from("the agent's update has too many parameters");
 	let (records, opening_block, update) = if task.masked {
-		<(u32, [u8; 32], Vec<u32>)>::decode(&mut body.as_slice())
+		<(u32, [u8; 32], Vec<u32>)>::decode(&mut &body[..])
 			.map_err(|_| {
 				String::from("the agent's update is not SCALE (records, opening block, masked)")
 			})
@@ -367,7 +507,7 @@ fn collect<MaxParameters: Get<u32>>(
 				Ok((records, opening_block, Contribution::Masked(masked)))
 			})?
 	} else {
-		<(u32, [u8; 32], Vec<i32>)>::decode(&mut body.as_slice())
+		<(u32, [u8; 32], Vec<i32>)>::decode(&mut &body[..])
 			.map_err(|_| {
 				String::from("the agent's update is not SCALE (records, opening block, parameters)")
 			})
@@ -377,7 +517,7 @@ fn collect<MaxParameters: Get<u32>>(
 			})?
 	};
 	same_fork(task, opening_block)?;
-	Ok(Some((records, update)))
+	Ok((records, update))
 }
 
 /// Refuses what the agent made for the round as it opened on another fork.
@@ -394,29 +534,35 @@ fn same_fork(task: &Task, opening_block: [u8; 32]) -> Result<(), String> {
 	}
 }
 
-/// The seeds the agent reveals for the task's round in recovery, once it
-/// answers: (dropped institution, seed) in the round's `dropped` order.
-fn fetch_seeds(agent: &str, task: &Task) -> Result<Option<Vec<(DidId, [u8; 32])>>, String> {
-	let Some(body) = fetch(agent, task, "/seeds")? else { return Ok(None) };
-	let (opening_block, seeds) =
-		<([u8; 32], Vec<([u8; 32], [u8; 32])>)>::decode(&mut body.as_slice()).map_err(|_| {
+/// The seeds the agent revealed for the task's round in recovery, from its
+/// answer's `body`: (dropped institution, seed) in the round's `dropped`
+/// order.
+fn decode_seeds(task: &Task, body: &[u8]) -> Result<Vec<(DidId, [u8; 32])>, String> {
+	let (opening_block, seeds) = <([u8; 32], Vec<([u8; 32], [u8; 32])>)>::decode(&mut &body[..])
+		.map_err(|_| {
 			String::from("the agent's seeds are not SCALE (opening block, (dropped, seed) pairs)")
 		})?;
 	same_fork(task, opening_block)?;
-	Ok(Some(seeds.into_iter().map(|(did, seed)| (DidId::from(did), seed)).collect()))
+	Ok(seeds.into_iter().map(|(did, seed)| (DidId::from(did), seed)).collect())
 }
 
-/// The body of the agent's 200 answer for the task's round at `suffix`, if
-/// it gave one.
-fn fetch(agent: &str, task: &Task, suffix: &str) -> Result<Option<Vec<u8>>, String> {
+/// The agent's answer for the task's round at `suffix`.
+fn fetch(agent: &Agent, task: &Task, suffix: &str) -> Result<Answer, String> {
 	let url = format!(
-		"{agent}/v1/rounds/{}/{}/{}{suffix}",
+		"{}/v1/rounds/{}/{}/{}{suffix}",
+		agent.url,
 		task.job,
 		task.round,
 		format_did(&task.institution)
 	);
-	let (status, body) = send(http::Request::get(&url))?;
-	Ok((status == 200 && !body.is_empty()).then_some(body))
+	let (status, body) = send(agent.authorized(http::Request::get(&url)))?;
+	Ok(match status {
+		200 if !body.is_empty() => Answer::Ready(body),
+		401 | 403 => return Err(unauthorized(status)),
+		404 => Answer::Unknown,
+		409 => Answer::Refused(reason(status, &body)),
+		_ => Answer::NotYet,
+	})
 }
 
 /// Sends `request` with the deadline; returns the status and body.

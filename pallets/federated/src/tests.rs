@@ -141,6 +141,26 @@ fn create_job_holds_escrow_and_deposit_and_schedules_the_first_round() {
 	});
 }
 
+/// Sampling every record (q = 1) under a huge noise multiplier costs almost
+/// no ε however many steps a round takes: the steps must be bounded, or a
+/// job could pin an institution's agent for hours a round.
+#[test]
+fn a_job_asking_agents_for_billions_of_steps_a_round_is_refused() {
+	run_test(|| {
+		let sites = three_sites();
+		let mut exhausting = spec(&sites, 4, 2);
+		exhausting.training.sampling_rate = sp_runtime::Perbill::one();
+		exhausting.training.noise_multiplier = FixedU64::from_u32(1_000_000_000);
+		exhausting.training.local_steps = u32::MAX;
+		assert_noop!(
+			Federated::create_job(origin(&researcher()), Box::new(exhausting.clone())),
+			Error::<Test>::TooManyLocalSteps
+		);
+		exhausting.training.local_steps = MAX_LOCAL_STEPS;
+		assert_ok!(Federated::create_job(origin(&researcher()), Box::new(exhausting)));
+	});
+}
+
 #[test]
 fn create_job_refuses_bad_specifications() {
 	run_test(|| {
@@ -171,6 +191,7 @@ fn create_job_refuses_bad_specifications() {
 		refused(&|s| s.training.clip_norm = FixedU64::from_u32(0), Error::InvalidTraining);
 		refused(&|s| s.training.learning_rate = FixedU64::from_u32(0), Error::InvalidTraining);
 		refused(&|s| s.training.local_steps = 0, Error::InvalidTraining);
+		refused(&|s| s.training.local_steps = MAX_LOCAL_STEPS + 1, Error::TooManyLocalSteps);
 		refused(
 			&|s| s.training.sampling_rate = sp_runtime::Perbill::zero(),
 			Error::InvalidTraining,
@@ -1021,11 +1042,114 @@ mod offchain_worker {
 	use codec::{Decode, Encode};
 	use sp_core::offchain::{
 		testing::{PendingRequest, TestOffchainExt, TestTransactionPoolExt},
-		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+		HttpError, HttpRequestId, HttpRequestStatus, OffchainDbExt, OffchainWorkerExt,
+		OpaqueNetworkState, Timestamp, TransactionPoolExt,
 	};
 	use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
 
+	use crate::offchain::TaskState;
+
 	pub(super) const AGENT: &str = "http://127.0.0.1:7700";
+
+	/// The response header with which an expected request makes the agent
+	/// answer another status than 200 (all the test externalities answer).
+	const STATUS_HEADER: &str = "x-test-status";
+
+	/// The test externalities, with a request's status taken from its
+	/// expected response's [`STATUS_HEADER`] (200 without one).
+	struct WithStatus(TestOffchainExt);
+
+	impl sp_core::offchain::Externalities for WithStatus {
+		fn is_validator(&self) -> bool {
+			self.0.is_validator()
+		}
+		fn network_state(&self) -> Result<OpaqueNetworkState, ()> {
+			self.0.network_state()
+		}
+		fn timestamp(&mut self) -> Timestamp {
+			self.0.timestamp()
+		}
+		fn sleep_until(&mut self, deadline: Timestamp) {
+			self.0.sleep_until(deadline)
+		}
+		fn random_seed(&mut self) -> [u8; 32] {
+			self.0.random_seed()
+		}
+		fn http_request_start(
+			&mut self,
+			method: &str,
+			uri: &str,
+			meta: &[u8],
+		) -> Result<HttpRequestId, ()> {
+			self.0.http_request_start(method, uri, meta)
+		}
+		fn http_request_add_header(
+			&mut self,
+			request: HttpRequestId,
+			name: &str,
+			value: &str,
+		) -> Result<(), ()> {
+			self.0.http_request_add_header(request, name, value)
+		}
+		fn http_request_write_body(
+			&mut self,
+			request: HttpRequestId,
+			chunk: &[u8],
+			deadline: Option<Timestamp>,
+		) -> Result<(), HttpError> {
+			self.0.http_request_write_body(request, chunk, deadline)
+		}
+		fn http_response_wait(
+			&mut self,
+			ids: &[HttpRequestId],
+			deadline: Option<Timestamp>,
+		) -> Vec<HttpRequestStatus> {
+			let statuses = self.0.http_response_wait(ids, deadline);
+			ids.iter()
+				.zip(statuses)
+				.map(|(id, status)| {
+					let set =
+						self.0.http_response_headers(*id).into_iter().find_map(|(name, value)| {
+							(name == STATUS_HEADER.as_bytes())
+								.then(|| String::from_utf8(value).ok()?.parse().ok())
+								.flatten()
+						});
+					match (status, set) {
+						(HttpRequestStatus::Finished(200), Some(code)) => {
+							HttpRequestStatus::Finished(code)
+						},
+						(status, _) => status,
+					}
+				})
+				.collect()
+		}
+		fn http_response_headers(&mut self, request: HttpRequestId) -> Vec<(Vec<u8>, Vec<u8>)> {
+			self.0.http_response_headers(request)
+		}
+		fn http_response_read_body(
+			&mut self,
+			request: HttpRequestId,
+			buffer: &mut [u8],
+			deadline: Option<Timestamp>,
+		) -> Result<usize, HttpError> {
+			self.0.http_response_read_body(request, buffer, deadline)
+		}
+		fn set_authorized_nodes(
+			&mut self,
+			nodes: Vec<sp_core::OpaquePeerId>,
+			authorized_only: bool,
+		) {
+			self.0.set_authorized_nodes(nodes, authorized_only)
+		}
+	}
+
+	/// `request`, answered with HTTP `status`.
+	pub(super) fn answered(status: u16, request: PendingRequest) -> PendingRequest {
+		PendingRequest {
+			response_headers: vec![(STATUS_HEADER.into(), status.to_string())],
+			..request
+		}
+	}
 
 	/// Runs `test` with an offchain worker environment whose keystore holds
 	/// site 0's node key, and its pool and HTTP state.
@@ -1044,7 +1168,7 @@ mod offchain_worker {
 			.expect("the key is made");
 		let mut ext = new_test_ext();
 		ext.register_extension(OffchainDbExt::new(offchain.clone()));
-		ext.register_extension(OffchainWorkerExt::new(offchain));
+		ext.register_extension(OffchainWorkerExt::new(WithStatus(offchain)));
 		ext.register_extension(TransactionPoolExt::new(pool));
 		ext.register_extension(KeystoreExt::new(keystore));
 		ext.execute_with(|| {
@@ -1053,12 +1177,26 @@ mod offchain_worker {
 		});
 	}
 
-	pub(super) fn set_agent(url: &str) {
+	/// The token of the agents here.
+	pub(super) const TOKEN: &str = "0x5ec2e7";
+
+	fn store(key: &[u8], value: &str) {
 		sp_io::offchain::local_storage_set(
 			sp_core::offchain::StorageKind::PERSISTENT,
-			crate::offchain::AGENT_URL_KEY,
-			url.as_bytes(),
+			key,
+			value.as_bytes(),
 		);
+	}
+
+	/// Makes `url` the node's agent, with [`TOKEN`].
+	pub(super) fn set_agent(url: &str) {
+		store(crate::offchain::AGENT_URL_KEY, url);
+		store(crate::offchain::AGENT_TOKEN_KEY, TOKEN);
+	}
+
+	/// The header that carries [`TOKEN`].
+	fn authorization() -> (String, String) {
+		("Authorization".into(), format!("Bearer {TOKEN}"))
 	}
 
 	/// The request handing round 0 of `job` to the agent for `institution`.
@@ -1067,7 +1205,7 @@ mod offchain_worker {
 		PendingRequest {
 			method: "POST".into(),
 			uri: format!("{AGENT}/v1/rounds"),
-			headers: vec![("Content-Type".into(), "application/json".into())],
+			headers: vec![("Content-Type".into(), "application/json".into()), authorization()],
 			body: format!(r#"{{"job":{job},"round":0,"institution":"{institution}"}}"#)
 				.into_bytes(),
 			response: Some(b"{}".to_vec()),
@@ -1081,6 +1219,7 @@ mod offchain_worker {
 		PendingRequest {
 			method: "GET".into(),
 			uri: format!("{AGENT}/v1/rounds/{path}"),
+			headers: vec![authorization()],
 			response: Some(response),
 			sent: true,
 			..Default::default()
@@ -1198,15 +1337,12 @@ mod offchain_worker {
 			let job = create(spec(&sites, 1, 2));
 			run_to_block(2);
 			let institution = twinnet_primitives::did::format_did(&sites[0].institution);
-			let own = format!("twinnet/federated/agent-url/{institution}");
-			sp_io::offchain::local_storage_set(
-				sp_core::offchain::StorageKind::PERSISTENT,
-				own.as_bytes(),
-				AGENT.as_bytes(),
-			);
+			store(format!("twinnet/federated/agent-url/{institution}").as_bytes(), AGENT);
+			store(format!("twinnet/federated/agent-token/{institution}").as_bytes(), TOKEN);
 			set_agent("http://the-node-s-agent.invalid");
-			// Only the institution's own agent is asked (any other request
-			// would fail the test).
+			store(crate::offchain::AGENT_TOKEN_KEY, "the-node-s-agent-token");
+			// Only the institution's own agent is asked, with its own token
+			// (any other request would fail the test).
 			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
 			offchain.write().expect_request(collect_request(
@@ -1264,6 +1400,218 @@ mod offchain_worker {
 			// Trained again for this fork's round: reported.
 			offchain.write().expect_request(collect(trained(job, 3, params(4))));
 			Federated::run_offchain_worker(4);
+			assert_eq!(pool.read().transactions.len(), 1);
+		});
+	}
+
+	/// `count` jobs of one round on the three sites, each costing ε 1/8 a
+	/// round (so all fit in the twins' budgets at once), with rounds long
+	/// enough for the test, all running by the block returned.
+	fn running_jobs(sites: &[Site], count: u64) -> (Vec<u64>, u64) {
+		let per_round = PrivacyBudget { epsilon: FixedU64::from_rational(1, 8), ..per_round() };
+		let jobs: Vec<u64> = (0..count)
+			.map(|_| create(crate::JobSpec { per_round, round_timeout: 50, ..spec(sites, 1, 1) }))
+			.collect();
+		let mut now = 1;
+		while jobs
+			.iter()
+			.any(|job| !matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Running { .. }))
+		{
+			now += 1;
+			run_to_block(now);
+		}
+		(jobs, now)
+	}
+
+	fn task_state(job: u64, institution: &DidId) -> Option<TaskState> {
+		let mut key = b"twinnet/federated/task/".to_vec();
+		(job, 0u32, *institution).encode_to(&mut key);
+		sp_runtime::offchain::storage::StorageValueRef::persistent(&key).get().unwrap()
+	}
+
+	/// Sets the mock's most running jobs for one test, and restores the
+	/// default when the test ends (by panic too).
+	struct MostRunning;
+
+	impl MostRunning {
+		fn set(jobs: u32) -> Self {
+			ActiveJobs::set(jobs);
+			MostRunning
+		}
+	}
+
+	impl Drop for MostRunning {
+		fn drop(&mut self) {
+			ActiveJobs::set(2);
+		}
+	}
+
+	#[test]
+	fn four_rounds_the_agent_refuses_cannot_starve_a_fifth() {
+		let _most = MostRunning::set(5);
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			// Jobs 0-3 are the attacker's (a model the agent refuses to
+			// train), in the worker's order ahead of the victim's job 4.
+			let (jobs, now) = running_jobs(&sites, 5);
+			set_agent(AGENT);
+			let ours = &sites[0].institution;
+			let did = twinnet_primitives::did::format_did(ours);
+			let collect = |job: u64, response: Vec<u8>| get(format!("{job}/0/{did}"), response);
+			let refusal = |job| answered(409, collect(job, b"model not allowed".to_vec()));
+			// Block 1: four turns, the attacker's four dispatches.
+			for &job in &jobs[..4] {
+				offchain.write().expect_request(dispatch_request(job, ours));
+			}
+			Federated::run_offchain_worker(now);
+			// Block 2: the victim's turn comes next, then three refusals.
+			offchain.write().expect_request(dispatch_request(jobs[4], ours));
+			for &job in &jobs[..3] {
+				offchain.write().expect_request(refusal(job));
+			}
+			Federated::run_offchain_worker(now + 1);
+			// Block 3: the last refusal; the victim's agent is training.
+			offchain.write().expect_request(refusal(jobs[3]));
+			offchain.write().expect_request(answered(202, collect(jobs[4], Vec::new())));
+			Federated::run_offchain_worker(now + 2);
+			for &job in &jobs[..4] {
+				assert!(
+					matches!(task_state(job, ours), Some(TaskState::Refused { .. })),
+					"job {job}"
+				);
+			}
+			// From now on the refused rounds take no turn: only the victim's
+			// update is asked for, and reported.
+			offchain
+				.write()
+				.expect_request(collect(jobs[4], trained(jobs[4], 3, params(4))));
+			Federated::run_offchain_worker(now + 3);
+			assert_eq!(pool.read().transactions.len(), 1);
+			Federated::run_offchain_worker(now + 4);
+		});
+	}
+
+	#[test]
+	fn turns_go_round_so_six_training_rounds_are_each_asked_every_two_blocks() {
+		let _most = MostRunning::set(6);
+		with_offchain(|offchain, _| {
+			let sites = three_sites();
+			let (jobs, now) = running_jobs(&sites, 6);
+			set_agent(AGENT);
+			let ours = &sites[0].institution;
+			let did = twinnet_primitives::did::format_did(ours);
+			let training = |job: u64| answered(202, get(format!("{job}/0/{did}"), Vec::new()));
+			for &job in &jobs[..4] {
+				offchain.write().expect_request(dispatch_request(job, ours));
+			}
+			Federated::run_offchain_worker(now);
+			// The least recently served first: never, then longest ago, ties
+			// by key.
+			offchain.write().expect_request(dispatch_request(jobs[4], ours));
+			offchain.write().expect_request(dispatch_request(jobs[5], ours));
+			offchain.write().expect_request(training(jobs[0]));
+			offchain.write().expect_request(training(jobs[1]));
+			Federated::run_offchain_worker(now + 1);
+			for job in [2, 3, 0, 1] {
+				offchain.write().expect_request(training(jobs[job]));
+			}
+			Federated::run_offchain_worker(now + 2);
+			for job in [4, 5, 0, 1] {
+				offchain.write().expect_request(training(jobs[job]));
+			}
+			Federated::run_offchain_worker(now + 3);
+			// (Ties go by key: jobs 0 and 1 get the spare turns, and no job
+			// waits more than two blocks.)
+			for job in [2, 3, 0, 1] {
+				offchain.write().expect_request(training(jobs[job]));
+			}
+			Federated::run_offchain_worker(now + 4);
+		});
+	}
+
+	#[test]
+	fn a_round_the_agent_refuses_at_dispatch_is_not_dispatched_again() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(AGENT);
+			let ours = &sites[0].institution;
+			// A wrong path or institution (400, 404) is not the round's
+			// fault: dispatched again on its next turn.
+			offchain.write().expect_request(answered(404, dispatch_request(job, ours)));
+			Federated::run_offchain_worker(2);
+			assert_eq!(task_state(job, ours), None);
+			offchain.write().expect_request(answered(409, dispatch_request(job, ours)));
+			Federated::run_offchain_worker(3);
+			assert!(matches!(task_state(job, ours), Some(TaskState::Refused { at: 3 })));
+			// Any request now would fail the test.
+			Federated::run_offchain_worker(4);
+			Federated::run_offchain_worker(5);
+			assert!(pool.read().transactions.is_empty());
+		});
+	}
+
+	/// Training again after a report went out would put a second, freshly
+	/// noised update of the same rows in the pool for one charge.
+	#[test]
+	fn an_update_already_reported_is_never_trained_again() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(AGENT);
+			let ours = &sites[0].institution;
+			offchain.write().expect_request(dispatch_request(job, ours));
+			Federated::run_offchain_worker(2);
+			offchain
+				.write()
+				.expect_request(collect_request(job, ours, trained(job, 3, params(4))));
+			Federated::run_offchain_worker(3);
+			assert_eq!(pool.read().transactions.len(), 1);
+			// The pool dropped it, and the agent has forgotten the round
+			// since: the worker neither dispatches it again nor reports.
+			pool.write().transactions.clear();
+			let forgot = || answered(404, collect_request(job, ours, b"no such round".to_vec()));
+			offchain.write().expect_request(forgot());
+			Federated::run_offchain_worker(8);
+			assert!(matches!(task_state(job, ours), Some(TaskState::Submitted { at: 3 })));
+			offchain.write().expect_request(forgot());
+			Federated::run_offchain_worker(9);
+			assert!(pool.read().transactions.is_empty());
+		});
+	}
+
+	#[test]
+	fn an_agent_that_forgot_a_round_gets_it_again_and_one_that_failed_is_asked_again() {
+		with_offchain(|offchain, pool| {
+			let sites = three_sites();
+			let job = create(spec(&sites, 1, 2));
+			run_to_block(2);
+			set_agent(AGENT);
+			let ours = &sites[0].institution;
+			let collect = |response| collect_request(job, ours, response);
+			offchain.write().expect_request(dispatch_request(job, ours));
+			Federated::run_offchain_worker(2);
+			// The agent restarted and lost the round: dispatched again.
+			offchain
+				.write()
+				.expect_request(answered(404, collect(b"no such round".to_vec())));
+			Federated::run_offchain_worker(3);
+			assert_eq!(task_state(job, ours), None);
+			offchain.write().expect_request(dispatch_request(job, ours));
+			Federated::run_offchain_worker(4);
+			// An answer that failed (5xx), or a token the agent refused
+			// (someone changed it), is no refusal of the round: asked again.
+			offchain.write().expect_request(answered(503, collect(b"node down".to_vec())));
+			Federated::run_offchain_worker(5);
+			offchain
+				.write()
+				.expect_request(answered(401, collect(b"token required".to_vec())));
+			Federated::run_offchain_worker(6);
+			assert_eq!(task_state(job, ours), Some(TaskState::Dispatched));
+			offchain.write().expect_request(collect(trained(job, 3, params(4))));
+			Federated::run_offchain_worker(7);
 			assert_eq!(pool.read().transactions.len(), 1);
 		});
 	}
@@ -2689,7 +3037,9 @@ mod secure_aggregation {
 }
 
 mod masked_offchain_worker {
-	use super::offchain_worker::{dispatch_request, get, set_agent, with_offchain, AGENT};
+	use super::offchain_worker::{
+		answered, dispatch_request, get, set_agent, with_offchain, AGENT,
+	};
 	use super::secure_aggregation::{average, first_models, masked_of, submit_reveal};
 	use super::*;
 	use codec::{Decode, Encode};
@@ -2745,9 +3095,13 @@ mod masked_offchain_worker {
 			assert_ok!(submit(masked_report(job, 0, &sites[1], *records, &update), &sites[1]));
 			run_to_block(8);
 			assert!(matches!(Jobs::<Test>::get(job).unwrap().state, JobState::Recovering { .. }));
-			// The agent has no seeds yet: nothing is submitted.
+			// The agent reveals nothing before the recovery is final on its
+			// node (409): nothing is submitted, and it is asked again.
 			let seeds_path = format!("{job}/0/{did}/seeds");
-			offchain.write().expect_request(get(seeds_path.clone(), Vec::new()));
+			let not_final = b"the round is not recovering".to_vec();
+			offchain
+				.write()
+				.expect_request(answered(409, get(seeds_path.clone(), not_final)));
 			Federated::run_offchain_worker(8);
 			assert!(pool.read().transactions.is_empty());
 			// Seeds derived for the round as it opened on another fork are
