@@ -220,13 +220,19 @@ mod benchmarks {
 	#[benchmark]
 	fn cancel_job(d: Linear<1, { T::MaxDatasets::get() }>) -> Result<(), BenchmarkError> {
 		let (researcher, _) = posted::<T>(d, T::MaxCohort::get(), T::MaxParameters::get())?;
-		let job = opened::<T>()?;
-		all_reported::<T>(&job, T::MaxParameters::get());
+		// The heaviest cancel: while the round opens, with every cohort
+		// admitted (each reservation returned, each cohort removed). With
+		// the round open, a cancel only marks the job.
+		let mut job = opened::<T>()?;
+		Rounds::<T>::remove(0, 0);
+		job.state = JobState::Opening { round: 0, admitted: d };
+		Jobs::<T>::insert(0, &job);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(researcher), 0);
 
 		assert!(Jobs::<T>::get(0).is_some_and(|job| job.state == JobState::Cancelled));
+		assert!(Cohorts::<T>::iter().next().is_none());
 		Ok(())
 	}
 

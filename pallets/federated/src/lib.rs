@@ -52,9 +52,15 @@
 //!   are public in their transactions: a reporter's cohort is always
 //!   charged); after more than `max_retries` such rounds in a row the job
 //!   fails. When all its rounds are aggregated the job completes and the
-//!   rest of the escrow returns to the researcher; so it does when the
-//!   researcher [`Pallet::cancel_job`]s it, after paying the reporters of
-//!   the open round (and charging their cohorts).
+//!   rest of the escrow returns to the researcher.
+//! - **Cancel a job** ([`Pallet::cancel_job`], its researcher): a job with
+//!   no open round ends at once. One whose round is open ends when that
+//!   round closes, as usual (at its deadline, or once every admitted
+//!   institution reported; a masked one after its recovery): reports are
+//!   gossiped before they are included, so one the researcher may have read
+//!   is still taken, its cohort charged and its institution paid. The job
+//!   then ends as cancelled instead of opening its next round
+//!   ([`CancelRequested`]), and the rest of the escrow returns.
 //!
 //! ## Proof record
 //!
@@ -369,6 +375,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Models<T: Config> = StorageMap<_, Twox64Concat, JobId, ParametersOf<T>>;
 
+	/// The jobs whose researcher cancelled them while a round was open,
+	/// with the block they did: the round closes as usual, then the job ends
+	/// as cancelled. Only jobs that have not ended.
+	#[pallet::storage]
+	pub type CancelRequested<T: Config> = StorageMap<_, Twox64Concat, JobId, BlockNumberFor<T>>;
+
 	/// When each running job's next step is due, (block, job) in that
 	/// order; one entry per job that has not ended.
 	#[pallet::storage]
@@ -455,6 +467,9 @@ pub mod pallet {
 		},
 		/// A job ended: completed, failed or cancelled.
 		JobEnded { job: JobId, state: JobState<BlockNumberFor<T>>, refunded: BalanceOf<T> },
+		/// The researcher cancelled a job while its round `round` was open:
+		/// the round closes as usual, then the job ends as cancelled.
+		CancellationRequested { job: JobId, round: u32 },
 	}
 
 	#[pallet::error]
@@ -538,6 +553,8 @@ pub mod pallet {
 		WrongFork,
 		/// The job asks for more local steps a round than `MaxLocalSteps`.
 		TooManyLocalSteps,
+		/// The job is cancelled already: it ends when its open round closes.
+		CancellationPending,
 	}
 
 	#[pallet::hooks]
@@ -642,9 +659,15 @@ pub mod pallet {
 			let mut record = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 			ensure!(record.researcher == who, Error::<T>::NotResearcher);
 			ensure!(!record.state.is_final(), Error::<T>::JobEnded);
+			ensure!(!CancelRequested::<T>::contains_key(job), Error::<T>::CancellationPending);
 			match record.state {
+				// A report gossiped before the cancel may be included after
+				// it, read all the same: the round closes as usual, and
+				// charges and pays every report it takes.
 				JobState::Running { round, .. } | JobState::Recovering { round, .. } => {
-					Self::abandon_round(job, round, &mut record)
+					CancelRequested::<T>::insert(job, frame_system::Pallet::<T>::block_number());
+					Self::deposit_event(Event::CancellationRequested { job, round });
+					return Ok(());
 				},
 				JobState::Opening { round, .. } => {
 					// No round record and no report yet: nothing to keep as evidence.
@@ -1120,6 +1143,11 @@ pub mod pallet {
 			let participants = job.participants.len() as u32;
 			match job.state {
 				JobState::Pending | JobState::Opening { .. } => {
+					if CancelRequested::<T>::contains_key(job_id) {
+						// Its open round closed: the cancel takes effect.
+						Self::finish(job_id, &mut job, JobState::Cancelled);
+						return Self::open_round_weight(participants);
+					}
 					let masked = job.spec.masking.is_some();
 					Self::open_round(job_id, &mut job, now);
 					if masked {
@@ -1675,11 +1703,10 @@ pub mod pallet {
 			}
 		}
 
-		/// Ends an open (or opening) round without an aggregate, as the job
-		/// was cancelled. A reporter's update is public since its
-		/// transaction was included, so the researcher has it: its cohort is
-		/// charged and its institution paid, as in an aggregated round. Every
-		/// other reservation returns.
+		/// Ends a round that was opening when its job was cancelled: every
+		/// reservation returns. (Were a report or reveal stored, its cohort
+		/// would be charged and its institution paid, as in an aggregated
+		/// round; none can be before the round opens.)
 		fn abandon_round(job_id: JobId, round: u32, job: &mut JobOf<T>) {
 			let reporters: Vec<DidId> = Self::take_reports(job_id, round, job)
 				.into_iter()
@@ -1748,6 +1775,7 @@ pub mod pallet {
 			job.escrow = Zero::zero();
 			job.state = state;
 			Jobs::<T>::insert(job_id, &*job);
+			CancelRequested::<T>::remove(job_id);
 			Self::deposit_event(Event::JobEnded { job: job_id, state, refunded });
 		}
 
@@ -1970,6 +1998,20 @@ pub mod pallet {
 				"the agenda is not sorted"
 			);
 			let next = NextJobId::<T>::get();
+			for (id, _) in CancelRequested::<T>::iter() {
+				let state = Jobs::<T>::get(id).map(|job| job.state);
+				ensure!(
+					matches!(
+						state,
+						Some(
+							JobState::Running { .. }
+								| JobState::Recovering { .. }
+								| JobState::Pending
+						)
+					),
+					"a cancellation is pending for a job with no round open or closing"
+				);
+			}
 			let mut holds =
 				alloc::collections::BTreeMap::<T::AccountId, (BalanceOf<T>, BalanceOf<T>)>::new();
 			for (id, job) in Jobs::<T>::iter() {

@@ -774,7 +774,7 @@ fn a_report_made_for_the_round_as_it_opened_on_another_fork_is_refused() {
 // ---- cancel_job ----------------------------------------------------------------
 
 #[test]
-fn cancelling_returns_the_escrow_and_every_reservation() {
+fn cancelling_with_a_round_open_ends_the_job_when_the_round_closes() {
 	run_test(|| {
 		let sites = three_sites();
 		let job = create(spec(&sites, 2, 2));
@@ -784,67 +784,119 @@ fn cancelling_returns_the_escrow_and_every_reservation() {
 		assert_noop!(Federated::cancel_job(origin(&researcher()), 9), Error::<Test>::JobNotFound);
 		assert_noop!(Federated::cancel_job(RuntimeOrigin::none(), job), BadOrigin);
 		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
-		let record = Jobs::<Test>::get(job).unwrap();
-		assert_eq!(record.state, JobState::Cancelled);
-		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().outcome, RoundOutcome::Cancelled);
+		System::assert_last_event(Event::CancellationRequested { job, round: 0 }.into());
+		assert_noop!(
+			Federated::cancel_job(origin(&researcher()), job),
+			Error::<Test>::CancellationPending
+		);
+		// The round stays open to its deadline.
+		assert!(matches!(
+			Jobs::<Test>::get(job).unwrap().state,
+			JobState::Running { round: 0, .. }
+		));
+		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().outcome, RoundOutcome::Open);
+		// Nobody else reports: it closes without quorum, and the job ends
+		// instead of trying again.
+		run_to_block(10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
+		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().outcome, RoundOutcome::NoQuorum);
+		assert!(Rounds::<Test>::get(job, 1).is_none(), "no round opened after the cancel");
+		assert!(!crate::CancelRequested::<Test>::contains_key(job));
 		assert!(Updates::<Test>::iter().next().is_none());
 		assert!(Agenda::<Test>::get().is_empty());
 		assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
-		// Site 0 reported: its cohort is charged and it is paid (see
-		// `cancelling_after_a_report_charges_and_pays_its_cohort`).
+		// Site 0 reported: its update is public, its cohort charged; every
+		// other reservation returned. No aggregate, so no reward paid.
+		for twin in &sites[0].twins {
+			assert_eq!(grant_of(twin).spent, per_round());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
 		for twin in sites[1..].iter().flat_map(|s| s.twins.iter()) {
 			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
 		}
-		System::assert_last_event(
-			Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 5 }.into(),
-		);
+		assert!(events().contains(&Event::JobEnded {
+			job,
+			state: JobState::Cancelled,
+			refunded: REWARD * 6
+		}));
 		assert_noop!(Federated::cancel_job(origin(&researcher()), job), Error::<Test>::JobEnded);
-		run_to_block(10);
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
 	});
 }
 
-/// A report's noised update is public as soon as its transaction is in a
-/// block: cancelling after it must neither hand the researcher the update
-/// for free nor return the budget of the twins whose rows it used.
+/// Reports are gossiped before they are included. Were a cancel to take
+/// effect at once, a validator colluding with the researcher could include
+/// `cancel_job` and leave a pending report out: the researcher would hold
+/// that noised update, its cohort never charged and its institution never
+/// paid. A cancel now takes effect when the round closes, and the round
+/// takes that report.
 #[test]
-fn cancelling_after_a_report_charges_and_pays_its_cohort() {
+fn a_report_in_the_pool_when_the_job_is_cancelled_is_still_charged_and_paid() {
 	use twinnet_primitives::federated::TwinUsage;
 	run_test(|| {
 		let sites = three_sites();
 		let job = create(spec(&sites, 2, 2));
 		run_to_block(2);
 		assert_ok!(submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]));
-		let payee_before = Balances::balance(&publisher(0));
+		// Site 1's report is authorized into the pool, and gossiped.
+		let pending = report(job, 0, &sites[1], 3, &params(2));
+		let signature = sign(&pending, &sites[1]);
+		let call = Call::<Test>::submit_update {
+			report: Box::new(pending.clone()),
+			signature: signature.clone(),
+		};
+		assert!(call.authorize(TransactionSource::External).unwrap().is_ok());
+		let before: Vec<u64> = (0..3).map(|n| Balances::balance(&publisher(n))).collect();
+		// The cancel is included first, the report after it.
 		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
-		for twin in &sites[0].twins {
+		assert_ok!(Federated::submit_update(authorized(), Box::new(pending), signature));
+		run_to_block(10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
+		let record = Rounds::<Test>::get(job, 0).unwrap();
+		assert!(matches!(record.outcome, RoundOutcome::Aggregated { .. }), "{:?}", record.outcome);
+		assert_eq!(record.reporters.to_vec(), vec![sites[0].institution, sites[1].institution]);
+		for twin in sites[0].twins.iter().chain(&sites[1].twins) {
 			assert_eq!(grant_of(twin).spent, per_round());
 			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 		}
-		for twin in sites[1..].iter().flat_map(|s| s.twins.iter()) {
+		for twin in &sites[2].twins {
 			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
 			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 		}
-		assert_eq!(Balances::balance(&publisher(0)), payee_before + REWARD);
-		let round = Rounds::<Test>::get(job, 0).unwrap();
-		assert_eq!(round.outcome, RoundOutcome::Cancelled);
-		assert_eq!(round.reporters.into_inner(), vec![sites[0].institution]);
-		assert_eq!(
-			Federated::twin_usage(job, 0, &sites[0].twins[0]),
-			TwinUsage::Used {
-				institution: sites[0].institution,
-				charged: per_round(),
-				aggregate_hash: H256::zero()
-			}
-		);
-		assert_eq!(
+		assert!(matches!(
 			Federated::twin_usage(job, 0, &sites[1].twins[0]),
-			TwinUsage::NotUsed { institution: sites[1].institution }
-		);
-		System::assert_last_event(
-			Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 5 }.into(),
-		);
+			TwinUsage::Used { charged, .. } if charged == per_round()
+		));
+		assert_eq!(Balances::balance(&publisher(0)), before[0] + REWARD);
+		assert_eq!(Balances::balance(&publisher(1)), before[1] + REWARD);
+		assert_eq!(Balances::balance(&publisher(2)), before[2]);
+		// Of six rewards: two paid, site 2's returned as the round closed,
+		// round 1's three now.
+		assert!(events().contains(&Event::JobEnded {
+			job,
+			state: JobState::Cancelled,
+			refunded: REWARD * 3
+		}));
+		assert!(Rounds::<Test>::get(job, 1).is_none());
+	});
+}
+
+/// A cancel asks the job to stop after its open round; if that round was
+/// its last and is aggregated, the job completed.
+#[test]
+fn a_job_cancelled_in_its_last_round_completes_when_that_round_is_aggregated() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(2);
+		assert_ok!(submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]));
+		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+		assert_ok!(submit(report(job, 0, &sites[1], 3, &params(2)), &sites[1]));
+		assert_ok!(submit(report(job, 0, &sites[2], 2, &params(3)), &sites[2]));
+		run_to_block(4);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Completed);
+		assert!(!crate::CancelRequested::<Test>::contains_key(job));
+		assert!(Agenda::<Test>::get().is_empty());
 	});
 }
 
@@ -2815,21 +2867,34 @@ mod secure_aggregation {
 	}
 
 	#[test]
-	fn cancelling_during_a_recovery_pays_and_charges_the_survivors_and_drops_the_seeds() {
+	fn cancelling_during_a_recovery_lets_it_finish_then_ends_the_job() {
 		run_test(|| {
 			let sites = three_sites();
 			let (job, _) = in_recovery(&sites, 2);
 			assert_ok!(submit_reveal(reveal(job, 0, &sites[0], &[&sites[1]]), &sites[0]));
-			assert!(Reveals::<Test>::contains_key((job, 0, sites[0].institution)));
 			let before: Vec<u64> = (0..3).map(|n| Balances::balance(&publisher(n))).collect();
 			assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+			System::assert_last_event(Event::CancellationRequested { job, round: 0 }.into());
+			assert_eq!(
+				Jobs::<Test>::get(job).unwrap().state,
+				JobState::Recovering { round: 0, deadline: 13 }
+			);
+			// The last survivor's reveal, in the pool at the cancel, counts.
+			assert_ok!(submit_reveal(reveal(job, 0, &sites[2], &[&sites[1]]), &sites[2]));
+			run_to_block(20);
 			assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
 			assert!(Reveals::<Test>::iter().next().is_none());
 			assert!(Updates::<Test>::iter().next().is_none());
 			assert!(Agenda::<Test>::get().is_empty());
 			let record = Rounds::<Test>::get(job, 0).unwrap();
-			assert_eq!(record.outcome, RoundOutcome::Cancelled);
+			assert!(
+				matches!(record.outcome, RoundOutcome::Aggregated { .. }),
+				"{:?}",
+				record.outcome
+			);
 			assert_eq!(record.reporters.to_vec(), vec![sites[0].institution, sites[2].institution]);
+			assert!(Models::<Test>::get(job).is_some());
+			assert!(Rounds::<Test>::get(job, 1).is_none());
 			assert_eq!(Balances::balance(&publisher(0)), before[0] + REWARD);
 			assert_eq!(Balances::balance(&publisher(1)), before[1]);
 			assert_eq!(Balances::balance(&publisher(2)), before[2] + REWARD);
@@ -2841,18 +2906,14 @@ mod secure_aggregation {
 				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
 				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 			}
-			System::assert_last_event(
-				Event::JobEnded { job, state: JobState::Cancelled, refunded: REWARD * 4 }.into(),
-			);
+			// Of six rewards: two paid, site 1's returned as the round
+			// closed, round 1's three now.
+			assert!(events().contains(&Event::JobEnded {
+				job,
+				state: JobState::Cancelled,
+				refunded: REWARD * 3
+			}));
 			assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
-			// The last survivor's reveal comes too late.
-			assert_noop!(
-				submit_reveal(reveal(job, 0, &sites[2], &[&sites[1]]), &sites[2]),
-				Error::<Test>::NotRecovering
-			);
-			run_to_block(20);
-			assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Cancelled);
-			assert!(Models::<Test>::get(job).is_none());
 		});
 	}
 
