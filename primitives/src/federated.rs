@@ -227,8 +227,10 @@ pub enum RoundOutcome {
 	/// aggregate was released; the reporters' cohorts were charged (their
 	/// updates are public) and every other reservation was returned.
 	NoQuorum,
-	/// The job was cancelled while it was open: the reporters' cohorts were
-	/// charged and the reporters paid, every other reservation returned.
+	/// The job was cancelled while the round was open: the reporters'
+	/// cohorts were charged and the reporters paid, every other reservation
+	/// returned. Only in records from before a cancel let the open round
+	/// close as usual; kept so that they decode.
 	Cancelled,
 	/// A masked round's survivors did not all reveal their seeds with the
 	/// dropped institutions by the recovery deadline: no aggregate; the

@@ -795,6 +795,7 @@ fn cancelling_with_a_round_open_ends_the_job_when_the_round_closes() {
 			JobState::Running { round: 0, .. }
 		));
 		assert_eq!(Rounds::<Test>::get(job, 0).unwrap().outcome, RoundOutcome::Open);
+		let payee = Balances::balance(&publisher(0));
 		// Nobody else reports: it closes without quorum, and the job ends
 		// instead of trying again.
 		run_to_block(10);
@@ -805,8 +806,10 @@ fn cancelling_with_a_round_open_ends_the_job_when_the_round_closes() {
 		assert!(Updates::<Test>::iter().next().is_none());
 		assert!(Agenda::<Test>::get().is_empty());
 		assert_eq!(Balances::balance_on_hold(&HoldReason::JobEscrow.into(), &researcher()), 0);
-		// Site 0 reported: its update is public, its cohort charged; every
-		// other reservation returned. No aggregate, so no reward paid.
+		// Site 0 reported: its update is public, so its cohort is charged
+		// and its institution paid, though no aggregate was released; every
+		// other reservation returned.
+		assert_eq!(Balances::balance(&publisher(0)), payee + REWARD);
 		for twin in &sites[0].twins {
 			assert_eq!(grant_of(twin).spent, per_round());
 			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
@@ -818,7 +821,7 @@ fn cancelling_with_a_round_open_ends_the_job_when_the_round_closes() {
 		assert!(events().contains(&Event::JobEnded {
 			job,
 			state: JobState::Cancelled,
-			refunded: REWARD * 6
+			refunded: REWARD * 5
 		}));
 		assert_noop!(Federated::cancel_job(origin(&researcher()), job), Error::<Test>::JobEnded);
 	});
