@@ -1254,6 +1254,16 @@ mod offchain_worker {
 		("Authorization".into(), format!("Bearer {TOKEN}"))
 	}
 
+	/// Three sites, a job of one round at quorum 2 whose round 0 is open,
+	/// and the node's agent at [`AGENT`].
+	fn round_open_with_agent() -> (Vec<Site>, u64) {
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(2);
+		set_agent(AGENT);
+		(sites, job)
+	}
+
 	/// The request handing round 0 of `job` to the agent for `institution`.
 	pub(super) fn dispatch_request(job: u64, institution: &DidId) -> PendingRequest {
 		let institution = twinnet_primitives::did::format_did(institution);
@@ -1297,10 +1307,7 @@ mod offchain_worker {
 	#[test]
 	fn the_worker_dispatches_collects_and_reports_from_the_node_key() {
 		with_offchain(|offchain, pool| {
-			let sites = three_sites();
-			let job = create(spec(&sites, 1, 2));
-			run_to_block(2);
-			set_agent(AGENT);
+			let (sites, job) = round_open_with_agent();
 			// Block 2: the round is handed to the agent.
 			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
@@ -1343,10 +1350,7 @@ mod offchain_worker {
 	#[test]
 	fn a_report_the_pool_dropped_is_submitted_again_later() {
 		with_offchain(|offchain, pool| {
-			let sites = three_sites();
-			let job = create(spec(&sites, 1, 2));
-			run_to_block(2);
-			set_agent(AGENT);
+			let (sites, job) = round_open_with_agent();
 			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
 			let collect =
@@ -1439,10 +1443,7 @@ mod offchain_worker {
 	#[test]
 	fn an_update_the_agent_trained_on_another_fork_s_cohort_is_never_reported() {
 		with_offchain(|offchain, pool| {
-			let sites = three_sites();
-			let job = create(spec(&sites, 1, 2));
-			run_to_block(2);
-			set_agent(AGENT);
+			let (sites, job) = round_open_with_agent();
 			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
 			// The agent read the round as it opened on a fork this node
@@ -1587,10 +1588,7 @@ mod offchain_worker {
 	#[test]
 	fn a_round_the_agent_refuses_at_dispatch_is_not_dispatched_again() {
 		with_offchain(|offchain, pool| {
-			let sites = three_sites();
-			let job = create(spec(&sites, 1, 2));
-			run_to_block(2);
-			set_agent(AGENT);
+			let (sites, job) = round_open_with_agent();
 			let ours = &sites[0].institution;
 			// A wrong path or institution (400, 404) is not the round's
 			// fault: dispatched again on its next turn.
@@ -1612,10 +1610,7 @@ mod offchain_worker {
 	#[test]
 	fn an_update_already_reported_is_never_trained_again() {
 		with_offchain(|offchain, pool| {
-			let sites = three_sites();
-			let job = create(spec(&sites, 1, 2));
-			run_to_block(2);
-			set_agent(AGENT);
+			let (sites, job) = round_open_with_agent();
 			let ours = &sites[0].institution;
 			offchain.write().expect_request(dispatch_request(job, ours));
 			Federated::run_offchain_worker(2);
@@ -1640,10 +1635,7 @@ mod offchain_worker {
 	#[test]
 	fn an_agent_that_forgot_a_round_gets_it_again_and_one_that_failed_is_asked_again() {
 		with_offchain(|offchain, pool| {
-			let sites = three_sites();
-			let job = create(spec(&sites, 1, 2));
-			run_to_block(2);
-			set_agent(AGENT);
+			let (sites, job) = round_open_with_agent();
 			let ours = &sites[0].institution;
 			let collect = |response| collect_request(job, ours, response);
 			offchain.write().expect_request(dispatch_request(job, ours));
