@@ -752,7 +752,7 @@ async fn ten_dp_rounds_on_breast_cancer_give_the_same_model_with_and_without_sec
 	// aggregate hash and update root; the last one's provenance goes back
 	// through every round to the three datasets.
 	let node = &plain.node;
-	let job = 0;
+	let job: u64 = 0;
 	for run in [&plain, &masked] {
 		let mut last_commitment = None;
 		for (round, view) in run.rounds.iter().enumerate() {
@@ -767,6 +767,7 @@ async fn ten_dp_rounds_on_breast_cancer_give_the_same_model_with_and_without_sec
 				view["reporters"].as_array().unwrap().len()
 			);
 			assert_eq!(commitment["jobRound"], json!({ "job": job, "round": round }));
+			assert_eq!(commitment["madeByChain"], true, "{commitment}");
 			last_commitment = Some(id);
 		}
 		let provenance =
@@ -777,6 +778,37 @@ async fn ten_dp_rounds_on_breast_cancer_give_the_same_model_with_and_without_sec
 			let dataset = format_did(&site.dataset);
 			assert!(nodes.iter().any(|n| n["dataset"] == dataset.as_str()), "{provenance}");
 		}
+	}
+
+	// Nobody but the chain commits a round's model: Eve, the researcher,
+	// cannot pass off another aggregate as round 0's under the Model DID
+	// the job names, so `commitments_byJob` lists only the chain's.
+	let fake = subxt::dynamic::tx(
+		"Commitments",
+		"commit",
+		(
+			Dyn::from_bytes(model_did().0),
+			Dyn::unnamed_variant("AggregatedModel", []),
+			Dyn::from_bytes([0xfa; 32]),
+			Dyn::unnamed_variant("None", []),
+			Dyn::from_bytes(b"fedavg-q15.16"),
+			Dyn::unnamed_composite([Dyn::unnamed_variant(
+				"Dataset",
+				[Dyn::from_bytes(sites[0].dataset.0)],
+			)]),
+			Dyn::unnamed_variant(
+				"Some",
+				[Dyn::named_composite([("job", Dyn::u128(job.into())), ("round", Dyn::u128(0))])],
+			),
+		),
+	);
+	let refused = submit(node, "Eve's fake aggregate of round 0", &fake, &keypair("//Eve")).await;
+	assert_eq!(refused.failed(), "Commitments::RoundModelByChainOnly");
+	let listed = rpc(node, "commitments_byJob", json!([job, null, 100]));
+	for entry in listed["rounds"].as_array().unwrap() {
+		let commitments = entry["commitments"].as_array().unwrap();
+		assert_eq!(commitments.len(), 1, "{entry}");
+		assert_eq!(commitments[0]["madeByChain"], true, "{entry}");
 	}
 
 	// Evidence per twin: one of Bob's twins was used in every round, one of

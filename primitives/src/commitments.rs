@@ -227,16 +227,26 @@ pub fn attestation_message(
 	message
 }
 
-/// Which job rounds exist (implemented by the federated-compute pallet; a
+/// Which job rounds exist, and which commitment the chain made of each
+/// released aggregate (implemented by the federated-compute pallet; a
 /// runtime without one has none).
 pub trait JobRounds {
 	/// Whether round `round.round` of job `round.job` exists.
 	fn exists(round: &JobRound) -> bool;
+
+	/// The `AggregatedModel` commitment the chain made of the round's
+	/// released aggregate, if it made one: what an auditor trusts as the
+	/// round's model.
+	fn aggregate_commitment(round: &JobRound) -> Option<CommitmentId>;
 }
 
 impl JobRounds for () {
 	fn exists(_: &JobRound) -> bool {
 		false
+	}
+
+	fn aggregate_commitment(_: &JobRound) -> Option<CommitmentId> {
+		None
 	}
 }
 
@@ -259,26 +269,41 @@ pub struct RoundAggregate {
 
 /// Records each released training aggregate as an `AggregatedModel`
 /// commitment (implemented by the commitments pallet; a runtime without
-/// one records none).
-pub trait RoundCommitments<AccountId> {
-	/// Commits to `aggregate` as its Model DID, the deposit held from
-	/// `depositor`; the commitment's id, or why it could not be made.
+/// one records none). The job pays for the commitment's storage with the
+/// round's records (its pallet holds [`Self::aggregate_deposit`] in the
+/// round's deposit when the round opens), so the chain's own commitment
+/// never fails for want of funds; the commitment holds no deposit itself.
+/// Nor does it fail when a DID it names was deactivated since the job was
+/// posted: it records what the job was computed from.
+pub trait RoundCommitments<AccountId, Balance> {
+	/// Commits to `aggregate` as its Model DID, naming `account` (the job's
+	/// researcher) as the account it was made for; the commitment's id, or
+	/// why it could not be made.
 	fn commit_aggregate(
-		depositor: &AccountId,
+		account: &AccountId,
 		aggregate: RoundAggregate,
 	) -> Result<CommitmentId, sp_runtime::DispatchError>;
+
+	/// The deposit for the storage of the commitment of an aggregate of
+	/// `updates` updates, at most, priced as a signed commitment's: what
+	/// its job pays for.
+	fn aggregate_deposit(updates: u32) -> Balance;
 
 	/// The most weight [`Self::commit_aggregate`] takes, for `inputs`
 	/// inputs and `updates` leaves.
 	fn commit_aggregate_weight(inputs: u32, updates: u32) -> frame_support::weights::Weight;
 }
 
-impl<AccountId> RoundCommitments<AccountId> for () {
+impl<AccountId, Balance: Default> RoundCommitments<AccountId, Balance> for () {
 	fn commit_aggregate(
 		_: &AccountId,
 		_: RoundAggregate,
 	) -> Result<CommitmentId, sp_runtime::DispatchError> {
 		Err(sp_runtime::DispatchError::Other("no commitments pallet"))
+	}
+
+	fn aggregate_deposit(_: u32) -> Balance {
+		Balance::default()
 	}
 
 	fn commit_aggregate_weight(_: u32, _: u32) -> frame_support::weights::Weight {

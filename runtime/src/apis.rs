@@ -267,6 +267,10 @@ impl_runtime_apis! {
 		fn leaves(id: CommitmentId) -> Option<Vec<sp_core::H256>> {
 			Commitments::stored_leaves(id)
 		}
+
+		fn made_by_chain(id: CommitmentId) -> bool {
+			Commitments::made_by_chain(id)
+		}
 	}
 
 	impl pallet_datasets_runtime_api::DatasetsApi<Block, AccountId, BlockNumber, Balance> for Runtime {

@@ -325,3 +325,15 @@ fn a_federated_step_leaves_most_of_a_block() {
 	println!("worst federated step: {} ms of ref-time", step.ref_time() / 1_000_000_000);
 	assert!(used <= block.ref_time() / 2, "{used} of {}", block.ref_time());
 }
+
+#[test]
+fn a_released_aggregate_always_fits_a_commitment() {
+	// The chain's commitment of a round links every dataset of the job and
+	// the model's previous aggregate, and stores one leaf per report: it
+	// must never fail for its size.
+	let datasets: u32 = <Runtime as pallet_federated::Config>::MaxDatasets::get();
+	let inputs: u32 = <Runtime as pallet_commitments::Config>::MaxInputs::get();
+	let leaves: u32 = <Runtime as pallet_commitments::Config>::MaxStoredLeaves::get();
+	assert!(datasets < inputs, "{datasets} datasets and a previous model in {inputs} inputs");
+	assert!(datasets <= leaves, "{datasets} reports in {leaves} leaves");
+}

@@ -113,7 +113,7 @@ mod benchmarks {
 		_(
 			RawOrigin::Signed(controller),
 			model,
-			CommitmentKind::ModelUpdate,
+			CommitmentKind::EvaluationMetric,
 			H256::repeat_byte(0xaa),
 			merkle,
 			schema::<T>(),

@@ -13,7 +13,13 @@
 //!
 //! - **Commit**: [`Pallet::commit`], signed by the controller of an active
 //!   Institution or Model DID. Inputs must exist (active Dataset DIDs,
-//!   earlier commitments, a job round known to [`Config::Jobs`]). Ids grow
+//!   earlier commitments, a job round known to [`Config::Jobs`]). A job
+//!   round's model updates and aggregates are the chain's to commit: the
+//!   federated pallet commits each released aggregate through
+//!   [`RoundCommitments`](twinnet_primitives::commitments::RoundCommitments),
+//!   paid for by the job, and records its id, which is how a view tells
+//!   that the chain made it; a signed one naming a job round is refused.
+//!   Ids grow
 //!   and a commitment links only to lower ids, so the provenance graph is
 //!   acyclic by construction. Leaves given with the commitment are stored,
 //!   so proofs can be served from the chain; the chain computes their root.
@@ -37,8 +43,8 @@
 //!   the resolution (so a sham dispute, opened to let the window run out
 //!   while it blocks others, buys nothing). A committer DID with an open
 //!   dispute cannot be deactivated.
-//! - **Prune**: leaves of a `ModelUpdate` are needed while its round is
-//!   audited; after [`Config::LeafRetention`] blocks anyone may
+//! - **Prune**: leaves of a `ModelUpdate` (an update's parts) are needed
+//!   while it is audited; after [`Config::LeafRetention`] blocks anyone may
 //!   [`Pallet::prune_leaves`] them, unless the commitment is under dispute,
 //!   and their deposit returns. Roots, and leaves of every other kind, are
 //!   kept forever.
@@ -93,6 +99,19 @@ pub trait BenchmarkHelper<AccountId> {
 	fn sign(controller: &AccountId, message: &[u8]) -> DidSignature;
 	/// Makes round `round` of a job exist.
 	fn create_job_round(round: &JobRound);
+}
+
+/// Who makes a new commitment.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum MadeBy {
+	/// Its committer's controller, who holds the deposit
+	/// ([`HoldReason::CommitmentDeposit`]); its dataset inputs must be active.
+	Signer,
+	/// The chain, for a federated round
+	/// ([`twinnet_primitives::commitments::RoundCommitments`]): the job's
+	/// round deposit pays for it, so it cannot fail for want of funds, and
+	/// it names the datasets the job was posted with, active or not since.
+	Chain,
 }
 
 /// What the verdict of a dispute is.
@@ -391,6 +410,10 @@ pub mod pallet {
 		MaxLeavesExceeded,
 		/// A released aggregate has more inputs than a commitment links.
 		MaxInputsExceeded,
+		/// A job round's model updates and aggregates are committed by the
+		/// chain alone; a signed commitment may name a job round only for an
+		/// evaluation, inference or reproduction.
+		RoundModelByChainOnly,
 	}
 
 	#[pallet::hooks]
@@ -444,8 +467,22 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::ensure_controls_committer(&committer, &who)?;
-			Self::do_commit(who, committer, kind, hash, merkle, schema, inputs, job_round)
-				.map(|_| ())
+			ensure!(
+				job_round.is_none() || !Self::made_by_chain_only(kind),
+				Error::<T>::RoundModelByChainOnly
+			);
+			Self::do_commit(
+				who,
+				committer,
+				kind,
+				hash,
+				merkle,
+				schema,
+				inputs,
+				job_round,
+				MadeBy::Signer,
+			)
+			.map(|_| ())
 		}
 
 		/// Records that the institution `attester` states `statement` about
@@ -683,9 +720,11 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
-		/// Records the commitment of `committer`, whose controller `who` holds
-		/// its deposit: every check but the committer's control, then the
-		/// writes of [`Pallet::commit`]; the new commitment's id.
+		/// Records the commitment of `committer` made for `who`: every check
+		/// but the committer's control, then the writes of
+		/// [`Pallet::commit`] (for a signer, the deposit held from `who`);
+		/// the new commitment's id.
+		#[allow(clippy::too_many_arguments)]
 		pub(crate) fn do_commit(
 			who: T::AccountId,
 			committer: DidId,
@@ -695,10 +734,11 @@ pub mod pallet {
 			schema: SchemaTag<T>,
 			inputs: Inputs<T>,
 			job_round: Option<JobRound>,
+			made_by: MadeBy,
 		) -> Result<CommitmentId, DispatchError> {
 			ensure!(hash != H256::zero(), Error::<T>::ZeroHash);
 			ensure_valid_schema::<T>(&schema)?;
-			Self::ensure_valid_inputs(kind, &inputs)?;
+			Self::ensure_valid_inputs(kind, &inputs, made_by)?;
 			if let Some(round) = &job_round {
 				ensure!(T::Jobs::exists(round), Error::<T>::UnknownJobRound);
 			}
@@ -720,14 +760,17 @@ pub mod pallet {
 				attestations: 0,
 				deposit: Zero::zero(),
 			};
-			record.deposit = Self::deposit_for(record.encoded_size());
-			let leaf_deposit = Self::leaf_deposit(leaves.len());
-			T::Currency::hold(
-				&HoldReason::CommitmentDeposit.into(),
-				&who,
-				record.deposit.saturating_add(leaf_deposit),
-			)
-			.map_err(|_| Error::<T>::CannotPayDeposit)?;
+			let mut leaf_deposit = Zero::zero();
+			if made_by == MadeBy::Signer {
+				record.deposit = Self::deposit_for(record.encoded_size());
+				leaf_deposit = Self::leaf_deposit(leaves.len());
+				T::Currency::hold(
+					&HoldReason::CommitmentDeposit.into(),
+					&who,
+					record.deposit.saturating_add(leaf_deposit),
+				)
+				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+			}
 
 			let leaves_stored = leaves.len() as u32;
 			if !leaves.is_empty() {
@@ -752,6 +795,13 @@ pub mod pallet {
 			Ok(id)
 		}
 
+		/// Whether a commitment of `kind` that names a job round is the
+		/// chain's to make: a round's updates and aggregate are recorded by
+		/// the federated pallet, so a signed one could only pass for them.
+		fn made_by_chain_only(kind: CommitmentKind) -> bool {
+			matches!(kind, CommitmentKind::ModelUpdate | CommitmentKind::AggregatedModel)
+		}
+
 		/// Fails unless `who` controls the active Institution or Model DID `committer`.
 		fn ensure_controls_committer(committer: &DidId, who: &T::AccountId) -> DispatchResult {
 			let access = T::Dids::access(committer, who).ok_or(Error::<T>::CommitterNotFound)?;
@@ -763,8 +813,13 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Fails unless every input exists, none repeats, and they suit `kind`.
-		fn ensure_valid_inputs(kind: CommitmentKind, inputs: &[Input]) -> DispatchResult {
+		/// Fails unless every input exists (a signer's datasets active), none
+		/// repeats, and they suit `kind`.
+		fn ensure_valid_inputs(
+			kind: CommitmentKind,
+			inputs: &[Input],
+			made_by: MadeBy,
+		) -> DispatchResult {
 			ensure!(!inputs.is_empty(), Error::<T>::NoInputs);
 			let next = NextCommitmentId::<T>::get();
 			for (position, input) in inputs.iter().enumerate() {
@@ -774,7 +829,8 @@ pub mod pallet {
 				);
 				match input {
 					Input::Dataset(did) => ensure!(
-						T::Dids::active_kind(did) == Some(SubjectKind::Dataset),
+						made_by == MadeBy::Chain
+							|| T::Dids::active_kind(did) == Some(SubjectKind::Dataset),
 						Error::<T>::UnknownDataset
 					),
 					// Ids below the next one were all taken: no read needed.
@@ -818,12 +874,12 @@ pub mod pallet {
 		}
 
 		/// The deposit of a record of `bytes` bytes.
-		fn deposit_for(bytes: usize) -> BalanceOf<T> {
+		pub(crate) fn deposit_for(bytes: usize) -> BalanceOf<T> {
 			T::DepositBase::get().saturating_add(Self::per_byte(bytes))
 		}
 
 		/// The deposit of `count` stored leaves.
-		fn leaf_deposit(count: usize) -> BalanceOf<T> {
+		pub(crate) fn leaf_deposit(count: usize) -> BalanceOf<T> {
 			Self::per_byte(count.saturating_mul(32))
 		}
 
@@ -883,6 +939,14 @@ pub mod pallet {
 				attestations,
 				dispute,
 			})
+		}
+
+		/// Whether the chain made commitment `id`: it is the commitment the
+		/// federated pallet recorded for its job round's released aggregate.
+		pub fn made_by_chain(id: CommitmentId) -> bool {
+			Commitments::<T>::get(id)
+				.and_then(|commitment| commitment.job_round)
+				.is_some_and(|round| T::Jobs::aggregate_commitment(&round) == Some(id))
 		}
 
 		/// Up to `limit` commitments of `committer`, in storage order after `start_after`.
@@ -1087,18 +1151,24 @@ impl<T: Config> twinnet_primitives::traits::DidDependents for Pallet<T> {
 /// FedAvg of fixed-point parameters with 16 fraction bits.
 pub const AGGREGATE_SCHEMA: &[u8] = b"fedavg-q15.16";
 
-impl<T: Config> twinnet_primitives::commitments::RoundCommitments<T::AccountId> for Pallet<T> {
+impl<T: Config> twinnet_primitives::commitments::RoundCommitments<T::AccountId, BalanceOf<T>>
+	for Pallet<T>
+{
 	/// An `AggregatedModel` commitment of the round's Model DID, with the
 	/// update hashes as stored leaves (so `commitments_prove` proves an
-	/// update's inclusion) and the round as its job round.
+	/// update's inclusion) and the round as its job round; no deposit is
+	/// held, and a Model DID or dataset deactivated since the job was
+	/// posted does not stop it ([`MadeBy::Chain`]).
 	fn commit_aggregate(
-		depositor: &T::AccountId,
+		account: &T::AccountId,
 		aggregate: twinnet_primitives::commitments::RoundAggregate,
 	) -> Result<CommitmentId, sp_runtime::DispatchError> {
 		use frame_support::BoundedVec;
 		use twinnet_primitives::traits::DidRegistry;
+		// The job's Model DID was checked when it was posted; if it is
+		// still active it must be a model.
 		frame_support::ensure!(
-			T::Dids::active_kind(&aggregate.model) == Some(SubjectKind::Model),
+			T::Dids::active_kind(&aggregate.model).is_none_or(|kind| kind == SubjectKind::Model),
 			Error::<T>::InvalidCommitter
 		);
 		let leaves =
@@ -1108,7 +1178,7 @@ impl<T: Config> twinnet_primitives::commitments::RoundCommitments<T::AccountId> 
 		let schema = BoundedVec::try_from(AGGREGATE_SCHEMA.to_vec())
 			.map_err(|_| Error::<T>::InvalidSchema)?;
 		Self::do_commit(
-			depositor.clone(),
+			account.clone(),
 			aggregate.model,
 			CommitmentKind::AggregatedModel,
 			aggregate.aggregate,
@@ -1116,7 +1186,17 @@ impl<T: Config> twinnet_primitives::commitments::RoundCommitments<T::AccountId> 
 			schema,
 			inputs,
 			Some(aggregate.round),
+			MadeBy::Chain,
 		)
+	}
+
+	/// What a signed commitment of the record at its largest and of
+	/// `updates` leaves would hold.
+	fn aggregate_deposit(updates: u32) -> BalanceOf<T> {
+		use codec::MaxEncodedLen;
+		use sp_runtime::traits::Saturating;
+		Self::deposit_for(Commitment::<T>::max_encoded_len())
+			.saturating_add(Self::leaf_deposit(updates as usize))
 	}
 
 	fn commit_aggregate_weight(inputs: u32, updates: u32) -> frame_support::weights::Weight {

@@ -10,7 +10,7 @@ use frame_system::EnsureRoot;
 use sp_core::{sr25519, Pair, H256};
 use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage};
 use twinnet_primitives::{
-	commitments::{attestation_message, JobRound, JobRounds, Statement},
+	commitments::{attestation_message, CommitmentId, JobRound, JobRounds, Statement},
 	did::{DidId, DidSignature, PublicKey, Relationships, SubjectKind},
 };
 
@@ -106,22 +106,42 @@ impl pallet_commitments::Config for Test {
 }
 
 std::thread_local! {
-	static ROUNDS: core::cell::RefCell<Vec<JobRound>> = const { core::cell::RefCell::new(Vec::new()) };
+	static ROUNDS: core::cell::RefCell<Vec<(JobRound, Option<CommitmentId>)>> =
+		const { core::cell::RefCell::new(Vec::new()) };
 }
 
-/// The job rounds a test declared, as a federated pallet would know them.
+/// The job rounds a test declared, and the aggregate commitments recorded
+/// for them, as a federated pallet would know them.
 pub struct KnownRounds;
 
 impl KnownRounds {
 	/// Makes `round` exist.
 	pub fn add(round: JobRound) {
-		ROUNDS.with(|rounds| rounds.borrow_mut().push(round));
+		ROUNDS.with(|rounds| rounds.borrow_mut().push((round, None)));
+	}
+
+	/// Records `id` as the commitment of `round`'s aggregate, as the
+	/// federated pallet records what `commit_aggregate` returned.
+	pub fn record_aggregate(round: JobRound, id: CommitmentId) {
+		ROUNDS.with(|rounds| {
+			for (known, aggregate) in rounds.borrow_mut().iter_mut() {
+				if *known == round {
+					*aggregate = Some(id);
+				}
+			}
+		});
 	}
 }
 
 impl JobRounds for KnownRounds {
 	fn exists(round: &JobRound) -> bool {
-		ROUNDS.with(|rounds| rounds.borrow().contains(round))
+		ROUNDS.with(|rounds| rounds.borrow().iter().any(|(known, _)| known == round))
+	}
+
+	fn aggregate_commitment(round: &JobRound) -> Option<CommitmentId> {
+		ROUNDS.with(|rounds| {
+			rounds.borrow().iter().find(|(known, _)| known == round).and_then(|(_, id)| *id)
+		})
 	}
 }
 

@@ -5,6 +5,7 @@
 	clippy::arithmetic_side_effects
 )]
 
+use codec::Encode;
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectHold},
@@ -168,7 +169,7 @@ mod commit {
 			assert_ok!(Commitments::commit(
 				RuntimeOrigin::signed(alice()),
 				world.model,
-				ModelUpdate,
+				EvaluationMetric,
 				hash(1),
 				Some(MerkleInput::Root(MerkleRoot { root: hash(2), leaf_count: 1_000_000 })),
 				schema("safetensors"),
@@ -345,6 +346,44 @@ mod commit {
 	}
 
 	#[test]
+	fn of_a_fake_aggregate_or_update_of_a_job_round_fails_as_only_the_chain_commits_them() {
+		run_test(|| {
+			let world = world();
+			let round = JobRound { job: 7, round: 0 };
+			KnownRounds::add(round);
+			for (committer, kind) in [
+				(world.model, AggregatedModel),
+				(world.lab, AggregatedModel),
+				(world.model, ModelUpdate),
+				(world.lab, ModelUpdate),
+			] {
+				assert_noop!(
+					Commitments::commit(
+						RuntimeOrigin::signed(alice()),
+						committer,
+						kind,
+						hash(1),
+						Some(leaves(2)),
+						schema("fedavg-q15.16"),
+						inputs(&[Input::Dataset(world.dataset)]),
+						Some(round),
+					),
+					Error::<Test>::RoundModelByChainOnly
+				);
+			}
+			// Outside a job round a model is anyone's to commit.
+			assert_ok!(commit_as(
+				&alice(),
+				world.model,
+				AggregatedModel,
+				&[Input::Dataset(world.dataset)],
+				None
+			));
+			assert!(Commitments::by_job(7, None, 10).is_empty());
+		});
+	}
+
+	#[test]
 	fn in_an_unknown_job_round_fails() {
 		run_test(|| {
 			let world = world();
@@ -353,7 +392,7 @@ mod commit {
 				Commitments::commit(
 					RuntimeOrigin::signed(alice()),
 					world.lab,
-					ModelUpdate,
+					EvaluationMetric,
 					hash(1),
 					None,
 					schema("csv"),
@@ -1230,7 +1269,7 @@ fn a_released_aggregate_is_committed_as_its_model_with_the_updates_as_leaves() {
 		let world = world();
 		KnownRounds::add(JobRound { job: 4, round: 2 });
 		let before = held(&charlie(), crate::HoldReason::CommitmentDeposit);
-		let id = <Commitments as RoundCommitments<_>>::commit_aggregate(
+		let id = <Commitments as RoundCommitments<_, _>>::commit_aggregate(
 			&charlie(),
 			round_aggregate(&world, 3),
 		)
@@ -1250,10 +1289,53 @@ fn a_released_aggregate_is_committed_as_its_model_with_the_updates_as_leaves() {
 		assert_eq!(root.root.0, twinnet_merkle::root_of_hashes(&leaves).unwrap());
 		assert_eq!(root.leaf_count, 3);
 		assert_eq!(Commitments::stored_leaves(id), Some((1..=3).map(hash).collect()));
-		assert!(held(&charlie(), crate::HoldReason::CommitmentDeposit) > before);
+		// The job's round deposit pays for it: nothing is held here, and
+		// what the job paid is at least what a signed commitment of the
+		// same record and leaves holds.
+		assert_eq!(held(&charlie(), crate::HoldReason::CommitmentDeposit), before);
+		assert_eq!(record.deposit, 0);
+		let signed = DEPOSIT_BASE + DEPOSIT_PER_BYTE * (record.encoded_size() as u64 + 3 * 32);
+		let paid = <Commitments as RoundCommitments<_, _>>::aggregate_deposit(3);
+		assert!(paid >= signed, "{paid} paid for {signed}");
 		assert!(Commitments::by_job(4, None, 10)
 			.iter()
 			.any(|(round, listed)| *round == 2 && *listed == id));
+	});
+}
+
+#[test]
+fn only_the_commitment_the_round_records_is_shown_as_made_by_the_chain() {
+	use twinnet_primitives::commitments::RoundCommitments;
+	run_test(|| {
+		let world = world();
+		let round = JobRound { job: 4, round: 2 };
+		KnownRounds::add(round);
+		let id = <Commitments as RoundCommitments<_, _>>::commit_aggregate(
+			&charlie(),
+			round_aggregate(&world, 3),
+		)
+		.expect("committed");
+		// A signed evaluation of the same round, by the same model.
+		assert_ok!(Commitments::commit(
+			RuntimeOrigin::signed(alice()),
+			world.model,
+			EvaluationMetric,
+			hash(0x42),
+			None,
+			schema("metrics/v1"),
+			inputs(&[Input::Commitment(id)]),
+			Some(round),
+		));
+		let evaluation = id + 1;
+		// Until the federated pallet records it, no commitment is the chain's.
+		assert!(!Commitments::made_by_chain(id));
+		KnownRounds::record_aggregate(round, id);
+		assert!(Commitments::made_by_chain(id));
+		assert!(!Commitments::made_by_chain(evaluation));
+		assert!(!Commitments::made_by_chain(evaluation + 1));
+		let mut listed = Commitments::by_job(4, None, 10);
+		listed.sort();
+		assert_eq!(listed, vec![(2, id), (2, evaluation)]);
 	});
 }
 
@@ -1263,7 +1345,7 @@ fn an_aggregate_commitment_needs_a_model_a_known_round_and_bounded_parts() {
 	run_test(|| {
 		let world = world();
 		let commit = |aggregate| {
-			<Commitments as RoundCommitments<_>>::commit_aggregate(&charlie(), aggregate)
+			<Commitments as RoundCommitments<_, _>>::commit_aggregate(&charlie(), aggregate)
 		};
 		// The round must exist.
 		assert_noop!(commit(round_aggregate(&world, 1)), Error::<Test>::UnknownJobRound);
@@ -1283,13 +1365,36 @@ fn an_aggregate_commitment_needs_a_model_a_known_round_and_bounded_parts() {
 		let mut orphan = round_aggregate(&world, 1);
 		orphan.inputs.clear();
 		assert_noop!(commit(orphan), Error::<Test>::NoInputs);
-		// A depositor who cannot pay.
+	});
+}
+
+#[test]
+fn datasets_and_a_model_deactivated_since_the_job_was_posted_cannot_stop_the_chains_commitment() {
+	use twinnet_primitives::commitments::RoundCommitments;
+	run_test(|| {
+		let world = world();
+		KnownRounds::add(JobRound { job: 4, round: 2 });
+		assert_ok!(Twins::deactivate(RuntimeOrigin::signed(alice()), world.dataset));
+		assert_ok!(Twins::deactivate(RuntimeOrigin::signed(alice()), world.model));
+		// A signer may no longer name the dataset ...
 		assert_noop!(
-			<Commitments as RoundCommitments<_>>::commit_aggregate(
-				&poor(),
-				round_aggregate(&world, 1)
+			commit_as(
+				&alice(),
+				world.lab,
+				EvaluationMetric,
+				&[Input::Dataset(world.dataset)],
+				None
 			),
-			Error::<Test>::CannotPayDeposit
+			Error::<Test>::UnknownDataset
 		);
+		// ... but the round's aggregate records what the job was computed from.
+		let id = <Commitments as RoundCommitments<_, _>>::commit_aggregate(
+			&charlie(),
+			round_aggregate(&world, 2),
+		)
+		.expect("committed");
+		let record = Stored::<Test>::get(id).unwrap();
+		assert_eq!(record.committer, world.model);
+		assert_eq!(record.inputs.to_vec(), vec![Input::Dataset(world.dataset)]);
 	});
 }

@@ -238,7 +238,7 @@ pub mod pallet {
 		/// Where each released aggregate of a job with a Model DID is
 		/// committed (`AggregatedModel`, linked to the job's datasets and
 		/// the model's previous aggregate).
-		type Commitments: RoundCommitments<Self::AccountId>;
+		type Commitments: RoundCommitments<Self::AccountId, BalanceOf<Self>>;
 
 		/// The most datasets (participating institutions) of a job.
 		#[pallet::constant]
@@ -1282,7 +1282,13 @@ pub mod pallet {
 				MaskedRoundOf::<T>::max_encoded_len().saturating_sub(masking.encoded_size())
 			});
 			bytes.saturating_accrue(record.encoded_size().saturating_add(growth));
-			let deposit = Self::deposit_for(bytes);
+			let mut deposit = Self::deposit_for(bytes);
+			if job.spec.model_did.is_some() {
+				// The commitment of the round's aggregate is paid for now,
+				// so it cannot fail for want of funds when the round closes.
+				let updates = record.expected.len() as u32;
+				deposit.saturating_accrue(T::Commitments::aggregate_deposit(updates));
+			}
 			if T::Currency::hold(&HoldReason::JobDeposit.into(), &job.researcher, deposit).is_err()
 			{
 				// The records cannot stay unpaid: return every reservation,
@@ -1628,9 +1634,10 @@ pub mod pallet {
 		}
 
 		/// Commits the aggregate of `round` as the job's Model DID, linked to
-		/// the job's datasets and the model's previous aggregate, the deposit
-		/// held from the researcher; the commitment, or none if the job names
-		/// no Model DID or the commitment cannot be made (the round stands).
+		/// the job's datasets and the model's previous aggregate, paid for by
+		/// the round's deposit; the commitment, or none if the job names no
+		/// Model DID or the commitment cannot be made (the Model DID was
+		/// deactivated: the round stands).
 		fn commit_aggregate(
 			round: JobRound,
 			job: &mut JobOf<T>,
@@ -2121,6 +2128,10 @@ pub mod pallet {
 	impl<T: Config> twinnet_primitives::commitments::JobRounds for Pallet<T> {
 		fn exists(round: &JobRound) -> bool {
 			Rounds::<T>::contains_key(round.job, round.round)
+		}
+
+		fn aggregate_commitment(round: &JobRound) -> Option<CommitmentId> {
+			Rounds::<T>::get(round.job, round.round).and_then(|record| record.commitment)
 		}
 	}
 }

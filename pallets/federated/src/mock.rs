@@ -1,6 +1,7 @@
 //! A test runtime with pallet-federated and the real pallets it relies on:
 //! pallet-twins (DIDs, custody, report keys), pallet-consent (budgets),
-//! pallet-datasets (licences, usable twins), pallet-nfts and pallet-balances.
+//! pallet-datasets (licences, usable twins), pallet-commitments (the
+//! commitments of released aggregates), pallet-nfts and pallet-balances.
 
 // Test arithmetic on small constants (account bytes, block numbers).
 #![allow(clippy::arithmetic_side_effects)]
@@ -41,6 +42,7 @@ frame_support::construct_runtime!(
 		Nfts: pallet_nfts,
 		Datasets: pallet_datasets,
 		Federated: pallet_federated,
+		Commitments: pallet_commitments,
 	}
 );
 
@@ -68,7 +70,7 @@ impl pallet_twins::Config for Test {
 	type DepositBase = ConstU64<1>;
 	type DepositPerByte = ConstU64<0>;
 	type CustodyDeposit = ConstU64<1>;
-	type Dependents = (Consent, Datasets);
+	type Dependents = (Consent, Datasets, Commitments);
 	type MaxControllerDepth = ConstU32<3>;
 	type MaxVerificationMethods = ConstU32<4>;
 	type MaxServices = ConstU32<4>;
@@ -269,7 +271,7 @@ impl pallet_federated::Config for Test {
 	type Dids = Twins;
 	type Consent = Consent;
 	type Datasets = Datasets;
-	type Commitments = ();
+	type Commitments = Commitments;
 	type MaxDatasets = ConstU32<MAX_DATASETS>;
 	type MaxParameters = ConstU32<MAX_PARAMETERS>;
 	type MaxCohort = ConstU32<MAX_CONTRIBUTORS>;
@@ -284,6 +286,27 @@ impl pallet_federated::Config for Test {
 	type DepositBase = ConstU64<JOB_DEPOSIT_BASE>;
 	type DepositPerByte = ConstU64<1>;
 	type ReportPriority = ConstU64<1_000>;
+	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = Helper;
+}
+
+impl pallet_commitments::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = Twins;
+	type Jobs = Federated;
+	type ResolveOrigin = EnsureRoot<AccountId32>;
+	type DepositBase = ConstU64<100>;
+	type DepositPerByte = ConstU64<1>;
+	type AttestationDeposit = ConstU64<50>;
+	type DisputeBond = ConstU64<1_000>;
+	type DisputeWindow = ConstU64<10>;
+	type LeafRetention = ConstU64<20>;
+	type MaxInputs = ConstU32<{ MAX_DATASETS + 1 }>;
+	type MaxStoredLeaves = ConstU32<MAX_DATASETS>;
+	type MaxSchemaLength = ConstU32<16>;
+	type MaxAttestations = ConstU32<2>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
@@ -318,6 +341,21 @@ impl crate::BenchmarkHelper<AccountId32> for Helper {
 
 	fn sign_as(_: &DidId, seed: u32, message: &[u8]) -> DidSignature {
 		DidSignature::Sr25519(bench_key(seed).sign(message).0)
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_commitments::BenchmarkHelper<AccountId32> for Helper {
+	fn create_did(controller: &AccountId32, kind: SubjectKind) -> DidId {
+		create_did(controller, kind)
+	}
+
+	fn sign(_: &AccountId32, _: &[u8]) -> DidSignature {
+		unimplemented!("pallet-commitments' benchmarks are not run here")
+	}
+
+	fn create_job_round(_: &twinnet_primitives::commitments::JobRound) {
+		unimplemented!("pallet-commitments' benchmarks are not run here")
 	}
 }
 

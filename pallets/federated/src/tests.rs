@@ -23,10 +23,10 @@ use proptest::prelude::*;
 use sp_core::H256;
 use sp_runtime::{traits::BadOrigin, FixedU64};
 use twinnet_primitives::{
-	commitments::JobRounds,
+	commitments::{JobRounds, RoundCommitments},
 	consent::{ConsentDenied, JobRound, PrivacyBudget},
 	datasets::AccessDenied,
-	did::{DidSignature, SubjectKind},
+	did::{DidId, DidSignature, SubjectKind},
 	traits::DidRegistry,
 };
 
@@ -505,6 +505,143 @@ fn reports_close_the_round_early_and_the_aggregate_is_the_weighted_average() {
 		run_to_block(4);
 		let next = Rounds::<Test>::get(job, 1).unwrap();
 		assert_eq!(next.start_model, crate::update_hash(&aggregate));
+	});
+}
+
+// ---- the commitments of aggregates ---------------------------------------------
+
+/// A job of `rounds` rounds on `sites` (quorum 2) whose aggregates are
+/// committed as a Model DID of the researcher's: the job and the DID.
+fn job_with_model(sites: &[Site], rounds: u32) -> (u64, DidId) {
+	let model = create_did(&researcher(), SubjectKind::Model);
+	let mut with_model = spec(sites, rounds, 2);
+	with_model.model_did = Some(model);
+	(create(with_model), model)
+}
+
+#[test]
+fn a_round_that_commits_its_aggregate_pays_for_the_commitment_when_it_opens() {
+	run_test(|| {
+		let sites = three_sites();
+		let plain = create(spec(&sites, 2, 2));
+		let (job, _) = job_with_model(&sites, 2);
+		run_to_block(2);
+		let deposit = |job| Jobs::<Test>::get(job).unwrap().deposit;
+		// The Model DID in the job's record (33 bytes against 1, at 1 a
+		// byte), and the commitment of the aggregate of three updates at
+		// its largest, priced as a signed commitment.
+		let commitment = <Commitments as RoundCommitments<_, _>>::aggregate_deposit(3);
+		assert!(commitment > 100);
+		assert_eq!(deposit(job) - deposit(plain), 32 + commitment);
+	});
+}
+
+#[test]
+fn a_researcher_who_spends_everything_once_a_round_opened_still_gets_its_aggregate_committed() {
+	use frame_support::traits::tokens::{Fortitude::Polite, Preservation::Preserve};
+	run_test(|| {
+		let sites = three_sites();
+		let (job, model) = job_with_model(&sites, 2);
+		run_to_block(2);
+		// The round is open: the researcher moves every free unit away, so
+		// nothing is left to hold a commitment's deposit from.
+		let free = Balances::reducible_balance(&researcher(), Preserve, Polite);
+		assert_ok!(Balances::transfer_keep_alive(origin(&researcher()), stranger(), free));
+		report_all(job, 0, &[&sites[0], &sites[1], &sites[2]], 7);
+		run_to_block(3);
+		let round = Rounds::<Test>::get(job, 0).unwrap();
+		let RoundOutcome::Aggregated { aggregate_hash, .. } = round.outcome else {
+			panic!("round 0 was not aggregated: {:?}", round.outcome)
+		};
+		let id = round.commitment.expect("the aggregate was committed");
+		let view = Commitments::view(id).unwrap();
+		assert_eq!(
+			(view.hash, view.committer, view.account),
+			(aggregate_hash, model, researcher())
+		);
+		assert!(Commitments::made_by_chain(id));
+		assert_eq!(Federated::aggregate_commitment(&JobRound { job, round: 0 }), Some(id));
+	});
+}
+
+#[test]
+fn an_institution_that_deactivates_its_dataset_mid_job_cannot_stop_the_next_aggregate_being_committed(
+) {
+	run_test(|| {
+		let sites = three_sites();
+		let (job, _) = job_with_model(&sites, 2);
+		run_to_block(2);
+		report_all(job, 0, &[&sites[0], &sites[1], &sites[2]], 7);
+		run_to_block(3);
+		// The third institution revokes its dataset, its licence is pruned,
+		// and its Dataset DID deactivated.
+		let (publisher, dataset) = (publisher(2), sites[2].dataset);
+		assert_ok!(Datasets::set_state(
+			origin(&publisher),
+			dataset,
+			twinnet_primitives::datasets::AssetState::Revoked
+		));
+		assert_ok!(Datasets::prune_licence(origin(&stranger()), dataset, sites[2].licence));
+		assert_ok!(Twins::deactivate(origin(&publisher), dataset));
+		assert_eq!(Twins::active_kind(&dataset), None);
+		// Round 1 goes on without it, and its aggregate is committed with
+		// the job's datasets as inputs, the deactivated one included.
+		run_to_block(4);
+		report_all(job, 1, &[&sites[0], &sites[1]], 9);
+		run_to_block(5);
+		let round = Rounds::<Test>::get(job, 1).unwrap();
+		assert!(matches!(round.outcome, RoundOutcome::Aggregated { .. }), "{:?}", round.outcome);
+		let id = round.commitment.expect("the aggregate was committed");
+		assert!(Commitments::view(id)
+			.unwrap()
+			.inputs
+			.contains(&twinnet_primitives::commitments::Input::Dataset(dataset)));
+		assert!(Commitments::made_by_chain(id));
+	});
+}
+
+#[test]
+fn a_fake_aggregate_of_a_real_round_is_refused_and_only_the_chains_is_marked_as_made_by_it() {
+	use twinnet_primitives::commitments::{CommitmentKind, Input};
+	run_test(|| {
+		let sites = three_sites();
+		let (job, model) = job_with_model(&sites, 2);
+		run_to_block(2);
+		report_all(job, 0, &[&sites[0], &sites[1], &sites[2]], 7);
+		run_to_block(3);
+		let real = Rounds::<Test>::get(job, 0).unwrap().commitment.unwrap();
+		let round = JobRound { job, round: 0 };
+		let commit = |who: &AccountId32, committer, kind| {
+			Commitments::commit(
+				origin(who),
+				committer,
+				kind,
+				H256::repeat_byte(0xfa),
+				None,
+				BoundedVec::truncate_from(b"fedavg-q15.16".to_vec()),
+				BoundedVec::truncate_from(vec![Input::Dataset(sites[0].dataset)]),
+				Some(round),
+			)
+		};
+		// An institution of the job, and the job's own researcher as its
+		// Model DID, each try to pass off another aggregate or update.
+		for (who, committer) in [(publisher(0), sites[0].institution), (researcher(), model)] {
+			for kind in [CommitmentKind::AggregatedModel, CommitmentKind::ModelUpdate] {
+				assert_noop!(
+					commit(&who, committer, kind),
+					pallet_commitments::Error::<Test>::RoundModelByChainOnly
+				);
+			}
+		}
+		// The researcher's evaluation of the round is listed under the job,
+		// but not as the chain's.
+		assert_ok!(commit(&researcher(), model, CommitmentKind::EvaluationMetric));
+		let mut listed = Commitments::by_job(job, None, 10);
+		listed.sort();
+		assert_eq!(listed, vec![(0, real), (0, real + 1)]);
+		let made_by_chain: Vec<bool> =
+			listed.iter().map(|(_, id)| Commitments::made_by_chain(*id)).collect();
+		assert_eq!(made_by_chain, vec![true, false]);
 	});
 }
 
@@ -1031,7 +1168,6 @@ proptest! {
 
 type DispatchResult = sp_runtime::DispatchResult;
 use sp_runtime::AccountId32;
-use twinnet_primitives::did::DidId;
 
 // ---- views ---------------------------------------------------------------------
 

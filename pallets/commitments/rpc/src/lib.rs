@@ -1,7 +1,9 @@
 //! JSON-RPC of pallet-commitments, for auditors (docs/auditing.md).
 //!
 //! - `commitments_get(id, at?)`: one commitment with its attestations and
-//!   open dispute.
+//!   open dispute, and whether the chain made it (`madeByChain`: the
+//!   commitment of a federated round's released aggregate; left out at
+//!   blocks whose runtime cannot tell).
 //! - `commitments_byCommitter(did, startAfter?, limit?, at?)`: a page of an
 //!   Institution or Model DID's commitments; `startAfter` is the last id of
 //!   the previous page.
@@ -34,7 +36,7 @@ use jsonrpsee::{
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sp_api::ProvideRuntimeApi;
+use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::Ss58Codec, H256};
 use sp_runtime::traits::Block as BlockT;
@@ -269,9 +271,11 @@ fn input_json(input: &Input) -> Value {
 	}
 }
 
-/// A commitment as `commitments_get` returns it; absent fields are left out.
+/// A commitment as `commitments_get` returns it, with whether the chain
+/// made it if the runtime can tell; absent fields are left out.
 pub fn commitment_json<AccountId, BlockNumber, Balance>(
 	view: &CommitmentView<AccountId, BlockNumber, Balance>,
+	made_by_chain: Option<bool>,
 ) -> Value
 where
 	AccountId: Ss58Codec,
@@ -293,6 +297,9 @@ where
 	put("inputs", Value::Array(view.inputs.iter().map(input_json).collect()));
 	if let Some(round) = &view.job_round {
 		put("jobRound", json!({ "job": round.job, "round": round.round }));
+	}
+	if let Some(made_by_chain) = made_by_chain {
+		put("madeByChain", json!(made_by_chain));
 	}
 	put("block", json!(view.block));
 	put("status", json!(status_name(view.status)));
@@ -350,9 +357,9 @@ where
 impl<C, Block, AccountId, BlockNumber, Balance> Commitments<C, Block, AccountId, Balance>
 where
 	Block: BlockT<Header: sp_runtime::traits::Header<Number = BlockNumber>>,
-	BlockNumber: Codec,
-	AccountId: Codec,
-	Balance: Codec,
+	BlockNumber: Codec + serde::Serialize,
+	AccountId: Codec + Ss58Codec,
+	Balance: Codec + ToString,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
 	C::Api: CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>,
 {
@@ -367,6 +374,23 @@ where
 			.map_err(internal_error)?
 			.ok_or_else(|| not_found(id))
 	}
+
+	/// Commitment `id` as JSON, with `madeByChain` from a runtime whose
+	/// API (version 3 on) tells it.
+	fn json(&self, at: Block::Hash, id: CommitmentId) -> RpcResult<Value> {
+		let view = self.view(at, id)?;
+		let api = self.client.runtime_api();
+		let version = api
+			.api_version::<dyn CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>>(at)
+			.map_err(internal_error)?;
+		let made_by_chain = match version {
+			Some(version) if version >= 3 => {
+				Some(api.made_by_chain(at, id).map_err(internal_error)?)
+			},
+			_ => None,
+		};
+		Ok(commitment_json(&view, made_by_chain))
+	}
 }
 
 impl<C, Block, AccountId, BlockNumber, Balance> CommitmentsApiServer<Block::Hash>
@@ -380,7 +404,7 @@ where
 	C::Api: CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>,
 {
 	fn get(&self, id: CommitmentId, at: Option<Block::Hash>) -> RpcResult<Value> {
-		Ok(commitment_json(&self.view(self.at(at), id)?))
+		self.json(self.at(at), id)
 	}
 
 	fn by_committer(
@@ -399,7 +423,7 @@ where
 			.runtime_api()
 			.by_committer(at, committer, start_after, limit)
 			.map_err(internal_error)?;
-		let views = ids.iter().map(|id| self.view(at, *id).map(|v| commitment_json(&v)));
+		let views = ids.iter().map(|id| self.json(at, *id));
 		Ok(Value::Array(views.collect::<Result<_, _>>()?))
 	}
 
@@ -421,7 +445,7 @@ where
 		entries.sort_unstable();
 		let mut rounds: Vec<(u32, Vec<Value>)> = Vec::new();
 		for (round, id) in entries {
-			let commitment = commitment_json(&self.view(at, id)?);
+			let commitment = self.json(at, id)?;
 			match rounds.last_mut() {
 				Some((current, list)) if *current == round => list.push(commitment),
 				_ => rounds.push((round, vec![commitment])),

@@ -92,12 +92,15 @@ fn commitments_render_with_links_attestations_and_disputes() {
 			answer: None,
 		}),
 	};
-	let value = commitment_json(&view);
+	let value = commitment_json(&view, Some(false));
 	assert_eq!(value["kind"], "evaluationMetric");
 	assert_eq!(value["hash"], format!("0x{}", "03".repeat(32)));
 	assert_eq!(value["merkle"]["leafCount"], 2);
 	assert_eq!(value["inputs"], json!([{ "commitment": 1 }, { "dataset": format_did(&did) }]));
 	assert_eq!(value["jobRound"], json!({ "job": 7, "round": 1 }));
+	assert_eq!(value["madeByChain"], false);
+	// A runtime that cannot tell (before API version 3): left out.
+	assert!(commitment_json(&view, None).get("madeByChain").is_none());
 	assert_eq!(value["status"], "disputed");
 	assert_eq!(value["attestations"][0]["statement"], "reproduced");
 	assert_eq!(value["dispute"]["bond"], "10000000000000");

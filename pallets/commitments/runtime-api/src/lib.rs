@@ -34,8 +34,8 @@ pub type Provenance = (Vec<(ProvenanceNode, Option<CommitmentSummary>)>, bool);
 
 sp_api::decl_runtime_apis! {
 	/// Reads the commitment registry. Version 2: `provenance` returns each
-	/// commitment's summary, not its full view.
-	#[api_version(2)]
+	/// commitment's summary, not its full view. Version 3: `made_by_chain`.
+	#[api_version(3)]
 	pub trait CommitmentsApi<AccountId, BlockNumber, Balance>
 	where
 		AccountId: Codec,
@@ -62,5 +62,11 @@ sp_api::decl_runtime_apis! {
 
 		/// The leaves stored on chain for `id`'s Merkle root, if any.
 		fn leaves(id: CommitmentId) -> Option<Vec<H256>>;
+
+		/// Whether the chain made commitment `id`: it is the commitment of
+		/// its job round's released aggregate, as the federated pallet
+		/// recorded it (every other commitment was signed).
+		#[api_version(3)]
+		fn made_by_chain(id: CommitmentId) -> bool;
 	}
 }
