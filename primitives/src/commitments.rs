@@ -19,6 +19,11 @@ pub type DisputeId = u64;
 /// A federated job's identifier (as in `Grantee::Job`).
 pub type JobId = u64;
 
+/// How many attestations a commitment's view lists (the first, in storage
+/// order): a commitment takes any number of attestations, which the
+/// runtime API pages through and finds by attester.
+pub const ATTESTATIONS_IN_VIEW: u32 = 16;
+
 /// What a commitment commits to.
 #[derive(
 	Clone,
@@ -158,7 +163,8 @@ pub struct CommitmentView<AccountId, BlockNumber, Balance> {
 	pub block: BlockNumber,
 	/// Whether it stands.
 	pub status: CommitmentStatus,
-	/// Who attested it.
+	/// Who attested it: the first attestations in storage order (all of
+	/// them before attestations were unbounded; see the runtime API).
 	pub attestations: Vec<AttestationView<AccountId, BlockNumber>>,
 	/// Its open dispute, if any.
 	pub dispute: Option<DisputeView<AccountId, BlockNumber, Balance>>,

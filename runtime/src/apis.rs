@@ -271,6 +271,21 @@ impl_runtime_apis! {
 		fn made_by_chain(id: CommitmentId) -> bool {
 			Commitments::made_by_chain(id)
 		}
+
+		fn attestations(
+			id: CommitmentId,
+			start_after: Option<DidId>,
+			limit: u32,
+		) -> Vec<twinnet_primitives::commitments::AttestationView<AccountId, BlockNumber>> {
+			Commitments::attestations(id, start_after, limit.min(pallet_commitments_runtime_api::MAX_PAGE))
+		}
+
+		fn attestation(
+			id: CommitmentId,
+			attester: DidId,
+		) -> Option<twinnet_primitives::commitments::AttestationView<AccountId, BlockNumber>> {
+			Commitments::attestation(id, attester)
+		}
 	}
 
 	impl pallet_datasets_runtime_api::DatasetsApi<Block, AccountId, BlockNumber, Balance> for Runtime {

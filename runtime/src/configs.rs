@@ -437,7 +437,6 @@ impl pallet_commitments::Config for Runtime {
 	type MaxInputs = ConstU32<16>;
 	type MaxStoredLeaves = ConstU32<1024>;
 	type MaxSchemaLength = ConstU32<32>;
-	type MaxAttestations = ConstU32<16>;
 	type WeightInfo = pallet_commitments::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = CommitmentsBenchmarkHelper;

@@ -285,6 +285,24 @@ async fn an_auditor_follows_a_metric_to_its_dataset_and_checks_a_leaf() {
 		}]),
 		"{attested}"
 	);
+	assert_eq!(attested["attestationCount"], 1, "{attested}");
+	// An auditor looks up the institution it trusts by DID, or pages.
+	let lookup = |attester: &[u8; 32]| {
+		node.rpc("commitments_attestation", rpc_params![snapshot_id, did_string(attester)])
+	};
+	assert_eq!(lookup(&attester).await.expect("an attestation"), attested["attestations"][0]);
+	assert_eq!(lookup(&institution).await.expect("no attestation"), Value::Null);
+	let page: Value = node
+		.rpc("commitments_attestations", rpc_params![snapshot_id, None::<String>, 1])
+		.await
+		.expect("a page");
+	assert_eq!(page["attestations"], attested["attestations"], "{page}");
+	assert_eq!(page["next"], did_string(&attester).as_str(), "{page}");
+	let rest: Value = node
+		.rpc("commitments_attestations", rpc_params![snapshot_id, did_string(&attester), 1])
+		.await
+		.expect("the next page");
+	assert_eq!(rest, json!({ "commitment": snapshot_id, "attestations": [], "next": null }));
 	let disputed = commitment(&node, metric_id).await;
 	assert_eq!(disputed["status"], "disputed", "{disputed}");
 	assert_eq!(disputed["dispute"]["disputer"], ss58(&eve).as_str());

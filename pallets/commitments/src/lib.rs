@@ -32,7 +32,12 @@
 //!   account that made the commitment may attest it. (Institution DIDs are
 //!   permissionless: one party with two accounts can still vouch for
 //!   itself; telling institutions apart is a matter for an accreditation
-//!   registry, not for this pallet.)
+//!   registry, not for this pallet.) A commitment takes any number of
+//!   attestations, each paid for by its deposit, so throwaway DIDs cannot
+//!   fill it up to keep a genuine attester out; an auditor looks up the
+//!   institutions it trusts by DID ([`Pallet::attestation`]) and pages
+//!   through the rest ([`Pallet::attestations`]); a view lists the first
+//!   [`ATTESTATIONS_IN_VIEW`].
 //! - **Dispute**: within [`Config::DisputeWindow`] blocks of a commitment
 //!   anyone may [`Pallet::dispute`] it, holding [`Config::DisputeBond`]; one
 //!   dispute is open per commitment at a time. The committer may
@@ -223,10 +228,6 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxSchemaLength: Get<u32>;
 
-		/// The most attestations of one commitment.
-		#[pallet::constant]
-		type MaxAttestations: Get<u32>;
-
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 
@@ -374,7 +375,9 @@ pub mod pallet {
 		SelfAttestation,
 		/// This institution already attested the commitment.
 		AlreadyAttested,
-		/// The commitment has as many attestations as allowed.
+		/// Not returned since attestations are unbounded (each holds its
+		/// deposit, and they are read by page or by attester); kept so the
+		/// errors after it keep their indices.
 		MaxAttestationsExceeded,
 		/// The signature does not verify against an `assertionMethod` key of
 		/// the attester's DID.
@@ -423,7 +426,6 @@ pub mod pallet {
 				("MaxInputs", T::MaxInputs::get()),
 				("MaxStoredLeaves", T::MaxStoredLeaves::get()),
 				("MaxSchemaLength", T::MaxSchemaLength::get()),
-				("MaxAttestations", T::MaxAttestations::get()),
 			] {
 				assert!(bound > 0, "pallet-commitments: {name} must be positive");
 			}
@@ -511,10 +513,6 @@ pub mod pallet {
 				Error::<T>::SelfAttestation
 			);
 			ensure!(!Attestations::<T>::contains_key(id, attester), Error::<T>::AlreadyAttested);
-			ensure!(
-				commitment.attestations < T::MaxAttestations::get(),
-				Error::<T>::MaxAttestationsExceeded
-			);
 			let message = attestation_message(
 				Self::genesis_hash(),
 				id,
@@ -899,14 +897,7 @@ pub mod pallet {
 			id: CommitmentId,
 		) -> Option<CommitmentView<T::AccountId, BlockNumberFor<T>, BalanceOf<T>>> {
 			let commitment = Commitments::<T>::get(id)?;
-			let attestations = Attestations::<T>::iter_prefix(id)
-				.map(|(attester, a)| AttestationView {
-					attester,
-					statement: a.statement,
-					submitter: a.submitter,
-					block: a.block,
-				})
-				.collect();
+			let attestations = Self::attestations(id, None, ATTESTATIONS_IN_VIEW);
 			let dispute = match commitment.status {
 				CommitmentStatus::Disputed(dispute) => {
 					Disputes::<T>::get(dispute).map(|d| DisputeView {
@@ -939,6 +930,31 @@ pub mod pallet {
 				attestations,
 				dispute,
 			})
+		}
+
+		/// Up to `limit` attestations of commitment `id`, in storage order
+		/// after the attester `start_after`.
+		pub fn attestations(
+			id: CommitmentId,
+			start_after: Option<DidId>,
+			limit: u32,
+		) -> Vec<AttestationView<T::AccountId, BlockNumberFor<T>>> {
+			let entries = match start_after {
+				Some(after) => Attestations::<T>::iter_prefix_from(
+					id,
+					Attestations::<T>::hashed_key_for(id, after),
+				),
+				None => Attestations::<T>::iter_prefix(id),
+			};
+			entries.take(limit as usize).map(|(attester, a)| a.view(attester)).collect()
+		}
+
+		/// `attester`'s attestation of commitment `id`, if it made one.
+		pub fn attestation(
+			id: CommitmentId,
+			attester: DidId,
+		) -> Option<AttestationView<T::AccountId, BlockNumberFor<T>>> {
+			Attestations::<T>::get(id, attester).map(|a| a.view(attester))
 		}
 
 		/// Whether the chain made commitment `id`: it is the commitment the
@@ -1146,6 +1162,8 @@ impl<T: Config> twinnet_primitives::traits::DidDependents for Pallet<T> {
 		T::DbWeight::get().reads(1)
 	}
 }
+
+pub use twinnet_primitives::commitments::ATTESTATIONS_IN_VIEW;
 
 /// The schema tag of the commitments made for released training aggregates:
 /// FedAvg of fixed-point parameters with 16 fraction bits.

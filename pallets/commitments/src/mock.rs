@@ -70,10 +70,9 @@ pub const DISPUTE_BOND: u64 = 1_000;
 pub const DISPUTE_WINDOW: u64 = 10;
 /// How long a model update's leaves are kept here, in blocks.
 pub const LEAF_RETENTION: u64 = 20;
-/// The most inputs, stored leaves and attestations here.
+/// The most inputs and stored leaves here.
 pub const MAX_INPUTS: u32 = 4;
 pub const MAX_LEAVES: u32 = 8;
-pub const MAX_ATTESTATIONS: u32 = 2;
 
 parameter_types! {
 	pub const DepositBase: u64 = DEPOSIT_BASE;
@@ -99,7 +98,6 @@ impl pallet_commitments::Config for Test {
 	type MaxInputs = ConstU32<MAX_INPUTS>;
 	type MaxStoredLeaves = ConstU32<MAX_LEAVES>;
 	type MaxSchemaLength = ConstU32<16>;
-	type MaxAttestations = ConstU32<MAX_ATTESTATIONS>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TwinsHelper;

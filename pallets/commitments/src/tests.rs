@@ -594,18 +594,48 @@ mod attest {
 	}
 
 	#[test]
-	fn beyond_the_maximum_fails() {
+	fn by_throwaway_institutions_cannot_keep_a_genuine_attester_out() {
 		run_test(|| {
 			let world = world();
 			let id = snapshot(&world);
-			let third_lab = create_did(&charlie(), SubjectKind::Institution);
-			let fourth_lab = create_did(&stranger(), SubjectKind::Institution);
-			assert_ok!(attest_as(&bob(), id, world.other_lab, &bob()));
-			assert_ok!(attest_as(&charlie(), id, third_lab, &charlie()));
-			assert_noop!(
-				attest_as(&stranger(), id, fourth_lab, &stranger()),
-				Error::<Test>::MaxAttestationsExceeded
+			// A stranger attests with more throwaway institutions than a
+			// view lists, each holding its deposit.
+			let throwaway = crate::ATTESTATIONS_IN_VIEW + 4;
+			for _ in 0..throwaway {
+				let did = create_did(&stranger(), SubjectKind::Institution);
+				assert_ok!(attest_as(&stranger(), id, did, &stranger()));
+			}
+			assert_eq!(
+				held(&stranger(), crate::HoldReason::AttestationDeposit),
+				u64::from(throwaway) * ATTESTATION_DEPOSIT
 			);
+			// The genuine attester is not refused, and is found by its DID.
+			assert_ok!(attest_as(&bob(), id, world.other_lab, &bob()));
+			assert_eq!(Stored::<Test>::get(id).unwrap().attestations, throwaway + 1);
+			let found = Commitments::attestation(id, world.other_lab).expect("found");
+			assert_eq!((found.statement, found.submitter), (Statement::Reproduced, bob()));
+			assert_eq!(Commitments::attestation(id, world.lab), None);
+			// The view lists the first ones; pages list each exactly once.
+			let view = Commitments::view(id).unwrap();
+			assert_eq!(
+				view.attestations,
+				Commitments::attestations(id, None, crate::ATTESTATIONS_IN_VIEW)
+			);
+			let mut paged = Vec::new();
+			let mut after = None;
+			// Each page starts strictly after its cursor: four pages of 7.
+			for _ in 0..5 {
+				let page = Commitments::attestations(id, after, 7);
+				assert!(page.len() <= 7);
+				let Some(last) = page.last() else { break };
+				after = Some(last.attester);
+				paged.extend(page.into_iter().map(|a| a.attester));
+			}
+			assert_eq!(paged.len() as u32, throwaway + 1);
+			paged.sort();
+			paged.dedup();
+			assert_eq!(paged.len() as u32, throwaway + 1);
+			assert!(paged.contains(&world.other_lab));
 		});
 	}
 

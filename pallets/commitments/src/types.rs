@@ -8,8 +8,8 @@ use scale_info::TypeInfo;
 use sp_core::H256;
 use twinnet_primitives::{
 	commitments::{
-		CommitmentId, CommitmentKind, CommitmentStatus, Input, JobRound, MerkleRoot,
-		ProvenanceNode, Statement,
+		AttestationView, CommitmentId, CommitmentKind, CommitmentStatus, Input, JobRound,
+		MerkleRoot, ProvenanceNode, Statement,
 	},
 	did::DidId,
 };
@@ -106,6 +106,21 @@ pub struct Attestation<T: Config> {
 	pub block: frame_system::pallet_prelude::BlockNumberFor<T>,
 	/// The deposit held for it.
 	pub deposit: BalanceOf<T>,
+}
+
+impl<T: Config> Attestation<T> {
+	/// The attestation of `attester` as the runtime API shows it.
+	pub fn view(
+		self,
+		attester: DidId,
+	) -> AttestationView<T::AccountId, frame_system::pallet_prelude::BlockNumberFor<T>> {
+		AttestationView {
+			attester,
+			statement: self.statement,
+			submitter: self.submitter,
+			block: self.block,
+		}
+	}
 }
 
 /// Where a dispute stands.

@@ -306,7 +306,6 @@ impl pallet_commitments::Config for Test {
 	type MaxInputs = ConstU32<{ MAX_DATASETS + 1 }>;
 	type MaxStoredLeaves = ConstU32<MAX_DATASETS>;
 	type MaxSchemaLength = ConstU32<16>;
-	type MaxAttestations = ConstU32<2>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;

@@ -1,9 +1,16 @@
 //! JSON-RPC of pallet-commitments, for auditors (docs/auditing.md).
 //!
-//! - `commitments_get(id, at?)`: one commitment with its attestations and
-//!   open dispute, and whether the chain made it (`madeByChain`: the
-//!   commitment of a federated round's released aggregate; left out at
-//!   blocks whose runtime cannot tell).
+//! - `commitments_get(id, at?)`: one commitment with its first attestations
+//!   (`attestationCount` says how many there are) and open dispute, and
+//!   whether the chain made it (`madeByChain`: the commitment of a federated
+//!   round's released aggregate; left out at blocks whose runtime cannot
+//!   tell).
+//! - `commitments_attestations(id, startAfter?, limit?, at?)`: a page of a
+//!   commitment's attestations; `startAfter` is the previous page's `next`
+//!   (its last attester), `null` once a page is not full.
+//! - `commitments_attestation(id, attester, at?)`: the attestation of one
+//!   institution, or `null`: how an auditor checks the institutions it
+//!   trusts, however many others attested.
 //! - `commitments_byCommitter(did, startAfter?, limit?, at?)`: a page of an
 //!   Institution or Model DID's commitments; `startAfter` is the last id of
 //!   the previous page.
@@ -43,8 +50,8 @@ use sp_runtime::traits::Block as BlockT;
 use twinnet_merkle::{Proof, ProofStep, Side, MAX_PROOF_STEPS};
 use twinnet_primitives::{
 	commitments::{
-		CommitmentId, CommitmentKind, CommitmentStatus, CommitmentView, Input, JobId,
-		ProvenanceNode, Statement,
+		AttestationView, CommitmentId, CommitmentKind, CommitmentStatus, CommitmentView, Input,
+		JobId, ProvenanceNode, Statement, ATTESTATIONS_IN_VIEW,
 	},
 	did::{format_did, parse_did, DidId, MAX_DID_LENGTH},
 };
@@ -122,6 +129,25 @@ pub trait CommitmentsApi<BlockHash> {
 		&self,
 		id: CommitmentId,
 		depth: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
+
+	/// A page of a commitment's attestations.
+	#[method(name = "commitments_attestations")]
+	fn attestations(
+		&self,
+		id: CommitmentId,
+		start_after: Option<String>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
+
+	/// One institution's attestation of a commitment, or `null`.
+	#[method(name = "commitments_attestation")]
+	fn attestation(
+		&self,
+		id: CommitmentId,
+		attester: String,
 		at: Option<BlockHash>,
 	) -> RpcResult<Value>;
 
@@ -271,10 +297,31 @@ fn input_json(input: &Input) -> Value {
 	}
 }
 
-/// A commitment as `commitments_get` returns it, with whether the chain
-/// made it if the runtime can tell; absent fields are left out.
+/// An attestation as the `commitments_*` methods return it.
+pub fn attestation_json<AccountId, BlockNumber>(
+	attestation: &AttestationView<AccountId, BlockNumber>,
+) -> Value
+where
+	AccountId: Ss58Codec,
+	BlockNumber: serde::Serialize,
+{
+	json!({
+		"attester": format_did(&attestation.attester),
+		"statement": match attestation.statement {
+			Statement::Reproduced => "reproduced",
+			Statement::Verified => "verified",
+		},
+		"submitter": attestation.submitter.to_ss58check(),
+		"block": attestation.block,
+	})
+}
+
+/// A commitment as `commitments_get` returns it, with how many attestations
+/// it has in all and whether the chain made it, where known; absent fields
+/// are left out.
 pub fn commitment_json<AccountId, BlockNumber, Balance>(
 	view: &CommitmentView<AccountId, BlockNumber, Balance>,
+	attestation_count: Option<u32>,
 	made_by_chain: Option<bool>,
 ) -> Value
 where
@@ -303,22 +350,10 @@ where
 	}
 	put("block", json!(view.block));
 	put("status", json!(status_name(view.status)));
-	let attestations: Vec<Value> = view
-		.attestations
-		.iter()
-		.map(|a| {
-			json!({
-				"attester": format_did(&a.attester),
-				"statement": match a.statement {
-					Statement::Reproduced => "reproduced",
-					Statement::Verified => "verified",
-				},
-				"submitter": a.submitter.to_ss58check(),
-				"block": a.block,
-			})
-		})
-		.collect();
-	put("attestations", Value::Array(attestations));
+	put("attestations", Value::Array(view.attestations.iter().map(attestation_json).collect()));
+	if let Some(count) = attestation_count {
+		put("attestationCount", json!(count));
+	}
 	if let Some(dispute) = &view.dispute {
 		let mut entry = json!({
 			"id": dispute.id,
@@ -375,21 +410,36 @@ where
 			.ok_or_else(|| not_found(id))
 	}
 
-	/// Commitment `id` as JSON, with `madeByChain` from a runtime whose
-	/// API (version 3 on) tells it.
+	/// The version of the runtime's commitments API at `at`.
+	fn api_version(&self, at: Block::Hash) -> RpcResult<u32> {
+		let version = self
+			.client
+			.runtime_api()
+			.api_version::<dyn CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>>(at)
+			.map_err(internal_error)?;
+		version.ok_or_else(|| internal_error("the runtime has no commitments API"))
+	}
+
+	/// Commitment `id` as JSON: how many attestations it has (its view
+	/// lists all of them, or its first [`ATTESTATIONS_IN_VIEW`]: then from
+	/// its summary) and, from a runtime whose API (version 3 on) tells it,
+	/// `madeByChain`.
 	fn json(&self, at: Block::Hash, id: CommitmentId) -> RpcResult<Value> {
 		let view = self.view(at, id)?;
 		let api = self.client.runtime_api();
-		let version = api
-			.api_version::<dyn CommitmentsRuntimeApi<Block, AccountId, BlockNumber, Balance>>(at)
-			.map_err(internal_error)?;
+		let version = self.api_version(at)?;
+		let listed = view.attestations.len() as u32;
+		let count = if listed < ATTESTATIONS_IN_VIEW || version < 2 {
+			Some(listed)
+		} else {
+			let (nodes, _) = api.provenance(at, id, 0).map_err(internal_error)?;
+			nodes.first().and_then(|(_, summary)| summary.map(|(_, _, count)| count))
+		};
 		let made_by_chain = match version {
-			Some(version) if version >= 3 => {
-				Some(api.made_by_chain(at, id).map_err(internal_error)?)
-			},
+			3.. => Some(api.made_by_chain(at, id).map_err(internal_error)?),
 			_ => None,
 		};
-		Ok(commitment_json(&view, made_by_chain))
+		Ok(commitment_json(&view, count, made_by_chain))
 	}
 }
 
@@ -458,6 +508,77 @@ where
 		Ok(
 			json!({ "job": job, "rounds": rounds, "next": last.map(|(round, id)| json!([round, id])) }),
 		)
+	}
+
+	fn attestations(
+		&self,
+		id: CommitmentId,
+		start_after: Option<String>,
+		limit: Option<u32>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let start_after = start_after
+			.map(|did| {
+				parse_did(&did)
+					.map_err(|_| invalid_param("startAfter must be a did:twin DID", &did))
+			})
+			.transpose()?;
+		let limit = page_limit(limit)?;
+		let at = self.at(at);
+		// Distinguish "no such commitment" from "no attestations".
+		let view = self.view(at, id)?;
+		let page = if self.api_version(at)? >= 4 {
+			self.client
+				.runtime_api()
+				.attestations(at, id, start_after, limit)
+				.map_err(internal_error)?
+		} else {
+			// Attestations were bounded: the view lists them all, in
+			// storage order; a cursor is one of them.
+			let skip = match start_after {
+				None => 0,
+				Some(after) => view
+					.attestations
+					.iter()
+					.position(|a| a.attester == after)
+					.map(|position| position.saturating_add(1))
+					.ok_or_else(|| {
+						error(
+							INVALID_PARAMS,
+							"startAfter must be an attester of the commitment at this block",
+							Some(format_did(&after)),
+						)
+					})?,
+			};
+			view.attestations.into_iter().skip(skip).take(limit as usize).collect()
+		};
+		let next = (page.len() == limit as usize)
+			.then(|| page.last().map(|a| format_did(&a.attester)))
+			.flatten();
+		let attestations: Vec<Value> = page.iter().map(attestation_json).collect();
+		Ok(json!({ "commitment": id, "attestations": attestations, "next": next }))
+	}
+
+	fn attestation(
+		&self,
+		id: CommitmentId,
+		attester: String,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let attester: DidId = parse_did(&attester)
+			.map_err(|_| invalid_param("attester must be a did:twin DID", &attester))?;
+		let at = self.at(at);
+		let view = self.view(at, id)?;
+		let found = if self.api_version(at)? >= 4 {
+			self.client
+				.runtime_api()
+				.attestation(at, id, attester)
+				.map_err(internal_error)?
+		} else {
+			// Attestations were bounded: the view lists them all.
+			view.attestations.into_iter().find(|a| a.attester == attester)
+		};
+		Ok(found.as_ref().map_or(Value::Null, attestation_json))
 	}
 
 	fn provenance(

@@ -92,7 +92,7 @@ fn commitments_render_with_links_attestations_and_disputes() {
 			answer: None,
 		}),
 	};
-	let value = commitment_json(&view, Some(false));
+	let value = commitment_json(&view, Some(1), Some(false));
 	assert_eq!(value["kind"], "evaluationMetric");
 	assert_eq!(value["hash"], format!("0x{}", "03".repeat(32)));
 	assert_eq!(value["merkle"]["leafCount"], 2);
@@ -100,7 +100,9 @@ fn commitments_render_with_links_attestations_and_disputes() {
 	assert_eq!(value["jobRound"], json!({ "job": 7, "round": 1 }));
 	assert_eq!(value["madeByChain"], false);
 	// A runtime that cannot tell (before API version 3): left out.
-	assert!(commitment_json(&view, None).get("madeByChain").is_none());
+	let unknown = commitment_json(&view, None, None);
+	assert!(unknown.get("madeByChain").is_none() && unknown.get("attestationCount").is_none());
+	assert_eq!(value["attestationCount"], 1);
 	assert_eq!(value["status"], "disputed");
 	assert_eq!(value["attestations"][0]["statement"], "reproduced");
 	assert_eq!(value["dispute"]["bond"], "10000000000000");

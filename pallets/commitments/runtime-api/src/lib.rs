@@ -9,7 +9,8 @@ use codec::Codec;
 use sp_core::H256;
 use twinnet_primitives::{
 	commitments::{
-		CommitmentId, CommitmentKind, CommitmentStatus, CommitmentView, JobId, ProvenanceNode,
+		AttestationView, CommitmentId, CommitmentKind, CommitmentStatus, CommitmentView, JobId,
+		ProvenanceNode,
 	},
 	did::DidId,
 };
@@ -35,14 +36,17 @@ pub type Provenance = (Vec<(ProvenanceNode, Option<CommitmentSummary>)>, bool);
 sp_api::decl_runtime_apis! {
 	/// Reads the commitment registry. Version 2: `provenance` returns each
 	/// commitment's summary, not its full view. Version 3: `made_by_chain`.
-	#[api_version(3)]
+	/// Version 4: `attestations` and `attestation` (attestations are
+	/// unbounded: a commitment's view lists its first ones only).
+	#[api_version(4)]
 	pub trait CommitmentsApi<AccountId, BlockNumber, Balance>
 	where
 		AccountId: Codec,
 		BlockNumber: Codec,
 		Balance: Codec,
 	{
-		/// Commitment `id`, with its attestations and open dispute.
+		/// Commitment `id`, with its first attestations (from version 4; all
+		/// of them before) and open dispute.
 		fn commitment(id: CommitmentId) -> Option<CommitmentView<AccountId, BlockNumber, Balance>>;
 
 		/// Up to `limit` (at most [`MAX_PAGE`]) commitments of `committer`,
@@ -65,8 +69,15 @@ sp_api::decl_runtime_apis! {
 
 		/// Whether the chain made commitment `id`: it is the commitment of
 		/// its job round's released aggregate, as the federated pallet
-		/// recorded it (every other commitment was signed).
-		#[api_version(3)]
+		/// recorded it (every other commitment was signed). Since version 3.
 		fn made_by_chain(id: CommitmentId) -> bool;
+
+		/// Up to `limit` (at most [`MAX_PAGE`]) attestations of `id`, in
+		/// storage order after the attester `start_after`. Since version 4.
+		fn attestations(id: CommitmentId, start_after: Option<DidId>, limit: u32) -> Vec<AttestationView<AccountId, BlockNumber>>;
+
+		/// The attestation of `id` by the institution `attester`, if any.
+		/// Since version 4.
+		fn attestation(id: CommitmentId, attester: DidId) -> Option<AttestationView<AccountId, BlockNumber>>;
 	}
 }
