@@ -233,10 +233,14 @@ pub fn attestation_message(
 	message
 }
 
-/// Which job rounds exist, and which commitment the chain made of each
-/// released aggregate (implemented by the federated-compute pallet; a
+/// Which jobs and job rounds exist, and which commitment the chain made of
+/// each released aggregate (implemented by the federated-compute pallet; a
 /// runtime without one has none).
 pub trait JobRounds {
+	/// Whether job `job` was posted (jobs are never removed, and their ids
+	/// never reused).
+	fn job_exists(job: JobId) -> bool;
+
 	/// Whether round `round.round` of job `round.job` exists.
 	fn exists(round: &JobRound) -> bool;
 
@@ -247,6 +251,10 @@ pub trait JobRounds {
 }
 
 impl JobRounds for () {
+	fn job_exists(_: JobId) -> bool {
+		false
+	}
+
 	fn exists(_: &JobRound) -> bool {
 		false
 	}

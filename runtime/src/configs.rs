@@ -188,6 +188,7 @@ impl pallet_consent::Config for Runtime {
 	type Dids = Twins;
 	// Datasets exclude the twin at once; pallet-federated will listen too.
 	type OnRevoke = Datasets;
+	type Jobs = Federated;
 	type GrantDepositBase = GrantDepositBase;
 	type DepositPerByte = GrantDepositPerByte;
 	type RequestDeposit = RequestDeposit;

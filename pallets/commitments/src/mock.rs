@@ -132,6 +132,10 @@ impl KnownRounds {
 }
 
 impl JobRounds for KnownRounds {
+	fn job_exists(job: u64) -> bool {
+		ROUNDS.with(|rounds| rounds.borrow().iter().any(|(known, _)| known.job == job))
+	}
+
 	fn exists(round: &JobRound) -> bool {
 		ROUNDS.with(|rounds| rounds.borrow().iter().any(|(known, _)| known == round))
 	}

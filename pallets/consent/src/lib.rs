@@ -26,7 +26,11 @@
 //!   is bound to its spender: the grantee's own live compute grant covering
 //!   the purpose and dataset, with budget left for the amount.
 //! - A compute grant may be bound ([`Binding`]) to one job, one model, one
-//!   algorithm (code hash) and a per-round epsilon cap.
+//!   algorithm (code hash) and a per-round epsilon cap. A grant names a
+//!   job (as its grantee or binding) only once the job is posted
+//!   ([`Config::Jobs`]): job ids are sequential, so a grant naming an id
+//!   not yet taken would go to whoever posted that id first, whereas a
+//!   posted job's researcher and spec never change.
 //!
 //! ## Training rounds
 //!
@@ -115,6 +119,7 @@ pub mod types;
 pub mod weights;
 
 use frame_support::traits::fungible;
+use twinnet_primitives::commitments::JobRounds;
 use twinnet_primitives::{
 	consent::{
 		Access, AuditEvent, AuditRecord, Authority, Binding, ConsentDenied, ConsentLedger, GrantId,
@@ -124,6 +129,13 @@ use twinnet_primitives::{
 	did::{DidId, SubjectKind},
 	traits::{DidDependents, DidRegistry, DidRole},
 };
+
+/// The weight of reading whether a bound job was posted, beyond the
+/// benchmarked calls (their benchmarks bind no job).
+fn job_read<T: frame_system::Config>() -> frame_support::weights::Weight {
+	use frame_support::traits::Get;
+	T::DbWeight::get().reads(1)
+}
 
 /// A balance of the pallet's currency.
 pub type BalanceOf<T> =
@@ -185,6 +197,10 @@ pub mod pallet {
 
 		/// Told of every revocation, so that jobs stop using the twin.
 		type OnRevoke: OnGrantRevoked<Self::AccountId>;
+
+		/// Which federated jobs were posted: a grant binds only to a job
+		/// that exists, so nobody can take the id it names by posting first.
+		type Jobs: JobRounds;
 
 		/// The fixed part of a grant's deposit.
 		#[pallet::constant]
@@ -468,6 +484,9 @@ pub mod pallet {
 		MissingComputation,
 		/// Budget of this twin is already reserved for this round.
 		AlreadyReserved,
+		/// A grant names (as grantee or binding) only a job already posted:
+		/// a job id not yet taken would go to whoever posts it first.
+		UnknownJob,
 	}
 
 	impl<T> From<ConsentDenied> for Error<T> {
@@ -549,7 +568,7 @@ pub mod pallet {
 		/// Grants, as the twin's patient or guardian, `terms` on `twin`. The
 		/// signer holds the grant's deposit.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::grant())]
+		#[pallet::weight(T::WeightInfo::grant().saturating_add(job_read::<T>()))]
 		pub fn grant(origin: OriginFor<T>, twin: DidId, terms: TermsOf<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let by = Self::authority(&twin, &who)?;
@@ -581,7 +600,7 @@ pub mod pallet {
 		/// and purposes, datasets, expiry and budget that are each no wider
 		/// (a budget no lower than what was spent).
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::narrow())]
+		#[pallet::weight(T::WeightInfo::narrow().saturating_add(job_read::<T>()))]
 		pub fn narrow(
 			origin: OriginFor<T>,
 			twin: DidId,
@@ -623,7 +642,7 @@ pub mod pallet {
 		/// for [`Config::RequestLifetime`] blocks; the signer holds
 		/// [`Config::RequestDeposit`] until it is closed.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::request_access())]
+		#[pallet::weight(T::WeightInfo::request_access().saturating_add(job_read::<T>()))]
 		pub fn request_access(
 			origin: OriginFor<T>,
 			twin: DidId,
@@ -662,7 +681,7 @@ pub mod pallet {
 		/// Approves, as the patient or a guardian, an open request: it becomes
 		/// a grant on its terms, whose deposit the signer holds.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::approve_request())]
+		#[pallet::weight(T::WeightInfo::approve_request().saturating_add(job_read::<T>()))]
 		pub fn approve_request(
 			origin: OriginFor<T>,
 			twin: DidId,
@@ -854,11 +873,13 @@ pub mod pallet {
 					);
 				}
 			}
-			if let Grantee::Institution(did) = &terms.grantee {
-				ensure!(
+			match &terms.grantee {
+				Grantee::Institution(did) => ensure!(
 					T::Dids::active_kind(did) == Some(SubjectKind::Institution),
 					Error::<T>::InvalidGrantee
-				);
+				),
+				Grantee::Job(job) => ensure!(T::Jobs::job_exists(*job), Error::<T>::UnknownJob),
+				Grantee::Account(_) => {},
 			}
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(
@@ -886,8 +907,12 @@ pub mod pallet {
 			}
 		}
 
-		/// A compute grant's per-round cap is positive and within its budget.
+		/// A compute grant's per-round cap is positive and within its budget,
+		/// and the job it binds to (if any) was posted.
 		fn ensure_valid_binding(binding: &Binding, budget: &PrivacyBudget) -> DispatchResult {
+			if let Some(job) = binding.job {
+				ensure!(T::Jobs::job_exists(job), Error::<T>::UnknownJob);
+			}
 			if let Some(cap) = binding.max_epsilon_per_round {
 				ensure!(!cap.is_zero() && cap <= budget.epsilon, Error::<T>::InvalidRoundCap);
 			}

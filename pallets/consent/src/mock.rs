@@ -83,6 +83,7 @@ impl pallet_consent::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Dids = Twins;
 	type OnRevoke = RevocationLog;
+	type Jobs = PostedJobs;
 	type GrantDepositBase = GrantDepositBase;
 	type DepositPerByte = ConstU64<1>;
 	type RequestDeposit = RequestDeposit;
@@ -99,6 +100,37 @@ impl pallet_consent::Config for Test {
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TwinsHelper;
+}
+
+std::thread_local! {
+	static POSTED: core::cell::RefCell<Vec<u64>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// The jobs a test posted, as a federated pallet would know them (it has no
+/// rounds here).
+pub struct PostedJobs;
+
+impl PostedJobs {
+	/// Makes job `job` exist.
+	pub fn post(job: u64) {
+		POSTED.with(|posted| posted.borrow_mut().push(job));
+	}
+}
+
+impl twinnet_primitives::commitments::JobRounds for PostedJobs {
+	fn job_exists(job: u64) -> bool {
+		POSTED.with(|posted| posted.borrow().contains(&job))
+	}
+
+	fn exists(_: &twinnet_primitives::commitments::JobRound) -> bool {
+		false
+	}
+
+	fn aggregate_commitment(
+		_: &twinnet_primitives::commitments::JobRound,
+	) -> Option<twinnet_primitives::commitments::CommitmentId> {
+		None
+	}
 }
 
 /// Records the revocations pallet-consent announces, as a job pallet would hear them.

@@ -876,6 +876,7 @@ fn a_bound_grant_covers_only_its_job_model_and_code() {
 		let twin = patient_twin();
 		let model =
 			create_did(&researcher(), SubjectKind::Model, Controller::Account(researcher()), None);
+		PostedJobs::post(JOB);
 		let binding = Binding {
 			job: Some(JOB),
 			model: Some(model),
@@ -904,9 +905,50 @@ fn a_bound_grant_covers_only_its_job_model_and_code() {
 }
 
 #[test]
+fn a_grant_cannot_bind_to_a_job_not_yet_posted_whose_id_anyone_could_take() {
+	run_test(|| {
+		let twin = patient_twin();
+		let bound = Terms {
+			binding: Binding { job: Some(JOB), ..Default::default() },
+			..compute_terms(1000)
+		};
+		// Job 7 is not posted: whoever posted it first would get the grant,
+		// whether the grant binds to it or names it as the grantee.
+		assert_noop!(
+			Consent::grant(origin(&patient()), twin, bound.clone()),
+			Error::<Test>::UnknownJob
+		);
+		assert_noop!(
+			Consent::grant(
+				origin(&patient()),
+				twin,
+				Terms { grantee: Grantee::Job(JOB), ..compute_terms(1000) }
+			),
+			Error::<Test>::UnknownJob
+		);
+		// Nor can a researcher ask for it, nor can an unbound grant be
+		// narrowed to it.
+		assert_noop!(
+			Consent::request_access(origin(&researcher()), twin, bound.clone()),
+			Error::<Test>::UnknownJob
+		);
+		let id = grant(twin, compute_terms(1000));
+		assert_noop!(
+			Consent::narrow(origin(&patient()), twin, id, bound.clone()),
+			Error::<Test>::UnknownJob
+		);
+		// Once posted, the job's researcher and spec are fixed: the patient
+		// binds to the job it saw.
+		PostedJobs::post(JOB);
+		assert_ok!(Consent::narrow(origin(&patient()), twin, id, bound));
+	});
+}
+
+#[test]
 fn bindings_are_for_compute_grants_with_a_cap_within_the_budget() {
 	run_test(|| {
 		let twin = patient_twin();
+		PostedJobs::post(JOB);
 		let bound = Binding { job: Some(JOB), ..Default::default() };
 		assert_noop!(
 			Consent::grant(origin(&patient()), twin, Terms { binding: bound, ..view_terms() }),
@@ -926,6 +968,7 @@ fn bindings_are_for_compute_grants_with_a_cap_within_the_budget() {
 fn narrowing_may_bind_more_but_never_unbind() {
 	run_test(|| {
 		let twin = patient_twin();
+		PostedJobs::post(JOB);
 		let bound = Terms {
 			binding: Binding { job: Some(JOB), ..Default::default() },
 			..compute_terms(1000)
@@ -1004,6 +1047,7 @@ fn revocations_are_announced_to_the_pallets_that_run_jobs() {
 #[test]
 fn a_job_finds_its_cohort_through_the_grantee_index() {
 	run_test(|| {
+		PostedJobs::post(JOB);
 		let job = Grantee::Job(JOB);
 		let mut cohort: Vec<(DidId, GrantId)> = (0..3)
 			.map(|_| {
@@ -1428,6 +1472,8 @@ mod budget_property {
 		fn spent_never_exceeds_budget_nor_underflows(ops in prop::collection::vec(op(), 1..40)) {
 			run_test(|| {
 				let twin = patient_twin();
+				// A job for each grant, its grantee.
+				(0..u64::from(MAX_PER_TWIN)).for_each(PostedJobs::post);
 				let mut grants: Vec<Model> = Vec::new();
 				for op in ops {
 					match op {

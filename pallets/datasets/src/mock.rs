@@ -81,6 +81,7 @@ impl pallet_consent::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Dids = Twins;
 	type OnRevoke = Datasets;
+	type Jobs = ();
 	type GrantDepositBase = ConstU64<1>;
 	type DepositPerByte = ConstU64<0>;
 	type RequestDeposit = ConstU64<1>;

@@ -2126,6 +2126,10 @@ pub mod pallet {
 	}
 
 	impl<T: Config> twinnet_primitives::commitments::JobRounds for Pallet<T> {
+		fn job_exists(job: JobId) -> bool {
+			Jobs::<T>::contains_key(job)
+		}
+
 		fn exists(round: &JobRound) -> bool {
 			Rounds::<T>::contains_key(round.job, round.round)
 		}

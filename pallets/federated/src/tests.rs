@@ -385,6 +385,27 @@ fn a_cohort_below_its_floor_sits_out_and_is_charged_nothing() {
 }
 
 #[test]
+fn a_grant_binds_to_a_job_only_once_it_is_posted_so_nobody_can_take_its_id_first() {
+	run_test(|| {
+		let sites = three_sites();
+		let twin = sites[0].twins[0];
+		let owner = Twins::patient(&twin).unwrap();
+		let next = crate::NextJobId::<Test>::get();
+		let mut bound = compute_terms(&sites[0].institution);
+		bound.binding.job = Some(next);
+		assert_noop!(
+			Consent::narrow(origin(&owner), twin, grant_of(&twin).id, bound.clone()),
+			pallet_consent::Error::<Test>::UnknownJob
+		);
+		// Once the researcher posts it, the patient binds to the job it saw.
+		let job = create(spec(&sites, 1, 2));
+		assert_eq!(job, next);
+		assert_ok!(Consent::narrow(origin(&owner), twin, grant_of(&twin).id, bound));
+		assert_eq!(grant_of(&twin).binding.job, Some(job));
+	});
+}
+
+#[test]
 fn a_dataset_that_became_unusable_sits_the_round_out() {
 	run_test(|| {
 		let sites = three_sites();
