@@ -9,7 +9,7 @@ use scale_info::TypeInfo;
 use sp_core::H256;
 
 use crate::{
-	consent::{ConsentDenied, Purpose, Scope},
+	consent::{Computation, ConsentDenied, Purpose, Scope},
 	did::DidId,
 };
 
@@ -178,17 +178,19 @@ pub enum AccessDenied {
 /// The dataset registry, as other pallets use it (implemented by
 /// `pallet-datasets`).
 pub trait DatasetAccess<AccountId> {
-	/// Whether `researcher` may run the code `code_hash` on `dataset` for
-	/// `purpose` now, under its compute licence `licence`: through which
-	/// institution, on which twins' rows (those in the institution's
-	/// custody with live consent now, one per patient, at least the
-	/// dataset's floor of them), or why not. Reads only.
+	/// Whether `researcher` may run `computation` (a job round's code, on
+	/// its model) on `dataset` for `purpose` now, under its compute licence
+	/// `licence`: through which institution, on which twins' rows (those in
+	/// the institution's custody whose live consent covers the computation
+	/// now, a grant bound to this job, model or code included; one per
+	/// patient, at least the dataset's floor of them), or why not. Reads
+	/// only.
 	fn can_compute(
 		researcher: &AccountId,
 		dataset: &DidId,
 		licence: LicenceId,
 		purpose: Purpose,
-		code_hash: &H256,
+		computation: &Computation,
 	) -> Result<ComputeAccess<AccountId>, AccessDenied>;
 
 	/// The most [`Self::can_compute`] may weigh.

@@ -359,7 +359,11 @@ mod benchmarks {
 				&dataset,
 				0,
 				Purpose::Research,
-				&code,
+				&twinnet_primitives::consent::Computation {
+					round: twinnet_primitives::consent::JobRound { job: 0, round: 0 },
+					model: None,
+					code_hash: code,
+				},
 			);
 		}
 

@@ -120,7 +120,8 @@ pub mod pallet {
 	};
 	use twinnet_primitives::{
 		consent::{
-			Access, ConsentDenied, ConsentLedger, GrantId, Grantee, OnGrantRevoked, Purpose, Scope,
+			Access, Computation, ConsentDenied, ConsentLedger, GrantId, Grantee, OnGrantRevoked,
+			Purpose, Scope,
 		},
 		datasets::{
 			AccessDenied, AssetState, ComputeAccess, DatasetAccess, Exclusion, LicenceId,
@@ -805,7 +806,7 @@ pub mod pallet {
 			ensure!(record.terms.offers(scope, purpose), Error::<T>::TermsNotOffered);
 			ensure!(record.terms.price <= max_price, Error::<T>::PriceAboveLimit);
 			ensure!(record.licences_sold < record.terms.max_licences, Error::<T>::SoldOut);
-			let covered = Self::covered(&dataset, &record, scope, purpose)
+			let covered = Self::covered(&dataset, &record, scope, purpose, None)
 				.ok_or(Error::<T>::TooFewContributors)?;
 			let price = record.terms.price;
 			ensure!(
@@ -1025,8 +1026,10 @@ pub mod pallet {
 			record: &DatasetOf<T>,
 			scope: Scope,
 			purpose: Purpose,
+			computation: Option<Computation>,
 		) -> Option<Vec<DidId>> {
-			let access = Self::institution_access(dataset, record, scope, purpose);
+			let mut access = Self::institution_access(dataset, record, scope, purpose);
+			access.computation = computation;
 			let mut patients = alloc::collections::BTreeSet::new();
 			let covered: Vec<DidId> = Contributors::<T>::iter_key_prefix(dataset)
 				.filter(|twin| Self::covers(record, twin, &access).is_ok())
@@ -1363,7 +1366,7 @@ pub mod pallet {
 			dataset: &DidId,
 			licence: LicenceId,
 			purpose: Purpose,
-			code_hash: &H256,
+			computation: &Computation,
 		) -> Result<ComputeAccess<T::AccountId>, AccessDenied> {
 			let record = Datasets::<T>::get(dataset).ok_or(AccessDenied::UnknownDataset)?;
 			ensure!(
@@ -1379,9 +1382,13 @@ pub mod pallet {
 					&& T::Nfts::owner(&record.collection, &licence).as_ref() == Some(researcher)
 			});
 			ensure!(held, AccessDenied::NoLicence);
-			ensure!(record.algorithms.contains(code_hash), AccessDenied::AlgorithmNotAllowed);
-			let twins = Self::covered(dataset, &record, Scope::Compute, purpose)
-				.ok_or(AccessDenied::TooFewContributors)?;
+			ensure!(
+				record.algorithms.contains(&computation.code_hash),
+				AccessDenied::AlgorithmNotAllowed
+			);
+			let twins =
+				Self::covered(dataset, &record, Scope::Compute, purpose, Some(*computation))
+					.ok_or(AccessDenied::TooFewContributors)?;
 			Ok(ComputeAccess {
 				licence,
 				institution: record.institution,

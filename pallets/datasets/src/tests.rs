@@ -17,11 +17,16 @@ use proptest::prelude::*;
 use sp_core::H256;
 use sp_runtime::{traits::BadOrigin, Perbill};
 use twinnet_primitives::{
-	consent::{ConsentDenied, Purpose, Scope},
+	consent::{Computation, ConsentDenied, JobRound, Purpose, Scope},
 	datasets::{AccessDenied, AssetState, DatasetAccess, Exclusion, Schema},
 	did::{DidId, SubjectKind},
 	traits::DidDependents,
 };
+
+/// A job round running `code` (on no Model DID).
+fn computation(code: H256) -> Computation {
+	Computation { round: JobRound { job: 0, round: 0 }, model: None, code_hash: code }
+}
 
 use crate::{
 	mock::*, split_price, Children, ContributionCount, DatasetOf, DatasetOfCollection, Descriptor,
@@ -627,12 +632,18 @@ fn states_follow_who_may_set_them() {
 			&fixture.dataset,
 			0,
 			Purpose::Research,
-			&CODE
+			&computation(CODE)
 		)
 		.is_ok());
 		assert_ok!(set(RuntimeOrigin::root(), AssetState::Revoked));
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE),
+			Datasets::can_compute(
+				&researcher(),
+				&fixture.dataset,
+				0,
+				Purpose::Research,
+				&computation(CODE)
+			),
 			Err(AccessDenied::Revoked)
 		);
 		assert_noop!(
@@ -695,9 +706,14 @@ fn buying_a_licence_splits_the_price_exactly_and_mints_the_item() {
 				expires_at: 1 + DURATION,
 			})
 		);
-		let access =
-			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE)
-				.expect("access");
+		let access = Datasets::can_compute(
+			&researcher(),
+			&fixture.dataset,
+			0,
+			Purpose::Research,
+			&computation(CODE),
+		)
+		.expect("access");
 		assert_eq!((access.licence, access.institution), (0, fixture.institution));
 		assert_eq!(access.twins.len(), 2);
 		assert!(twins.iter().all(|twin| access.twins.contains(twin)));
@@ -769,9 +785,14 @@ fn a_contributor_whose_consent_lapsed_is_not_paid_before_any_refresh() {
 		assert_eq!(Balances::balance(&patient(3)), third_before, "not in custody: not paid");
 		let each = CONTRIBUTOR_SHARE.mul_floor(PRICE) / 2;
 		assert_eq!(Balances::balance(&patient(1)), first_before + each);
-		let access =
-			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE)
-				.expect("access");
+		let access = Datasets::can_compute(
+			&researcher(),
+			&fixture.dataset,
+			0,
+			Purpose::Research,
+			&computation(CODE),
+		)
+		.expect("access");
 		assert_eq!(access.twins.len(), 2);
 		assert!(twins.iter().all(|twin| access.twins.contains(twin)));
 		assert_eq!(
@@ -828,7 +849,13 @@ fn expired_licences_are_pruned_and_their_item_burnt() {
 		);
 		System::set_block_number(2 + DURATION);
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE),
+			Datasets::can_compute(
+				&researcher(),
+				&fixture.dataset,
+				0,
+				Purpose::Research,
+				&computation(CODE)
+			),
 			Err(AccessDenied::NoLicence)
 		);
 		let before = Balances::balance(&researcher());
@@ -845,7 +872,7 @@ fn the_access_check_needs_an_allowed_algorithm_and_a_compute_licence() {
 	run_test(|| {
 		let (fixture, _) = Fixture::open();
 		let check = |who: &AccountId32, code: &H256| {
-			Datasets::can_compute(who, &fixture.dataset, 0, Purpose::Research, code)
+			Datasets::can_compute(who, &fixture.dataset, 0, Purpose::Research, &computation(*code))
 		};
 		assert_eq!(check(&researcher(), &CODE), Err(AccessDenied::NoLicence));
 		assert_ok!(fixture.buy(researcher()));
@@ -857,12 +884,18 @@ fn the_access_check_needs_an_allowed_algorithm_and_a_compute_licence() {
 				&fixture.dataset,
 				0,
 				Purpose::ModelTraining,
-				&CODE
+				&computation(CODE)
 			),
 			Err(AccessDenied::NoLicence)
 		);
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.institution, 0, Purpose::Research, &CODE),
+			Datasets::can_compute(
+				&researcher(),
+				&fixture.institution,
+				0,
+				Purpose::Research,
+				&computation(CODE)
+			),
 			Err(AccessDenied::UnknownDataset)
 		);
 		assert!(check(&researcher(), &CODE).is_ok());
@@ -1035,7 +1068,13 @@ fn the_floor_holds_for_computing_not_only_for_buying() {
 			twins[1]
 		));
 		assert_eq!(
-			Datasets::can_compute(&researcher(), &fixture.dataset, 0, Purpose::Research, &CODE),
+			Datasets::can_compute(
+				&researcher(),
+				&fixture.dataset,
+				0,
+				Purpose::Research,
+				&computation(CODE)
+			),
 			Err(AccessDenied::TooFewContributors)
 		);
 	});

@@ -991,12 +991,18 @@ pub mod pallet {
 			let mut participants = BoundedVec::new();
 			for (index, licensed) in spec.datasets.iter().enumerate() {
 				ensure!(!repeats_earlier(&spec.datasets, index), Error::<T>::DuplicateDataset);
+				// The job's first round, as it will ask.
+				let first_round = Computation {
+					round: JobRound { job: NextJobId::<T>::get(), round: 0 },
+					model: spec.model_did,
+					code_hash: spec.code_hash,
+				};
 				let access = T::Datasets::can_compute(
 					researcher,
 					&licensed.dataset,
 					licensed.licence,
 					spec.purpose,
-					&spec.code_hash,
+					&first_round,
 				)
 				.map_err(Error::<T>::from_access)?;
 				ensure!(
@@ -1339,12 +1345,14 @@ pub mod pallet {
 			participant: &Participant<T::AccountId>,
 		) -> CohortOf<T> {
 			let spec = &job.spec;
+			let computation =
+				Computation { round: job_round, model: spec.model_did, code_hash: spec.code_hash };
 			let access = match T::Datasets::can_compute(
 				&job.researcher,
 				&participant.dataset,
 				participant.licence,
 				spec.purpose,
-				&spec.code_hash,
+				&computation,
 			) {
 				Ok(access) => access,
 				Err(denied) => {
@@ -1362,11 +1370,7 @@ pub mod pallet {
 				scope: Scope::Compute,
 				purpose: spec.purpose,
 				dataset: Some(participant.dataset),
-				computation: Some(Computation {
-					round: job_round,
-					model: spec.model_did,
-					code_hash: spec.code_hash,
-				}),
+				computation: Some(computation),
 			};
 			let mut admitted = Vec::new();
 			let mut excluded = Vec::new();

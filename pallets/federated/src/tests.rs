@@ -397,11 +397,17 @@ fn a_grant_binds_to_a_job_only_once_it_is_posted_so_nobody_can_take_its_id_first
 			Consent::narrow(origin(&owner), twin, grant_of(&twin).id, bound.clone()),
 			pallet_consent::Error::<Test>::UnknownJob
 		);
-		// Once the researcher posts it, the patient binds to the job it saw.
+		// Once the researcher posts it, the patient binds to the job it saw,
+		// and the twin is admitted to that job's rounds (only).
 		let job = create(spec(&sites, 1, 2));
 		assert_eq!(job, next);
+		let other = create(spec(&sites, 1, 2));
 		assert_ok!(Consent::narrow(origin(&owner), twin, grant_of(&twin).id, bound));
 		assert_eq!(grant_of(&twin).binding.job, Some(job));
+		run_to_block(3);
+		let cohort = |job| Cohorts::<Test>::get((job, 0, sites[0].institution)).unwrap();
+		assert!(cohort(job).admitted.contains(&twin), "{:?}", cohort(job));
+		assert!(!cohort(other).admitted.contains(&twin), "{:?}", cohort(other));
 	});
 }
 
