@@ -261,6 +261,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 
 /// Runs `test` on a fresh chain, then checks both pallets' invariants.
 pub fn run_test(test: impl FnOnce()) {
+	// Each test (and each proptest case) posts its own jobs.
+	POSTED.with(|posted| posted.borrow_mut().clear());
 	new_test_ext().execute_with(|| {
 		test();
 		Consent::do_try_state().expect("pallet-consent invariants hold");

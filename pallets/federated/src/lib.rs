@@ -2130,8 +2130,10 @@ pub mod pallet {
 	}
 
 	impl<T: Config> twinnet_primitives::commitments::JobRounds for Pallet<T> {
+		/// Jobs are never removed and ids never reused: every id below the
+		/// next was posted (one 8-byte read, not a job record's proof).
 		fn job_exists(job: JobId) -> bool {
-			Jobs::<T>::contains_key(job)
+			job < NextJobId::<T>::get()
 		}
 
 		fn exists(round: &JobRound) -> bool {
