@@ -275,7 +275,9 @@ fn admitted_twins(round: &Value, institution: &DidId) -> Result<BTreeSet<DidId>,
 		.iter()
 		.find(|cohort| cohort.get("institution").and_then(Value::as_str) == Some(ours.as_str()))
 		.ok_or(Refusal::NotAdmitted)?;
-	if field(cohort, "status")?.as_str() != Some("admitted") {
+	// An offered cohort is trained on as offered: the chain reserves all of
+	// it or none when the node accepts it, before the update is reported.
+	if !matches!(field(cohort, "status")?.as_str(), Some("offered" | "admitted")) {
 		return Err(Refusal::NotAdmitted);
 	}
 	Ok(dids(cohort, "admitted")?.into_iter().collect())
@@ -367,6 +369,11 @@ mod tests {
 		assert_eq!(planned.masking, None);
 		assert_eq!(planned.settings.local_steps, 5);
 		assert!(planned.epsilon_spent > 0.0 && planned.epsilon_spent <= 5.0, "{planned:?}");
+		// A cohort offered and not yet accepted is trained on as offered:
+		// the node accepts it (all its twins reserved) before reporting.
+		let offered = plan(&job("5"), &round_view(&start, "offered"), &model_view(&parameters))
+			.expect("planned");
+		assert_eq!(offered.admitted, BTreeSet::from([did(2), did(3)]));
 		// Before any aggregate: zeros, if the round committed to none.
 		let zero = hash_hex(&[0; 32]);
 		let first = plan(&job("5"), &round_view(&zero, "admitted"), &json!({ "job": 0 }));
@@ -409,10 +416,12 @@ mod tests {
 			Refusal::UnsupportedModel
 		);
 		// Not admitted, or not a participant at all.
-		assert_eq!(
-			refused(&job("5"), &round_view(&start, "belowFloor"), &model),
-			Refusal::NotAdmitted
-		);
+		for sat_out in ["belowFloor", "lapsed", "noAgreementKey"] {
+			assert_eq!(
+				refused(&job("5"), &round_view(&start, sat_out), &model),
+				Refusal::NotAdmitted
+			);
+		}
 		assert_eq!(
 			RoundPlan::from_views(&job("5"), &good_round, &model, 1, &did(4), 2).unwrap_err(),
 			Refusal::NotAdmitted

@@ -59,7 +59,7 @@ const ROUNDS: u32 = 10;
 /// Dave's agent is killed while this round (the eighth) opens.
 const KILL_AT_ROUND: u64 = 7;
 /// Blocks a round stays open for reports.
-const ROUND_TIMEOUT: u32 = 4;
+const ROUND_TIMEOUT: u32 = 5;
 /// δ charged per round: ten rounds fit the largest δ budget this runtime
 /// allows a grant (10^-6), as ten rounds' ε fit its largest ε (10).
 const DELTA_PER_ROUND: f64 = 1e-7;

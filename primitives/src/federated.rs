@@ -193,7 +193,8 @@ impl<BlockNumber> JobState<BlockNumber> {
 	Debug,
 )]
 pub enum CohortStatus {
-	/// Its admitted twins' budgets are reserved; it is expected to report.
+	/// Its institution accepted the round: its admitted twins' budgets are
+	/// reserved, and it is expected to report.
 	Admitted,
 	/// The dataset may not be used now (licence, allow-list, floor, state).
 	AccessDenied(AccessDenied),
@@ -204,6 +205,23 @@ pub enum CohortStatus {
 	/// `keyAgreement` key when the round opened: it sits the round out and
 	/// nothing is charged.
 	NoAgreementKey,
+	/// The round offers it the twins whose consent pays the round's budget
+	/// now, none of them reserved yet: its institution's node accepts it
+	/// (`accept_cohort`) once its agent has trained, which reserves them,
+	/// and only then may report. A round nobody accepts holds no budget.
+	Offered,
+	/// When its institution accepted the round, a twin's consent no longer
+	/// paid for it (revoked, expired, or its budget taken by another round
+	/// since the offer): it sits the round out, nothing is charged, and the
+	/// refused twins are in its `excluded` list.
+	Lapsed,
+}
+
+impl CohortStatus {
+	/// Whether the cohort takes part in the round: offered or admitted.
+	pub fn takes_part(&self) -> bool {
+		matches!(self, Self::Offered | Self::Admitted)
+	}
 }
 
 /// How a round ended.
@@ -288,6 +306,27 @@ pub fn update_hash(parameters: &[i32]) -> H256 {
 /// round's `masked_sum_hash`.
 pub fn masked_hash(masked: &[u32]) -> H256 {
 	H256(sp_io::hashing::blake2_256(&masked.encode()))
+}
+
+/// The domain tag of the message a node signs to accept a round's cohort.
+pub const ACCEPT_CONTEXT: &[u8; 15] = b"twinnet/accept:";
+
+/// The message an institution's node signs, with a `capabilityInvocation`
+/// key of the institution's DID, to accept the cohort a round offers it
+/// (its agent trained on it and will report): [`ACCEPT_CONTEXT`] followed
+/// by the SCALE encoding of (genesis hash, job, round, opening block,
+/// institution). The opening block binds it to the cohort as offered on
+/// this fork.
+pub fn accept_message(
+	genesis: H256,
+	job: JobId,
+	round: u32,
+	opening_block: H256,
+	institution: &DidId,
+) -> Vec<u8> {
+	let mut message = ACCEPT_CONTEXT.to_vec();
+	(genesis, job, round, opening_block, institution).encode_to(&mut message);
+	message
 }
 
 /// The domain tag of the message a node signs to reveal pair seeds.
@@ -537,4 +576,10 @@ pub enum TwinUsage {
 	},
 	/// It is in no cohort of the round (or the round does not exist).
 	NotInRound,
+	/// The open round offers it to its institution, which has not accepted
+	/// yet: nothing is reserved.
+	Offered {
+		/// The institution whose cohort it is in.
+		institution: DidId,
+	},
 }

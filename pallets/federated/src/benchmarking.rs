@@ -103,8 +103,26 @@ fn posted<T: Config>(
 	Ok((researcher, sites))
 }
 
-/// Opens job 0's first round (in as many steps as it takes).
+/// Opens job 0's first round (in as many steps as it takes), every cohort
+/// accepted (its budgets reserved), as once every node's agent trained.
 fn opened<T: Config>() -> Result<JobOf<T>, BenchmarkError> {
+	let job = offered::<T>()?;
+	let opening_block = Rounds::<T>::get(0, 0).map(|round| round.opening_block).unwrap_or_default();
+	for participant in &job.participants {
+		let key = (0, 0, participant.institution);
+		let offered = Cohorts::<T>::get(key).filter(|c| c.status == CohortStatus::Offered);
+		if let Some(cohort) = offered {
+			let institution = participant.institution;
+			let acceptance = Acceptance { job: 0, round: 0, opening_block, institution };
+			Federated::<T>::accept(&acceptance, cohort);
+		}
+	}
+	Jobs::<T>::get(0).ok_or(BenchmarkError::Stop("no job"))
+}
+
+/// Opens job 0's first round (in as many steps as it takes), its cohorts
+/// offered.
+fn offered<T: Config>() -> Result<JobOf<T>, BenchmarkError> {
 	let mut job = Jobs::<T>::get(0).ok_or(BenchmarkError::Stop("no job"))?;
 	let now = frame_system::Pallet::<T>::block_number();
 	for _ in 0..=T::MaxDatasets::get() {
@@ -265,6 +283,30 @@ mod benchmarks {
 				.map_err(|_| BenchmarkError::Stop("the report is refused"))?;
 		}
 
+		Ok(())
+	}
+
+	/// Accepting a cohort of `c` twins, each reserved (a dataset's floor is
+	/// two contributors).
+	#[benchmark]
+	fn accept_cohort(c: Linear<2, { T::MaxCohort::get() }>) -> Result<(), BenchmarkError> {
+		let (_, sites) = posted::<T>(1, c, 2)?;
+		offered::<T>()?;
+		let institution = sites[0].2;
+		let opening_block =
+			Rounds::<T>::get(0, 0).map(|round| round.opening_block).unwrap_or_default();
+		let acceptance = Acceptance { job: 0, round: 0, opening_block, institution };
+		let signature = T::BenchmarkHelper::sign_as(
+			&institution,
+			0,
+			&acceptance.message(Federated::<T>::genesis_hash()),
+		);
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, acceptance, signature);
+
+		assert!(Cohorts::<T>::get((0, 0, institution))
+			.is_some_and(|cohort| cohort.status == CohortStatus::Admitted));
 		Ok(())
 	}
 

@@ -24,17 +24,27 @@
 //!   posted or its last round ended): for each participant, the datasets
 //!   pallet says which twins' rows may be used now
 //!   ([`DatasetAccess::can_compute`]: licence, allow-list, custody, consent,
-//!   one twin per patient, the k-anonymity floor); each of them is charged
-//!   the round's budget through [`ConsentLedger::reserve`] under its
-//!   consent to the institution, for this job round, model and code. Twins
+//!   one twin per patient, the k-anonymity floor); those whose consent to
+//!   the institution can pay the round's budget now, for this job round,
+//!   model and code ([`ConsentLedger::check_spend`]), are *offered* to the
+//!   institution ([`CohortStatus::Offered`]): nothing is reserved yet. Twins
 //!   whose consent refuses (revoked, expired, out of budget, bound to
 //!   another job) are excluded from this round with the reason (event
 //!   `TwinsExcluded`, and in the cohort record); a cohort left below its
 //!   dataset's floor sits the round out and is charged nothing. A
 //!   revocation thus excludes a twin from the very next round.
+//! - **Accept**: [`Pallet::accept_cohort`], an authorized transaction from
+//!   the institution's node once its agent trained on the offered cohort,
+//!   signed as a report is: reserves the round's budget on every twin of
+//!   the cohort through [`ConsentLedger::reserve`], all or none (the update
+//!   used every offered row): if one twin can no longer pay, the cohort
+//!   lapses ([`CohortStatus::Lapsed`]), nothing is reserved and its update
+//!   is never published. Budgets are thus held only between an acceptance
+//!   and the round's close, for rounds an agent trained: a job no agent
+//!   trains (a model the agents refuse, no agent) holds nobody's budget.
 //! - **Report**: [`Pallet::submit_update`], an authorized (unsigned, fee-less)
-//!   transaction from the institution's node: one report per admitted
-//!   institution per round, with the locally trained parameters and the
+//!   transaction from the institution's node: one report per accepted
+//!   cohort per round, with the locally trained parameters and the
 //!   records used (at most the admitted cohort, its weight in the average),
 //!   signed by a `capabilityInvocation` key of the institution's DID over
 //!   the genesis hash, job, round, institution, records and update hash.
@@ -470,6 +480,9 @@ pub mod pallet {
 		/// The researcher cancelled a job while its round `round` was open:
 		/// the round closes as usual, then the job ends as cancelled.
 		CancellationRequested { job: JobId, round: u32 },
+		/// `institution` accepted the cohort the round offered it: the
+		/// budgets of its `twins` are reserved, and it may report.
+		CohortAccepted { job: JobId, round: u32, institution: DidId, twins: u32 },
 	}
 
 	#[pallet::error]
@@ -555,6 +568,12 @@ pub mod pallet {
 		TooManyLocalSteps,
 		/// The job is cancelled already: it ends when its open round closes.
 		CancellationPending,
+		/// The round offers the institution no cohort awaiting acceptance
+		/// (none, or accepted already, or one that sat out).
+		NotOffered,
+		/// The institution's cohort is offered but not accepted yet: it may
+		/// report once its acceptance is on chain.
+		NotAccepted,
 	}
 
 	#[pallet::hooks]
@@ -652,7 +671,9 @@ pub mod pallet {
 		/// ([`CancelRequested`]): every report included until then is taken
 		/// and its cohort charged, and its institution is paid, with an
 		/// aggregate or without (its update is public). A round still
-		/// opening is dropped at once (every reservation returns). The rest
+		/// opening is dropped at once (its cohorts were only offered). Once
+		/// cancelled, no institution may accept its cohort: a trained update
+		/// not yet accepted is never published. The rest
 		/// of the escrow returns to the researcher; the job's records (and
 		/// their deposit) stay.
 		#[pallet::call_index(1)]
@@ -726,6 +747,30 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Accepts the cohort a round offers an institution: an authorized
+		/// transaction from the institution's node once its agent trained
+		/// on the cohort (see [`Pallet::authorize_accept`]). Reserves the
+		/// round's budget on each of its twins, all or none; with all, the
+		/// institution may report, with none its cohort lapses. Until a
+		/// cohort is accepted nothing of it is reserved, so a job that no
+		/// institution's agent trains (a model it refuses, no agent) holds
+		/// nobody's budget.
+		#[pallet::call_index(4)]
+		#[pallet::weight(Pallet::<T>::accept_cohort_weight())]
+		#[pallet::authorize(Pallet::<T>::authorize_accept)]
+		#[pallet::weight_of_authorize(Pallet::<T>::authorize_accept_weight())]
+		pub fn accept_cohort(
+			origin: OriginFor<T>,
+			acceptance: Acceptance,
+			signature: DidSignature,
+		) -> DispatchResultWithPostInfo {
+			frame_system::ensure_authorized(origin)?;
+			let (_, cohort) = Self::check_acceptance(&acceptance, &signature)?;
+			let twins = cohort.admitted.len() as u32;
+			let lapsed = !Self::accept(&acceptance, cohort);
+			Ok(Some(Self::accept_weight(twins, lapsed)).into())
+		}
+
 		/// Reveals, in a masked round's recovery, the pair seeds a survivor
 		/// shares with the round's dropped institutions: an authorized
 		/// transaction from the survivor's node (see
@@ -769,6 +814,148 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Validates an acceptance for the transaction pool: the same checks
+		/// as its dispatch but the reservations (which may still fail: the
+		/// cohort then lapses). One acceptance per job, round and
+		/// institution is provided; it lives until the round's deadline.
+		pub fn authorize_accept(
+			_source: TransactionSource,
+			acceptance: &Acceptance,
+			signature: &DidSignature,
+		) -> TransactionValidityWithRefund {
+			let (deadline, _) =
+				Self::check_acceptance(acceptance, signature).map_err(Self::invalid)?;
+			Self::validity(
+				"twinnet-federated-accept",
+				(acceptance.job, acceptance.round, acceptance.institution),
+				deadline,
+			)
+		}
+
+		/// Checks an acceptance against the open round: the round is open on
+		/// this fork and offers the institution a cohort, and a
+		/// `capabilityInvocation` key of the institution signed it. Returns
+		/// the round's deadline and the cohort.
+		fn check_acceptance(
+			acceptance: &Acceptance,
+			signature: &DidSignature,
+		) -> Result<(BlockNumberFor<T>, CohortOf<T>), Error<T>> {
+			let job = Jobs::<T>::get(acceptance.job).ok_or(Error::<T>::JobNotFound)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let deadline = match job.state {
+				JobState::Running { round, deadline }
+					if round == acceptance.round && now <= deadline =>
+				{
+					deadline
+				},
+				_ => return Err(Error::<T>::RoundNotOpen),
+			};
+			ensure!(
+				!CancelRequested::<T>::contains_key(acceptance.job),
+				Error::<T>::CancellationPending
+			);
+			let opened = Rounds::<T>::get(acceptance.job, acceptance.round)
+				.map(|record| record.opening_block)
+				.ok_or(Error::<T>::RoundNotOpen)?;
+			ensure!(opened == acceptance.opening_block, Error::<T>::WrongFork);
+			let cohort =
+				Cohorts::<T>::get((acceptance.job, acceptance.round, acceptance.institution))
+					.filter(|cohort| cohort.status == CohortStatus::Offered)
+					.ok_or(Error::<T>::NotOffered)?;
+			let message = acceptance.message(Self::genesis_hash());
+			ensure!(
+				T::Dids::verify_signature(
+					&acceptance.institution,
+					Relationship::CapabilityInvocation,
+					&message,
+					signature
+				),
+				Error::<T>::BadSignature
+			);
+			Ok((deadline, cohort))
+		}
+
+		/// Reserves the round's budget on every twin of an accepted cohort,
+		/// all or none: the agent trained on them all, so a cohort of which
+		/// one twin can no longer pay lapses (nothing reserved, the refused
+		/// twins excluded with why) and its institution does not report.
+		/// Returns whether the cohort was admitted.
+		pub(crate) fn accept(acceptance: &Acceptance, mut cohort: CohortOf<T>) -> bool {
+			let Acceptance { job: job_id, round, institution, .. } = *acceptance;
+			let Some(job) = Jobs::<T>::get(job_id) else { return false };
+			let Some(participant) = job.participants.iter().find(|p| p.institution == institution)
+			else {
+				return false;
+			};
+			let job_round = JobRound { job: job_id, round };
+			let consent = Self::compute_access(&job, job_round, participant);
+			let outcomes = T::Consent::reserve(&cohort.admitted, &consent, job.spec.per_round);
+			let mut reserved = Vec::new();
+			let mut refused = Vec::new();
+			for (twin, outcome) in cohort.admitted.iter().zip(outcomes) {
+				match outcome {
+					Ok(_) => reserved.push(*twin),
+					Err(denied) => refused.push((*twin, denied)),
+				}
+			}
+			let key = (job_id, round, institution);
+			if refused.is_empty() {
+				cohort.status = CohortStatus::Admitted;
+				Cohorts::<T>::insert(key, &cohort);
+				Self::deposit_event(Event::CohortAccepted {
+					job: job_id,
+					round,
+					institution,
+					twins: cohort.admitted.len() as u32,
+				});
+				return true;
+			}
+			T::Consent::settle(job_round, &reserved, Settlement::Release);
+			cohort.status = CohortStatus::Lapsed;
+			// The twins that could pay stay listed (offered, never used);
+			// those that could not move to the excluded ones.
+			cohort.admitted.retain(|twin| reserved.contains(twin));
+			for excluded in &refused {
+				// Offered and excluded twins together are at most `MaxCohort`.
+				let _ = cohort.excluded.try_push(*excluded);
+			}
+			Cohorts::<T>::insert(key, &cohort);
+			Self::deposit_event(Event::TwinsExcluded {
+				job: job_id,
+				round,
+				institution,
+				twins: refused,
+			});
+			Self::deposit_event(Event::CohortSatOut {
+				job: job_id,
+				round,
+				institution,
+				status: CohortStatus::Lapsed,
+			});
+			false
+		}
+
+		/// What a round's computation on `participant`'s dataset asks of
+		/// each twin's consent.
+		fn compute_access(
+			job: &JobOf<T>,
+			job_round: JobRound,
+			participant: &Participant<T::AccountId>,
+		) -> Access<T::AccountId> {
+			let spec = &job.spec;
+			Access {
+				grantee: Grantee::Institution(participant.institution),
+				scope: Scope::Compute,
+				purpose: spec.purpose,
+				dataset: Some(participant.dataset),
+				computation: Some(Computation {
+					round: job_round,
+					model: spec.model_did,
+					code_hash: spec.code_hash,
+				}),
+			}
+		}
+
 		/// Validates a report for the transaction pool: the same checks as
 		/// its dispatch, so that nothing stale, duplicate or forged is ever
 		/// included. One report per job, round and institution is provided;
@@ -811,7 +998,9 @@ pub mod pallet {
 				| Error::<T>::WrongFork
 				| Error::<T>::AlreadyReported
 				| Error::<T>::NotRecovering
-				| Error::<T>::AlreadyRevealed => InvalidTransaction::Stale,
+				| Error::<T>::AlreadyRevealed
+				| Error::<T>::NotOffered
+				| Error::<T>::CancellationPending => InvalidTransaction::Stale,
 				Error::<T>::BadSignature => InvalidTransaction::BadProof,
 				_ => InvalidTransaction::Call,
 			};
@@ -902,9 +1091,12 @@ pub mod pallet {
 				.ok_or(Error::<T>::RoundNotOpen)?;
 			ensure!(opened == report.opening_block, Error::<T>::WrongFork);
 			let key = (report.job, report.round, report.institution);
-			let cohort = Cohorts::<T>::get(key)
-				.filter(|cohort| cohort.status == CohortStatus::Admitted)
-				.ok_or(Error::<T>::NotExpected)?;
+			let cohort = Cohorts::<T>::get(key).ok_or(Error::<T>::NotExpected)?;
+			match cohort.status {
+				CohortStatus::Admitted => {},
+				CohortStatus::Offered => return Err(Error::<T>::NotAccepted),
+				_ => return Err(Error::<T>::NotExpected),
+			}
 			ensure!(!Updates::<T>::contains_key(key), Error::<T>::AlreadyReported);
 			ensure!(
 				report.records > 0 && report.records as usize <= cohort.admitted.len(),
@@ -1108,8 +1300,7 @@ pub mod pallet {
 		/// The most a step of opening a masked round of `participants`
 		/// weighs: as a plain one, and in its last step each participant's
 		/// key agreement key read and, for each without one, its cohort
-		/// rewritten (its reservations return when the round closes, which
-		/// settles every cohort).
+		/// rewritten (nothing of it is reserved).
 		fn open_masked_round_weight(participants: u32) -> Weight {
 			Self::open_round_weight(participants).saturating_add(
 				T::DbWeight::get().reads_writes(participants.into(), participants.into()),
@@ -1200,7 +1391,7 @@ pub mod pallet {
 				.take(T::MaxCohortsPerStep::get().max(1) as usize);
 			for participant in batch {
 				let cohort = Self::admit(job, job_round, participant);
-				if cohort.status != CohortStatus::Admitted {
+				if !cohort.status.takes_part() {
 					Self::deposit_event(Event::CohortSatOut {
 						job: job_id,
 						round,
@@ -1253,7 +1444,7 @@ pub mod pallet {
 			for participant in &job.participants {
 				let key = (job_id, round, participant.institution);
 				let Some(mut cohort) = Cohorts::<T>::get(key) else { continue };
-				if cohort.status == CohortStatus::Admitted && job.spec.masking.is_some() {
+				if cohort.status.takes_part() && job.spec.masking.is_some() {
 					match Self::agreement_key(&participant.institution) {
 						// As many keys as participants: the push cannot fail.
 						Some(agreement) => {
@@ -1266,7 +1457,7 @@ pub mod pallet {
 					}
 				}
 				record.excluded_twins.saturating_accrue(cohort.excluded.len() as u32);
-				if cohort.status == CohortStatus::Admitted {
+				if cohort.status.takes_part() {
 					record.admitted_twins.saturating_accrue(cohort.admitted.len() as u32);
 					// As many cohorts as participants: the push cannot fail.
 					let _ = record.expected.try_push(participant.institution);
@@ -1335,10 +1526,11 @@ pub mod pallet {
 			Jobs::<T>::insert(job_id, &*job);
 		}
 
-		/// One participant's cohort for a round: the twins the dataset may
-		/// use now, each charged the round's budget under its consent to the
-		/// institution, or none (and nothing charged) if fewer than the
-		/// dataset's floor could be.
+		/// One participant's cohort for a round, offered to its institution:
+		/// the twins the dataset may use now whose consent to the
+		/// institution pays the round's budget now (nothing is reserved
+		/// until the institution accepts), or none if fewer than the
+		/// dataset's floor do.
 		fn admit(
 			job: &JobOf<T>,
 			job_round: JobRound,
@@ -1365,30 +1557,21 @@ pub mod pallet {
 			};
 			let usable: Vec<DidId> =
 				access.twins.into_iter().take(T::MaxCohort::get() as usize).collect();
-			let consent = Access {
-				grantee: Grantee::Institution(participant.institution),
-				scope: Scope::Compute,
-				purpose: spec.purpose,
-				dataset: Some(participant.dataset),
-				computation: Some(computation),
-			};
+			let consent = Self::compute_access(job, job_round, participant);
 			let mut admitted = Vec::new();
 			let mut excluded = Vec::new();
-			for (twin, outcome) in
-				usable.iter().zip(T::Consent::reserve(&usable, &consent, spec.per_round))
-			{
-				match outcome {
+			for twin in &usable {
+				match T::Consent::check_spend(twin, &consent, spec.per_round) {
 					Ok(_) => admitted.push(*twin),
 					Err(denied) => excluded.push((*twin, denied)),
 				}
 			}
 			admitted.sort();
 			let status = if (admitted.len() as u32) < access.min_contributors.max(1) {
-				T::Consent::settle(job_round, &admitted, Settlement::Release);
 				admitted.clear();
 				CohortStatus::BelowFloor
 			} else {
-				CohortStatus::Admitted
+				CohortStatus::Offered
 			};
 			// Both lists come from at most `MaxCohort` twins.
 			CohortOf::<T> {
@@ -1398,17 +1581,17 @@ pub mod pallet {
 			}
 		}
 
-		/// An admitted cohort of a masked job whose institution has no X25519
-		/// key now sits the round out: it is not expected to report, and its
-		/// reservations return when the round ends, as a straggler's do.
+		/// An offered cohort of a masked job whose institution has no X25519
+		/// key now sits the round out: it is not expected to report, and
+		/// nothing of it was reserved.
 		fn sit_out(
 			job_round: JobRound,
 			participant: &Participant<T::AccountId>,
 			cohort: &mut CohortOf<T>,
 		) {
-			// Its twins' reservations are returned when the round ends, with
-			// every other non-reporter's (`settle_cohorts`): the last opening
-			// step stays one cohort's settlement light however many sit out.
+			// Nothing of it is reserved. (Cohorts that sat out so in rounds
+			// opened before offers held reservations, which `settle_cohorts`
+			// returns when their round ends.)
 			cohort.status = CohortStatus::NoAgreementKey;
 			Self::deposit_event(Event::CohortSatOut {
 				job: job_round.job,
@@ -1771,20 +1954,29 @@ pub mod pallet {
 			}
 		}
 
-		/// Settles each admitted cohort of a round as `outcome` says for its institution.
+		/// Settles each accepted cohort of a round as `outcome` says for its
+		/// institution, then returns what cohorts that sat out for want of a
+		/// key agreement key hold (reservations only in rounds opened before
+		/// offers). Offered cohorts never accepted reserved nothing: they
+		/// are left alone. Accepted cohorts go first: a twin whose custody
+		/// moved while the round opened may be listed in two cohorts, and
+		/// only the accepted one's reservation is settled.
 		fn settle_cohorts(
 			job_round: JobRound,
 			job: &JobOf<T>,
 			outcome: impl Fn(&DidId) -> Settlement,
 		) {
-			for participant in &job.participants {
-				let key = (job_round.job, job_round.round, participant.institution);
-				if let Some(cohort) = Cohorts::<T>::get(key) {
-					T::Consent::settle(
-						job_round,
-						&cohort.admitted,
-						outcome(&participant.institution),
-					);
+			let cohorts: Vec<(DidId, CohortOf<T>)> = job
+				.participants
+				.iter()
+				.filter_map(|participant| {
+					let key = (job_round.job, job_round.round, participant.institution);
+					Cohorts::<T>::get(key).map(|cohort| (participant.institution, cohort))
+				})
+				.collect();
+			for pass in [CohortStatus::Admitted, CohortStatus::NoAgreementKey] {
+				for (institution, cohort) in cohorts.iter().filter(|(_, c)| c.status == pass) {
+					T::Consent::settle(job_round, &cohort.admitted, outcome(institution));
 				}
 			}
 		}
@@ -1839,6 +2031,35 @@ pub mod pallet {
 		/// `weights.rs`).
 		pub fn round_read() -> Weight {
 			T::DbWeight::get().reads(1)
+		}
+
+		/// The most validating an acceptance weighs: as a reveal's check (the
+		/// job and round records read, a signature verified), and the
+		/// cohort read.
+		pub fn authorize_accept_weight() -> Weight {
+			T::WeightInfo::authorize_reveal_seeds(0)
+				.saturating_add(Self::round_read())
+				.saturating_add(T::DbWeight::get().reads(1))
+		}
+
+		/// The most [`Pallet::accept_cohort`] weighs: a full cohort's, which
+		/// lapses (the actual weight is returned).
+		pub fn accept_cohort_weight() -> Weight {
+			Self::accept_weight(T::MaxCohort::get(), true)
+		}
+
+		/// What accepting a cohort of `twins` weighs: its checks, the job
+		/// read again, each twin's reservation (and, if it `lapsed`, their
+		/// release), and the cohort written.
+		fn accept_weight(twins: u32, lapsed: bool) -> Weight {
+			let weight = Self::authorize_accept_weight()
+				.saturating_add(T::Consent::reserve_weight(twins))
+				.saturating_add(T::DbWeight::get().reads_writes(1, 1));
+			if lapsed {
+				weight.saturating_add(T::Consent::settle_weight(twins))
+			} else {
+				weight
+			}
 		}
 
 		/// The hash of the current block's parent: a round opened now binds
@@ -1942,11 +2163,20 @@ pub mod pallet {
 			else {
 				return TwinUsage::NotInRound;
 			};
-			for cohort in view.cohorts {
+			// A twin whose custody moved while the round opened may be in two
+			// cohorts: the accepted one (which alone charged it) comes first.
+			let mut cohorts = view.cohorts;
+			cohorts.sort_by_key(|cohort| cohort.status != CohortStatus::Admitted);
+			let running = matches!(record.state, JobState::Running { round: r, .. } if r == round);
+			for cohort in cohorts {
 				let institution = cohort.institution;
 				if cohort.admitted.binary_search(twin).is_ok() {
-					// A cohort that sat out holds its reservations until the
-					// round ends, unused.
+					// An offer not accepted reserved nothing (and can be
+					// accepted only while the round runs); a cohort that sat
+					// out or lapsed used nothing.
+					if cohort.status == CohortStatus::Offered && running {
+						return TwinUsage::Offered { institution };
+					}
 					if cohort.status != CohortStatus::Admitted {
 						return TwinUsage::NotUsed { institution };
 					}

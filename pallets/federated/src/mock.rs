@@ -746,6 +746,21 @@ pub fn sign_reveal(reveal: &crate::RevealOf<Test>, site: &Site) -> DidSignature 
 	DidSignature::Sr25519(node_key(site.n).sign(&reveal.message(Federated::genesis_hash())).0)
 }
 
+/// `site`'s acceptance of the cohort `round` of `job` offers it.
+pub fn acceptance(job: u64, round: u32, site: &Site) -> crate::Acceptance {
+	crate::Acceptance {
+		job,
+		round,
+		opening_block: opening_block(job, round),
+		institution: site.institution,
+	}
+}
+
+/// The signature of `acceptance` by `site`'s node key.
+pub fn sign_acceptance(acceptance: &crate::Acceptance, site: &Site) -> DidSignature {
+	DidSignature::Sr25519(node_key(site.n).sign(&acceptance.message(Federated::genesis_hash())).0)
+}
+
 /// `site`'s report for `round` of `job`, with `parameters`.
 pub fn report(
 	job: u64,

@@ -18,9 +18,18 @@
 //!    read it with the cohort it trained on; an update for another opening
 //!    block than this node's record (the round as it opened on another
 //!    fork) is never reported;
-//! 3. **reports** it: signs the report message ([`report_message`]) with the
-//!    local key and submits `submit_update` as an authorized transaction
-//!    (`CreateAuthorizedTransaction`; no account, no nonce, no fee).
+//! 3. **accepts** the cohort the round offered the institution, once the
+//!    agent has the update and while the chain shows the cohort offered:
+//!    signs the acceptance ([`accept_message`]) and submits `accept_cohort`
+//!    as an authorized transaction (`CreateAuthorizedTransaction`; no
+//!    account, no nonce, no fee). The chain reserves the cohort's budgets
+//!    then, not when the round opened, so a round no agent trains holds no
+//!    patient's budget; and the update leaves the node only after they are
+//!    reserved. An acceptance not on chain [`RESUBMIT_AFTER_BLOCKS`] later
+//!    is submitted again;
+//! 4. **reports** it once the cohort is accepted: signs the report message
+//!    ([`report_message`]) with the local key and submits `submit_update`,
+//!    authorized as the acceptance is.
 //!
 //! For a masked job the agent's update is the SCALE encoding of `(records:
 //! u32, opening_block: [u8; 32], masked: Vec<u32>)`, reported as
@@ -92,7 +101,7 @@ use crate::{
 	pallet::{
 		Agenda, Call, Cohorts, Config, Jobs, Pallet, ReportOf, RevealOf, Reveals, Rounds, Updates,
 	},
-	CohortStatus, Contribution, JobId, JobState, Report, Reveal,
+	Acceptance, CohortStatus, Contribution, JobId, JobState, Report, Reveal,
 };
 
 /// The keystore key type of an institution's report key (an sr25519 key
@@ -135,6 +144,12 @@ pub enum TaskState {
 		/// The block after which the agent refused it.
 		at: u64,
 	},
+	/// The cohort's acceptance was submitted to the pool after block `at`
+	/// (last, so that states stored before it decode as they were).
+	Accepting {
+		/// The block after which it was submitted.
+		at: u64,
+	},
 }
 
 /// How many blocks after submitting a report that is not on chain yet the
@@ -166,6 +181,10 @@ pub struct Task {
 	pub duty: Duty,
 	/// Whether the job's reports are masked.
 	pub masked: bool,
+	/// Whether the institution's cohort is accepted (always for a reveal;
+	/// for a report, else the cohort is offered and is accepted before the
+	/// report goes out).
+	pub accepted: bool,
 	/// The round record's opening block: what the agent must have trained
 	/// for, and what the report or reveal is bound to.
 	pub opening_block: H256,
@@ -193,17 +212,26 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 		}
 		let mut lock = StorageLock::<Time>::with_deadline(LOCK_KEY, Duration::from_millis(30_000));
 		let Ok(_guard) = lock.try_lock() else { return };
-		// Reports submitted recently are waiting for inclusion, and rounds
-		// the agent refused are done with: neither takes a turn.
-		let resting = |key: &[u8]| match StorageValueRef::persistent(key).get::<TaskState>() {
-			Ok(Some(TaskState::Submitted { at })) => now < at.saturating_add(RESUBMIT_AFTER_BLOCKS),
-			Ok(Some(TaskState::Refused { .. })) => true,
-			_ => false,
-		};
+		// Reports and acceptances submitted recently are waiting for
+		// inclusion (an accepted cohort's report goes out at once), and
+		// rounds the agent refused are done with: none takes a turn.
+		let resting =
+			|key: &[u8], task: &Task| match StorageValueRef::persistent(key).get::<TaskState>() {
+				// A report of a cohort no longer accepted (a reorg dropped the
+				// acceptance) waits for nothing: the cohort is accepted again.
+				Ok(Some(TaskState::Submitted { at })) => {
+					task.accepted && now < at.saturating_add(RESUBMIT_AFTER_BLOCKS)
+				},
+				Ok(Some(TaskState::Accepting { at })) => {
+					!task.accepted && now < at.saturating_add(RESUBMIT_AFTER_BLOCKS)
+				},
+				Ok(Some(TaskState::Refused { .. })) => true,
+				_ => false,
+			};
 		let due: Vec<_> = Self::tasks(&keys)
 			.into_iter()
 			.map(|task| (task.storage_key(), task))
-			.filter(|(key, _)| !resting(key))
+			.filter(|(key, task)| !resting(key, task))
 			.filter_map(|(key, task)| agent_of(&task.institution).map(|agent| (key, task, agent)))
 			.map(|(key, task, agent)| (last_turn(&key), key, task, agent))
 			.collect();
@@ -219,7 +247,7 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 	}
 
 	/// The open rounds in which an institution with a key in `keys` is
-	/// admitted and has not reported, and the masked rounds in recovery in
+	/// offered a cohort or admitted and has not reported, and the masked rounds in recovery in
 	/// which it survived and has not revealed, in agenda order.
 	pub fn tasks(keys: &[sp_core::sr25519::Public]) -> Vec<Task> {
 		let mut tasks = Vec::new();
@@ -239,10 +267,10 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 			for participant in &record.participants {
 				let institution = participant.institution;
 				let key = (job, round, institution);
+				let status = Cohorts::<T>::get(key).map(|cohort| cohort.status);
 				let due = match duty {
 					Duty::Report => {
-						Cohorts::<T>::get(key)
-							.is_some_and(|cohort| cohort.status == CohortStatus::Admitted)
+						status.is_some_and(|status| status.takes_part())
 							&& !Updates::<T>::contains_key(key)
 					},
 					Duty::Reveal => {
@@ -254,7 +282,17 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 				}
 				if let Some(key) = local_key::<T>(&institution, keys) {
 					let masked = record.spec.masking.is_some();
-					tasks.push(Task { job, round, institution, key, duty, masked, opening_block });
+					let accepted = duty == Duty::Reveal || status == Some(CohortStatus::Admitted);
+					tasks.push(Task {
+						job,
+						round,
+						institution,
+						key,
+						duty,
+						masked,
+						accepted,
+						opening_block,
+					});
 				}
 			}
 		}
@@ -295,26 +333,49 @@ impl<T: Config + CreateAuthorizedTransaction<Call<T>>> Pallet<T> {
 			(Answer::Refused(reason), Duty::Reveal) => {
 				return Err(format!("the agent does not reveal yet: {reason}"));
 			},
-			// The agent lost a round it had not handed over (it restarted):
-			// hand it over again.
-			(Answer::Unknown, Duty::Report) if current == Some(TaskState::Dispatched) => {
+			// The agent lost a round whose update it had not handed over, or
+			// that never left this node (it restarted): hand it over again.
+			(Answer::Unknown, Duty::Report)
+				if matches!(current, Some(TaskState::Dispatched | TaskState::Accepting { .. })) =>
+			{
 				state.clear();
 				return Err(String::from("the agent does not know the round: dispatched again"));
 			},
 			(Answer::Unknown, _) => return Err(String::from("the agent does not know the round")),
 		};
-		let call = match task.duty {
+		let (call, submitted) = match task.duty {
 			Duty::Report => {
 				let (records, update) = decode_update::<T::MaxParameters>(task, &body)?;
-				Self::report_call(task, records, update)?
+				if task.accepted {
+					(Self::report_call(task, records, update)?, TaskState::Submitted { at: now })
+				} else {
+					// The update waits with the agent until the cohort's
+					// budgets are reserved.
+					(Self::accept_call(task)?, TaskState::Accepting { at: now })
+				}
 			},
-			Duty::Reveal => Self::reveal_call(task, decode_seeds(task, &body)?)?,
+			Duty::Reveal => (
+				Self::reveal_call(task, decode_seeds(task, &body)?)?,
+				TaskState::Submitted { at: now },
+			),
 		};
 		let transaction = T::create_authorized_transaction(call.into());
 		SubmitTransaction::<T, Call<T>>::submit_transaction(transaction)
 			.map_err(|()| String::from("the pool refused the transaction"))?;
-		state.set(&TaskState::Submitted { at: now });
+		state.set(&submitted);
 		Ok(())
+	}
+
+	/// `task`'s acceptance of its cohort, signed.
+	fn accept_call(task: &Task) -> Result<Call<T>, String> {
+		let acceptance = Acceptance {
+			job: task.job,
+			round: task.round,
+			opening_block: task.opening_block,
+			institution: task.institution,
+		};
+		let signature = sign(task, &acceptance.message(Self::genesis_hash()))?;
+		Ok(Call::<T>::accept_cohort { acceptance, signature })
 	}
 
 	/// `task`'s report, signed.

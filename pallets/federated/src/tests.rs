@@ -49,7 +49,24 @@ fn create(spec: JobSpecOf<Test>) -> u64 {
 	id
 }
 
+/// `site`'s node accepts the cohort round `round` of `job` offers it.
+fn accept(job: u64, round: u32, site: &Site) -> DispatchResult {
+	let acceptance = acceptance(job, round, site);
+	let signature = sign_acceptance(&acceptance, site);
+	Federated::accept_cohort(authorized(), acceptance, signature)
+		.map(|_| ())
+		.map_err(|error| error.error)
+}
+
+/// Reports `report` from `site`, its node accepting its cohort first if the
+/// round offers it one (as a node does once its agent has the update).
 fn submit(report: ReportOf<Test>, site: &Site) -> DispatchResult {
+	let offered = site.institution == report.institution
+		&& Cohorts::<Test>::get((report.job, report.round, site.institution))
+			.is_some_and(|cohort| cohort.status == CohortStatus::Offered);
+	if offered {
+		accept(report.job, report.round, site)?;
+	}
 	let signature = sign(&report, site);
 	Federated::submit_update(authorized(), Box::new(report), signature)
 }
@@ -276,7 +293,7 @@ fn at_most_max_active_jobs_run_at_once() {
 // ---- opening rounds ------------------------------------------------------------
 
 #[test]
-fn a_round_opens_by_charging_every_consenting_twin_its_budget() {
+fn a_round_opens_by_offering_every_consenting_twin_and_reserves_a_cohort_once_accepted() {
 	run_test(|| {
 		let sites = three_sites();
 		let job = create(spec(&sites, 2, 2));
@@ -291,12 +308,27 @@ fn a_round_opens_by_charging_every_consenting_twin_its_budget() {
 		assert_eq!(round.start_model, H256::zero());
 		for site in &sites {
 			let cohort = Cohorts::<Test>::get((job, 0, site.institution)).unwrap();
+			assert_eq!(cohort.status, CohortStatus::Offered);
+			assert_eq!(cohort.admitted.to_vec(), site.twins);
+			for twin in &site.twins {
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			}
+		}
+		for site in &sites {
+			assert_ok!(accept(job, 0, site));
+			let cohort = Cohorts::<Test>::get((job, 0, site.institution)).unwrap();
 			assert_eq!(cohort.status, CohortStatus::Admitted);
 			assert_eq!(cohort.admitted.to_vec(), site.twins);
 			for twin in &site.twins {
 				assert_eq!(grant_of(twin).reserved.epsilon, epsilon(1));
 				assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
 			}
+			assert!(events().contains(&Event::CohortAccepted {
+				job,
+				round: 0,
+				institution: site.institution,
+				twins: site.twins.len() as u32,
+			}));
 		}
 		assert!(events().contains(&Event::RoundOpened {
 			job,
@@ -317,6 +349,10 @@ fn a_revoked_twin_is_excluded_from_the_very_next_round() {
 		let sites = three_sites();
 		let job = create(spec(&sites, 3, 2));
 		run_to_block(2);
+		for site in &sites {
+			assert_ok!(accept(job, 0, site));
+		}
+		// Revoked once its budget for round 0 is reserved.
 		let twin = sites[0].twins[0];
 		let owner = Twins::patient(&twin).unwrap();
 		assert_ok!(Consent::revoke(origin(&owner), twin, grant_of(&twin).id));
@@ -799,6 +835,12 @@ fn submit_update_refuses_what_the_round_does_not_expect() {
 		let job = create(spec(&sites, 2, 2));
 		run_to_block(2);
 		let good = report(job, 0, &sites[0], 3, &params(1));
+		// Not before its node accepted the cohort (its budgets reserved).
+		assert_noop!(
+			Federated::submit_update(authorized(), Box::new(good.clone()), sign(&good, &sites[0])),
+			Error::<Test>::NotAccepted
+		);
+		assert_ok!(accept(job, 0, &sites[0]));
 		let refused = |report: ReportOf<Test>, signer: &Site, error: Error<Test>| {
 			assert_noop!(submit(report, signer), error);
 		};
@@ -849,6 +891,12 @@ fn the_pool_refuses_reports_that_dispatch_would_refuse() {
 			call.authorize(TransactionSource::External).expect("an authorized call")
 		};
 		let good = report(job, 0, &sites[0], 3, &params(1));
+		// Not gossiped before the cohort's budgets are reserved.
+		assert_eq!(
+			validity(good.clone(), sign(&good, &sites[0])).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::Call)
+		);
+		assert_ok!(accept(job, 0, &sites[0]));
 		let (valid, _) = validity(good.clone(), sign(&good, &sites[0])).unwrap();
 		assert_eq!(valid.longevity, 6);
 		assert_eq!(valid.priority, 1_000);
@@ -902,6 +950,7 @@ fn a_report_made_for_the_round_as_it_opened_on_another_fork_is_refused() {
 			};
 			call.authorize(TransactionSource::External).expect("an authorized call")
 		};
+		assert_ok!(accept(job, 0, &sites[0]));
 		// Signed honestly, for the opening block of another fork's round:
 		// that cohort may hold a twin whose revocation landed on this fork.
 		let mut other_fork = report(job, 0, &sites[0], 3, &params(1));
@@ -932,6 +981,191 @@ fn a_report_made_for_the_round_as_it_opened_on_another_fork_is_refused() {
 			Error::<Test>::BadSignature
 		);
 		assert_ok!(submit(made_here, &sites[0]));
+	});
+}
+
+// ---- accept_cohort -------------------------------------------------------------
+
+/// Budget hogging (issue 26, hole 2): budgets were reserved when a round
+/// opened and held until its deadline, so a job no agent ever trains (a
+/// model the agents refuse, or no agent) kept every other job's cohorts
+/// below their floor without spending anything. Budgets are now reserved
+/// when an institution's node accepts its cohort, after its agent trained.
+#[test]
+fn a_job_that_never_reports_cannot_keep_another_jobs_cohorts_out() {
+	run_test(|| {
+		let sites = three_sites();
+		// Every twin's grant pays ε = 1 in all; the hog asks 0.9 a round and
+		// waits out a day-long deadline that no report will cut short.
+		let mut hog = spec(&sites, 1, 2);
+		hog.per_round.epsilon = FixedU64::from_rational(9, 10);
+		hog.round_timeout = 100;
+		let hog = create(hog);
+		run_to_block(2);
+		assert!(matches!(Jobs::<Test>::get(hog).unwrap().state, JobState::Running { .. }));
+		let normal = create(spec(&sites, 1, 2));
+		run_to_block(3);
+		for site in &sites {
+			let cohort = Cohorts::<Test>::get((normal, 0, site.institution)).unwrap();
+			assert_eq!(cohort.status, CohortStatus::Offered);
+			assert_eq!(cohort.admitted.to_vec(), site.twins);
+			assert!(cohort.excluded.is_empty());
+		}
+		report_all(normal, 0, &[&sites[0], &sites[1], &sites[2]], 7);
+		run_to_block(4);
+		let record = Rounds::<Test>::get(normal, 0).unwrap();
+		assert!(matches!(record.outcome, RoundOutcome::Aggregated { .. }), "{:?}", record.outcome);
+		for twin in sites.iter().flat_map(|site| site.twins.iter()) {
+			assert_eq!(grant_of(twin).spent, per_round());
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+		}
+		// The hog's own offer now lapses if accepted: its twins cannot pay.
+		assert_ok!(accept(hog, 0, &sites[0]));
+		let cohort = Cohorts::<Test>::get((hog, 0, sites[0].institution)).unwrap();
+		assert_eq!(cohort.status, CohortStatus::Lapsed);
+		assert!(cohort.admitted.is_empty());
+		assert_eq!(cohort.excluded.len(), sites[0].twins.len());
+	});
+}
+
+/// The agent trains on the cohort as offered: if one twin can no longer
+/// pay when the node accepts (revoked since, say), reserving the others
+/// would let the update use a twin never charged. The cohort lapses whole.
+#[test]
+fn a_cohort_whose_twin_revoked_after_the_offer_lapses_whole_and_cannot_report() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 1, 2));
+		run_to_block(2);
+		let twin = sites[0].twins[1];
+		let owner = Twins::patient(&twin).unwrap();
+		assert_ok!(Consent::revoke(origin(&owner), twin, grant_of(&twin).id));
+		assert_ok!(accept(job, 0, &sites[0]));
+		let cohort = Cohorts::<Test>::get((job, 0, sites[0].institution)).unwrap();
+		assert_eq!(cohort.status, CohortStatus::Lapsed);
+		let payable: Vec<DidId> = sites[0].twins.iter().filter(|t| **t != twin).copied().collect();
+		assert_eq!(cohort.admitted.to_vec(), payable);
+		assert_eq!(cohort.excluded.to_vec(), vec![(twin, ConsentDenied::Revoked)]);
+		use twinnet_primitives::federated::TwinUsage;
+		let institution = sites[0].institution;
+		assert_eq!(Federated::twin_usage(job, 0, &payable[0]), TwinUsage::NotUsed { institution });
+		assert_eq!(
+			Federated::twin_usage(job, 0, &twin),
+			TwinUsage::Excluded { institution, reason: ConsentDenied::Revoked }
+		);
+		for other in &sites[0].twins {
+			assert_eq!(grant_of(other).reserved, PrivacyBudget::default());
+		}
+		assert!(events().contains(&Event::CohortSatOut {
+			job,
+			round: 0,
+			institution: sites[0].institution,
+			status: CohortStatus::Lapsed,
+		}));
+		assert_noop!(accept(job, 0, &sites[0]), Error::<Test>::NotOffered);
+		let lapsed = report(job, 0, &sites[0], 3, &params(1));
+		assert_noop!(
+			Federated::submit_update(
+				authorized(),
+				Box::new(lapsed.clone()),
+				sign(&lapsed, &sites[0])
+			),
+			Error::<Test>::NotExpected
+		);
+		// The round goes on with the others, and charges only them.
+		report_all(job, 0, &[&sites[1], &sites[2]], 3);
+		run_to_block(8);
+		let record = Rounds::<Test>::get(job, 0).unwrap();
+		assert_eq!(record.reporters.to_vec(), vec![sites[1].institution, sites[2].institution]);
+		for other in &sites[0].twins {
+			assert_eq!(grant_of(other).spent, PrivacyBudget::default());
+			assert_eq!(grant_of(other).reserved, PrivacyBudget::default());
+		}
+	});
+}
+
+#[test]
+fn accept_cohort_refuses_what_the_round_does_not_offer() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		let refused = |acceptance: crate::Acceptance, signer: &Site, error: Error<Test>| {
+			let signature = sign_acceptance(&acceptance, signer);
+			assert_noop!(Federated::accept_cohort(authorized(), acceptance, signature), error);
+		};
+		refused(acceptance(9, 0, &sites[0]), &sites[0], Error::JobNotFound);
+		refused(acceptance(job, 1, &sites[0]), &sites[0], Error::RoundNotOpen);
+		let mut other_fork = acceptance(job, 0, &sites[0]);
+		other_fork.opening_block = H256::repeat_byte(0xf0);
+		refused(other_fork, &sites[0], Error::WrongFork);
+		// Site 1's node accepting for site 0.
+		refused(acceptance(job, 0, &sites[0]), &sites[1], Error::BadSignature);
+		let mut not_in_job = acceptance(job, 0, &sites[0]);
+		not_in_job.institution = institution_did(&stranger(), &node_key(9));
+		refused(not_in_job, &sites[0], Error::NotOffered);
+		let good = acceptance(job, 0, &sites[0]);
+		assert_noop!(
+			Federated::accept_cohort(
+				origin(&publisher(0)),
+				good,
+				sign_acceptance(&good, &sites[0])
+			),
+			BadOrigin
+		);
+		// The pool refuses what dispatch would.
+		let validity = |acceptance: crate::Acceptance, signer: &Site| {
+			let signature = sign_acceptance(&acceptance, signer);
+			Call::<Test>::accept_cohort { acceptance, signature }
+				.authorize(TransactionSource::External)
+				.expect("an authorized call")
+		};
+		let (valid, _) = validity(good, &sites[0]).unwrap();
+		assert_eq!(valid.longevity, 6);
+		assert_eq!(valid.provides.len(), 1);
+		assert_eq!(
+			validity(good, &sites[1]).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::BadProof)
+		);
+		assert_ok!(accept(job, 0, &sites[0]));
+		refused(good, &sites[0], Error::NotOffered);
+		// Once the job is cancelled, a trained update is never accepted (nor
+		// published): only cohorts accepted before are taken.
+		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+		refused(acceptance(job, 0, &sites[1]), &sites[1], Error::CancellationPending);
+		assert_eq!(
+			validity(acceptance(job, 0, &sites[1]), &sites[1]).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::Stale)
+		);
+		assert_eq!(
+			validity(good, &sites[0]).unwrap_err(),
+			TransactionValidityError::Invalid(InvalidTransaction::Stale)
+		);
+		run_to_block(8);
+		refused(acceptance(job, 0, &sites[1]), &sites[1], Error::RoundNotOpen);
+	});
+}
+
+/// An offer nobody accepted reserved nothing, so the round's close settles
+/// nothing of it; and a cohort that sat out holds nothing either.
+#[test]
+fn a_round_closes_without_touching_budgets_it_only_offered() {
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		run_to_block(2);
+		report_all(job, 0, &[&sites[0], &sites[1]], 5);
+		run_to_block(8);
+		let record = Rounds::<Test>::get(job, 0).unwrap();
+		assert_eq!(record.reporters.len(), 2);
+		for twin in &sites[2].twins {
+			assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
+			assert_eq!(grant_of(twin).spent, PrivacyBudget::default());
+		}
+		assert_eq!(
+			Federated::twin_usage(job, 0, &sites[2].twins[0]),
+			twinnet_primitives::federated::TwinUsage::NotUsed { institution: sites[2].institution }
+		);
 	});
 }
 
@@ -1006,6 +1240,7 @@ fn a_report_in_the_pool_when_the_job_is_cancelled_is_still_charged_and_paid() {
 		run_to_block(2);
 		assert_ok!(submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]));
 		// Site 1's report is authorized into the pool, and gossiped.
+		assert_ok!(accept(job, 0, &sites[1]));
 		let pending = report(job, 0, &sites[1], 3, &params(2));
 		let signature = sign(&pending, &sites[1]);
 		let call = Call::<Test>::submit_update {
@@ -1056,8 +1291,12 @@ fn a_job_cancelled_in_its_last_round_completes_when_that_round_is_aggregated() {
 		let sites = three_sites();
 		let job = create(spec(&sites, 1, 2));
 		run_to_block(2);
+		for site in &sites {
+			assert_ok!(accept(job, 0, site));
+		}
 		assert_ok!(submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]));
 		assert_ok!(Federated::cancel_job(origin(&researcher()), job));
+		// Cohorts accepted before the cancel still report.
 		assert_ok!(submit(report(job, 0, &sites[1], 3, &params(2)), &sites[1]));
 		assert_ok!(submit(report(job, 0, &sites[2], 2, &params(3)), &sites[2]));
 		run_to_block(4);
@@ -1210,6 +1449,11 @@ fn an_auditor_learns_whether_a_twins_rows_were_used_in_a_round() {
 		run_to_block(2);
 		let used = sites[0].twins[1];
 		let straggling = sites[1].twins[0];
+		assert_eq!(
+			Federated::twin_usage(job, 0, &used),
+			TwinUsage::Offered { institution: sites[0].institution }
+		);
+		assert_ok!(accept(job, 0, &sites[0]));
 		assert_eq!(
 			Federated::twin_usage(job, 0, &used),
 			TwinUsage::Admitted { institution: sites[0].institution }
@@ -1480,14 +1724,31 @@ mod offchain_worker {
 			offchain.write().expect_request(collect_request(job, institution, Vec::new()));
 			Federated::run_offchain_worker(3);
 			assert!(pool.read().transactions.is_empty());
-			// Block 4: the update is ready and reported.
+			// Block 4: the update is ready: the node accepts the cohort, and
+			// keeps the update back until its budgets are reserved.
 			let update = (3u32, vec![11i32, -12, 13, -14]);
-			offchain.write().expect_request(collect_request(
-				job,
-				institution,
-				trained(job, update.0, update.1.clone()),
-			));
+			let ready =
+				|| collect_request(job, institution, trained(job, update.0, update.1.clone()));
+			offchain.write().expect_request(ready());
 			Federated::run_offchain_worker(4);
+			let transactions = pool.read().transactions.clone();
+			assert_eq!(transactions.len(), 1);
+			let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
+			let RuntimeCall::Federated(call) = extrinsic.function else { panic!("an acceptance") };
+			let Call::accept_cohort { acceptance, signature } = call.clone() else {
+				panic!("an acceptance")
+			};
+			assert_eq!(acceptance.institution, sites[0].institution);
+			assert_eq!(acceptance.opening_block, opening_block(job, 0));
+			assert!(call.authorize(TransactionSource::Local).unwrap().is_ok());
+			// Not in a block yet: the node waits for it.
+			Federated::run_offchain_worker(5);
+			assert_eq!(pool.read().transactions.len(), 1);
+			assert_ok!(Federated::accept_cohort(authorized(), acceptance, signature));
+			pool.write().transactions.clear();
+			// Block 6: accepted, so the update is collected and reported.
+			offchain.write().expect_request(ready());
+			Federated::run_offchain_worker(6);
 			let transactions = pool.read().transactions.clone();
 			assert_eq!(transactions.len(), 1);
 			let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
@@ -1505,8 +1766,40 @@ mod offchain_worker {
 			assert!(call.authorize(TransactionSource::Local).unwrap().is_ok());
 			assert_ok!(Federated::submit_update(authorized(), report, signature));
 			// Nothing more to do for this node.
-			Federated::run_offchain_worker(5);
+			Federated::run_offchain_worker(7);
 			assert_eq!(pool.read().transactions.len(), 1);
+		});
+	}
+
+	/// A reorg that drops the acceptance block leaves the submitted report
+	/// invalid (`NotAccepted`): the node accepts again at once instead of
+	/// waiting to resubmit a report the pool refuses.
+	#[test]
+	fn a_cohort_whose_acceptance_a_reorg_dropped_is_accepted_again_at_once() {
+		with_offchain(|offchain, pool| {
+			let (sites, job) = round_open_with_agent();
+			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
+			Federated::run_offchain_worker(2);
+			assert_ok!(super::accept(job, 0, &sites[0]));
+			let collect =
+				|| collect_request(job, &sites[0].institution, trained(job, 3, params(4)));
+			let take_call = || {
+				let transactions = std::mem::take(&mut pool.write().transactions);
+				assert_eq!(transactions.len(), 1);
+				let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
+				let RuntimeCall::Federated(call) = extrinsic.function else { panic!("a call") };
+				call
+			};
+			offchain.write().expect_request(collect());
+			Federated::run_offchain_worker(3);
+			assert!(matches!(take_call(), Call::submit_update { .. }));
+			// The block with the acceptance is reorged out.
+			Cohorts::<Test>::mutate((job, 0, sites[0].institution), |cohort| {
+				cohort.as_mut().unwrap().status = CohortStatus::Offered;
+			});
+			offchain.write().expect_request(collect());
+			Federated::run_offchain_worker(4);
+			assert!(matches!(take_call(), Call::accept_cohort { .. }));
 		});
 	}
 
@@ -1516,6 +1809,7 @@ mod offchain_worker {
 			let (sites, job) = round_open_with_agent();
 			offchain.write().expect_request(dispatch_request(job, &sites[0].institution));
 			Federated::run_offchain_worker(2);
+			assert_ok!(super::accept(job, 0, &sites[0]));
 			let collect =
 				|| collect_request(job, &sites[0].institution, trained(job, 3, params(4)));
 			offchain.write().expect_request(collect());
@@ -1777,6 +2071,7 @@ mod offchain_worker {
 			let ours = &sites[0].institution;
 			offchain.write().expect_request(dispatch_request(job, ours));
 			Federated::run_offchain_worker(2);
+			assert_ok!(super::accept(job, 0, &sites[0]));
 			offchain
 				.write()
 				.expect_request(collect_request(job, ours, trained(job, 3, params(4))));
@@ -1838,9 +2133,12 @@ fn a_round_opens_one_batch_of_cohorts_a_block() {
 			Jobs::<Test>::get(job).unwrap().state,
 			JobState::Opening { round: 0, admitted: 1 }
 		);
-		// The first cohort is charged already; the round is not open.
-		assert_eq!(grant_of(&sites[0].twins[0]).reserved.epsilon, epsilon(1));
-		assert_eq!(grant_of(&sites[1].twins[0]).reserved, PrivacyBudget::default());
+		// The first cohort is offered already (nothing reserved); the round
+		// is not open.
+		let first = Cohorts::<Test>::get((job, 0, sites[0].institution)).unwrap();
+		assert_eq!(first.status, CohortStatus::Offered);
+		assert!(Cohorts::<Test>::get((job, 0, sites[1].institution)).is_none());
+		assert_eq!(grant_of(&sites[0].twins[0]).reserved, PrivacyBudget::default());
 		assert!(Rounds::<Test>::get(job, 0).is_none());
 		assert_noop!(
 			submit(report(job, 0, &sites[0], 3, &params(1)), &sites[0]),
@@ -1857,7 +2155,7 @@ fn a_round_opens_one_batch_of_cohorts_a_block() {
 }
 
 #[test]
-fn cancelling_while_a_round_opens_returns_the_cohorts_charged_so_far() {
+fn cancelling_while_a_round_opens_drops_the_cohorts_offered_so_far() {
 	run_test(|| {
 		CohortsPerStep::set(1);
 		let sites = three_sites();
@@ -2950,6 +3248,8 @@ mod secure_aggregation {
 			let masked_job = create(masked_spec(&sites, 1, 2));
 			let plain_job = create(spec(&sites, 1, 2));
 			run_to_block(2);
+			assert_ok!(accept(masked_job, 0, &sites[0]));
+			assert_ok!(accept(plain_job, 0, &sites[0]));
 			let plain = report(masked_job, 0, &sites[0], 3, &params(1));
 			assert_eq!(report_validity(plain.clone(), &sites[0]).unwrap_err(), bad_call());
 			assert_noop!(submit(plain, &sites[0]), Error::<Test>::WrongContribution);
@@ -2979,9 +3279,9 @@ mod secure_aggregation {
 			run_to_block(2);
 			let cohort = Cohorts::<Test>::get((job, 0, sites[2].institution)).unwrap();
 			assert_eq!(cohort.status, CohortStatus::NoAgreementKey);
-			// Its reservations are held until the round ends, then returned.
+			// Nothing of it is reserved, and its twins are not used.
 			for twin in &sites[2].twins {
-				assert_eq!(grant_of(twin).reserved, per_round());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 				assert_eq!(
 					Federated::twin_usage(job, 0, twin),
 					crate::TwinUsage::NotUsed { institution: sites[2].institution }
@@ -3150,13 +3450,14 @@ mod secure_aggregation {
 				Jobs::<Test>::get(job).unwrap().state,
 				JobState::Opening { round: 0, admitted: 2 }
 			);
-			// Site 1 loses its key after its cohort was admitted, before the round opens.
+			// Site 1 loses its key after its cohort was offered, before the round opens.
 			assert_ok!(Twins::remove_verification_method(
 				origin(&publisher(1)),
 				sites[1].institution,
 				BoundedVec::truncate_from(b"agree".to_vec())
 			));
-			assert!(grant_of(&sites[1].twins[0]).reserved.epsilon > FixedU64::from_u32(0));
+			let offered = Cohorts::<Test>::get((job, 0, sites[1].institution)).unwrap();
+			assert_eq!(offered.status, CohortStatus::Offered);
 			run_to_block(4);
 			assert_eq!(
 				Jobs::<Test>::get(job).unwrap().state,
@@ -3171,10 +3472,9 @@ mod secure_aggregation {
 					(sites[2].institution, sites[2].agreement_key())
 				]
 			);
-			// Its reservation made in the first step is held until the round
-			// ends, unused.
+			// Nothing of it was reserved.
 			for twin in &sites[1].twins {
-				assert_eq!(grant_of(twin).reserved, per_round());
+				assert_eq!(grant_of(twin).reserved, PrivacyBudget::default());
 			}
 			assert_eq!(
 				Cohorts::<Test>::get((job, 0, sites[1].institution)).unwrap().status,
@@ -3291,11 +3591,17 @@ mod masked_offchain_worker {
 			let (records, model) = &models[0];
 			let masked = masked_of(&sites[0], &all, *records, model, &[0; 4]);
 			let opening = opening_block(job, 0).0;
-			offchain.write().expect_request(get(
-				format!("{job}/0/{did}"),
-				(*records, opening, masked.clone()).encode(),
-			));
+			let ready =
+				|| get(format!("{job}/0/{did}"), (*records, opening, masked.clone()).encode());
+			offchain.write().expect_request(ready());
 			Federated::run_offchain_worker(3);
+			let call = take_call(pool);
+			let Call::accept_cohort { acceptance, signature } = call.clone() else {
+				panic!("an acceptance")
+			};
+			assert_ok!(Federated::accept_cohort(authorized(), acceptance, signature));
+			offchain.write().expect_request(ready());
+			Federated::run_offchain_worker(4);
 			let call = take_call(pool);
 			let Call::submit_update { report, signature } = call.clone() else {
 				panic!("a report")

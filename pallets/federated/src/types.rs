@@ -383,3 +383,36 @@ impl<MaxDatasets: Get<u32>> Reveal<MaxDatasets> {
 		)
 	}
 }
+
+/// An institution's acceptance of the cohort a round offers it: its node
+/// sends it once its agent has trained on the cohort and is ready to
+/// report; the chain then reserves the cohort's budgets.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Acceptance {
+	/// The job.
+	pub job: JobId,
+	/// The round.
+	pub round: u32,
+	/// The round record's `opening_block`: the cohort as offered on this fork.
+	pub opening_block: H256,
+	/// The accepting institution.
+	pub institution: DidId,
+}
+
+impl Acceptance {
+	/// The message the accepting node signs ([`accept_message`]).
+	pub fn message(&self, genesis: H256) -> Vec<u8> {
+		accept_message(genesis, self.job, self.round, self.opening_block, &self.institution)
+	}
+}

@@ -973,6 +973,10 @@ pub(crate) enum CallSpec {
 		parameters: u8,
 		signature: SigSpec,
 	},
+	AcceptCohort {
+		cohort: u8,
+		signature: SigSpec,
+	},
 	// pallet-balances, pallet-nfts
 	Transfer {
 		dest: u8,
@@ -1124,6 +1128,8 @@ pub(crate) fn call_spec() -> BoxedStrategy<CallSpec> {
 				parameters,
 				signature
 			}).boxed(),
+		2 => (any::<u8>(), sig_spec())
+			.prop_map(|(cohort, signature)| AcceptCohort { cohort, signature }).boxed(),
 	];
 	let others = prop_oneof![
 		3 => (0u8..7, 0u8..7, any::<bool>())
@@ -1715,6 +1721,22 @@ impl CallSpec {
 					Federated::submit_update { report: Box::new(report), signature }.into(),
 					Subject::Authorized,
 				)
+			},
+
+			Self::AcceptCohort { cohort, signature } => {
+				let (job, round, institution) =
+					pick_key(pallet_federated::Cohorts::<Runtime>::iter_keys().collect(), *cohort)
+						.unwrap_or((u64::MAX, 0, missing));
+				let opening_block = pallet_federated::Rounds::<Runtime>::get(job, round)
+					.map(|record| record.opening_block)
+					.unwrap_or_default();
+				let acceptance =
+					pallet_federated::Acceptance { job, round, opening_block, institution };
+				let message =
+					acceptance.message(pallet_federated::Pallet::<Runtime>::genesis_hash());
+				let signature =
+					signature.sign(&institution, Relationship::CapabilityInvocation, &message);
+				(Federated::accept_cohort { acceptance, signature }.into(), Subject::Authorized)
 			},
 
 			Self::Transfer { dest, amount, keep_alive } => {

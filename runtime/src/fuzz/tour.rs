@@ -242,6 +242,20 @@ fn report(
 	pallet_federated::Call::submit_update { report: Box::new(report), signature }.into()
 }
 
+/// `institution`'s acceptance of the cohort the current round of the
+/// latest job offers it, signed by its node key `key`.
+fn accept(institution: DidId, key: KeySpec) -> RuntimeCall {
+	let acceptance = pallet_federated::Acceptance {
+		job: latest_job(),
+		round: current_round(),
+		opening_block: opening_block(),
+		institution,
+	};
+	let message = acceptance.message(pallet_federated::Pallet::<Runtime>::genesis_hash());
+	let signature = key.sign(&message);
+	pallet_federated::Call::accept_cohort { acceptance, signature }.into()
+}
+
 /// The report of Bob's institution in the plain job, signed by its `node`
 /// key (Ferdie's sr25519 key).
 fn plain_report() -> RuntimeCall {
@@ -721,10 +735,12 @@ pub(crate) fn tour() -> Vec<TourStep> {
 		Call(Signed(Dave), || buy(dataset(), Purpose::Research)),
 		Call(Signed(Dave), || pallet_nfts::Call::burn { collection: collection(), item: 1 }.into()),
 		// Federated: Dave's job on the sample dataset; its first round opens,
-		// Bob's institution reports, the round releases an aggregate (an
-		// AggregatedModel commitment of Dave's model), Dave cancels.
+		// Bob's institution accepts its cohort and reports, the round
+		// releases an aggregate (an AggregatedModel commitment of Dave's
+		// model), Dave cancels.
 		Call(Signed(Dave), || job(false)),
 		Blocks(2),
+		Call(Authorized, || accept(institution(), KeySpec::Sr25519(5))),
 		Call(Authorized, plain_report),
 		Blocks(1),
 		Call(Signed(Dave), || Federated::cancel_job { job: latest_job() }.into()),
@@ -788,6 +804,8 @@ pub(crate) fn tour() -> Vec<TourStep> {
 		Call(Signed(Dave), || buy(ferdie_dataset(), Purpose::ModelTraining)),
 		Call(Signed(Dave), || job(true)),
 		Blocks(3),
+		Call(Authorized, || accept(masked_sites()[0].0, masked_sites()[0].1)),
+		Call(Authorized, || accept(masked_sites()[1].0, masked_sites()[1].1)),
 		Call(Authorized, || masked_report(0)),
 		Call(Authorized, || masked_report(1)),
 		Blocks(6),

@@ -221,13 +221,16 @@ fn access_denied_name(denied: AccessDenied) -> &'static str {
 	}
 }
 
-/// A cohort's status: `admitted`, `belowFloor`, or `accessDenied:` and
-/// why the dataset may not be used (such as `accessDenied:noLicence`).
+/// A cohort's status: `offered`, `admitted`, `belowFloor`,
+/// `noAgreementKey`, `lapsed`, or `accessDenied:` and why the dataset may
+/// not be used (such as `accessDenied:noLicence`).
 pub fn cohort_status_name(status: CohortStatus) -> String {
 	match status {
 		CohortStatus::Admitted => "admitted".into(),
 		CohortStatus::BelowFloor => "belowFloor".into(),
 		CohortStatus::NoAgreementKey => "noAgreementKey".into(),
+		CohortStatus::Offered => "offered".into(),
+		CohortStatus::Lapsed => "lapsed".into(),
 		CohortStatus::AccessDenied(denied) => {
 			format!("accessDenied:{}", access_denied_name(denied))
 		},
@@ -446,6 +449,10 @@ pub fn twin_usage_json(job: JobId, round: u32, twin: &DidId, usage: &TwinUsage) 
 		},
 		TwinUsage::NotInRound => {
 			put("status", json!("notInRound"));
+		},
+		TwinUsage::Offered { institution } => {
+			put("status", json!("offered"));
+			put("institution", json!(format_did(institution)));
 		},
 	}
 	Value::Object(fields)
@@ -806,6 +813,8 @@ mod tests {
 		assert_eq!(outcome_json(&RoundOutcome::Open), json!({ "status": "open" }));
 		assert_eq!(outcome_json(&RoundOutcome::NoQuorum), json!({ "status": "noQuorum" }));
 		assert_eq!(cohort_status_name(CohortStatus::BelowFloor), "belowFloor");
+		assert_eq!(cohort_status_name(CohortStatus::Offered), "offered");
+		assert_eq!(cohort_status_name(CohortStatus::Lapsed), "lapsed");
 	}
 
 	#[test]
@@ -848,6 +857,10 @@ mod tests {
 			}))
 		);
 		assert_eq!(usage(TwinUsage::NotInRound), with(json!({ "status": "notInRound" })));
+		assert_eq!(
+			usage(TwinUsage::Offered { institution }),
+			with(json!({ "status": "offered", "institution": format_did(&institution) }))
+		);
 	}
 
 	#[test]
