@@ -827,6 +827,15 @@ async fn ten_dp_rounds_on_breast_cancer_give_the_same_model_with_and_without_sec
 		let last = rpc(&run.node, "federated_twinUsage", json!([job, ROUNDS - 1, daves_twin]));
 		assert_ne!(last["status"], "used", "{last}");
 		assert!((spent(run, &bobs_twin) - f64::from(ROUNDS) * epsilon).abs() < 1e-6);
+		// The job's own spend record of the twin, which no other job's
+		// spends under the same grant can push out.
+		let spends = rpc(&run.node, "consent_jobSpendsOf", json!([bobs_twin]));
+		let spends = spends["spends"].as_array().unwrap();
+		assert_eq!(spends.len(), 1, "{spends:?}");
+		assert_eq!(spends[0]["job"], job, "{spends:?}");
+		assert_eq!(spends[0]["rounds"], ROUNDS, "{spends:?}");
+		let by_job: f64 = spends[0]["spent"]["epsilon"].as_str().unwrap().parse().unwrap();
+		assert!((by_job - f64::from(ROUNDS) * epsilon).abs() < 1e-6, "{spends:?}");
 		assert!(
 			(spent(run, &daves_twin) - KILL_AT_ROUND as f64 * epsilon).abs() < 1e-6,
 			"{}",

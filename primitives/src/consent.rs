@@ -342,6 +342,24 @@ pub enum Settlement {
 	Release,
 }
 
+/// What one job spent under one grant of a twin, over all its rounds: a
+/// record only that job's spends write, so no other spender can push it out
+/// (a grant's spend trail keeps the latest spends under the grant, whoever
+/// made them).
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct JobSpend<BlockNumber> {
+	/// The budget the job's rounds spent, in all.
+	pub spent: PrivacyBudget,
+	/// How many of its rounds spent it.
+	pub rounds: u32,
+	/// The block of its first spend.
+	pub first: BlockNumber,
+	/// The block of its latest spend.
+	pub last: BlockNumber,
+}
+
 /// What happened to a twin's data, as its audit trails record it: decisions
 /// in the twin's decision trail (written only by the patient's side and by
 /// prunes), budget spends in each grant's spend trail (written only by
@@ -586,6 +604,11 @@ pub trait ConsentLedger<AccountId> {
 		start_after: Option<(DidId, GrantId)>,
 		limit: u32,
 	) -> Vec<(DidId, GrantId)>;
+
+	/// The most bytes a job's spend record of one twin stores (key and
+	/// value), which a job's deposit pays for: each twin a round may spend
+	/// on adds at most one.
+	fn job_spend_bytes() -> u32;
 
 	/// The most [`Self::check`] of `twins` twins, one check each, may weigh.
 	fn check_weight(twins: u32) -> Weight;

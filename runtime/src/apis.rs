@@ -18,7 +18,7 @@ use sp_version::RuntimeVersion;
 
 use twinnet_primitives::{
 	commitments::{CommitmentId, CommitmentView, JobId},
-	consent::{AuditRecord, GrantId, GrantView, Grantee},
+	consent::{AuditRecord, GrantId, GrantView, Grantee, JobSpend},
 	datasets::{DatasetView, Exclusion, LicenceId, LicenceView},
 	did::{Controller, DidId, DidResolution},
 };
@@ -237,6 +237,14 @@ impl_runtime_apis! {
 		) -> Vec<(DidId, GrantView<AccountId, BlockNumber>)> {
 			let limit = limit.min(pallet_consent_runtime_api::MAX_PAGE);
 			Consent::grant_views_held_by(&grantee, start_after, limit)
+		}
+
+		fn job_spends(
+			twin: DidId,
+			start_after: Option<(GrantId, JobId)>,
+			limit: u32,
+		) -> Vec<(GrantId, JobId, JobSpend<BlockNumber>)> {
+			Consent::job_spends(&twin, start_after, limit.min(pallet_consent_runtime_api::MAX_PAGE))
 		}
 	}
 

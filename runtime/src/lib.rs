@@ -96,9 +96,9 @@ macro_rules! declare_version {
 // higher, which the runtime upgrade test installs (`scripts/upgrade-wasm`
 // builds it with the `spec-version-bump` feature; no chain runs it).
 #[cfg(not(feature = "spec-version-bump"))]
-declare_version!(106);
-#[cfg(feature = "spec-version-bump")]
 declare_version!(107);
+#[cfg(feature = "spec-version-bump")]
+declare_version!(108);
 
 /// The average block time: Aura produces one block per slot of this length.
 pub const MILLISECS_PER_BLOCK: u64 = 6000;

@@ -76,7 +76,12 @@
 //! grant write it, so a grantee spending in many tiny rounds pushes out only
 //! its own older spends, never another grantee's. The grant's `spent` and
 //! `uses` are the never-erased totals. Uses are counted on the grant only.
-//! So no grantee can push another's records out of a trail.
+//! So no grantee can push another's records out of a trail. Many jobs may
+//! spend under one grant (an institution's, say, whose jobs come from many
+//! researchers): each job's total under the grant is a record of its own
+//! ([`JobSpends`]: spent, rounds, first and last block), which only that
+//! job's spends write, paid for by the job's deposit and kept after the
+//! grant is pruned ([`Pallet::job_spends`], RPC `consent_jobSpendsOf`).
 //!
 //! A prune deletes the grant's spend trail with the grant, so a twin's
 //! trails stay bounded by [`Config::MaxGrantsPerTwin`] ×
@@ -119,12 +124,12 @@ pub mod types;
 pub mod weights;
 
 use frame_support::traits::fungible;
-use twinnet_primitives::commitments::JobRounds;
+use twinnet_primitives::commitments::{JobId, JobRounds};
 use twinnet_primitives::{
 	consent::{
 		Access, AuditEvent, AuditRecord, Authority, Binding, ConsentDenied, ConsentLedger, GrantId,
-		GrantView, Grantee, JobRound, OnGrantRevoked, PrivacyBudget, Purpose, Purposes, Scope,
-		Settlement,
+		GrantView, Grantee, JobRound, JobSpend, OnGrantRevoked, PrivacyBudget, Purpose, Purposes,
+		Scope, Settlement,
 	},
 	did::{DidId, SubjectKind},
 	traits::{DidDependents, DidRegistry, DidRole},
@@ -327,6 +332,23 @@ pub mod pallet {
 		DidId,
 		BoundedVec<AuditRecordOf<T>, T::MaxAuditRecords>,
 		ValueQuery,
+	>;
+
+	/// What each job spent under each grant of a twin, by twin, grant and
+	/// job: totals over the job's rounds, written only by that job's spends,
+	/// so no other spender pushes them out (a grant's spend trail keeps
+	/// only its latest spends, whoever made them). Paid for by the job's
+	/// deposit ([`ConsentLedger::job_spend_bytes`]) and kept, as the job's
+	/// own records are, after the grant is pruned.
+	#[pallet::storage]
+	pub type JobSpends<T: Config> = StorageNMap<
+		_,
+		(
+			NMapKey<Twox64Concat, DidId>,
+			NMapKey<Twox64Concat, GrantId>,
+			NMapKey<Twox64Concat, JobId>,
+		),
+		JobSpendOf<T>,
 	>;
 
 	/// Each grant's spend trail, by twin and grant: the latest
@@ -1064,6 +1086,40 @@ pub mod pallet {
 			});
 		}
 
+		/// Adds a spend of `amount` by `job` to its total under `grant`.
+		fn add_job_spend(twin: &DidId, grant: GrantId, job: JobId, amount: PrivacyBudget) {
+			let block = frame_system::Pallet::<T>::block_number();
+			JobSpends::<T>::mutate((twin, grant, job), |total| match total {
+				Some(total) => {
+					total.spent = total.spent.checked_add(&amount).unwrap_or(total.spent);
+					total.rounds.saturating_inc();
+					total.last = block;
+				},
+				None => {
+					*total = Some(JobSpend { spent: amount, rounds: 1, first: block, last: block })
+				},
+			});
+		}
+
+		/// What each job spent under each grant of `twin`, by grant and job,
+		/// after `start_after`, at most `limit` of them: for the runtime API.
+		pub fn job_spends(
+			twin: &DidId,
+			start_after: Option<(GrantId, JobId)>,
+			limit: u32,
+		) -> alloc::vec::Vec<(GrantId, JobId, JobSpendOf<T>)> {
+			let page = match start_after {
+				Some((grant, job)) => JobSpends::<T>::iter_prefix_from(
+					(twin,),
+					JobSpends::<T>::hashed_key_for((twin, grant, job)),
+				),
+				None => JobSpends::<T>::iter_prefix((twin,)),
+			};
+			page.take(limit as usize)
+				.map(|((grant, job), spend)| (grant, job, spend))
+				.collect()
+		}
+
 		/// `event` as of this block.
 		fn record(event: AuditEvent<T::AccountId>) -> AuditRecordOf<T> {
 			AuditRecord { block: frame_system::Pallet::<T>::block_number(), event }
@@ -1154,6 +1210,7 @@ pub mod pallet {
 					// with a reservation is never pruned, see `do_try_state`).
 					if settled {
 						Self::audit_spend(twin, grant, amount, Some(round));
+						Self::add_job_spend(twin, grant, round.job, amount);
 					}
 					Self::deposit_event(Event::BudgetSpent {
 						twin: *twin,
@@ -1264,6 +1321,20 @@ pub mod pallet {
 					recorded = recorded.checked_add(&spend.amount).ok_or("spends overflow")?;
 				}
 				ensure!(recorded.fits_within(&grant.spent), "a spend trail exceeds what was spent");
+			}
+
+			for ((twin, grant, _), spend) in JobSpends::<T>::iter() {
+				ensure!(
+					spend.rounds > 0 && spend.first <= spend.last && spend.last <= now,
+					"a job's spend record counts no round or is out of block order"
+				);
+				// A live grant has spent at least what each job spent under it.
+				if let Some(record) = Grants::<T>::get(twin, grant) {
+					ensure!(
+						spend.spent.fits_within(&record.spent),
+						"a job spent more under a grant than the grant spent"
+					);
+				}
 			}
 
 			let mut grant_deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
@@ -1434,6 +1505,15 @@ impl<T: Config> ConsentLedger<T::AccountId> for Pallet<T> {
 		page.take(limit as usize).collect()
 	}
 
+	fn job_spend_bytes() -> u32 {
+		use codec::MaxEncodedLen;
+		// The storage prefix, then 8 bytes of hash before each key part.
+		let key = [DidId::max_encoded_len(), GrantId::max_encoded_len(), JobId::max_encoded_len()]
+			.into_iter()
+			.fold(32usize, |key, part| key.saturating_add(8).saturating_add(part));
+		u32::try_from(key.saturating_add(JobSpendOf::<T>::max_encoded_len())).unwrap_or(u32::MAX)
+	}
+
 	/// Bounded by [`Self::reserve_weight`]: a check is the search a
 	/// reservation makes (the same worst case of grants visited), without
 	/// its writes.
@@ -1445,8 +1525,13 @@ impl<T: Config> ConsentLedger<T::AccountId> for Pallet<T> {
 		T::WeightInfo::reserve(twins)
 	}
 
+	/// The benchmark's, and for each twin its job's spend record read and
+	/// written (added since the benchmark last ran).
 	fn settle_weight(twins: u32) -> frame_support::weights::Weight {
-		T::WeightInfo::settle(twins)
+		T::WeightInfo::settle(twins).saturating_add(
+			<T::DbWeight as frame_support::traits::Get<_>>::get()
+				.reads_writes(twins.into(), twins.into()),
+		)
 	}
 
 	fn grants_held_by_weight(limit: u32) -> frame_support::weights::Weight {

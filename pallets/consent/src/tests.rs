@@ -1360,6 +1360,70 @@ fn a_grantee_cannot_push_another_grantee_s_spends_out_of_the_trail() {
 	});
 }
 
+/// Issue 26, hole 9: researchers spend under one institution's grant, and a
+/// grant's spend trail keeps only its latest spends, so one researcher's
+/// many tiny rounds pushed the others' spends out of it. Each job's total
+/// under the grant is now its own record, which only its spends write.
+#[test]
+fn another_job_s_tiny_rounds_cannot_push_a_job_s_spends_out_of_the_record() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, compute_terms(1000));
+		let research = access(Scope::Compute, Purpose::Research, None);
+		System::set_block_number(2);
+		assert_eq!(spend_as(twin, &research, budget(100)).map(|(grant, _)| grant), Ok(id));
+		System::set_block_number(3);
+		assert_eq!(spend_as(twin, &research, budget(50)).map(|(grant, _)| grant), Ok(id));
+		// Another job, under the same grant, in many tiny rounds.
+		const FLOODER: u64 = 9;
+		for round in 0..MAX_AUDIT + 5 {
+			System::set_block_number(4 + u64::from(round));
+			let tiny = Access {
+				computation: Some(Computation {
+					round: JobRound { job: FLOODER, round },
+					model: None,
+					code_hash: code(),
+				}),
+				..research.clone()
+			};
+			assert_ok!(spend_as(twin, &tiny, budget(1)));
+		}
+		let trail = SpendTrail::<Test>::get(twin, id);
+		assert!(trail.iter().all(|spend| spend.job.is_some_and(|r| r.job == FLOODER)));
+		let job = JobSpends::<Test>::get((twin, id, JOB)).expect("the job's record");
+		assert_eq!(job, JobSpend { spent: budget(150), rounds: 2, first: 2, last: 3 });
+		let flooder = JobSpends::<Test>::get((twin, id, FLOODER)).expect("the flooder's record");
+		assert_eq!(flooder.rounds, MAX_AUDIT + 5);
+		assert_eq!(flooder.spent, budget(u64::from(MAX_AUDIT) + 5));
+		// Paged by grant and job, and kept once the grant is pruned.
+		let all = Consent::job_spends(&twin, None, 10);
+		assert_eq!(all.len(), 2);
+		assert_eq!(Consent::job_spends(&twin, None, 1), all[..1].to_vec());
+		let (grant, job, _) = all[0].clone();
+		assert_eq!(Consent::job_spends(&twin, Some((grant, job)), 10), all[1..].to_vec());
+		assert_ok!(Consent::revoke(origin(&patient()), twin, id));
+		assert_ok!(Consent::prune_grant(origin(&stranger()), twin, id));
+		assert_eq!(Consent::job_spends(&twin, None, 10), all);
+	});
+}
+
+/// A release spends nothing: it writes no job spend record.
+#[test]
+fn a_released_reservation_leaves_no_job_spend_record() {
+	run_test(|| {
+		let twin = patient_twin();
+		let id = grant(twin, compute_terms(1000));
+		let access = Access {
+			computation: Some(computation(0)),
+			..access(Scope::Compute, Purpose::Research, None)
+		};
+		assert_eq!(Consent::reserve(&[twin], &access, budget(10)), vec![Ok(id)]);
+		let round = JobRound { job: JOB, round: 0 };
+		assert_eq!(Consent::settle(round, &[twin], Settlement::Release), vec![Some(id)]);
+		assert!(JobSpends::<Test>::get((twin, id, JOB)).is_none());
+	});
+}
+
 /// Before the fix every `record_use` appended to the one audit trail, so a
 /// grantee could push the patient's grants and revocations out of it for the
 /// price of fees.

@@ -213,6 +213,10 @@ pub struct SpendRecord<BlockNumber> {
 /// A spend record in a runtime's configuration.
 pub type SpendRecordOf<T> = SpendRecord<frame_system::pallet_prelude::BlockNumberFor<T>>;
 
+/// A job's spend record in a runtime's configuration.
+pub type JobSpendOf<T> =
+	twinnet_primitives::consent::JobSpend<frame_system::pallet_prelude::BlockNumberFor<T>>;
+
 impl<BlockNumber> SpendRecord<BlockNumber> {
 	/// The spend as an audit record of `grant`, held by `grantee`.
 	pub fn audit_record<AccountId>(

@@ -1464,6 +1464,11 @@ pub mod pallet {
 				}
 				bytes.saturating_accrue(cohort.encoded_size());
 			}
+			// Each offered twin's consent keeps what the job spent on it
+			// under its grant (at most one record per twin and grant).
+			let spend_records = (record.admitted_twins as usize)
+				.saturating_mul(T::Consent::job_spend_bytes() as usize);
+			bytes.saturating_accrue(spend_records);
 			if job.spec.masking.is_some() {
 				record.masking = Some(MaskedRoundOf::<T> {
 					agreement_keys: keys,

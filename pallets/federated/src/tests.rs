@@ -1169,6 +1169,35 @@ fn a_round_closes_without_touching_budgets_it_only_offered() {
 	});
 }
 
+/// Each twin's consent keeps what the job spent on it under its grant (the
+/// record no other job's spends can push out), and the round's deposit
+/// pays for those records.
+#[test]
+fn a_closed_round_records_what_the_job_spent_on_each_twin_and_its_deposit_pays_for_it() {
+	use twinnet_primitives::consent::ConsentLedger;
+	run_test(|| {
+		let sites = three_sites();
+		let job = create(spec(&sites, 2, 2));
+		let posted = Jobs::<Test>::get(job).unwrap().deposit;
+		run_to_block(2);
+		let opened = Jobs::<Test>::get(job).unwrap().deposit;
+		let records = 8 * u64::from(<Consent as ConsentLedger<_>>::job_spend_bytes());
+		assert!(opened - posted > records, "{} paid for {records} bytes", opened - posted);
+		report_all(job, 0, &[&sites[0], &sites[1]], 5);
+		run_to_block(8);
+		let twin = sites[0].twins[0];
+		let grant = grant_of(&twin).id;
+		let spends = Consent::job_spends(&twin, None, 10);
+		assert_eq!(spends.len(), 1);
+		let (spent_under, spent_by, record) = spends[0].clone();
+		assert_eq!((spent_under, spent_by), (grant, job));
+		assert_eq!(record.spent, per_round());
+		assert_eq!(record.rounds, 1);
+		// A straggler's twin spent nothing: no record.
+		assert!(Consent::job_spends(&sites[2].twins[0], None, 10).is_empty());
+	});
+}
+
 // ---- cancel_job ----------------------------------------------------------------
 
 #[test]

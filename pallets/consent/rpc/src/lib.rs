@@ -13,6 +13,12 @@
 //!   grants a grantee holds (an SS58 account, an institution's `did:twin`
 //!   DID, or `job:<id>`), each with its twin; `startAfter` is the last
 //!   `[twin, grant]` of the previous page.
+//! - `consent_jobSpendsOf(twin, startAfter?, limit?, at?)`: a page of what
+//!   each job spent under each grant of a twin (`grant`, `job`, `spent`,
+//!   `rounds`, `firstBlock`, `lastBlock`), records no other spender can push
+//!   out and that outlive the grant; `startAfter` is the last `[grant, job]`
+//!   of the previous page. Runtimes before ConsentApi v4 keep none: the
+//!   method then fails with code 4001.
 
 use std::{marker::PhantomData, sync::Arc};
 
@@ -23,14 +29,15 @@ use jsonrpsee::{
 	types::{error::ErrorObject, ErrorObjectOwned},
 };
 use serde_json::{json, Value};
-use sp_api::ProvideRuntimeApi;
+use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::crypto::Ss58Codec;
 use sp_runtime::traits::Block as BlockT;
 use twinnet_primitives::{
+	commitments::JobId,
 	consent::{
 		AuditEvent, AuditRecord, Authority, Binding, GrantId, GrantStatus, GrantView, Grantee,
-		PrivacyBudget, Purpose, Scope,
+		JobSpend, PrivacyBudget, Purpose, Scope,
 	},
 	did::{format_did, parse_did, parse_ss58, DidId, MAX_DID_LENGTH},
 	format_fixed,
@@ -57,6 +64,16 @@ pub trait ConsentApi<BlockHash> {
 	/// The audit trail and remaining budgets of a twin.
 	#[method(name = "consent_usageOf")]
 	fn usage_of(&self, twin: String, at: Option<BlockHash>) -> RpcResult<Value>;
+
+	/// A page of what each job spent under each grant of a twin.
+	#[method(name = "consent_jobSpendsOf")]
+	fn job_spends_of(
+		&self,
+		twin: String,
+		start_after: Option<(GrantId, JobId)>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Value>;
 
 	/// A page of the grants a grantee holds.
 	#[method(name = "consent_grantsHeldBy")]
@@ -279,6 +296,26 @@ where
 	}
 }
 
+/// The error code of a method the runtime at the block asked for cannot
+/// answer (its consent API is older than the method).
+pub const UNSUPPORTED_AT_BLOCK: i32 = 4001;
+
+/// A job's spend record of a twin, as `consent_jobSpendsOf` lists it.
+pub fn job_spend_json<BlockNumber: serde::Serialize>(
+	grant: GrantId,
+	job: JobId,
+	spend: &JobSpend<BlockNumber>,
+) -> Value {
+	json!({
+		"grant": grant,
+		"job": job,
+		"spent": budget_json(&spend.spent),
+		"rounds": spend.rounds,
+		"firstBlock": spend.first,
+		"lastBlock": spend.last,
+	})
+}
+
 fn parse_twin(twin: &str) -> Result<DidId, ErrorObjectOwned> {
 	parse_did(twin).map_err(|_| invalid_param("twin must be a did:twin DID", twin))
 }
@@ -321,6 +358,41 @@ where
 		Ok(json!({ "trail": trail.iter().map(audit_json).collect::<Vec<_>>(), "budgets": budgets }))
 	}
 
+	fn job_spends_of(
+		&self,
+		twin: String,
+		start_after: Option<(GrantId, JobId)>,
+		limit: Option<u32>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Value> {
+		let twin = parse_twin(&twin)?;
+		let limit = limit.unwrap_or(pallet_consent_runtime_api::MAX_PAGE);
+		if limit == 0 || limit > pallet_consent_runtime_api::MAX_PAGE {
+			return Err(invalid_param("limit must be from 1 to 100", &limit.to_string()));
+		}
+		let at = self.at(at);
+		let api = self.client.runtime_api();
+		let version = api
+			.api_version::<dyn ConsentRuntimeApi<Block, AccountId, BlockNumber>>(at)
+			.map_err(internal_error)?;
+		if version.unwrap_or(0) < 4 {
+			return Err(ErrorObject::owned(
+				UNSUPPORTED_AT_BLOCK,
+				"the runtime at this block keeps no job spend records (ConsentApi v4)",
+				None::<()>,
+			));
+		}
+		let page = api.job_spends(at, twin, start_after, limit).map_err(internal_error)?;
+		let next = (page.len() as u32 == limit)
+			.then(|| page.last().map(|(grant, job, _)| json!([grant, job])))
+			.flatten();
+		let spends: Vec<Value> = page
+			.iter()
+			.map(|(grant, job, spend)| job_spend_json(*grant, *job, spend))
+			.collect();
+		Ok(json!({ "twin": format_did(&twin), "spends": spends, "next": next }))
+	}
+
 	fn grants_held_by(
 		&self,
 		grantee: String,
@@ -349,6 +421,30 @@ where
 mod tests {
 	use super::*;
 	use sp_runtime::{AccountId32, FixedU64, Perquintill};
+
+	#[test]
+	fn a_job_s_spends_render_with_their_totals_and_blocks() {
+		let spend = JobSpend {
+			spent: PrivacyBudget {
+				epsilon: FixedU64::from_rational(3, 2),
+				delta: Perquintill::from_parts(2_000_000_000_000),
+			},
+			rounds: 6,
+			first: 10u32,
+			last: 40u32,
+		};
+		assert_eq!(
+			job_spend_json(2, 7, &spend),
+			json!({
+				"grant": 2,
+				"job": 7,
+				"spent": { "epsilon": "1.5", "delta": "0.000002" },
+				"rounds": 6,
+				"firstBlock": 10,
+				"lastBlock": 40,
+			})
+		);
+	}
 
 	#[test]
 	fn budgets_are_exact_decimals() {

@@ -7,7 +7,8 @@ extern crate alloc;
 use alloc::vec::Vec;
 use codec::Codec;
 use twinnet_primitives::{
-	consent::{AuditRecord, GrantId, GrantView, Grantee},
+	commitments::JobId,
+	consent::{AuditRecord, GrantId, GrantView, Grantee, JobSpend},
 	did::DidId,
 };
 
@@ -22,7 +23,8 @@ sp_api::decl_runtime_apis! {
 	/// decisions name the requester, grantee, scope and purposes, and prunes
 	/// the grant's totals (new `AuditEvent` variants; records from version 2
 	/// decode as the `Legacy…` ones, so a version-3 client reads both).
-	#[api_version(3)]
+	/// Version 4: what each job spent under each grant (`job_spends`).
+	#[api_version(4)]
 	pub trait ConsentApi<AccountId, BlockNumber>
 	where
 		AccountId: Codec,
@@ -43,5 +45,16 @@ sp_api::decl_runtime_apis! {
 			start_after: Option<(DidId, GrantId)>,
 			limit: u32,
 		) -> Vec<(DidId, GrantView<AccountId, BlockNumber>)>;
+
+		/// Up to `limit` (at most [`MAX_PAGE`]) of what each job spent under
+		/// each grant of `twin`, as (grant, job, totals), in storage order
+		/// after `start_after`: records no other spender can push out, kept
+		/// after the grant is pruned.
+		#[api_version(4)]
+		fn job_spends(
+			twin: DidId,
+			start_after: Option<(GrantId, JobId)>,
+			limit: u32,
+		) -> Vec<(GrantId, JobId, JobSpend<BlockNumber>)>;
 	}
 }
