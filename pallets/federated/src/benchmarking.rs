@@ -114,7 +114,7 @@ fn opened<T: Config>() -> Result<JobOf<T>, BenchmarkError> {
 		if let Some(cohort) = offered {
 			let institution = participant.institution;
 			let acceptance = Acceptance { job: 0, round: 0, opening_block, institution };
-			Federated::<T>::accept(&acceptance, cohort);
+			Federated::<T>::accept(&acceptance, &job, cohort);
 		}
 	}
 	Jobs::<T>::get(0).ok_or(BenchmarkError::Stop("no job"))

@@ -765,9 +765,9 @@ pub mod pallet {
 			signature: DidSignature,
 		) -> DispatchResultWithPostInfo {
 			frame_system::ensure_authorized(origin)?;
-			let (_, cohort) = Self::check_acceptance(&acceptance, &signature)?;
+			let (_, job, cohort) = Self::check_acceptance(&acceptance, &signature)?;
 			let twins = cohort.admitted.len() as u32;
-			let lapsed = !Self::accept(&acceptance, cohort);
+			let lapsed = !Self::accept(&acceptance, &job, cohort);
 			Ok(Some(Self::accept_weight(twins, lapsed)).into())
 		}
 
@@ -823,7 +823,7 @@ pub mod pallet {
 			acceptance: &Acceptance,
 			signature: &DidSignature,
 		) -> TransactionValidityWithRefund {
-			let (deadline, _) =
+			let (deadline, ..) =
 				Self::check_acceptance(acceptance, signature).map_err(Self::invalid)?;
 			Self::validity(
 				"twinnet-federated-accept",
@@ -835,11 +835,11 @@ pub mod pallet {
 		/// Checks an acceptance against the open round: the round is open on
 		/// this fork and offers the institution a cohort, and a
 		/// `capabilityInvocation` key of the institution signed it. Returns
-		/// the round's deadline and the cohort.
+		/// the round's deadline, the job and the cohort.
 		fn check_acceptance(
 			acceptance: &Acceptance,
 			signature: &DidSignature,
-		) -> Result<(BlockNumberFor<T>, CohortOf<T>), Error<T>> {
+		) -> Result<(BlockNumberFor<T>, JobOf<T>, CohortOf<T>), Error<T>> {
 			let job = Jobs::<T>::get(acceptance.job).ok_or(Error::<T>::JobNotFound)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			let deadline = match job.state {
@@ -872,7 +872,7 @@ pub mod pallet {
 				),
 				Error::<T>::BadSignature
 			);
-			Ok((deadline, cohort))
+			Ok((deadline, job, cohort))
 		}
 
 		/// Reserves the round's budget on every twin of an accepted cohort,
@@ -880,15 +880,18 @@ pub mod pallet {
 		/// one twin can no longer pay lapses (nothing reserved, the refused
 		/// twins excluded with why) and its institution does not report.
 		/// Returns whether the cohort was admitted.
-		pub(crate) fn accept(acceptance: &Acceptance, mut cohort: CohortOf<T>) -> bool {
+		pub(crate) fn accept(
+			acceptance: &Acceptance,
+			job: &JobOf<T>,
+			mut cohort: CohortOf<T>,
+		) -> bool {
 			let Acceptance { job: job_id, round, institution, .. } = *acceptance;
-			let Some(job) = Jobs::<T>::get(job_id) else { return false };
 			let Some(participant) = job.participants.iter().find(|p| p.institution == institution)
 			else {
 				return false;
 			};
 			let job_round = JobRound { job: job_id, round };
-			let consent = Self::compute_access(&job, job_round, participant);
+			let consent = Self::compute_access(job, job_round, participant);
 			let outcomes = T::Consent::reserve(&cohort.admitted, &consent, job.spec.per_round);
 			let mut reserved = Vec::new();
 			let mut refused = Vec::new();
@@ -2053,13 +2056,13 @@ pub mod pallet {
 			Self::accept_weight(T::MaxCohort::get(), true)
 		}
 
-		/// What accepting a cohort of `twins` weighs: its checks, the job
-		/// read again, each twin's reservation (and, if it `lapsed`, their
-		/// release), and the cohort written.
+		/// What accepting a cohort of `twins` weighs: its checks, each
+		/// twin's reservation (and, if it `lapsed`, their release), and the
+		/// cohort written.
 		fn accept_weight(twins: u32, lapsed: bool) -> Weight {
 			let weight = Self::authorize_accept_weight()
 				.saturating_add(T::Consent::reserve_weight(twins))
-				.saturating_add(T::DbWeight::get().reads_writes(1, 1));
+				.saturating_add(T::DbWeight::get().writes(1));
 			if lapsed {
 				weight.saturating_add(T::Consent::settle_weight(twins))
 			} else {

@@ -1715,6 +1715,17 @@ mod offchain_worker {
 		}
 	}
 
+	/// The only transaction in the pool, as a call of this pallet; the pool emptied.
+	pub(super) fn take_call(
+		pool: &std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::PoolState>>,
+	) -> Call<Test> {
+		let transactions = std::mem::take(&mut pool.write().transactions);
+		assert_eq!(transactions.len(), 1);
+		let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
+		let RuntimeCall::Federated(call) = extrinsic.function else { panic!("a federated call") };
+		call
+	}
+
 	/// A GET of `path` under the agent's rounds, answered with `response`.
 	pub(super) fn get(path: String, response: Vec<u8>) -> PendingRequest {
 		PendingRequest {
@@ -1812,23 +1823,16 @@ mod offchain_worker {
 			assert_ok!(super::accept(job, 0, &sites[0]));
 			let collect =
 				|| collect_request(job, &sites[0].institution, trained(job, 3, params(4)));
-			let take_call = || {
-				let transactions = std::mem::take(&mut pool.write().transactions);
-				assert_eq!(transactions.len(), 1);
-				let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
-				let RuntimeCall::Federated(call) = extrinsic.function else { panic!("a call") };
-				call
-			};
 			offchain.write().expect_request(collect());
 			Federated::run_offchain_worker(3);
-			assert!(matches!(take_call(), Call::submit_update { .. }));
+			assert!(matches!(take_call(&pool), Call::submit_update { .. }));
 			// The block with the acceptance is reorged out.
 			Cohorts::<Test>::mutate((job, 0, sites[0].institution), |cohort| {
 				cohort.as_mut().unwrap().status = CohortStatus::Offered;
 			});
 			offchain.write().expect_request(collect());
 			Federated::run_offchain_worker(4);
-			assert!(matches!(take_call(), Call::accept_cohort { .. }));
+			assert!(matches!(take_call(&pool), Call::accept_cohort { .. }));
 		});
 	}
 
@@ -3586,22 +3590,11 @@ mod secure_aggregation {
 
 mod masked_offchain_worker {
 	use super::offchain_worker::{
-		answered, dispatch_request, get, set_agent, with_offchain, AGENT,
+		answered, dispatch_request, get, set_agent, take_call, with_offchain, AGENT,
 	};
 	use super::secure_aggregation::{average, first_models, masked_of, submit_reveal};
 	use super::*;
 	use codec::{Decode, Encode};
-
-	/// The only transaction in the pool, as a call of this pallet; the pool emptied.
-	fn take_call(
-		pool: &std::sync::Arc<parking_lot::RwLock<sp_core::offchain::testing::PoolState>>,
-	) -> Call<Test> {
-		let transactions = std::mem::take(&mut pool.write().transactions);
-		assert_eq!(transactions.len(), 1);
-		let extrinsic = Extrinsic::decode(&mut transactions[0].as_slice()).unwrap();
-		let RuntimeCall::Federated(call) = extrinsic.function else { panic!("a federated call") };
-		call
-	}
 
 	#[test]
 	fn a_node_reports_a_masked_update_and_reveals_its_seeds_in_recovery() {
