@@ -1825,14 +1825,14 @@ mod offchain_worker {
 				|| collect_request(job, &sites[0].institution, trained(job, 3, params(4)));
 			offchain.write().expect_request(collect());
 			Federated::run_offchain_worker(3);
-			assert!(matches!(take_call(&pool), Call::submit_update { .. }));
+			assert!(matches!(take_call(pool), Call::submit_update { .. }));
 			// The block with the acceptance is reorged out.
 			Cohorts::<Test>::mutate((job, 0, sites[0].institution), |cohort| {
 				cohort.as_mut().unwrap().status = CohortStatus::Offered;
 			});
 			offchain.write().expect_request(collect());
 			Federated::run_offchain_worker(4);
-			assert!(matches!(take_call(&pool), Call::accept_cohort { .. }));
+			assert!(matches!(take_call(pool), Call::accept_cohort { .. }));
 		});
 	}
 
@@ -3594,7 +3594,7 @@ mod masked_offchain_worker {
 	};
 	use super::secure_aggregation::{average, first_models, masked_of, submit_reveal};
 	use super::*;
-	use codec::{Decode, Encode};
+	use codec::Encode;
 
 	#[test]
 	fn a_node_reports_a_masked_update_and_reveals_its_seeds_in_recovery() {
