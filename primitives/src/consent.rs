@@ -50,6 +50,24 @@ pub enum Scope {
 	Compute,
 }
 
+impl Scope {
+	/// Both scopes.
+	pub const ALL: [Scope; 2] = [Scope::View, Scope::Compute];
+
+	/// The scope's name in RPC answers and on the command line (`view`).
+	pub const fn name(self) -> &'static str {
+		match self {
+			Scope::View => "view",
+			Scope::Compute => "compute",
+		}
+	}
+
+	/// The scope [`Scope::name`] names `name`.
+	pub fn from_name(name: &str) -> Option<Self> {
+		Self::ALL.into_iter().find(|scope| scope.name() == name)
+	}
+}
+
 /// Why data is used (a bounded set of codes, after common research-ethics
 /// and data-protection categories).
 #[derive(
@@ -98,6 +116,25 @@ impl Purpose {
 		Purpose::Education,
 		Purpose::Commercial,
 	];
+
+	/// The purpose's name in RPC answers and on the command line
+	/// (`modelTraining`).
+	pub const fn name(self) -> &'static str {
+		match self {
+			Purpose::ClinicalCare => "clinicalCare",
+			Purpose::Research => "research",
+			Purpose::ModelTraining => "modelTraining",
+			Purpose::QualityImprovement => "qualityImprovement",
+			Purpose::PublicHealth => "publicHealth",
+			Purpose::Education => "education",
+			Purpose::Commercial => "commercial",
+		}
+	}
+
+	/// The purpose [`Purpose::name`] names `name`.
+	pub fn from_name(name: &str) -> Option<Self> {
+		Self::ALL.into_iter().find(|purpose| purpose.name() == name)
+	}
 }
 
 /// Purposes as an audit record names them: ascending, each once, so never
@@ -649,6 +686,22 @@ impl<AccountId> OnGrantRevoked<AccountId> for Tuple {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn every_purpose_and_scope_is_found_by_its_name_and_names_differ() {
+		for purpose in Purpose::ALL {
+			assert_eq!(Purpose::from_name(purpose.name()), Some(purpose));
+		}
+		for scope in Scope::ALL {
+			assert_eq!(Scope::from_name(scope.name()), Some(scope));
+		}
+		let mut names: Vec<_> = Purpose::ALL.iter().map(|p| p.name()).collect();
+		names.sort_unstable();
+		names.dedup();
+		assert_eq!(names.len(), Purpose::ALL.len());
+		assert_eq!(Purpose::from_name("ModelTraining"), None);
+		assert_eq!(Scope::from_name("read"), None);
+	}
 
 	#[test]
 	fn all_purposes_are_listed_in_codec_order() {

@@ -183,6 +183,33 @@ pub enum Relationship {
 	KeyAgreement,
 }
 
+impl Relationship {
+	/// Every relationship, in the order a DID document lists them.
+	pub const ALL: [Relationship; 5] = [
+		Relationship::Authentication,
+		Relationship::AssertionMethod,
+		Relationship::CapabilityInvocation,
+		Relationship::CapabilityDelegation,
+		Relationship::KeyAgreement,
+	];
+
+	/// Its property name in a DID document (`capabilityInvocation`).
+	pub const fn name(self) -> &'static str {
+		match self {
+			Relationship::Authentication => "authentication",
+			Relationship::AssertionMethod => "assertionMethod",
+			Relationship::CapabilityInvocation => "capabilityInvocation",
+			Relationship::CapabilityDelegation => "capabilityDelegation",
+			Relationship::KeyAgreement => "keyAgreement",
+		}
+	}
+
+	/// The relationship [`Relationship::name`] names `name`.
+	pub fn from_name(name: &str) -> Option<Self> {
+		Self::ALL.into_iter().find(|relationship| relationship.name() == name)
+	}
+}
+
 /// The purposes a verification method serves (W3C verification relationships).
 #[derive(
 	Clone,
@@ -419,4 +446,18 @@ fn is_other_method(did: &str) -> bool {
 /// chain are made of.
 pub fn is_fragment_byte(byte: u8) -> bool {
 	byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn every_relationship_is_found_by_its_did_core_name() {
+		for relationship in Relationship::ALL {
+			assert_eq!(Relationship::from_name(relationship.name()), Some(relationship));
+		}
+		assert_eq!(Relationship::KeyAgreement.name(), "keyAgreement");
+		assert_eq!(Relationship::from_name("KeyAgreement"), None);
+	}
 }

@@ -3,11 +3,14 @@
 use std::{io::BufRead, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use serde_json::{json, Value};
+use serde_json::json;
 use sp_core::{sr25519, Pair as _};
 use twinctl::{
+	chain::{self, Account, Chain, Wait},
+	consent::{self, ConsentCommand},
 	key::{self, Keystore},
-	Failure,
+	twin::{self, TwinCommand},
+	Failure, Output, Session,
 };
 use zeroize::Zeroizing;
 
@@ -25,6 +28,27 @@ struct Cli {
 	/// ~/.local/share/twinctl/keys].
 	#[arg(long, global = true, env = "TWINCTL_KEYSTORE", value_name = "DIR")]
 	keystore: Option<PathBuf>,
+	/// The node's WebSocket RPC address.
+	#[arg(long, global = true, env = "TWINCTL_URL", default_value = chain::DEFAULT_URL)]
+	url: String,
+	/// The account that signs: a key of the keystore (its password from
+	/// TWINCTL_PASSWORD, else a prompt).
+	#[arg(long, global = true, env = "TWINCTL_SIGNER", value_name = "NAME")]
+	signer: Option<String>,
+	/// The account that signs, as a secret URI (//Alice on a dev chain),
+	/// instead of --signer; with `key import`, the secret to import. A
+	/// secret given here stays in the shell's history: keep real accounts in
+	/// the keystore.
+	#[arg(long, global = true, value_name = "URI")]
+	suri: Option<String>,
+	/// Wait until a finalized block includes each transaction, not just a
+	/// best block.
+	#[arg(long, global = true)]
+	finalized: bool,
+	/// Allow a ws:// URL to another machine (unencrypted: whoever is on the
+	/// way could change what twinctl signs).
+	#[arg(long, global = true)]
+	insecure: bool,
 	#[command(subcommand)]
 	command: Command,
 }
@@ -36,6 +60,12 @@ enum Command {
 	/// else a prompt.
 	#[command(subcommand)]
 	Key(KeyCommand),
+	/// DIDs of patient twins, institutions, datasets and models.
+	#[command(subcommand)]
+	Twin(TwinCommand),
+	/// Consent to a twin's data: grants, requests and the audit trail.
+	#[command(subcommand)]
+	Consent(ConsentCommand),
 }
 
 #[derive(Subcommand)]
@@ -48,8 +78,8 @@ enum KeyCommand {
 		name: String,
 	},
 	/// Adds an account from its secret (a mnemonic phrase, a 0x seed or a
-	/// secret URI such as //Alice; read from standard input unless given),
-	/// or from a polkadot.js key file.
+	/// secret URI such as //Alice; read from standard input unless --suri
+	/// gives it), or from a polkadot.js key file.
 	///
 	/// Example: twinctl key import patient < phrase.txt
 	///
@@ -57,9 +87,6 @@ enum KeyCommand {
 	Import {
 		/// The key's name.
 		name: String,
-		/// The secret (visible in the shell's history: prefer standard input).
-		#[arg(long, conflicts_with = "file")]
-		suri: Option<String>,
 		/// A polkadot.js key file (opened with its password to check it).
 		#[arg(long, value_name = "JSON")]
 		file: Option<PathBuf>,
@@ -99,23 +126,124 @@ enum KeyCommand {
 }
 
 fn main() -> ExitCode {
-	let cli = Cli::parse();
-	match run(&cli) {
+	let (cli, signer_from_env) = match parse() {
+		Ok(parsed) => parsed,
+		Err(exit) => return exit,
+	};
+	let result = match &cli.command {
+		Command::Key(command) => run_key(&cli, command),
+		Command::Twin(_) | Command::Consent(_) => tokio::runtime::Builder::new_current_thread()
+			.enable_all()
+			.build()
+			.map_err(|e| Failure::Failed(format!("cannot start: {e}")))
+			.and_then(|runtime| runtime.block_on(run_on_chain(&cli, signer_from_env))),
+	};
+	match result {
 		Ok(output) => {
 			print(&cli, &output);
 			ExitCode::SUCCESS
 		},
 		Err(failure) => {
-			eprintln!("twinctl: {}", failure.message());
+			use std::io::Write;
+			// A closed standard error is no reason to panic.
+			let line = twinctl::printable(failure.message(), false);
+			let _ = writeln!(std::io::stderr(), "twinctl: {line}");
 			ExitCode::from(u8::try_from(failure.code()).unwrap_or(1))
 		},
 	}
 }
 
-/// What a command prints: JSON with `--json`, else its text.
-struct Output {
-	json: Value,
-	text: String,
+/// The command line, and whether `--signer` came from the environment.
+/// Help and the version print as clap prints them (exit 0); a usage error
+/// is one line, exit 2.
+fn parse() -> Result<(Cli, bool), ExitCode> {
+	use clap::{parser::ValueSource, CommandFactory, FromArgMatches};
+	let parsed = Cli::command()
+		.try_get_matches()
+		.and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+	match parsed {
+		Ok((cli, matches)) => {
+			Ok((cli, matches.value_source("signer") == Some(ValueSource::EnvVariable)))
+		},
+		Err(error) if !error.use_stderr() => {
+			let _ = error.print();
+			Err(ExitCode::SUCCESS)
+		},
+		Err(error) => {
+			use std::io::Write;
+			let rendered = error.render().to_string();
+			let line = rendered.lines().next().unwrap_or_default();
+			let line = line.strip_prefix("error: ").unwrap_or(line);
+			let _ = writeln!(std::io::stderr(), "twinctl: {line} (see --help)");
+			Err(ExitCode::from(2))
+		},
+	}
+}
+
+/// A command that talks to the node. The URL is checked and, for a command
+/// that signs, the account unlocked before anything goes over the
+/// network, so a wrong password fails at once.
+async fn run_on_chain(cli: &Cli, signer_from_env: bool) -> Result<Output, Failure> {
+	let signs = match &cli.command {
+		Command::Twin(command) => twin::signs(command),
+		Command::Consent(command) => consent::signs(command),
+		Command::Key(_) => false,
+	};
+	let named = named_account(cli, signer_from_env)?;
+	let (signer, address) = match named {
+		Some(named) if signs => (Some(named.unlock(cli)?), None),
+		Some(named) => (None, Some(named.address(cli)?)),
+		None => (None, None),
+	};
+	let wait = if cli.finalized { Wait::Finalized } else { Wait::InBlock };
+	let chain = Chain::connect(&cli.url, cli.insecure).await?;
+	let session = Session::new(chain, signer, address, wait);
+	match &cli.command {
+		Command::Twin(command) => twin::run(command, &session).await,
+		Command::Consent(command) => consent::run(command, &session).await,
+		Command::Key(_) => Err(Failure::Failed(String::from("a key command needs no node"))),
+	}
+}
+
+/// The account a command names.
+enum Named<'a> {
+	/// A key of the keystore.
+	Stored(&'a str),
+	/// A secret URI.
+	Suri(&'a str),
+}
+
+/// The account `--signer` or `--suri` names, if any. A `--suri` on the
+/// command line wins over a signer from TWINCTL_SIGNER; both on the
+/// command line is a usage error.
+fn named_account(cli: &Cli, signer_from_env: bool) -> Result<Option<Named<'_>>, Failure> {
+	match (&cli.signer, &cli.suri) {
+		(Some(_), Some(_)) if !signer_from_env => {
+			Err(Failure::Usage(String::from("give --signer or --suri, not both")))
+		},
+		(_, Some(suri)) => Ok(Some(Named::Suri(suri))),
+		(Some(name), None) => Ok(Some(Named::Stored(name))),
+		(None, None) => Ok(None),
+	}
+}
+
+impl Named<'_> {
+	/// The account, unlocked.
+	fn unlock(&self, cli: &Cli) -> Result<Account, Failure> {
+		let pair = match self {
+			Self::Stored(name) => keystore(cli)?.unlock(name, &password(false, name)?)?,
+			Self::Suri(suri) => key::pair_from_suri(suri, true)?,
+		};
+		Ok(Account::new(pair))
+	}
+
+	/// Its address, without a password: a key file keeps it in clear.
+	fn address(&self, cli: &Cli) -> Result<String, Failure> {
+		match self {
+			Self::Stored(name) => Ok(keystore(cli)?.file(name)?.address),
+			Self::Suri(suri) => Ok(key::address_of(&key::pair_from_suri(suri, true)?.public())),
+		}
+	}
 }
 
 fn print(cli: &Cli, output: &Output) {
@@ -125,7 +253,7 @@ fn print(cli: &Cli, output: &Output) {
 	let _ = if cli.json {
 		writeln!(stdout, "{}", output.json)
 	} else if !output.text.is_empty() {
-		writeln!(stdout, "{}", output.text)
+		writeln!(stdout, "{}", twinctl::printable(&output.text, true))
 	} else {
 		Ok(())
 	};
@@ -139,9 +267,9 @@ fn keystore(cli: &Cli) -> Result<Keystore, Failure> {
 		.ok_or_else(|| Failure::Usage(String::from("no keystore: set --keystore or HOME")))
 }
 
-/// The password: TWINCTL_PASSWORD, else asked on the terminal (twice for a
-/// new key).
-fn password(new: bool) -> Result<Zeroizing<String>, Failure> {
+/// The password of the key `name`: TWINCTL_PASSWORD, else asked on the
+/// terminal (twice for a new key).
+fn password(new: bool, name: &str) -> Result<Zeroizing<String>, Failure> {
 	if let Some(password) = std::env::var_os("TWINCTL_PASSWORD") {
 		return password
 			.into_string()
@@ -153,7 +281,7 @@ fn password(new: bool) -> Result<Zeroizing<String>, Failure> {
 			.map(Zeroizing::new)
 			.map_err(|e| Failure::Usage(format!("no password: {e} (set TWINCTL_PASSWORD)")))
 	};
-	let first = ask("Password: ")?;
+	let first = ask(&format!("Password of {name}: "))?;
 	if new && *ask("Repeat the password: ")? != *first {
 		return Err(Failure::Usage(String::from("the passwords differ")));
 	}
@@ -161,8 +289,8 @@ fn password(new: bool) -> Result<Zeroizing<String>, Failure> {
 }
 
 /// The password of a new key: not empty.
-fn new_password() -> Result<Zeroizing<String>, Failure> {
-	let password = password(true)?;
+fn new_password(name: &str) -> Result<Zeroizing<String>, Failure> {
+	let password = password(true, name)?;
 	if password.is_empty() {
 		return Err(Failure::Usage(String::from("a key needs a password")));
 	}
@@ -201,13 +329,12 @@ fn entry_output(verb: &str, entry: &key::Entry) -> Output {
 	}
 }
 
-fn run(cli: &Cli) -> Result<Output, Failure> {
-	let Command::Key(command) = &cli.command;
+fn run_key(cli: &Cli, command: &KeyCommand) -> Result<Output, Failure> {
 	let store = keystore(cli)?;
 	match command {
 		KeyCommand::Generate { name } => {
 			free_name(&store, name)?;
-			let password = new_password()?;
+			let password = new_password(name)?;
 			let (pair, phrase) = key::generate();
 			let file = store.add(name, &pair, &password)?;
 			Ok(Output {
@@ -219,7 +346,10 @@ fn run(cli: &Cli) -> Result<Output, Failure> {
 				),
 			})
 		},
-		KeyCommand::Import { name, suri: _, file: Some(path), dev: _ } => {
+		KeyCommand::Import { name, file: Some(path), dev: _ } => {
+			if cli.suri.is_some() {
+				return Err(Failure::Usage(String::from("give --suri or --file, not both")));
+			}
 			free_name(&store, name)?;
 			let text = std::fs::read_to_string(path).map_err(|e| {
 				let message = format!("{}: {e}", path.display());
@@ -230,17 +360,17 @@ fn run(cli: &Cli) -> Result<Output, Failure> {
 			})?;
 			let file: key::KeyFile = serde_json::from_str(&text)
 				.map_err(|e| Failure::Usage(format!("not a polkadot.js key file: {e}")))?;
-			let entry = store.import(name, file, &password(false)?)?;
+			let entry = store.import(name, file, &password(false, name)?)?;
 			Ok(entry_output("Imported", &entry))
 		},
-		KeyCommand::Import { name, suri, file: None, dev } => {
+		KeyCommand::Import { name, file: None, dev } => {
 			free_name(&store, name)?;
-			let secret = match suri {
+			let secret = match &cli.suri {
 				Some(suri) => Zeroizing::new(suri.clone()),
 				None => read_secret()?,
 			};
 			let pair = key::pair_from_suri(&secret, *dev)?;
-			let file = store.add(name, &pair, &new_password()?)?;
+			let file = store.add(name, &pair, &new_password(name)?)?;
 			Ok(entry_output("Imported", &key::Entry { name: name.clone(), address: file.address }))
 		},
 		KeyCommand::List => {
@@ -264,7 +394,7 @@ fn run(cli: &Cli) -> Result<Output, Failure> {
 					.map_err(|_| Failure::Usage(format!("{message:?} is not 0x and hex")))?,
 				None => message.as_bytes().to_vec(),
 			};
-			let pair: sr25519::Pair = store.unlock(name, &password(false)?)?;
+			let pair: sr25519::Pair = store.unlock(name, &password(false, name)?)?;
 			let signature = pair.sign(&bytes).0.iter().fold(String::from("0x"), |mut hex, byte| {
 				hex.push_str(&format!("{byte:02x}"));
 				hex

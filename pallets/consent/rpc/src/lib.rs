@@ -37,7 +37,7 @@ use twinnet_primitives::{
 	commitments::JobId,
 	consent::{
 		AuditEvent, AuditRecord, Authority, Binding, GrantId, GrantStatus, GrantView, Grantee,
-		JobSpend, PrivacyBudget, Purpose, Scope,
+		JobSpend, PrivacyBudget,
 	},
 	did::{format_did, parse_did, parse_ss58, DidId, MAX_DID_LENGTH},
 	format_fixed,
@@ -136,25 +136,6 @@ fn grantee_json<AccountId: Ss58Codec>(grantee: &Grantee<AccountId>) -> Value {
 	}
 }
 
-fn purpose_name(purpose: Purpose) -> &'static str {
-	match purpose {
-		Purpose::ClinicalCare => "clinicalCare",
-		Purpose::Research => "research",
-		Purpose::ModelTraining => "modelTraining",
-		Purpose::QualityImprovement => "qualityImprovement",
-		Purpose::PublicHealth => "publicHealth",
-		Purpose::Education => "education",
-		Purpose::Commercial => "commercial",
-	}
-}
-
-fn scope_name(scope: Scope) -> &'static str {
-	match scope {
-		Scope::View => "view",
-		Scope::Compute => "compute",
-	}
-}
-
 fn authority_name(authority: Authority) -> &'static str {
 	match authority {
 		Authority::Patient => "patient",
@@ -169,8 +150,8 @@ pub fn grant_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 	json!({
 		"id": grant.id,
 		"grantee": grantee_json(&grant.grantee),
-		"scope": scope_name(grant.scope),
-		"purposes": grant.purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
+		"scope": grant.scope.name(),
+		"purposes": grant.purposes.iter().map(|p| p.name()).collect::<Vec<_>>(),
 		"datasets": grant.datasets.as_ref().map(|d| d.iter().map(format_did).collect::<Vec<_>>()),
 		"startsAt": grant.starts_at,
 		"expiresAt": grant.expires_at,
@@ -231,8 +212,8 @@ pub fn audit_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 				"grant": grant,
 				"requester": requester.to_ss58check(),
 				"grantee": grantee_json(grantee),
-				"scope": scope_name(*scope),
-				"purposes": purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
+				"scope": scope.name(),
+				"purposes": purposes.iter().map(|p| p.name()).collect::<Vec<_>>(),
 				"by": authority_name(*by),
 			})
 		},
@@ -242,8 +223,8 @@ pub fn audit_json<AccountId: Ss58Codec, BlockNumber: serde::Serialize>(
 				"request": request,
 				"requester": requester.to_ss58check(),
 				"grantee": grantee_json(grantee),
-				"scope": scope_name(*scope),
-				"purposes": purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
+				"scope": scope.name(),
+				"purposes": purposes.iter().map(|p| p.name()).collect::<Vec<_>>(),
 				"by": authority_name(*by),
 			})
 		},
@@ -421,6 +402,7 @@ where
 mod tests {
 	use super::*;
 	use sp_runtime::{AccountId32, FixedU64, Perquintill};
+	use twinnet_primitives::consent::{Purpose, Scope};
 
 	#[test]
 	fn a_job_s_spends_render_with_their_totals_and_blocks() {

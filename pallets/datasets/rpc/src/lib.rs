@@ -45,7 +45,7 @@ use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::Ss58Codec, H256};
 use sp_runtime::traits::Block as BlockT;
 use twinnet_primitives::{
-	consent::{ConsentDenied, Purpose, Scope},
+	consent::{ConsentDenied, Scope},
 	datasets::{AssetState, DatasetView, Exclusion, LicenceId, LicenceView, Schema},
 	did::{format_did, parse_did, DidId, MAX_DID_LENGTH},
 };
@@ -185,25 +185,6 @@ fn state_name(state: AssetState) -> &'static str {
 	}
 }
 
-fn scope_name(scope: Scope) -> &'static str {
-	match scope {
-		Scope::View => "view",
-		Scope::Compute => "compute",
-	}
-}
-
-fn purpose_name(purpose: Purpose) -> &'static str {
-	match purpose {
-		Purpose::ClinicalCare => "clinicalCare",
-		Purpose::Research => "research",
-		Purpose::ModelTraining => "modelTraining",
-		Purpose::QualityImprovement => "qualityImprovement",
-		Purpose::PublicHealth => "publicHealth",
-		Purpose::Education => "education",
-		Purpose::Commercial => "commercial",
-	}
-}
-
 fn consent_denied_name(denied: ConsentDenied) -> &'static str {
 	match denied {
 		ConsentDenied::TwinNotFound => "twinNotFound",
@@ -244,7 +225,7 @@ where
 	let scopes: Vec<&str> =
 		[(view.offers_view, Scope::View), (view.offers_compute, Scope::Compute)]
 			.into_iter()
-			.filter_map(|(offered, scope)| offered.then_some(scope_name(scope)))
+			.filter_map(|(offered, scope)| offered.then_some(scope.name()))
 			.collect();
 	let mut fields = serde_json::Map::new();
 	let mut put = |key: &str, value: Value| fields.insert(key.into(), value);
@@ -262,7 +243,7 @@ where
 		json!({
 			"price": view.price.to_string(),
 			"scopes": scopes,
-			"purposes": view.purposes.iter().map(|p| purpose_name(*p)).collect::<Vec<_>>(),
+			"purposes": view.purposes.iter().map(|p| p.name()).collect::<Vec<_>>(),
 			"duration": view.duration,
 			"maxLicences": view.max_licences,
 			"transferable": view.transferable,
@@ -299,8 +280,8 @@ where
 		"dataset": format_did(&licence.dataset),
 		"id": licence.id,
 		"holder": licence.holder.to_ss58check(),
-		"scope": scope_name(licence.scope),
-		"purpose": purpose_name(licence.purpose),
+		"scope": licence.scope.name(),
+		"purpose": licence.purpose.name(),
 		"expiresAt": licence.expires_at,
 		"price": licence.price.to_string(),
 		"transferable": licence.transferable,
@@ -479,6 +460,7 @@ mod tests {
 	use super::*;
 	use sp_runtime::AccountId32;
 	use std::time::{Duration, Instant};
+	use twinnet_primitives::consent::Purpose;
 
 	#[test]
 	fn dids_parse_only_as_did_twin_and_fast() {

@@ -52,7 +52,7 @@ use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::Ss58Codec, H256};
 use sp_runtime::traits::Block as BlockT;
 use twinnet_primitives::{
-	consent::{ConsentDenied, PrivacyBudget, Purpose},
+	consent::{ConsentDenied, PrivacyBudget},
 	datasets::AccessDenied,
 	did::{format_did, parse_did, DidId, MAX_DID_LENGTH},
 	federated::{
@@ -177,18 +177,6 @@ fn did_list(dids: &[DidId]) -> Value {
 /// formatter the consent RPC uses.
 pub fn budget_json(budget: &PrivacyBudget) -> Value {
 	json!({ "epsilon": budget.epsilon_decimal(), "delta": budget.delta_decimal() })
-}
-
-fn purpose_name(purpose: Purpose) -> &'static str {
-	match purpose {
-		Purpose::ClinicalCare => "clinicalCare",
-		Purpose::Research => "research",
-		Purpose::ModelTraining => "modelTraining",
-		Purpose::QualityImprovement => "qualityImprovement",
-		Purpose::PublicHealth => "publicHealth",
-		Purpose::Education => "education",
-		Purpose::Commercial => "commercial",
-	}
 }
 
 /// Why consent refused a twin, as the datasets RPC names it after `consent:`.
@@ -320,7 +308,7 @@ where
 		put("modelDid", json!(format_did(model_did)));
 	}
 	put("codeHash", hash_json(&view.code_hash));
-	put("purpose", json!(purpose_name(view.purpose)));
+	put("purpose", json!(view.purpose.name()));
 	put("participants", Value::Array(participants));
 	put("rounds", json!(view.rounds));
 	put("minParticipants", json!(view.min_participants));
@@ -573,6 +561,7 @@ mod tests {
 	use super::*;
 	use sp_runtime::{AccountId32, FixedU64, Perbill, Perquintill};
 	use std::time::{Duration, Instant};
+	use twinnet_primitives::consent::Purpose;
 	use twinnet_primitives::federated::ParticipantView;
 
 	fn did(n: u8) -> DidId {

@@ -117,14 +117,7 @@ pub fn did_document<AccountId, BlockNumber>(
 		document.insert("verificationMethod".into(), Value::Array(methods));
 	}
 
-	let relationships = [
-		("authentication", Relationship::Authentication),
-		("assertionMethod", Relationship::AssertionMethod),
-		("capabilityInvocation", Relationship::CapabilityInvocation),
-		("capabilityDelegation", Relationship::CapabilityDelegation),
-		("keyAgreement", Relationship::KeyAgreement),
-	];
-	for (name, relationship) in relationships {
+	for relationship in Relationship::ALL {
 		let ids: Vec<Value> = view
 			.verification_methods
 			.iter()
@@ -132,7 +125,7 @@ pub fn did_document<AccountId, BlockNumber>(
 			.map(|m| json!(method_id(m)))
 			.collect();
 		if !ids.is_empty() {
-			document.insert(name.into(), Value::Array(ids));
+			document.insert(relationship.name().into(), Value::Array(ids));
 		}
 	}
 
