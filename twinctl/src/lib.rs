@@ -156,11 +156,12 @@ fn no_account() -> Failure {
 
 /// `text` safe to print on a terminal: control characters (escape
 /// sequences a node could send to rewrite the screen, or newlines to forge
-/// lines) are shown escaped; newlines too unless `lines` allows them.
+/// lines) are shown escaped; newlines and tabs too unless `lines` allows
+/// them (a command's own text is lines of tab-separated columns).
 pub fn printable(text: &str, lines: bool) -> String {
 	text.chars()
 		.map(|c| match c {
-			'\n' if lines => String::from("\n"),
+			'\n' | '\t' if lines => c.to_string(),
 			c if c.is_control() => c.escape_default().collect(),
 			c => c.to_string(),
 		})
@@ -196,6 +197,7 @@ mod tests {
 		assert_eq!(printable(osc52, true), "grant\\u{1b}]52;c;ZXZpbA==\\u{7}");
 		assert_eq!(printable("one\ntwo", true), "one\ntwo");
 		assert_eq!(printable("one\ntwo", false), "one\\ntwo");
+		assert_eq!(printable("name\taddress", true), "name\taddress");
 		assert_eq!(printable("ε 1.5 of 2", false), "ε 1.5 of 2");
 	}
 }
