@@ -216,8 +216,13 @@ impl NodeSlot {
 impl Drop for NodeSlot {
 	fn drop(&mut self) {
 		let count = self.locks.len();
-		// Closing a file releases its lock.
-		self.locks.clear();
+		// Unlocked before closing: closing this descriptor alone does not
+		// release the lock while a process another thread forked meanwhile
+		// still has a copy of it (until that child's exec closes it), and
+		// the slot would look taken for that moment.
+		for lock in self.locks.drain(..) {
+			let _ = lock.unlock();
+		}
 		let mut taken = self.slots.lock();
 		taken.now = taken.now.saturating_sub(count);
 	}
