@@ -46,7 +46,10 @@ use twinnet_agent::{
 	dpsgd::{self, Settings},
 	model,
 };
-use twinnet_primitives::did::{derive_did, format_did, DidId};
+use twinnet_primitives::{
+	did::{derive_did, format_did, DidId},
+	federated,
+};
 use twinnet_test_support::{
 	agent_binary, node_binary,
 	subxt::{self, dynamic::Value as Dyn, utils::AccountId32},
@@ -501,16 +504,19 @@ async fn run_job(sites: &[Site], masked: bool) -> Run {
 	let mut batch = Batch::new(&node).await;
 	for site in sites {
 		let key = keypair(&site.report_key_uri).public_key().0;
-		rpc(&node, "author_insertKey", json!(["twfd", site.report_key_uri, hex(&key)]));
+		let key_type = String::from_utf8_lossy(&federated::REPORT_KEY_TYPE).into_owned();
+		rpc(&node, "author_insertKey", json!([key_type, site.report_key_uri, hex(&key)]));
 		let agreement = masked.then(|| agreement_key(site, dir.path()));
 		let agent =
 			start_agent(site, &node, dir.path(), agreement.as_ref().map(|(f, _)| f.as_path()));
-		for (key, value) in [("agent-url", &agent.url), ("agent-token", &agent.token)] {
-			let key = format!("twinnet/federated/{key}/{}", format_did(&site.institution));
+		let settings =
+			[(federated::AGENT_URL_KEY, &agent.url), (federated::AGENT_TOKEN_KEY, &agent.token)];
+		for (prefix, value) in settings {
+			let key = federated::institution_setting(prefix, &site.institution);
 			rpc(
 				&node,
 				"offchain_localStorageSet",
-				json!(["PERSISTENT", hex(key.as_bytes()), hex(value.as_bytes())]),
+				json!(["PERSISTENT", hex(&key), hex(value.as_bytes())]),
 			);
 		}
 		agents.push(agent);

@@ -20,6 +20,28 @@ pub use crate::commitments::JobId;
 /// `i32` in units of 2⁻¹⁶ (about 1.5 × 10⁻⁵), from −32768 to 32768.
 pub const FRACTION_BITS: u32 = 16;
 
+/// The keystore key type of an institution's report key: the sr25519 key,
+/// registered as `capabilityInvocation` on the institution's DID, with
+/// which its node's off-chain worker signs acceptances and reports.
+pub const REPORT_KEY_TYPE: [u8; 4] = *b"twfd";
+
+/// The persistent offchain-storage key of a node's compute agent's base
+/// URL, and the prefix of an institution's own ([`institution_setting`]).
+pub const AGENT_URL_KEY: &[u8] = b"twinnet/federated/agent-url";
+/// The persistent offchain-storage key of the token of the agent at
+/// [`AGENT_URL_KEY`], and the prefix of an institution's own agent's token.
+pub const AGENT_TOKEN_KEY: &[u8] = b"twinnet/federated/agent-token";
+
+/// The offchain-storage key of `institution`'s own value of the node
+/// setting `prefix` ([`AGENT_URL_KEY`] or [`AGENT_TOKEN_KEY`]): the prefix,
+/// `/` and the institution's DID. It comes before the node's own.
+pub fn institution_setting(prefix: &[u8], institution: &DidId) -> Vec<u8> {
+	let mut key = prefix.to_vec();
+	key.push(b'/');
+	key.extend_from_slice(crate::did::format_did(institution).as_bytes());
+	key
+}
+
 /// The domain tag of the message a node signs to report an update.
 pub const REPORT_CONTEXT: &[u8; 15] = b"twinnet/report:";
 

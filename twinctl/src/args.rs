@@ -9,7 +9,7 @@ use std::{fmt, str::FromStr};
 use subxt::dynamic::Value;
 use twinnet_primitives::{
 	consent::{DELTA_DECIMALS, EPSILON_DECIMALS},
-	did::{format_did, parse_did, parse_ss58, DidId, InvalidDid},
+	did::{format_did, parse_did, parse_ss58, DidId, InvalidDid, Relationship},
 	parse_decimal,
 };
 
@@ -31,6 +31,26 @@ pub fn optional(value: Option<Value>) -> Value {
 /// The enum variant `name` with unnamed `fields`.
 pub fn variant<const N: usize>(name: &str, fields: [Value; N]) -> Value {
 	Value::unnamed_variant(name, fields)
+}
+
+/// A verification method: `fragment`, its public `key` (a `PublicKey`
+/// variant) and the relationships it serves.
+pub fn verification_method(fragment: &str, key: Value, serves: &[Relationship]) -> Value {
+	let flag = |relationship| Value::bool(serves.contains(&relationship));
+	Value::named_composite([
+		("fragment", Value::from_bytes(fragment.as_bytes())),
+		("key", key),
+		(
+			"relationships",
+			Value::named_composite([
+				("authentication", flag(Relationship::Authentication)),
+				("assertion_method", flag(Relationship::AssertionMethod)),
+				("capability_delegation", flag(Relationship::CapabilityDelegation)),
+				("key_agreement", flag(Relationship::KeyAgreement)),
+				("capability_invocation", flag(Relationship::CapabilityInvocation)),
+			]),
+		),
+	])
 }
 
 /// A `did:twin` DID.

@@ -1,6 +1,6 @@
 //! twinctl: TwinNet from the command line, for patients, institutions,
-//! researchers and auditors. One module per pallet ([`twin`], [`consent`];
-//! `institution`, `dataset`, `job` and `audit` as they land) plus [`key`],
+//! researchers and auditors. One module per pallet ([`twin`], [`consent`],
+//! [`institution`]; `dataset`, `job` and `audit` as they land) plus [`key`],
 //! the local keystore; each subcommand is a thin function over one call or
 //! RPC. [`chain`] connects, signs, submits and follows transactions, and
 //! turns what can go wrong into a [`Failure`].
@@ -12,6 +12,7 @@
 pub mod args;
 pub mod chain;
 pub mod consent;
+pub mod institution;
 pub mod key;
 pub mod twin;
 

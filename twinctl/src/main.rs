@@ -8,6 +8,7 @@ use sp_core::{sr25519, Pair as _};
 use twinctl::{
 	chain::{self, Account, Chain, Wait},
 	consent::{self, ConsentCommand},
+	institution::{self, InstitutionCommand},
 	key::{self, Keystore},
 	twin::{self, TwinCommand},
 	Failure, Output, Session,
@@ -66,6 +67,9 @@ enum Command {
 	/// Consent to a twin's data: grants, requests and the audit trail.
 	#[command(subcommand)]
 	Consent(ConsentCommand),
+	/// Institutions: registration, custody of twins' data, node setup.
+	#[command(subcommand)]
+	Institution(InstitutionCommand),
 }
 
 #[derive(Subcommand)]
@@ -132,11 +136,13 @@ fn main() -> ExitCode {
 	};
 	let result = match &cli.command {
 		Command::Key(command) => run_key(&cli, command),
-		Command::Twin(_) | Command::Consent(_) => tokio::runtime::Builder::new_current_thread()
-			.enable_all()
-			.build()
-			.map_err(|e| Failure::Failed(format!("cannot start: {e}")))
-			.and_then(|runtime| runtime.block_on(run_on_chain(&cli, signer_from_env))),
+		Command::Twin(_) | Command::Consent(_) | Command::Institution(_) => {
+			tokio::runtime::Builder::new_current_thread()
+				.enable_all()
+				.build()
+				.map_err(|e| Failure::Failed(format!("cannot start: {e}")))
+				.and_then(|runtime| runtime.block_on(run_on_chain(&cli, signer_from_env)))
+		},
 	};
 	match result {
 		Ok(output) => {
@@ -187,6 +193,7 @@ async fn run_on_chain(cli: &Cli, signer_from_env: bool) -> Result<Output, Failur
 	let signs = match &cli.command {
 		Command::Twin(command) => twin::signs(command),
 		Command::Consent(command) => consent::signs(command),
+		Command::Institution(command) => institution::signs(command),
 		Command::Key(_) => false,
 	};
 	let named = named_account(cli, signer_from_env)?;
@@ -201,6 +208,7 @@ async fn run_on_chain(cli: &Cli, signer_from_env: bool) -> Result<Output, Failur
 	match &cli.command {
 		Command::Twin(command) => twin::run(command, &session).await,
 		Command::Consent(command) => consent::run(command, &session).await,
+		Command::Institution(command) => institution::run(command, &session).await,
 		Command::Key(_) => Err(Failure::Failed(String::from("a key command needs no node"))),
 	}
 }

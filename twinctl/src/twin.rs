@@ -11,7 +11,7 @@ use subxt::{
 use twinnet_primitives::did::{format_did, DidId, Relationship};
 
 use crate::{
-	args::{optional, variant, Address, Did, Hex, Party},
+	args::{optional, variant, verification_method, Address, Did, Hex, Party},
 	lines, transacted, Failure, Output, Session,
 };
 
@@ -211,27 +211,17 @@ impl MethodArgs {
 				Relationship::Authentication
 			});
 		}
-		let serves = |relationship| Dyn::bool(relationships.contains(&relationship));
 		let key_variant = match self.key_type {
 			KeyType::Sr25519 => "Sr25519",
 			KeyType::Ed25519 => "Ed25519",
 			KeyType::Ecdsa => "Ecdsa",
 			KeyType::X25519 => "X25519",
 		};
-		Ok(Dyn::named_composite([
-			("fragment", Dyn::from_bytes(fragment.as_bytes())),
-			("key", variant(key_variant, [Dyn::from_bytes(key)])),
-			(
-				"relationships",
-				Dyn::named_composite([
-					("authentication", serves(Relationship::Authentication)),
-					("assertion_method", serves(Relationship::AssertionMethod)),
-					("capability_delegation", serves(Relationship::CapabilityDelegation)),
-					("key_agreement", serves(Relationship::KeyAgreement)),
-					("capability_invocation", serves(Relationship::CapabilityInvocation)),
-				]),
-			),
-		]))
+		Ok(verification_method(
+			fragment,
+			variant(key_variant, [Dyn::from_bytes(key)]),
+			&relationships,
+		))
 	}
 }
 

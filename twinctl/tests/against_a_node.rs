@@ -516,3 +516,113 @@ async fn each_kind_of_failure_is_one_line_with_its_own_exit_code() {
 	assert!(line.contains("lost the connection") && line.contains("may still land"), "{line}");
 	assert_eq!(code, 3);
 }
+
+#[tokio::test]
+async fn institution_commands_register_hold_custody_and_set_up_the_node() {
+	let node = dev_node().await;
+	let cli = Twinctl::new(node.ws_url());
+	let registered = cli.json(&strs(&as_(BOB_SIGNS, &["institution", "register"]))).await;
+	let hospital = registered["did"].as_str().unwrap().to_string();
+	let hospital = hospital.as_str();
+	let resolved = cli.json(&["twin", "resolve", hospital]).await;
+	assert_eq!(resolved["didDocumentMetadata"]["twinKind"], "Institution", "{resolved}");
+	let twin = cli.json(&strs(&as_(ALICE_SIGNS, &["twin", "create"]))).await;
+	let twin = twin["did"].as_str().unwrap().to_string();
+	let twin = twin.as_str();
+	let custodian = || async {
+		cli.json(&["twin", "resolve", twin]).await["didDocumentMetadata"]["custodian"].clone()
+	};
+
+	// Offered by the institution's controller only; rejected by the patient,
+	// after which there is nothing to cancel.
+	let offer = ["institution", "custody", "offer", hospital, twin];
+	let (code, line) = cli.fails(&strs(&as_(ALICE_SIGNS, &offer))).await;
+	assert!(line.starts_with("twinctl: Twins.NotAuthorized: "), "{line}");
+	assert_eq!(code, 5);
+	assert_eq!(cli.json(&strs(&as_(BOB_SIGNS, &offer))).await["state"], "offered");
+	let cancel = ["institution", "custody", "cancel", hospital, twin];
+	assert_eq!(cli.json(&strs(&as_(ALICE_SIGNS, &cancel))).await["state"], "cancelled");
+	let (code, line) = cli.fails(&strs(&as_(ALICE_SIGNS, &cancel))).await;
+	assert!(line.starts_with("twinctl: Twins.NoCustodyOffer: "), "{line}");
+	assert_eq!(code, 5);
+
+	// Offered again and accepted: the twin's custodian, until the patient
+	// ends it.
+	cli.json(&strs(&as_(BOB_SIGNS, &offer))).await;
+	let accept = ["institution", "custody", "accept", hospital, twin];
+	assert_eq!(cli.json(&strs(&as_(ALICE_SIGNS, &accept))).await["state"], "custodian");
+	assert_eq!(custodian().await, hospital);
+	let end = ["institution", "custody", "end", twin];
+	cli.json(&strs(&as_(ALICE_SIGNS, &end))).await;
+	assert_eq!(custodian().await, Value::Null);
+	let (code, line) = cli.fails(&strs(&as_(ALICE_SIGNS, &end))).await;
+	assert!(line.starts_with("twinctl: Twins.NoCustodian: "), "{line}");
+	assert_eq!(code, 5);
+
+	// The node's setup: refused to someone who does not control the
+	// institution, and then nothing is in the node's keystore.
+	let dir = tempfile::tempdir().unwrap();
+	let token_file = dir.path().join("agent.token");
+	std::fs::write(&token_file, "c0ffee\n").unwrap();
+	let token_file = token_file.to_str().unwrap();
+	let agreement = format!("0x{}", "07".repeat(32));
+	let url = "http://127.0.0.1:8700";
+	let setup = [
+		"institution",
+		"node-setup",
+		hospital,
+		"--agent-url",
+		url,
+		"--agent-token-file",
+		token_file,
+		"--agreement-key",
+		&agreement,
+	];
+	let alices_report = ["--report-suri", "//AlicesReport"];
+	let (code, line) = cli
+		.fails(&strs(&as_(ALICE_SIGNS, &[&setup[..], &alices_report].concat())))
+		.await;
+	assert!(line.starts_with("twinctl: Twins.NotAuthorized: "), "{line}");
+	assert_eq!(code, 5);
+	let node = &node;
+	let has_key = |public: String| async move {
+		node.rpc("author_hasKey", rpc_params![public, "twfd"]).await.unwrap()
+	};
+	let alices_public = format!("0x{}", hex_of(&sp_public("//AlicesReport")));
+	assert_eq!(has_key(alices_public).await, false);
+
+	// Its controller's: the report key in the keystore and on the DID, the
+	// agreement key on the DID, the agent's URL and token in offchain
+	// storage, where the worker reads them.
+	let done = cli.json(&strs(&as_(BOB_SIGNS, &setup))).await;
+	let report = done["reportKey"].as_str().unwrap().to_string();
+	assert_eq!(has_key(report.clone()).await, true);
+	let document = cli.json(&["twin", "resolve", hospital]).await["didDocument"].clone();
+	assert_eq!(document["capabilityInvocation"], json!([format!("{hospital}#report-1")]));
+	assert_eq!(document["keyAgreement"], json!([format!("{hospital}#agreement-1")]));
+	let stored = |name: &str| {
+		let key = format!("twinnet/federated/{name}/{hospital}");
+		async move {
+			let key = format!("0x{}", hex_of(key.as_bytes()));
+			node.rpc("offchain_localStorageGet", rpc_params!["PERSISTENT", key])
+				.await
+				.unwrap()
+		}
+	};
+	assert_eq!(stored("agent-url").await, format!("0x{}", hex_of(url.as_bytes())));
+	assert_eq!(stored("agent-token").await, format!("0x{}", hex_of(b"c0ffee")));
+	// Again: the fragment is taken.
+	let (code, line) = cli.fails(&strs(&as_(BOB_SIGNS, &setup))).await;
+	assert!(line.starts_with("twinctl: Twins.DuplicateFragment: "), "{line}");
+	assert_eq!(code, 5);
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The sr25519 public key of a secret URI, as the node's keystore derives it.
+fn sp_public(suri: &str) -> [u8; 32] {
+	use sp_core::Pair as _;
+	sp_core::sr25519::Pair::from_string(suri, None).unwrap().public().0
+}

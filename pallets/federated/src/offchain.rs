@@ -94,6 +94,7 @@ use sp_runtime::offchain::{
 use sp_runtime::traits::UniqueSaturatedInto;
 use twinnet_primitives::{
 	did::{format_did, DidId, DidSignature, PublicKey, Relationship},
+	federated::{institution_setting, REPORT_KEY_TYPE},
 	traits::DidRegistry,
 };
 
@@ -106,14 +107,9 @@ use crate::{
 
 /// The keystore key type of an institution's report key (an sr25519 key
 /// registered as `capabilityInvocation` on the institution's DID).
-pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"twfd");
+pub const KEY_TYPE: KeyTypeId = KeyTypeId(REPORT_KEY_TYPE);
 
-/// The persistent offchain-storage key of the node's compute agent's base
-/// URL, and the prefix of an institution's own (see the module docs).
-pub const AGENT_URL_KEY: &[u8] = b"twinnet/federated/agent-url";
-/// The persistent offchain-storage key of the token of the agent at
-/// [`AGENT_URL_KEY`], and the prefix of an institution's own agent's token.
-pub const AGENT_TOKEN_KEY: &[u8] = b"twinnet/federated/agent-token";
+pub use twinnet_primitives::federated::{AGENT_TOKEN_KEY, AGENT_URL_KEY};
 
 /// How long one HTTP request to the agent may take.
 pub const HTTP_DEADLINE_MS: u64 = 2_000;
@@ -453,12 +449,7 @@ impl Agent {
 /// `institution`'s compute agent: its own (URL and token under keys
 /// suffixed with its DID), else the node's.
 fn agent_of(institution: &DidId) -> Option<Agent> {
-	let own = |prefix: &[u8]| {
-		let mut key = prefix.to_vec();
-		key.push(b'/');
-		key.extend_from_slice(format_did(institution).as_bytes());
-		key
-	};
+	let own = |prefix: &[u8]| institution_setting(prefix, institution);
 	let at = |url_key: &[u8], token_key: &[u8]| {
 		stored_text(url_key).map(|url| Agent {
 			url: String::from(url.trim_end_matches('/')),
