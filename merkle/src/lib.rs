@@ -156,6 +156,188 @@ pub enum VerifyError {
 	RootMismatch,
 }
 
+impl Side {
+	/// `left` or `right`, as proofs in JSON name it.
+	pub const fn name(self) -> &'static str {
+		match self {
+			Side::Left => "left",
+			Side::Right => "right",
+		}
+	}
+}
+
+impl VerifyError {
+	/// Its name in JSON answers (`rootMismatch`).
+	pub const fn name(self) -> &'static str {
+		match self {
+			VerifyError::EmptyTree => "emptyTree",
+			VerifyError::IndexOutOfRange => "indexOutOfRange",
+			VerifyError::WrongLength => "wrongLength",
+			VerifyError::WrongSide => "wrongSide",
+			VerifyError::RootMismatch => "rootMismatch",
+		}
+	}
+}
+
+/// Proofs as JSON: what `commitments_prove` returns, and what
+/// `commitments_verifyInclusion` and an auditor's own check (`twinctl audit
+/// verify`) read: `{"leafIndex": 3, "leafCount": 5, "steps": [{"sibling":
+/// "0x…", "side": "left"}, …]}`, siblings as `0x` and 64 hex digits.
+#[cfg(feature = "serde")]
+pub mod json {
+	use alloc::{string::String, vec::Vec};
+
+	use super::{Hash, Proof, ProofStep, Side, MAX_PROOF_STEPS};
+
+	/// A proof in JSON.
+	#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+	#[serde(rename_all = "camelCase", deny_unknown_fields)]
+	pub struct ProofJson {
+		/// The leaf's position, from 0.
+		pub leaf_index: u32,
+		/// The tree's leaf count; when left out, the reader's (the
+		/// commitment's).
+		#[serde(default, skip_serializing_if = "Option::is_none")]
+		pub leaf_count: Option<u32>,
+		/// The siblings from the leaf up.
+		pub steps: Vec<StepJson>,
+	}
+
+	/// One step of a [`ProofJson`].
+	#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+	#[serde(deny_unknown_fields)]
+	pub struct StepJson {
+		/// The sibling's hash, `0x` and 64 hex digits.
+		pub sibling: String,
+		/// `left` or `right`.
+		pub side: String,
+	}
+
+	/// Why a [`ProofJson`] is not a proof.
+	#[derive(Clone, Debug, PartialEq, Eq)]
+	pub enum ProofJsonError {
+		/// More than [`MAX_PROOF_STEPS`] steps (how many there are).
+		TooManySteps(usize),
+		/// A side that is neither `left` nor `right`.
+		BadSide(String),
+		/// A sibling that is not `0x` and 64 hex digits.
+		BadSibling(String),
+	}
+
+	impl From<&Proof> for ProofJson {
+		fn from(proof: &Proof) -> Self {
+			let steps = proof
+				.steps
+				.iter()
+				.map(|step| StepJson {
+					sibling: hex(&step.sibling),
+					side: String::from(step.side.name()),
+				})
+				.collect();
+			ProofJson { leaf_index: proof.leaf_index, leaf_count: Some(proof.leaf_count), steps }
+		}
+	}
+
+	impl ProofJson {
+		/// The proof, in a tree of `leaf_count` leaves unless it names its
+		/// own. The step count is checked before anything is decoded.
+		pub fn proof(&self, leaf_count: u32) -> Result<Proof, ProofJsonError> {
+			if self.steps.len() > MAX_PROOF_STEPS as usize {
+				return Err(ProofJsonError::TooManySteps(self.steps.len()));
+			}
+			let steps = self
+				.steps
+				.iter()
+				.map(|step| {
+					let side = match step.side.as_str() {
+						"left" => Side::Left,
+						"right" => Side::Right,
+						other => return Err(ProofJsonError::BadSide(String::from(other))),
+					};
+					let sibling = parse_hash(&step.sibling)
+						.ok_or_else(|| ProofJsonError::BadSibling(step.sibling.clone()))?;
+					Ok(ProofStep { sibling, side })
+				})
+				.collect::<Result<_, _>>()?;
+			Ok(Proof {
+				leaf_index: self.leaf_index,
+				leaf_count: self.leaf_count.unwrap_or(leaf_count),
+				steps,
+			})
+		}
+	}
+
+	/// `0x` and the hex digits of `bytes`.
+	pub fn hex(bytes: &[u8]) -> String {
+		const DIGITS: &[u8; 16] = b"0123456789abcdef";
+		let mut text = String::with_capacity(bytes.len().saturating_mul(2).saturating_add(2));
+		text.push_str("0x");
+		for byte in bytes {
+			for nibble in [byte >> 4, byte & 0x0f] {
+				text.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+			}
+		}
+		text
+	}
+
+	/// A hash from `0x` and exactly 64 hex digits (the length checked
+	/// before any decoding).
+	pub fn parse_hash(text: &str) -> Option<Hash> {
+		let digits = text.strip_prefix("0x").filter(|digits| digits.len() == 64)?;
+		let mut hash = [0u8; 32];
+		for (byte, pair) in hash.iter_mut().zip(digits.as_bytes().chunks(2)) {
+			let digit = |at: usize| char::from(*pair.get(at)?).to_digit(16);
+			*byte = u8::try_from(digit(0)?.checked_mul(16)?.checked_add(digit(1)?)?).ok()?;
+		}
+		Some(hash)
+	}
+
+	#[cfg(test)]
+	mod tests {
+		use super::*;
+
+		#[test]
+		fn a_proof_reads_back_from_its_json() {
+			let leaves: Vec<Hash> = (0u8..5).map(|i| crate::leaf_hash(&[i])).collect();
+			let proof = crate::prove(&leaves, 3).unwrap();
+			let json = ProofJson::from(&proof);
+			assert_eq!(json.proof(99), Ok(proof.clone()));
+			let text = serde_json::to_string(&json).unwrap();
+			assert!(text.starts_with(r#"{"leafIndex":3,"leafCount":5,"steps":[{"sibling":"0x"#));
+			let read: ProofJson = serde_json::from_str(&text).unwrap();
+			assert_eq!(read.proof(99), Ok(proof));
+		}
+
+		#[test]
+		fn malformed_proofs_are_refused_by_name() {
+			let step = |sibling: &str, side: &str| StepJson {
+				sibling: String::from(sibling),
+				side: String::from(side),
+			};
+			let zero = hex(&[0; 32]);
+			let proof = |steps| ProofJson { leaf_index: 0, leaf_count: None, steps };
+			assert_eq!(
+				proof(vec![step(&zero, "left"); 33]).proof(3),
+				Err(ProofJsonError::TooManySteps(33))
+			);
+			assert_eq!(
+				proof(vec![step(&zero, "up")]).proof(3),
+				Err(ProofJsonError::BadSide(String::from("up")))
+			);
+			for bad in ["0x00", "00".repeat(32).as_str(), &format!("0x{}", "zz".repeat(32))] {
+				assert!(matches!(
+					proof(vec![step(bad, "left")]).proof(3),
+					Err(ProofJsonError::BadSibling(_))
+				));
+			}
+			assert_eq!(proof(vec![]).proof(3).map(|p| p.leaf_count), Ok(3));
+			assert!(
+				serde_json::from_str::<ProofJson>(r#"{"leafIndex":0,"steps":[],"x":1}"#).is_err()
+			);
+		}
+	}
+}
+
 /// The root of a tree whose leaf hashes are `leaves`, or `None` for no leaves.
 pub fn root_of_hashes(leaves: &[Hash]) -> Option<Hash> {
 	let mut level = leaves.to_vec();

@@ -147,15 +147,39 @@ impl Chain {
 
 	/// Calls the JSON-RPC method `method`.
 	pub async fn rpc(&self, method: &str, params: RpcParams) -> Result<Value, Failure> {
-		self.rpc.request(method, params).await.map_err(|e| match e {
-			subxt::rpcs::Error::User(answer) => {
-				Failure::Failed(format!("{method}: {}", answer.message))
-			},
-			subxt::rpcs::Error::Client(_) | subxt::rpcs::Error::DisconnectedWillReconnect(_) => {
-				self.lost(&e)
-			},
-			other => Failure::Failed(format!("{method}: {other}")),
-		})
+		self.rpc_answer(method, params)
+			.await?
+			.map_err(|(_, message)| Failure::Failed(format!("{method}: {message}")))
+	}
+
+	/// Calls `method`: its answer, or the error the node answered with (its
+	/// code and message), for the caller to tell apart; a connection that
+	/// fails is the outer error.
+	pub async fn rpc_answer(
+		&self,
+		method: &str,
+		params: RpcParams,
+	) -> Result<Result<Value, (i32, String)>, Failure> {
+		match self.rpc.request(method, params).await {
+			Ok(value) => Ok(Ok(value)),
+			Err(subxt::rpcs::Error::User(answer)) => Ok(Err((answer.code, answer.message))),
+			Err(
+				e @ (subxt::rpcs::Error::Client(_)
+				| subxt::rpcs::Error::DisconnectedWillReconnect(_)),
+			) => Err(self.lost(&e)),
+			Err(other) => Err(Failure::Failed(format!("{method}: {other}"))),
+		}
+	}
+
+	/// The address of the node.
+	pub fn url(&self) -> &str {
+		&self.url
+	}
+
+	/// Whether the connection to the node is private: `wss://`, or to this
+	/// machine.
+	pub fn is_private(&self) -> bool {
+		check_url(&self.url, false).is_ok()
 	}
 
 	/// A client at the latest finalized block.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use serde_json::json;
+use serde_json::{json, Value};
 use sp_core::{bytes::to_hex, sr25519, Pair as _};
 use subxt::{
 	dynamic::Value as Dyn,
@@ -22,6 +22,10 @@ use crate::{
 	args::{none, variant, verification_method, Did, Hex},
 	transacted, Failure, Output, Session,
 };
+
+/// The error code of a node's answer to an unsafe RPC method it does not
+/// allow this connection (`-32601`, as for a method it does not have).
+const UNSAFE_RPC_REFUSED: i32 = -32601;
 
 /// Institutions: registration, custody of twins' data, node setup.
 #[derive(Subcommand)]
@@ -96,10 +100,11 @@ pub struct NodeSetup {
 	/// The agent's token file (the agent writes it on its first start).
 	#[arg(long, value_name = "FILE")]
 	agent_token_file: PathBuf,
-	/// The report key's secret URI [default: a new random key, which only
-	/// the node's keystore keeps].
-	#[arg(long, value_name = "URI")]
-	report_suri: Option<String>,
+	/// A file with the report key's secret URI (to set up again with the
+	/// same key) [default: a new random key, which only the node's keystore
+	/// keeps].
+	#[arg(long, value_name = "FILE")]
+	report_suri_file: Option<PathBuf>,
 	/// The report key's fragment on the DID.
 	#[arg(long, default_value = "report-1")]
 	report_fragment: String,
@@ -219,8 +224,13 @@ fn read_setup(setup: &NodeSetup) -> Result<Setup, Failure> {
 		),
 		None => None,
 	};
-	let suri = match &setup.report_suri {
-		Some(suri) => Zeroizing::new(suri.clone()),
+	let suri = match &setup.report_suri_file {
+		Some(path) => Zeroizing::new(
+			std::fs::read_to_string(path)
+				.map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?
+				.trim()
+				.to_string(),
+		),
 		None => {
 			let mut seed = Zeroizing::new([0u8; 32]);
 			getrandom::getrandom(&mut seed[..])
@@ -229,56 +239,148 @@ fn read_setup(setup: &NodeSetup) -> Result<Setup, Failure> {
 		},
 	};
 	let report = sr25519::Pair::from_string(&suri, None)
-		.map_err(|_| Failure::Usage(String::from("--report-suri: not a secret URI")))?
+		.map_err(|_| Failure::Usage(String::from("--report-suri-file: not a secret URI")))?
 		.public()
 		.0;
 	Ok(Setup { token, suri, report, agreement })
 }
 
+/// The most bytes of a fragment (`Twins::MaxFragmentLength`).
+const MAX_FRAGMENT_LENGTH: usize = 32;
+
+/// A public key as a DID document shows it: multibase base58btc of its
+/// multicodec prefix and bytes.
+fn multibase(prefix: [u8; 2], key: &[u8; 32]) -> String {
+	format!("z{}", bs58::encode([&prefix[..], key].concat()).into_string())
+}
+
+/// What node-setup must add to the DID: the methods not there yet. A
+/// fragment there with another key is refused before anything changes.
+async fn missing_methods(
+	session: &Session,
+	setup: &NodeSetup,
+	wanted: &[(&str, [u8; 2], [u8; 32], Relationship)],
+) -> Result<Vec<Dyn>, Failure> {
+	let did = setup.institution.to_string();
+	let resolved = session.chain.rpc("twin_resolveDid", rpc_params![did.as_str()]).await?;
+	let document = resolved.get("didDocument").filter(|document| !document.is_null());
+	let Some(document) = document else {
+		return Err(Failure::NotFound(format!("no DID {did} on this chain")));
+	};
+	let kind = resolved.pointer("/didDocumentMetadata/twinKind").and_then(Value::as_str);
+	if kind != Some("Institution") || resolved.pointer("/didDocumentMetadata/deactivated").is_some()
+	{
+		return Err(Failure::Usage(format!("{did} is not an active institution")));
+	}
+	// An account controller must be the signer (a DID controller is left to
+	// the chain to check).
+	let signer = session.signer()?.address();
+	if let Some(controller) = document.get("controller").and_then(Value::as_str) {
+		if controller.starts_with("did:pkh:") && !controller.ends_with(&format!(":{signer}")) {
+			return Err(Failure::Refused(format!("{signer} does not control {did}")));
+		}
+	}
+	let methods = document.get("verificationMethod").and_then(Value::as_array);
+	let existing = |fragment: &str| {
+		let id = format!("{did}#{fragment}");
+		methods?
+			.iter()
+			.find(|method| method.get("id").and_then(Value::as_str) == Some(&id))
+	};
+	let mut missing = Vec::new();
+	for (fragment, prefix, key, relationship) in wanted {
+		if fragment.is_empty() || fragment.len() > MAX_FRAGMENT_LENGTH {
+			return Err(Failure::Usage(format!(
+				"a fragment has 1 to {MAX_FRAGMENT_LENGTH} bytes: {fragment:?}"
+			)));
+		}
+		match existing(fragment) {
+			None => missing.push(verification_method(
+				fragment,
+				variant(
+					if *relationship == Relationship::KeyAgreement { "X25519" } else { "Sr25519" },
+					[Dyn::from_bytes(*key)],
+				),
+				&[*relationship],
+			)),
+			Some(method)
+				if method.get("publicKeyMultibase").and_then(Value::as_str)
+					== Some(&multibase(*prefix, key)) => {},
+			Some(_) => {
+				return Err(Failure::Refused(format!(
+					"{did}#{fragment} is a method with another key: choose another fragment, \
+					 or give its key (--report-suri-file)"
+				)))
+			},
+		}
+	}
+	Ok(missing)
+}
+
 async fn node_setup(setup: &NodeSetup, session: &Session) -> Result<Output, Failure> {
 	let read = read_setup(setup)?;
 	let chain = &session.chain;
+	if !chain.is_private() {
+		return Err(Failure::Usage(format!(
+			"node-setup sends a secret key and the agent's token to the node: connect over \
+			 wss:// or on the node's machine, not {}",
+			chain.url()
+		)));
+	}
+	if setup.agreement_key.is_some() && setup.agreement_fragment == setup.report_fragment {
+		return Err(Failure::Usage(String::from("the two keys need different fragments")));
+	}
 	let key_type = String::from_utf8_lossy(&REPORT_KEY_TYPE).into_owned();
 	let report_hex = to_hex(&read.report, false);
-	// The node's unsafe methods answer, or nothing changes anywhere.
-	chain
-		.rpc("author_hasKey", rpc_params![report_hex.as_str(), key_type.as_str()])
-		.await
-		.map_err(|failure| match failure {
-			Failure::Failed(message) => Failure::Refused(format!(
+	let has_key = || async {
+		chain
+			.rpc_answer("author_hasKey", rpc_params![report_hex.as_str(), key_type.as_str()])
+			.await
+	};
+	// 1. The node's unsafe methods answer this connection, or nothing
+	// changes anywhere.
+	if let Err((code, message)) = has_key().await? {
+		return Err(if code == UNSAFE_RPC_REFUSED {
+			Failure::Refused(format!(
 				"the node does not let this connection set it up ({message}): run twinctl on \
-				 the node's machine, or start the node with --rpc-methods unsafe"
-			)),
-			other => other,
-		})?;
-
-	// Then the DID: a refusal (not its controller, a fragment taken) leaves
-	// the node unchanged.
-	let institution = setup.institution.value();
-	let mut methods = vec![verification_method(
-		&setup.report_fragment,
-		variant("Sr25519", [Dyn::from_bytes(read.report)]),
-		&[Relationship::CapabilityInvocation],
+				 the node's machine (an SSH tunnel to it will do)"
+			))
+		} else {
+			Failure::Failed(format!("author_hasKey: {message}"))
+		});
+	}
+	// 2. What the DID lacks, refused before any change if it cannot be added.
+	let mut wanted = vec![(
+		setup.report_fragment.as_str(),
+		[0xef, 0x01],
+		read.report,
+		Relationship::CapabilityInvocation,
 	)];
 	if let Some(key) = read.agreement {
-		methods.push(verification_method(
-			&setup.agreement_fragment,
-			variant("X25519", [Dyn::from_bytes(key)]),
-			&[Relationship::KeyAgreement],
+		wanted.push((
+			setup.agreement_fragment.as_str(),
+			[0xec, 0x01],
+			key,
+			Relationship::KeyAgreement,
 		));
 	}
-	let mut included = None;
-	for method in methods {
-		let add =
-			subxt::dynamic::tx("Twins", "add_verification_method", (institution.clone(), method));
-		included = Some(session.submit(&add).await?);
-	}
-	let included = included.ok_or_else(|| Failure::Failed(String::from("nothing added")))?;
+	let missing = missing_methods(session, setup, &wanted).await?;
 
-	// Then the node: the key, the agent's address and token.
+	// 3. The node: the key (checked kept), the agent's address and token.
+	// Without the DID's method they are inert: the worker acts only for
+	// keys the DID names.
 	chain
-		.rpc("author_insertKey", rpc_params![key_type, read.suri.as_str(), report_hex.as_str()])
+		.rpc(
+			"author_insertKey",
+			rpc_params![key_type.as_str(), read.suri.as_str(), report_hex.as_str()],
+		)
 		.await?;
+	if has_key().await? != Ok(Value::Bool(true)) {
+		return Err(Failure::Failed(String::from(
+			"the node did not keep the report key (a node without a keystore directory, or \
+			 with a keystore password, cannot take keys over RPC)",
+		)));
+	}
 	for (prefix, value) in
 		[(AGENT_URL_KEY, setup.agent_url.as_str()), (AGENT_TOKEN_KEY, read.token.as_str())]
 	{
@@ -291,6 +393,21 @@ async fn node_setup(setup: &NodeSetup, session: &Session) -> Result<Output, Fail
 			.await?;
 	}
 
+	// 4. The DID, last: the methods it lacks.
+	let institution = setup.institution.value();
+	let mut included = None;
+	for method in missing {
+		let add =
+			subxt::dynamic::tx("Twins", "add_verification_method", (institution.clone(), method));
+		included = Some(session.submit(&add).await.map_err(|failure| match failure {
+			Failure::Refused(line) => Failure::Refused(format!(
+				"{line} (the node has the key and the agent's settings; the DID does not name \
+				 the key yet: run node-setup again with --report-suri-file)"
+			)),
+			other => other,
+		})?);
+	}
+
 	let did = setup.institution.to_string();
 	let agreement = read.agreement.map(|_| format!("{did}#{}", setup.agreement_fragment));
 	let fields = json!({
@@ -299,14 +416,15 @@ async fn node_setup(setup: &NodeSetup, session: &Session) -> Result<Output, Fail
 		"reportMethod": format!("{did}#{}", setup.report_fragment),
 		"agreementMethod": agreement,
 		"agentUrl": setup.agent_url,
+		"didChanged": included.is_some(),
 	});
-	Ok(transacted(
-		&included,
-		fields,
-		format!(
-			"{did}: report key {report_hex} in the node's keystore and on the DID as #{}; \
-			 its agent at {}",
-			setup.report_fragment, setup.agent_url
-		),
-	))
+	let text = format!(
+		"{did}: report key {report_hex} in the node's keystore and on the DID as #{}; its agent \
+		 at {}",
+		setup.report_fragment, setup.agent_url
+	);
+	Ok(match &included {
+		Some(included) => transacted(included, fields, text),
+		None => Output { json: fields, text: format!("{text} (the DID had them already)") },
+	})
 }

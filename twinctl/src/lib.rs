@@ -1,6 +1,6 @@
 //! twinctl: TwinNet from the command line, for patients, institutions,
 //! researchers and auditors. One module per pallet ([`twin`], [`consent`],
-//! [`institution`]; `dataset`, `job` and `audit` as they land) plus [`key`],
+//! [`institution`], [`audit`]; `dataset` and `job` as they land) plus [`key`],
 //! the local keystore; each subcommand is a thin function over one call or
 //! RPC. [`chain`] connects, signs, submits and follows transactions, and
 //! turns what can go wrong into a [`Failure`].
@@ -10,6 +10,7 @@
 //! reached, 4 not found, 5 the chain refused, 6 a wrong password.
 
 pub mod args;
+pub mod audit;
 pub mod chain;
 pub mod consent;
 pub mod institution;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use sp_core::{sr25519, Pair as _};
 use twinctl::{
+	audit::{self, AuditCommand},
 	chain::{self, Account, Chain, Wait},
 	consent::{self, ConsentCommand},
 	institution::{self, InstitutionCommand},
@@ -70,6 +71,10 @@ enum Command {
 	/// Institutions: registration, custody of twins' data, node setup.
 	#[command(subcommand)]
 	Institution(InstitutionCommand),
+	/// Audits: commitments, provenance, inclusion proofs checked here, and
+	/// twins' use in federated rounds.
+	#[command(subcommand)]
+	Audit(AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -136,7 +141,7 @@ fn main() -> ExitCode {
 	};
 	let result = match &cli.command {
 		Command::Key(command) => run_key(&cli, command),
-		Command::Twin(_) | Command::Consent(_) | Command::Institution(_) => {
+		Command::Twin(_) | Command::Consent(_) | Command::Institution(_) | Command::Audit(_) => {
 			tokio::runtime::Builder::new_current_thread()
 				.enable_all()
 				.build()
@@ -194,6 +199,7 @@ async fn run_on_chain(cli: &Cli, signer_from_env: bool) -> Result<Output, Failur
 		Command::Twin(command) => twin::signs(command),
 		Command::Consent(command) => consent::signs(command),
 		Command::Institution(command) => institution::signs(command),
+		Command::Audit(command) => audit::signs(command),
 		Command::Key(_) => false,
 	};
 	let named = named_account(cli, signer_from_env)?;
@@ -209,6 +215,7 @@ async fn run_on_chain(cli: &Cli, signer_from_env: bool) -> Result<Output, Failur
 		Command::Twin(command) => twin::run(command, &session).await,
 		Command::Consent(command) => consent::run(command, &session).await,
 		Command::Institution(command) => institution::run(command, &session).await,
+		Command::Audit(command) => audit::run(command, &session).await,
 		Command::Key(_) => Err(Failure::Failed(String::from("a key command needs no node"))),
 	}
 }

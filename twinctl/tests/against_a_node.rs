@@ -560,43 +560,53 @@ async fn institution_commands_register_hold_custody_and_set_up_the_node() {
 	assert_eq!(code, 5);
 
 	// The node's setup: refused to someone who does not control the
-	// institution, and then nothing is in the node's keystore.
+	// institution, before anything changes: nothing is in the node's
+	// keystore.
 	let dir = tempfile::tempdir().unwrap();
-	let token_file = dir.path().join("agent.token");
-	std::fs::write(&token_file, "c0ffee\n").unwrap();
-	let token_file = token_file.to_str().unwrap();
+	let file = |name: &str, text: &str| {
+		let path = dir.path().join(name);
+		std::fs::write(&path, text).unwrap();
+		path.to_str().unwrap().to_string()
+	};
+	let token_file = file("agent.token", "c0ffee\n");
+	let alices_report = file("alice.suri", "//AlicesReport");
+	let bobs_report = file("bob.suri", "//BobsReport\n");
 	let agreement = format!("0x{}", "07".repeat(32));
+	let setup = |url: &str, report: &str| {
+		let args = [
+			"institution",
+			"node-setup",
+			hospital,
+			"--agent-url",
+			url,
+			"--agent-token-file",
+			&token_file,
+			"--agreement-key",
+			&agreement,
+			"--report-suri-file",
+			report,
+		];
+		args.iter().map(|arg| arg.to_string()).collect::<Vec<_>>()
+	};
 	let url = "http://127.0.0.1:8700";
-	let setup = [
-		"institution",
-		"node-setup",
-		hospital,
-		"--agent-url",
-		url,
-		"--agent-token-file",
-		token_file,
-		"--agreement-key",
-		&agreement,
-	];
-	let alices_report = ["--report-suri", "//AlicesReport"];
-	let (code, line) = cli
-		.fails(&strs(&as_(ALICE_SIGNS, &[&setup[..], &alices_report].concat())))
-		.await;
-	assert!(line.starts_with("twinctl: Twins.NotAuthorized: "), "{line}");
+	let (code, line) =
+		cli.fails(&strs(&as_(ALICE_SIGNS, &strs(&setup(url, &alices_report))))).await;
+	assert_eq!(line, format!("twinctl: {ALICE} does not control {hospital}\n"));
 	assert_eq!(code, 5);
 	let node = &node;
-	let has_key = |public: String| async move {
+	let has_key = |public: [u8; 32]| async move {
+		let public = format!("0x{}", hex_of(&public));
 		node.rpc("author_hasKey", rpc_params![public, "twfd"]).await.unwrap()
 	};
-	let alices_public = format!("0x{}", hex_of(&sp_public("//AlicesReport")));
-	assert_eq!(has_key(alices_public).await, false);
+	assert_eq!(has_key(sp_public("//AlicesReport")).await, false);
 
 	// Its controller's: the report key in the keystore and on the DID, the
 	// agreement key on the DID, the agent's URL and token in offchain
 	// storage, where the worker reads them.
-	let done = cli.json(&strs(&as_(BOB_SIGNS, &setup))).await;
-	let report = done["reportKey"].as_str().unwrap().to_string();
-	assert_eq!(has_key(report.clone()).await, true);
+	let done = cli.json(&strs(&as_(BOB_SIGNS, &strs(&setup(url, &bobs_report))))).await;
+	assert_eq!(done["reportKey"], format!("0x{}", hex_of(&sp_public("//BobsReport"))));
+	assert_eq!(done["didChanged"], true);
+	assert_eq!(has_key(sp_public("//BobsReport")).await, true);
 	let document = cli.json(&["twin", "resolve", hospital]).await["didDocument"].clone();
 	assert_eq!(document["capabilityInvocation"], json!([format!("{hospital}#report-1")]));
 	assert_eq!(document["keyAgreement"], json!([format!("{hospital}#agreement-1")]));
@@ -611,10 +621,48 @@ async fn institution_commands_register_hold_custody_and_set_up_the_node() {
 	};
 	assert_eq!(stored("agent-url").await, format!("0x{}", hex_of(url.as_bytes())));
 	assert_eq!(stored("agent-token").await, format!("0x{}", hex_of(b"c0ffee")));
-	// Again: the fragment is taken.
-	let (code, line) = cli.fails(&strs(&as_(BOB_SIGNS, &setup))).await;
-	assert!(line.starts_with("twinctl: Twins.DuplicateFragment: "), "{line}");
+
+	// Again with the same key, to move the agent: the node's settings
+	// change, the DID (which has the methods) does not.
+	let moved = "http://127.0.0.1:8701";
+	let again = cli.json(&strs(&as_(BOB_SIGNS, &strs(&setup(moved, &bobs_report))))).await;
+	assert_eq!(again["didChanged"], false, "{again}");
+	assert_eq!(stored("agent-url").await, format!("0x{}", hex_of(moved.as_bytes())));
+	// With another key under the same fragment: refused before any change.
+	let strangers = file("other.suri", "//Other");
+	let (code, line) = cli.fails(&strs(&as_(BOB_SIGNS, &strs(&setup(url, &strangers))))).await;
+	assert!(line.contains("#report-1 is a method with another key"), "{line}");
 	assert_eq!(code, 5);
+	assert_eq!(has_key(sp_public("//Other")).await, false);
+	assert_eq!(stored("agent-url").await, format!("0x{}", hex_of(moved.as_bytes())));
+}
+
+#[tokio::test]
+async fn node_setup_changes_nothing_on_a_node_that_keeps_its_unsafe_methods_to_itself() {
+	let node = TestNode::start_with_args(&["--rpc-methods", "safe"])
+		.await
+		.expect("the node starts");
+	node.wait_for_best_block(1).await.unwrap();
+	let cli = Twinctl::new(node.ws_url());
+	let hospital = cli.json(&strs(&as_(BOB_SIGNS, &["institution", "register"]))).await;
+	let hospital = hospital["did"].as_str().unwrap();
+	let dir = tempfile::tempdir().unwrap();
+	let token = dir.path().join("agent.token");
+	std::fs::write(&token, "c0ffee").unwrap();
+	let setup = [
+		"institution",
+		"node-setup",
+		hospital,
+		"--agent-url",
+		"http://127.0.0.1:8700",
+		"--agent-token-file",
+		token.to_str().unwrap(),
+	];
+	let (code, line) = cli.fails(&strs(&as_(BOB_SIGNS, &setup))).await;
+	assert!(line.starts_with("twinctl: the node does not let this connection set it up"), "{line}");
+	assert_eq!(code, 5);
+	let document = cli.json(&["twin", "resolve", hospital]).await["didDocument"].clone();
+	assert_eq!(fragments(&json!({ "didDocument": document })), ["key-1"]);
 }
 
 fn hex_of(bytes: &[u8]) -> String {
@@ -625,4 +673,146 @@ fn hex_of(bytes: &[u8]) -> String {
 fn sp_public(suri: &str) -> [u8; 32] {
 	use sp_core::Pair as _;
 	sp_core::sr25519::Pair::from_string(suri, None).unwrap().public().0
+}
+
+#[tokio::test]
+async fn audit_commands_show_a_commitment_and_check_its_proof_here() {
+	use twinnet_test_support::{
+		subxt::{
+			self,
+			dynamic::Value as Dyn,
+			ext::scale_decode::{self, DecodeAsType},
+		},
+		subxt_signer::sr25519::dev,
+	};
+	#[derive(DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct Committed {
+		id: u64,
+	}
+	let node = dev_node().await;
+	let cli = Twinctl::new(node.ws_url());
+
+	// Bob's institution commits a snapshot of his dataset, its five leaves
+	// stored on chain.
+	let hospital = cli.json(&strs(&as_(BOB_SIGNS, &["institution", "register"]))).await;
+	let hospital = hospital["did"].as_str().unwrap().to_string();
+	// Finalized, so that the test's own submission (subxt's nonce is the
+	// finalized state's) follows Bob's transactions.
+	let create = ["--finalized", "twin", "create", "--kind", "dataset"];
+	let dataset = cli.json(&strs(&as_(BOB_SIGNS, &create))).await;
+	let dataset = dataset["did"].as_str().unwrap().to_string();
+	let leaves: [[u8; 32]; 5] = [[1; 32], [2; 32], [3; 32], [4; 32], [5; 32]];
+	let none = || Dyn::unnamed_variant("None", []);
+	let snapshot = subxt::dynamic::tx(
+		"Commitments",
+		"commit",
+		(
+			Dyn::from_bytes(did_bytes(&hospital)),
+			Dyn::unnamed_variant("DatasetSnapshot", []),
+			Dyn::from_bytes([0x5a; 32]),
+			Dyn::unnamed_variant(
+				"Some",
+				[Dyn::unnamed_variant(
+					"Leaves",
+					[Dyn::unnamed_composite(leaves.iter().map(Dyn::from_bytes))],
+				)],
+			),
+			Dyn::from_bytes("nwb-2.7"),
+			Dyn::unnamed_composite([Dyn::unnamed_variant(
+				"Dataset",
+				[Dyn::from_bytes(did_bytes(&dataset))],
+			)]),
+			none(),
+		),
+	);
+	let events = node.submit(&snapshot, &dev::bob()).await.expect("the snapshot is committed");
+	let id = events
+		.iter()
+		.filter_map(Result::ok)
+		.find(|e| e.pallet_name() == "Commitments" && e.event_name() == "Committed")
+		.expect("a Committed event")
+		.decode_fields_unchecked_as::<Committed>()
+		.unwrap()
+		.id;
+	let id_arg = id.to_string();
+	let id_arg = id_arg.as_str();
+
+	// Get: the commitment as the chain records it; an unknown id is not
+	// found (4).
+	let got = cli.json(&["audit", "get", id_arg]).await;
+	assert_eq!(got["id"], id, "{got}");
+	assert_eq!(got["merkle"]["leafCount"], 5, "{got}");
+	let (code, line) = cli.fails(&["audit", "get", "999999"]).await;
+	assert_eq!((code, line.as_str()), (4, "twinctl: no commitment 999999 on this chain\n"));
+	// Provenance: down to the dataset.
+	let graph = cli.json(&["audit", "provenance", id_arg]).await;
+	let nodes = graph["nodes"].as_array().unwrap();
+	assert!(nodes.iter().any(|node| node["dataset"] == dataset.as_str()), "{graph}");
+	// A job with no commitments has none to list.
+	assert_eq!(cli.json(&["audit", "by-job", "77"]).await, json!({ "job": 77, "rounds": [] }));
+
+	// Prove leaf 3 and check it here: included; another leaf, or a proof
+	// whose sibling was changed, is not (exit 1).
+	let proved = cli.json(&["audit", "prove", id_arg, "3"]).await;
+	let dir = tempfile::tempdir().unwrap();
+	let proof_file = dir.path().join("proof.json");
+	std::fs::write(&proof_file, proved.to_string()).unwrap();
+	let proof_file = proof_file.to_str().unwrap();
+	let checked = cli.json(&["audit", "verify", id_arg, "--proof", proof_file]).await;
+	assert_eq!(checked["valid"], true, "{checked}");
+	assert_eq!(checked["root"], got["merkle"]["root"]);
+	let text = cli.text(&["audit", "verify", id_arg, "--proof", proof_file]).await;
+	assert!(text.starts_with(&format!("Leaf 3 of commitment {id} is included")), "{text}");
+	let other_leaf = format!("0x{}", "03".repeat(32));
+	let (code, line) = cli
+		.fails(&["audit", "verify", id_arg, "--proof", proof_file, "--leaf", &other_leaf])
+		.await;
+	assert!(line.ends_with(": rootMismatch\n"), "{line}");
+	assert_eq!(code, 1);
+	let mut forged = proved.clone();
+	forged["proof"]["steps"][0]["sibling"] = json!(format!("0x{}", "09".repeat(32)));
+	std::fs::write(dir.path().join("forged.json"), forged.to_string()).unwrap();
+	let forged_file = dir.path().join("forged.json");
+	let (code, line) = cli
+		.fails(&["audit", "verify", id_arg, "--proof", forged_file.to_str().unwrap()])
+		.await;
+	assert!(line.ends_with(": rootMismatch\n"), "{line}");
+	assert_eq!(code, 1);
+
+	// A proof of a tree with another leaf count; a proof alone, without its
+	// leaf; a commitment the chain does not have.
+	let mut resized = proved.clone();
+	resized["proof"]["leafCount"] = json!(6);
+	let resized_file = dir.path().join("resized.json");
+	std::fs::write(&resized_file, resized.to_string()).unwrap();
+	let (code, line) = cli
+		.fails(&["audit", "verify", id_arg, "--proof", resized_file.to_str().unwrap()])
+		.await;
+	assert!(line.ends_with(": leafCountMismatch\n"), "{line}");
+	assert_eq!(code, 1);
+	let bare_file = dir.path().join("bare.json");
+	std::fs::write(&bare_file, proved["proof"].to_string()).unwrap();
+	let bare = bare_file.to_str().unwrap();
+	assert_eq!(cli.fails(&["audit", "verify", id_arg, "--proof", bare]).await.0, 2);
+	let leaf = proved["leaf"].as_str().unwrap();
+	let checked = cli.json(&["audit", "verify", id_arg, "--proof", bare, "--leaf", leaf]).await;
+	assert_eq!(
+		(checked["valid"].as_bool(), checked["leafFrom"].as_str()),
+		(Some(true), Some("--leaf"))
+	);
+	let (code, line) = cli.fails(&["audit", "verify", "999999", "--proof", proof_file]).await;
+	assert_eq!((code, line.as_str()), (4, "twinctl: no commitment 999999 on this chain\n"));
+
+	// A twin in no round of a job that does not exist.
+	let twin = cli.json(&strs(&as_(ALICE_SIGNS, &["twin", "create"]))).await;
+	let usage = cli
+		.json(&["audit", "twin-usage", "77", "0", twin["did"].as_str().unwrap()])
+		.await;
+	assert_eq!(usage["status"], "notInRound", "{usage}");
+}
+
+/// The 32 bytes of a `did:twin` DID's identifier.
+fn did_bytes(did: &str) -> [u8; 32] {
+	twinnet_primitives::did::parse_did(did).unwrap().0
 }

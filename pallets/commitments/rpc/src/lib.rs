@@ -41,13 +41,12 @@ use jsonrpsee::{
 	proc_macros::rpc,
 	types::{error::ErrorObject, ErrorObjectOwned},
 };
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::Ss58Codec, H256};
 use sp_runtime::traits::Block as BlockT;
-use twinnet_merkle::{Proof, ProofStep, Side, MAX_PROOF_STEPS};
+use twinnet_merkle::{json::ProofJsonError, Proof};
 use twinnet_primitives::{
 	commitments::{
 		AttestationView, CommitmentId, CommitmentKind, CommitmentStatus, CommitmentView, Input,
@@ -70,31 +69,10 @@ pub const LEAVES_NOT_STORED: i32 = 1003;
 /// The leaf index is not below the leaf count.
 pub const LEAF_INDEX_OUT_OF_RANGE: i32 = 1004;
 
-/// The longest hash parameter: `0x` and 64 hex digits.
-const HASH_LENGTH: usize = 66;
-
 /// A proof as `commitments_verifyInclusion` takes it and
-/// `commitments_prove` returns it.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProofParam {
-	/// The leaf's position, from 0.
-	pub leaf_index: u32,
-	/// The tree's leaf count; the commitment's if left out.
-	pub leaf_count: Option<u32>,
-	/// The siblings from the leaf up.
-	pub steps: Vec<StepParam>,
-}
-
-/// One step of a [`ProofParam`].
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepParam {
-	/// The sibling's hash, `0x`-hex.
-	pub sibling: String,
-	/// `left` or `right`.
-	pub side: String,
-}
+/// `commitments_prove` returns it (its JSON lives with the tree, in
+/// `twinnet-merkle`, for auditors' tools to read the same way).
+pub use twinnet_merkle::json::{ProofJson as ProofParam, StepJson as StepParam};
 
 /// The `commitments_*` RPC methods.
 #[rpc(server)]
@@ -203,40 +181,21 @@ fn not_found(id: CommitmentId) -> ErrorObjectOwned {
 
 /// A `0x`-prefixed 32-byte hex hash, length-checked before decoding.
 pub fn parse_hash(hash: &str) -> Result<H256, ErrorObjectOwned> {
-	let invalid = || invalid_param("a hash must be 0x and 64 hex digits", hash);
-	let digits = hash
-		.strip_prefix("0x")
-		.filter(|_| hash.len() == HASH_LENGTH)
-		.ok_or_else(invalid)?;
-	let mut bytes = [0u8; 32];
-	for (byte, pair) in bytes.iter_mut().zip(digits.as_bytes().chunks(2)) {
-		let pair = std::str::from_utf8(pair).map_err(|_| invalid())?;
-		*byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
-	}
-	Ok(H256(bytes))
+	twinnet_merkle::json::parse_hash(hash)
+		.map(H256)
+		.ok_or_else(|| invalid_param("a hash must be 0x and 64 hex digits", hash))
 }
 
 /// A proof parameter, checked and decoded.
 pub fn parse_proof(proof: &ProofParam, leaf_count: u32) -> Result<Proof, ErrorObjectOwned> {
-	if proof.steps.len() > MAX_PROOF_STEPS as usize {
-		return Err(invalid_param("a proof has at most 32 steps", &proof.steps.len().to_string()));
-	}
-	let steps = proof
-		.steps
-		.iter()
-		.map(|step| {
-			let side = match step.side.as_str() {
-				"left" => Side::Left,
-				"right" => Side::Right,
-				other => return Err(invalid_param("a step's side is left or right", other)),
-			};
-			Ok(ProofStep { sibling: parse_hash(&step.sibling)?.0, side })
-		})
-		.collect::<Result<_, _>>()?;
-	Ok(Proof {
-		leaf_index: proof.leaf_index,
-		leaf_count: proof.leaf_count.unwrap_or(leaf_count),
-		steps,
+	proof.proof(leaf_count).map_err(|error| match error {
+		ProofJsonError::TooManySteps(steps) => {
+			invalid_param("a proof has at most 32 steps", &steps.to_string())
+		},
+		ProofJsonError::BadSide(side) => invalid_param("a step's side is left or right", &side),
+		ProofJsonError::BadSibling(sibling) => {
+			invalid_param("a hash must be 0x and 64 hex digits", &sibling)
+		},
 	})
 }
 
@@ -246,29 +205,7 @@ fn hash_json(hash: &H256) -> Value {
 
 /// A proof as `commitments_prove` returns it.
 pub fn proof_json(proof: &Proof) -> Value {
-	let steps: Vec<Value> = proof
-		.steps
-		.iter()
-		.map(|step| {
-			json!({
-				"sibling": hash_json(&H256(step.sibling)),
-				"side": match step.side { Side::Left => "left", Side::Right => "right" },
-			})
-		})
-		.collect();
-	json!({ "leafIndex": proof.leaf_index, "leafCount": proof.leaf_count, "steps": steps })
-}
-
-/// Why a proof failed, as `commitments_verifyInclusion` reports it.
-fn verify_error_name(error: twinnet_merkle::VerifyError) -> &'static str {
-	use twinnet_merkle::VerifyError::*;
-	match error {
-		EmptyTree => "emptyTree",
-		IndexOutOfRange => "indexOutOfRange",
-		WrongLength => "wrongLength",
-		WrongSide => "wrongSide",
-		RootMismatch => "rootMismatch",
-	}
+	serde_json::to_value(ProofParam::from(proof)).unwrap_or(Value::Null)
 }
 
 fn kind_name(kind: CommitmentKind) -> &'static str {
@@ -659,7 +596,7 @@ where
 				&twinnet_merkle::leaf_hash(leaf.as_bytes()),
 				&proof,
 			)
-			.map_err(verify_error_name)
+			.map_err(twinnet_merkle::VerifyError::name)
 		} else {
 			Err("leafCountMismatch")
 		};
