@@ -75,6 +75,13 @@ enum Command {
 	/// twins' use in federated rounds.
 	#[command(subcommand)]
 	Audit(AuditCommand),
+	/// Prints a shell's completion script for twinctl.
+	///
+	/// Example: twinctl completions bash > ~/.local/share/bash-completion/completions/twinctl
+	Completions {
+		/// The shell.
+		shell: clap_complete::Shell,
+	},
 }
 
 #[derive(Subcommand)]
@@ -141,6 +148,7 @@ fn main() -> ExitCode {
 	};
 	let result = match &cli.command {
 		Command::Key(command) => run_key(&cli, command),
+		Command::Completions { shell } => completions(*shell),
 		Command::Twin(_) | Command::Consent(_) | Command::Institution(_) | Command::Audit(_) => {
 			tokio::runtime::Builder::new_current_thread()
 				.enable_all()
@@ -162,6 +170,15 @@ fn main() -> ExitCode {
 			ExitCode::from(u8::try_from(failure.code()).unwrap_or(1))
 		},
 	}
+}
+
+/// The completion script of `shell`.
+fn completions(shell: clap_complete::Shell) -> Result<Output, Failure> {
+	use clap::CommandFactory;
+	let mut script = Vec::new();
+	clap_complete::generate(shell, &mut Cli::command(), "twinctl", &mut script);
+	let text = String::from_utf8(script).map_err(|e| Failure::Failed(e.to_string()))?;
+	Ok(Output { json: json!({ "shell": shell.to_string(), "script": text }), text })
 }
 
 /// The command line, and whether `--signer` came from the environment.
@@ -200,7 +217,7 @@ async fn run_on_chain(cli: &Cli, signer_from_env: bool) -> Result<Output, Failur
 		Command::Consent(command) => consent::signs(command),
 		Command::Institution(command) => institution::signs(command),
 		Command::Audit(command) => audit::signs(command),
-		Command::Key(_) => false,
+		Command::Key(_) | Command::Completions { .. } => false,
 	};
 	let named = named_account(cli, signer_from_env)?;
 	let (signer, address) = match named {
@@ -216,7 +233,9 @@ async fn run_on_chain(cli: &Cli, signer_from_env: bool) -> Result<Output, Failur
 		Command::Consent(command) => consent::run(command, &session).await,
 		Command::Institution(command) => institution::run(command, &session).await,
 		Command::Audit(command) => audit::run(command, &session).await,
-		Command::Key(_) => Err(Failure::Failed(String::from("a key command needs no node"))),
+		Command::Key(_) | Command::Completions { .. } => {
+			Err(Failure::Failed(String::from("this command needs no node")))
+		},
 	}
 }
 

@@ -156,3 +156,18 @@ fn an_exported_key_imports_into_another_keystore() {
 	let (code, _) = failure(&two.run("pw", "", &["key", "import", "g", "--file", "/nonexistent"]));
 	assert_eq!(code, 4);
 }
+
+#[test]
+fn completion_scripts_name_every_command() {
+	let store = Keystore::new();
+	for shell in ["bash", "zsh", "fish"] {
+		let output = store.run("pw", "", &["completions", shell]);
+		assert!(output.status.success(), "{shell}: {}", String::from_utf8_lossy(&output.stderr));
+		let script = String::from_utf8(output.stdout).unwrap();
+		for word in ["consent", "node-setup", "rotate-key", "verify", "--signer"] {
+			assert!(script.contains(word), "{shell} completions lack {word}");
+		}
+	}
+	let (code, _) = failure(&store.run("pw", "", &["completions", "cmd"]));
+	assert_eq!(code, 2);
+}
