@@ -257,22 +257,11 @@ pub fn signs(command: &ConsentCommand) -> bool {
 /// the consent RPCs answer an empty list for a DID they do not know, which
 /// would read as a clean record.
 async fn ensure_known(session: &Session, twin: &Did) -> Result<(), Failure> {
-	let resolved = session.chain.rpc("twin_resolveDid", rpc_params![twin.to_string()]).await?;
-	match resolved.pointer("/didResolutionMetadata/error").and_then(Value::as_str) {
-		Some("notFound") => Err(Failure::NotFound(format!("no DID {twin} on this chain"))),
-		_ => Ok(()),
-	}
+	crate::twin::resolve(session, twin).await.map(|_| ())
 }
 
 /// Runs `command`.
 pub async fn run(command: &ConsentCommand, session: &Session) -> Result<Output, Failure> {
-	let twin_fields = |twin: &Did, fields: Value| {
-		let mut all = json!({ "twin": twin.to_string() });
-		if let (Value::Object(all), Value::Object(fields)) = (&mut all, fields) {
-			all.extend(fields);
-		}
-		all
-	};
 	match command {
 		ConsentCommand::Grant { twin, terms } => {
 			let call =
@@ -281,7 +270,7 @@ pub async fn run(command: &ConsentCommand, session: &Session) -> Result<Output, 
 			let grant = included.event::<Granted>("Consent::Granted")?.grant;
 			Ok(transacted(
 				&included,
-				twin_fields(twin, json!({ "grant": grant })),
+				json!({ "twin": twin.to_string(), "grant": grant }),
 				format!("Granted #{grant} on {twin} to {}", terms.grantee),
 			))
 		},
@@ -295,7 +284,7 @@ pub async fn run(command: &ConsentCommand, session: &Session) -> Result<Output, 
 			let request = included.event::<AccessRequested>("Consent::AccessRequested")?.request;
 			Ok(transacted(
 				&included,
-				twin_fields(twin, json!({ "request": request })),
+				json!({ "twin": twin.to_string(), "request": request }),
 				format!("Requested access to {twin}: request #{request}"),
 			))
 		},
@@ -305,7 +294,7 @@ pub async fn run(command: &ConsentCommand, session: &Session) -> Result<Output, 
 			let included = session.submit(&call).await?;
 			Ok(transacted(
 				&included,
-				twin_fields(twin, json!({ "grant": grant })),
+				json!({ "twin": twin.to_string(), "grant": grant }),
 				format!("Revoked #{grant} on {twin}"),
 			))
 		},
@@ -337,7 +326,7 @@ pub async fn run(command: &ConsentCommand, session: &Session) -> Result<Output, 
 			let grant = included.event::<RequestApproved>("Consent::RequestApproved")?.grant;
 			Ok(transacted(
 				&included,
-				twin_fields(twin, json!({ "request": request, "grant": grant })),
+				json!({ "twin": twin.to_string(), "request": request, "grant": grant }),
 				format!("Approved request #{request} on {twin}: grant #{grant}"),
 			))
 		},
@@ -350,7 +339,7 @@ pub async fn run(command: &ConsentCommand, session: &Session) -> Result<Output, 
 			let included = session.submit(&call).await?;
 			Ok(transacted(
 				&included,
-				twin_fields(twin, json!({ "request": request })),
+				json!({ "twin": twin.to_string(), "request": request }),
 				format!("Rejected request #{request} on {twin}"),
 			))
 		},

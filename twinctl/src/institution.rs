@@ -262,7 +262,7 @@ async fn missing_methods(
 	wanted: &[(&str, [u8; 2], [u8; 32], Relationship)],
 ) -> Result<Vec<Dyn>, Failure> {
 	let did = setup.institution.to_string();
-	let resolved = session.chain.rpc("twin_resolveDid", rpc_params![did.as_str()]).await?;
+	let resolved = crate::twin::resolve(session, &setup.institution).await?;
 	let document = resolved.get("didDocument").filter(|document| !document.is_null());
 	let Some(document) = document else {
 		return Err(Failure::NotFound(format!("no DID {did} on this chain")));

@@ -429,10 +429,7 @@ fn run_key(cli: &Cli, command: &KeyCommand) -> Result<Output, Failure> {
 				None => message.as_bytes().to_vec(),
 			};
 			let pair: sr25519::Pair = store.unlock(name, &password(false, name)?)?;
-			let signature = pair.sign(&bytes).0.iter().fold(String::from("0x"), |mut hex, byte| {
-				hex.push_str(&format!("{byte:02x}"));
-				hex
-			});
+			let signature = sp_core::bytes::to_hex(&pair.sign(&bytes).0, false);
 			Ok(Output {
 				json: json!({
 					"name": name,

@@ -288,6 +288,17 @@ async fn controlled_by(session: &Session, controller: &str) -> Result<Vec<Value>
 	}
 }
 
+/// `twin_resolveDid` of `did`: its resolution, or exit 4 if the chain has
+/// no such DID (a deactivated one resolves, marked so).
+pub async fn resolve(session: &Session, did: &Did) -> Result<Value, Failure> {
+	let resolved = session.chain.rpc("twin_resolveDid", rpc_params![did.to_string()]).await?;
+	match resolved.pointer("/didResolutionMetadata/error").and_then(Value::as_str) {
+		Some("notFound") => Err(Failure::NotFound(format!("no DID {did} on this chain"))),
+		Some(error) => Err(Failure::Failed(format!("{did}: {error}"))),
+		None => Ok(resolved),
+	}
+}
+
 /// Runs `command`.
 pub async fn run(command: &TwinCommand, session: &Session) -> Result<Output, Failure> {
 	match command {
@@ -322,15 +333,7 @@ pub async fn run(command: &TwinCommand, session: &Session) -> Result<Output, Fai
 				text,
 			))
 		},
-		TwinCommand::Resolve { did } => {
-			let resolved =
-				session.chain.rpc("twin_resolveDid", rpc_params![did.to_string()]).await?;
-			match resolved.pointer("/didResolutionMetadata/error").and_then(Value::as_str) {
-				Some("notFound") => Err(Failure::NotFound(format!("no DID {did} on this chain"))),
-				Some(error) => Err(Failure::Failed(format!("{did}: {error}"))),
-				None => Ok(Output::json_only(resolved)),
-			}
-		},
+		TwinCommand::Resolve { did } => Ok(Output::json_only(resolve(session, did).await?)),
 		TwinCommand::List { controller } => {
 			let controller = match controller {
 				Some(controller) => controller.to_string(),
